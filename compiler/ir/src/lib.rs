@@ -1,0 +1,22 @@
+//! The workflow IR: what a `workflow!` declaration means, independent of how it is written or
+//! where it is deployed.
+//!
+//! The macros lower a declaration into a [`Workflow`]; [`validate`] checks it (the macros run
+//! the same checks at `cargo build` and attach spans to the errors); [`estimate`] computes
+//! static per-run bounds; the compiler's back ends turn it into Amazon States Language,
+//! Mermaid and deployment manifests.
+
+mod analysis;
+mod graph;
+mod valid;
+
+pub use analysis::{estimate, Estimate, MAX_HISTORY_EVENTS, USD_PER_TRANSITION};
+pub use graph::*;
+pub use valid::{validate, ErrorKind, Locus, RetryKey, Setting, ValidationError};
+
+/// Step Functions' limit on state and state machine names.
+pub const MAX_NAME_LEN: usize = 80;
+/// Lambda's limit on function names.
+pub const MAX_FUNCTION_NAME_LEN: usize = 64;
+/// Prefix of every Lambda function and state machine Switchyard deploys.
+pub const RESOURCE_PREFIX: &str = "switchyard-";

@@ -1,0 +1,78 @@
+use std::sync::Arc;
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::model::{Model, ModelError};
+use crate::BoxFuture;
+
+/// A typed step of a workflow. Implemented by `#[agent]` on an async function.
+pub trait Agent {
+    type Input: DeserializeOwned + Send + 'static;
+    type Output: Serialize + Send + 'static;
+    /// The registered name; the Lambda function is `switchyard-<NAME>` with `_` as `-`.
+    const NAME: &'static str;
+    /// The function's doc comment.
+    const DESCRIPTION: &'static str;
+
+    fn run(input: Self::Input, ctx: AgentContext) -> BoxFuture<'static, Result<Self::Output, AgentError>>;
+}
+
+/// Who is running: passed by the state machine alongside every agent's input.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunContext {
+    /// The execution name, which is the run id.
+    pub run_id: String,
+    pub tenant_id: String,
+    pub workflow: String,
+    pub step: String,
+    /// 0 on the first attempt, then the retry count.
+    #[serde(default)]
+    pub attempt: u32,
+    /// Position in the list when the step runs inside a map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u32>,
+}
+
+/// What an agent gets besides its input.
+#[derive(Clone)]
+pub struct AgentContext {
+    pub run: RunContext,
+    pub model: Arc<dyn Model>,
+}
+
+/// An agent's failure. The variant decides the error name Step Functions sees, which is
+/// what a workflow's `retry(on = [...])` and `catch(on = [...])` match.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// Worth retrying: throttling, provider 429/5xx, timeouts.
+    #[error("transient failure: {0}")]
+    Retryable(String),
+    /// Retrying will not help.
+    #[error("{0}")]
+    Permanent(String),
+    /// The input does not make sense for this agent.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+impl AgentError {
+    /// Step Functions error name for a transient failure.
+    pub const RETRYABLE: &'static str = "Agent.Retryable";
+    /// Step Functions error name for a permanent failure.
+    pub const PERMANENT: &'static str = "Agent.Permanent";
+    /// Step Functions error name for bad input.
+    pub const INVALID_INPUT: &'static str = "Agent.InvalidInput";
+
+    /// The error name reported to Step Functions.
+    pub fn error_name(&self) -> &'static str {
+        match self {
+            AgentError::Retryable(_) => Self::RETRYABLE,
+            AgentError::Permanent(_) => Self::PERMANENT,
+            AgentError::InvalidInput(_) => Self::INVALID_INPUT,
+            AgentError::Model(e) if e.is_retryable() => Self::RETRYABLE,
+            AgentError::Model(_) => Self::PERMANENT,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The crate Switchyard users depend on.
+//!
+//! ```ignore
+//! use switchyard_sdk::{agent, workflow, AgentContext, AgentError};
+//!
+//! #[agent]
+//! /// Scores a lead.
+//! async fn scorer(lead: Lead, ctx: AgentContext) -> Result<Score, AgentError> { ... }
+//!
+//! workflow! {
+//!     /// Score then notify.
+//!     pub LeadFlow(Lead) {
+//!         score = scorer -> notify;
+//!         notify = notifier -> end;
+//!     }
+//! }
+//! ```
+//!
+//! `#[agent]` turns an async function into an [`Agent`]; `workflow!` checks the graph at
+//! `cargo build` and registers it so `cargo run -p compiler` finds it.
+
+mod agent;
+mod approval;
+mod model;
+mod registry;
+
+pub use agent::{Agent, AgentContext, AgentError, RunContext};
+pub use approval::{Approved, ApprovalDecision};
+pub use model::{Completion, EmbeddedModel, Model, ModelError, Prompt};
+pub use registry::{agents, workflows, AgentRegistration, WorkflowDef, WorkflowRegistration};
+pub use switchyard_ir as ir;
+pub use switchyard_macros::{agent, workflow};
+
+/// A boxed, sendable future, as returned by [`Agent::run`] and [`Model::complete`].
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Data produced by one step may be consumed by the next.
+///
+/// Every type flows into itself. Implement it for a pair of types whose JSON forms are
+/// compatible (the data crosses Step Functions as JSON) to connect steps whose Rust types
+/// differ, e.g. a join struct fed by a parallel step's tuple.
+#[diagnostic::on_unimplemented(
+    message = "the data `{Self}` cannot flow into a step that takes `{T}`",
+    label = "this edge carries `{Self}`, the step it leads to takes `{T}`",
+    note = "connect steps whose types match, or implement `FlowsInto<{T}>` for `{Self}` if their JSON forms are compatible"
+)]
+pub trait FlowsInto<T> {}
+
+impl<T> FlowsInto<T> for T {}
+
+/// Used by the code `#[agent]` and `workflow!` generate; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+    pub use serde_json;
+
+    use crate::FlowsInto;
+
+    /// Compiles only if data of type `S` may feed a step taking `T`.
+    pub fn assert_flows<S: FlowsInto<T>, T>() {}
+
+    /// Compiles only if every element of `items` may feed a step taking `T`.
+    pub fn assert_items<I, T>(_items: I)
+    where
+        I: IntoIterator,
+        I::Item: FlowsInto<T>,
+    {
+    }
+
+    /// `std::any::type_name` without the crate-internal noise of references.
+    pub fn type_name<T: ?Sized>() -> String {
+        std::any::type_name::<T>().to_owned()
+    }
+
+    /// The JSON string an enum variant serialises to, honouring serde renames.
+    pub fn variant_name<T: serde::Serialize>(value: &T) -> String {
+        match serde_json::to_value(value) {
+            Ok(serde_json::Value::String(name)) => name,
+            other => panic!(
+                "`match` arms in a workflow need unit variants that serialise to strings; {} serialises to {other:?}",
+                std::any::type_name::<T>()
+            ),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+use serde_json::Value;
+
+use crate::{AgentContext, AgentError, BoxFuture};
+
+/// A declared workflow. Implemented by `workflow!`.
+pub trait WorkflowDef {
+    /// The run input.
+    type Input;
+    /// Kebab-case name; the state machine is `switchyard-<NAME>`.
+    const NAME: &'static str;
+    /// The workflow's graph.
+    fn definition() -> crate::ir::Workflow;
+}
+
+/// Every `#[agent]` registers one, so a single binary can serve any agent by name.
+pub struct AgentRegistration {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub input_type: fn() -> String,
+    pub output_type: fn() -> String,
+    /// Deserialises the input, runs the agent, serialises the output.
+    pub invoke: fn(Value, AgentContext) -> BoxFuture<'static, Result<Value, AgentError>>,
+}
+
+/// Every `workflow!` registers one, so the compiler needs no hand-kept list.
+pub struct WorkflowRegistration {
+    pub name: &'static str,
+    pub definition: fn() -> crate::ir::Workflow,
+}
+
+inventory::collect!(AgentRegistration);
+inventory::collect!(WorkflowRegistration);
+
+/// Every agent linked into this binary, sorted by name.
+pub fn agents() -> Vec<&'static AgentRegistration> {
+    let mut all: Vec<_> = inventory::iter::<AgentRegistration>().collect();
+    all.sort_by_key(|a| a.name);
+    all
+}
+
+/// Every workflow linked into this binary, sorted by name.
+pub fn workflows() -> Vec<&'static WorkflowRegistration> {
+    let mut all: Vec<_> = inventory::iter::<WorkflowRegistration>().collect();
+    all.sort_by_key(|w| w.name);
+    all
+}

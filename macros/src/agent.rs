@@ -1,0 +1,170 @@
+//! `#[agent]`: an async function becomes a type implementing `Agent`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
+
+use crate::ctxt::Ctxt;
+
+pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let function: ItemFn = match syn::parse2(item) {
+        Ok(function) => function,
+        Err(error) => return error.to_compile_error(),
+    };
+    match expand_function(args, &function) {
+        Ok(tokens) => tokens,
+        // Keep the function so its uses do not add "cannot find" noise to the real error.
+        Err(error) => {
+            let error = error.to_compile_error();
+            quote!(#function #error)
+        }
+    }
+}
+
+struct Signature<'a> {
+    input: &'a Type,
+    output: &'a Type,
+    takes_context: bool,
+}
+
+fn check_signature(function: &ItemFn) -> syn::Result<Signature<'_>> {
+    let mut cx = Ctxt::default();
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        cx.error_spanned_by(sig.fn_token, "an agent must be an `async fn`");
+    }
+    if !sig.generics.params.is_empty() {
+        cx.error_spanned_by(&sig.generics, "an agent cannot be generic: its input and output types are part of the deployed workflow");
+    }
+    let typed: Vec<&Type> = sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(pat) => Some(&*pat.ty),
+            FnArg::Receiver(receiver) => {
+                cx.error_spanned_by(receiver, "an agent is a free function, not a method");
+                None
+            }
+        })
+        .collect();
+    if typed.is_empty() || typed.len() > 2 {
+        cx.error_spanned_by(
+            &sig.inputs,
+            "an agent takes its input and optionally an `AgentContext`: `(input: In, ctx: AgentContext)`",
+        );
+    }
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) => result_ok_type(ty),
+        ReturnType::Default => None,
+    };
+    if output.is_none() {
+        cx.error_at(
+            sig.output.span().join(sig.ident.span()).unwrap_or(sig.ident.span()),
+            "an agent returns `Result<Output, E>` where `E: Into<AgentError>`",
+        );
+    }
+    cx.check()?;
+    Ok(Signature {
+        input: typed[0],
+        output: output.expect("checked above"),
+        takes_context: typed.len() == 2,
+    })
+}
+
+/// `T` of a return type written `Result<T, E>` (any path ending in `Result`).
+fn result_ok_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    }
+}
+
+fn doc_text(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
+    if !args.is_empty() {
+        return Err(syn::Error::new_spanned(
+            args,
+            "`#[agent]` takes no arguments: the agent's name is the function's name",
+        ));
+    }
+    let sig = check_signature(function)?;
+    let vis = &function.vis;
+    let ident = &function.sig.ident;
+    let name = ident.to_string();
+    let description = doc_text(&function.attrs);
+    let (input, output) = (sig.input, sig.output);
+    let call = if sig.takes_context {
+        quote!(#ident(input, ctx))
+    } else {
+        quote!({
+            let _ = ctx;
+            #ident(input)
+        })
+    };
+    let sdk = quote!(::switchyard_sdk);
+    let ok_span = output.span();
+    let convert_error = quote_spanned!(ok_span=> ::std::convert::Into::<#sdk::AgentError>::into);
+    Ok(quote! {
+        #function
+
+        #[allow(non_camel_case_types)]
+        #[doc = concat!("The `", #name, "` agent (see the function of the same name).")]
+        #vis struct #ident {}
+
+        impl #sdk::Agent for #ident {
+            type Input = #input;
+            type Output = #output;
+            const NAME: &'static str = #name;
+            const DESCRIPTION: &'static str = #description;
+
+            fn run(
+                input: Self::Input,
+                ctx: #sdk::AgentContext,
+            ) -> #sdk::BoxFuture<'static, ::std::result::Result<Self::Output, #sdk::AgentError>> {
+                ::std::boxed::Box::pin(async move { #call.await.map_err(#convert_error) })
+            }
+        }
+
+        #sdk::__private::inventory::submit! {
+            #sdk::AgentRegistration {
+                name: #name,
+                description: #description,
+                input_type: #sdk::__private::type_name::<#input>,
+                output_type: #sdk::__private::type_name::<#output>,
+                invoke: |value, ctx| ::std::boxed::Box::pin(async move {
+                    let input: #input = #sdk::__private::serde_json::from_value(value)
+                        .map_err(|e| #sdk::AgentError::InvalidInput(e.to_string()))?;
+                    let output = <#ident as #sdk::Agent>::run(input, ctx).await?;
+                    #sdk::__private::serde_json::to_value(output)
+                        .map_err(|e| #sdk::AgentError::Permanent(format!("output could not be serialised: {e}")))
+                }),
+            }
+        }
+    })
+}

@@ -1,0 +1,27 @@
+//! Switchyard's front end: `#[agent]` and `workflow!`.
+//!
+//! Layout follows thiserror's: `ast` parses into our own types, `lower` resolves names and
+//! builds the IR (running the IR's own validation and attaching spans to its errors),
+//! `expand` generates code. Parsing never generates code; codegen never validates.
+
+mod agent;
+mod ctxt;
+mod workflow;
+
+use proc_macro::TokenStream;
+
+/// Turns `async fn name(input: In, ctx: AgentContext) -> Result<Out, E>` into an agent.
+///
+/// The function stays as written; next to it a type `name` implements
+/// `switchyard_sdk::Agent` (so workflows refer to it by the same path) and the agent is
+/// registered for the multi-agent Lambda binary.
+#[proc_macro_attribute]
+pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
+    agent::expand(args.into(), item.into()).into()
+}
+
+/// Declares a workflow; see the README for the language.
+#[proc_macro]
+pub fn workflow(input: TokenStream) -> TokenStream {
+    workflow::expand(input.into()).into()
+}

@@ -1,0 +1,582 @@
+//! Code generation: the `WorkflowDef` impl that rebuilds the IR at run time, its
+//! registration, and the assertions through which rustc type-checks every edge,
+//! condition and map at the user's tokens.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use switchyard_ir::{
+    AgentCall, ApprovalGate, CompareOp, Condition, FieldPath, Literal, Retry, Step, StepId,
+    StepKind, Target,
+};
+use syn::spanned::Spanned;
+use syn::{Expr, Member};
+
+use super::ast::{KindDecl, StepDecl, WorkflowDecl};
+use super::lower::{Carries, Lowered};
+use crate::ctxt::Ctxt;
+
+fn sdk() -> TokenStream {
+    quote!(::switchyard_sdk)
+}
+
+/// The workflow's type, its `WorkflowDef` impl and its registration.
+pub fn workflow(decl: &WorkflowDecl, lowered: &Lowered, checks: TokenStream) -> TokenStream {
+    let sdk = sdk();
+    let body = Emitter { lowered, decl }.workflow();
+    let header = header(decl);
+    let ident = &decl.ident;
+    let name = &lowered.ir.name;
+    let input = &decl.input;
+    quote! {
+        #header
+
+        impl #sdk::WorkflowDef for #ident {
+            type Input = #input;
+            const NAME: &'static str = #name;
+            fn definition() -> #sdk::ir::Workflow {
+                #body
+            }
+        }
+
+        #sdk::__private::inventory::submit! {
+            #sdk::WorkflowRegistration {
+                name: #name,
+                definition: <#ident as #sdk::WorkflowDef>::definition,
+            }
+        }
+
+        #checks
+    }
+}
+
+fn header(decl: &WorkflowDecl) -> TokenStream {
+    let attrs = &decl.attrs;
+    let vis = &decl.vis;
+    let ident = &decl.ident;
+    quote! {
+        #(#attrs)*
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #ident;
+    }
+}
+
+/// After errors: the type still exists, so uses of it add no noise to the real errors.
+pub fn fallback(decl: &WorkflowDecl) -> TokenStream {
+    let sdk = sdk();
+    let header = header(decl);
+    let ident = &decl.ident;
+    let input = &decl.input;
+    let name = super::lower::kebab_case(&ident.to_string());
+    quote! {
+        #header
+        impl #sdk::WorkflowDef for #ident {
+            type Input = #input;
+            const NAME: &'static str = #name;
+            fn definition() -> #sdk::ir::Workflow {
+                unreachable!("the workflow declaration has errors")
+            }
+        }
+    }
+}
+
+/// Rebuilds the lowered IR as Rust expressions, resolving what only the running program
+/// knows: agent names, type names and enum variants' serialised names.
+struct Emitter<'a> {
+    lowered: &'a Lowered,
+    decl: &'a WorkflowDecl,
+}
+
+impl Emitter<'_> {
+    fn workflow(&self) -> TokenStream {
+        let sdk = sdk();
+        let ir = &self.lowered.ir;
+        let name = &ir.name;
+        let comment = option(ir.comment.as_ref().map(|c| quote!(#c.to_owned())));
+        let input = &self.decl.input;
+        let start = step_id(ir.start);
+        let steps = ir.steps.iter().map(|s| self.step(s));
+        quote! {
+            #sdk::ir::Workflow {
+                name: #name.to_owned(),
+                comment: #comment,
+                input_type: #sdk::__private::type_name::<#input>(),
+                start: #start,
+                steps: ::std::vec![#(#steps),*],
+            }
+        }
+    }
+
+    fn step(&self, step: &Step) -> TokenStream {
+        let sdk = sdk();
+        let name = &step.name;
+        let when = option(step.when.as_ref().map(condition));
+        let kind = self.kind(&step.kind);
+        quote!(#sdk::ir::Step { name: #name.to_owned(), kind: #kind, when: #when })
+    }
+
+    fn kind(&self, kind: &StepKind) -> TokenStream {
+        let ir = quote!(::switchyard_sdk::ir);
+        match kind {
+            StepKind::Task { call, catch, next } => {
+                let call = self.call(call);
+                let catch = option(catch.as_ref().map(|c| {
+                    let errors = strings(&c.errors);
+                    let fallback = target(c.fallback);
+                    quote!(#ir::Catch { errors: #errors, fallback: #fallback })
+                }));
+                let next = target(*next);
+                quote!(#ir::StepKind::Task { call: #call, catch: #catch, next: #next })
+            }
+            StepKind::Parallel { branches, next } => {
+                let branches = branches.iter().map(|b| self.branch(b));
+                let next = target(*next);
+                quote!(#ir::StepKind::Parallel { branches: ::std::vec![#(#branches),*], next: #next })
+            }
+            StepKind::Map {
+                items,
+                item,
+                max_concurrency,
+                max_items,
+                next,
+            } => {
+                let items = field_path(items);
+                let item = self.branch(item);
+                let max_items = option(max_items.map(|n| quote!(#n)));
+                let next = target(*next);
+                quote!(#ir::StepKind::Map {
+                    items: #items,
+                    item: #item,
+                    max_concurrency: #max_concurrency,
+                    max_items: #max_items,
+                    next: #next,
+                })
+            }
+            StepKind::Branch {
+                arms,
+                default,
+                exhaustive_enum,
+            } => {
+                let arms = arms.iter().map(|arm| {
+                    let condition = match (&arm.condition, exhaustive_enum) {
+                        (
+                            Condition::Compare {
+                                field,
+                                value: Literal::String(variant),
+                                ..
+                            },
+                            Some(_),
+                        ) => {
+                            let variant: syn::Path =
+                                syn::parse_str(variant).expect("lowered from a parsed path");
+                            let field = field_path(field);
+                            quote!(#ir::Condition::Compare {
+                                field: #field,
+                                op: #ir::CompareOp::Eq,
+                                value: #ir::Literal::String(
+                                    ::switchyard_sdk::__private::variant_name(&#variant)
+                                ),
+                            })
+                        }
+                        (other, _) => condition(other),
+                    };
+                    let target = target(arm.target);
+                    quote!(#ir::Arm { condition: #condition, target: #target })
+                });
+                let default = option(default.map(target));
+                let exhaustive = option(exhaustive_enum.as_ref().map(|e| quote!(#e.to_owned())));
+                quote!(#ir::StepKind::Branch {
+                    arms: ::std::vec![#(#arms),*],
+                    default: #default,
+                    exhaustive_enum: #exhaustive,
+                })
+            }
+            StepKind::Loop {
+                max_iterations,
+                next,
+                exhausted,
+            } => {
+                let next = target(*next);
+                let exhausted = target(*exhausted);
+                quote!(#ir::StepKind::Loop {
+                    max_iterations: #max_iterations,
+                    next: #next,
+                    exhausted: #exhausted,
+                })
+            }
+            StepKind::Approval(gate) => {
+                let ApprovalGate {
+                    subject,
+                    timeout_seconds,
+                    heartbeat_seconds,
+                    choices,
+                    approvers,
+                    on_reject,
+                    on_timeout,
+                    next,
+                } = gate;
+                let heartbeat = option(heartbeat_seconds.map(|h| quote!(#h)));
+                let choices = strings(choices);
+                let approvers = strings(approvers);
+                let (on_reject, on_timeout, next) =
+                    (target(*on_reject), target(*on_timeout), target(*next));
+                quote!(#ir::StepKind::Approval(#ir::ApprovalGate {
+                    subject: #subject.to_owned(),
+                    timeout_seconds: #timeout_seconds,
+                    heartbeat_seconds: #heartbeat,
+                    choices: #choices,
+                    approvers: #approvers,
+                    on_reject: #on_reject,
+                    on_timeout: #on_timeout,
+                    next: #next,
+                }))
+            }
+        }
+    }
+
+    fn branch(&self, branch: &switchyard_ir::Branch) -> TokenStream {
+        let name = &branch.name;
+        let call = self.call(&branch.call);
+        quote!(::switchyard_sdk::ir::Branch { name: #name.to_owned(), call: #call })
+    }
+
+    fn call(&self, call: &AgentCall) -> TokenStream {
+        let sdk = sdk();
+        let path = &self.lowered.agents[&call.agent];
+        let retry = call.retry.iter().map(retry);
+        let timeout = option(call.timeout_seconds.map(|t| quote!(#t)));
+        quote!(#sdk::ir::AgentCall {
+            agent: <#path as #sdk::Agent>::NAME.to_owned(),
+            input_type: #sdk::__private::type_name::<<#path as #sdk::Agent>::Input>(),
+            output_type: #sdk::__private::type_name::<<#path as #sdk::Agent>::Output>(),
+            retry: ::std::vec![#(#retry),*],
+            timeout_seconds: #timeout,
+        })
+    }
+}
+
+fn retry(retry: &Retry) -> TokenStream {
+    let Retry {
+        errors,
+        interval_seconds,
+        max_attempts,
+        backoff_rate,
+        max_delay_seconds,
+        jitter,
+    } = retry;
+    let errors = strings(errors);
+    let max_delay = option(max_delay_seconds.map(|d| quote!(#d)));
+    quote!(::switchyard_sdk::ir::Retry {
+        errors: #errors,
+        interval_seconds: #interval_seconds,
+        max_attempts: #max_attempts,
+        backoff_rate: #backoff_rate,
+        max_delay_seconds: #max_delay,
+        jitter: #jitter,
+    })
+}
+
+fn condition(cond: &Condition) -> TokenStream {
+    let ir = quote!(::switchyard_sdk::ir);
+    match cond {
+        Condition::Compare { field, op, value } => {
+            let field = field_path(field);
+            let op = match op {
+                CompareOp::Eq => quote!(Eq),
+                CompareOp::Ne => quote!(Ne),
+                CompareOp::Lt => quote!(Lt),
+                CompareOp::Le => quote!(Le),
+                CompareOp::Gt => quote!(Gt),
+                CompareOp::Ge => quote!(Ge),
+            };
+            let value = match value {
+                Literal::Bool(b) => quote!(#ir::Literal::Bool(#b)),
+                Literal::Integer(i) => quote!(#ir::Literal::Integer(#i)),
+                Literal::Float(f) => quote!(#ir::Literal::Float(#f)),
+                Literal::String(s) => quote!(#ir::Literal::String(#s.to_owned())),
+            };
+            quote!(#ir::Condition::Compare { field: #field, op: #ir::CompareOp::#op, value: #value })
+        }
+        Condition::And(all) => {
+            let all = all.iter().map(condition);
+            quote!(#ir::Condition::And(::std::vec![#(#all),*]))
+        }
+        Condition::Or(all) => {
+            let all = all.iter().map(condition);
+            quote!(#ir::Condition::Or(::std::vec![#(#all),*]))
+        }
+        Condition::Not(inner) => {
+            let inner = condition(inner);
+            quote!(#ir::Condition::Not(::std::boxed::Box::new(#inner)))
+        }
+    }
+}
+
+fn field_path(path: &FieldPath) -> TokenStream {
+    let parts = &path.0;
+    quote!(::switchyard_sdk::ir::FieldPath(::std::vec![#(#parts.to_owned()),*]))
+}
+
+fn target(target: Target) -> TokenStream {
+    let ir = quote!(::switchyard_sdk::ir);
+    match target {
+        Target::Step(id) => {
+            let id = step_id(id);
+            quote!(#ir::Target::Step(#id))
+        }
+        Target::End => quote!(#ir::Target::End),
+        Target::Fail => quote!(#ir::Target::Fail),
+    }
+}
+
+fn step_id(id: StepId) -> TokenStream {
+    let index = id.0;
+    quote!(::switchyard_sdk::ir::StepId(#index))
+}
+
+fn strings(values: &[String]) -> TokenStream {
+    quote!(::std::vec![#(#values.to_owned()),*])
+}
+
+fn option(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+/// Assertions that make rustc check every edge, condition and map at the user's tokens.
+pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> TokenStream {
+    let mut types = Types {
+        decl,
+        lowered,
+        inferred: HashMap::new(),
+        visiting: HashSet::new(),
+    };
+    let sdk = sdk();
+    let mut checks = Vec::new();
+
+    // The run input feeds the first step.
+    let input = &decl.input;
+    let start = &decl.steps[0];
+    for target in types.accepted(StepId(0)) {
+        let span = start.name.span();
+        checks.push(quote_spanned!(span=> #sdk::__private::assert_flows::<#input, #target>();));
+    }
+
+    for edge in &lowered.edges {
+        let Some(carried) = types.carried(edge.from, edge.carries) else {
+            continue;
+        };
+        for target in types.accepted(edge.to) {
+            checks.push(quote_spanned!(edge.span=> #sdk::__private::assert_flows::<#carried, #target>();));
+        }
+    }
+
+    for (i, step) in decl.steps.iter().enumerate() {
+        let id = StepId(i as u32);
+        let Some(input) = types.input(id) else {
+            cx.error_spanned_by(
+                &step.name,
+                format!("cannot tell what data reaches `{}`: every path into it starts from steps whose type depends on it", step.name),
+            );
+            continue;
+        };
+        if let Some((_, condition)) = step.modifiers.when.first() {
+            checks.push(condition_check(&input, condition));
+        }
+        match &step.kind {
+            KindDecl::Branch { arms, .. } => {
+                checks.extend(arms.iter().map(|(condition, _)| condition_check(&input, condition)));
+            }
+            KindDecl::Match {
+                token,
+                scrutinee,
+                arms,
+                default,
+            } => {
+                let field = rewrite(scrutinee);
+                let patterns = arms.iter().map(|(path, _)| path);
+                let wildcard = default.as_ref().map(|_| quote!(_ => {}));
+                let span = token.span;
+                checks.push(quote_spanned! {span=>
+                    let _ = |__input: &#input| match #field {
+                        #(#patterns => {})*
+                        #wildcard
+                    };
+                });
+            }
+            KindDecl::Map { items, item, .. } => {
+                let items_expr = rewrite(items);
+                let agent = &item.agent;
+                let span = items.span();
+                checks.push(quote_spanned! {span=>
+                    let _ = |__input: #input| #sdk::__private::assert_items::<_, <#agent as #sdk::Agent>::Input>(#items_expr);
+                });
+            }
+            _ => {}
+        }
+    }
+    quote! {
+        const _: () = {
+            #[allow(dead_code, unused_variables, unreachable_patterns, clippy::all)]
+            fn __switchyard_type_checks() {
+                #(#checks)*
+            }
+        };
+    }
+}
+
+fn condition_check(input: &TokenStream, condition: &Expr) -> TokenStream {
+    let rewritten = rewrite(condition);
+    let span = condition.span();
+    quote_spanned!(span=> let _ = |__input: &#input| -> bool { #rewritten };)
+}
+
+/// The condition as Rust over `__input`: each field path `a.b` becomes `__input.a.b`,
+/// keeping the user's spans so rustc's type errors point at them.
+fn rewrite(expr: &Expr) -> TokenStream {
+    match expr {
+        Expr::Paren(inner) => {
+            let e = rewrite(&inner.expr);
+            quote!((#e))
+        }
+        Expr::Unary(u) => {
+            let op = &u.op;
+            let e = rewrite(&u.expr);
+            quote!(#op #e)
+        }
+        Expr::Binary(b) => {
+            let (l, op) = (rewrite(&b.left), &b.op);
+            // The right side is a literal; compared by reference so `String == "x"` works.
+            let r = &b.right;
+            if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
+                let r = rewrite(r);
+                quote!(#l #op #r)
+            } else {
+                quote!(#l #op #r)
+            }
+        }
+        Expr::Path(p) => {
+            let ident = p.path.get_ident().map(|i| i.to_token_stream()).unwrap_or_else(|| p.to_token_stream());
+            let span = p.span();
+            quote_spanned!(span=> __input.#ident)
+        }
+        Expr::Field(f) => {
+            let base = rewrite(&f.base);
+            let member = match &f.member {
+                Member::Named(ident) => ident.to_token_stream(),
+                Member::Unnamed(index) => index.to_token_stream(),
+            };
+            quote!(#base.#member)
+        }
+        other => other.to_token_stream(),
+    }
+}
+
+/// The Rust types flowing through the graph, inferred from agents' signatures.
+struct Types<'a> {
+    decl: &'a WorkflowDecl,
+    lowered: &'a Lowered,
+    inferred: HashMap<StepId, TokenStream>,
+    visiting: HashSet<StepId>,
+}
+
+impl Types<'_> {
+    fn decl(&self, id: StepId) -> &StepDecl {
+        &self.decl.steps[id.index()]
+    }
+
+    /// The input types a step's incoming data must flow into (one per branch for
+    /// parallel steps).
+    fn accepted(&mut self, id: StepId) -> Vec<TokenStream> {
+        let sdk = sdk();
+        match &self.decl(id).kind {
+            KindDecl::Agent(path) => vec![quote!(<#path as #sdk::Agent>::Input)],
+            KindDecl::Parallel { branches, .. } => branches
+                .iter()
+                .map(|b| {
+                    let agent = &b.agent;
+                    quote!(<#agent as #sdk::Agent>::Input)
+                })
+                .collect(),
+            _ => self.input(id).into_iter().collect(),
+        }
+    }
+
+    fn input(&mut self, id: StepId) -> Option<TokenStream> {
+        let sdk = sdk();
+        match &self.decl(id).kind {
+            KindDecl::Agent(path) => Some(quote!(<#path as #sdk::Agent>::Input)),
+            _ => self.infer(id),
+        }
+    }
+
+    fn output(&mut self, id: StepId) -> Option<TokenStream> {
+        let sdk = sdk();
+        match &self.decl(id).kind {
+            KindDecl::Agent(path) => Some(quote!(<#path as #sdk::Agent>::Output)),
+            KindDecl::Parallel { branches, .. } => {
+                let outputs = branches.iter().map(|b| {
+                    let agent = &b.agent;
+                    quote!(<#agent as #sdk::Agent>::Output)
+                });
+                Some(quote!((#(#outputs,)*)))
+            }
+            KindDecl::Map { item, .. } => {
+                let agent = &item.agent;
+                Some(quote!(::std::vec::Vec<<#agent as #sdk::Agent>::Output>))
+            }
+            KindDecl::Approval { .. } => {
+                let input = self.input(id)?;
+                Some(quote!(#sdk::Approved<#input>))
+            }
+            KindDecl::Branch { .. } | KindDecl::Match { .. } | KindDecl::Loop { .. } => {
+                self.input(id)
+            }
+        }
+    }
+
+    fn carried(&mut self, from: StepId, carries: Carries) -> Option<TokenStream> {
+        match carries {
+            Carries::Output => self.output(from),
+            Carries::Input => self.input(from),
+            Carries::Approved => {
+                let input = self.input(from)?;
+                let sdk = sdk();
+                Some(quote!(#sdk::Approved<#input>))
+            }
+        }
+    }
+
+    /// The type reaching a pass-through step: the run input for the first step, else what
+    /// its first typeable incoming edge carries (the other edges are asserted against it).
+    fn infer(&mut self, id: StepId) -> Option<TokenStream> {
+        if let Some(known) = self.inferred.get(&id) {
+            return Some(known.clone());
+        }
+        if id == StepId(0) {
+            return Some(self.decl.input.to_token_stream());
+        }
+        if !self.visiting.insert(id) {
+            return None;
+        }
+        let incoming: Vec<(StepId, Carries)> = self
+            .lowered
+            .edges
+            .iter()
+            .filter(|e| e.to == id)
+            .map(|e| (e.from, e.carries))
+            .collect();
+        let found = incoming
+            .into_iter()
+            .find_map(|(from, carries)| self.carried(from, carries));
+        self.visiting.remove(&id);
+        if let Some(found) = &found {
+            self.inferred.insert(id, found.clone());
+        }
+        found
+    }
+}
+
