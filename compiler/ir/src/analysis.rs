@@ -79,7 +79,8 @@ pub fn estimate(workflow: &Workflow) -> Estimate {
         state_transitions: total.transitions,
         history_events: total.events,
         bounded: walk.bounded,
-        transition_cost_usd: total.transitions as f64 * USD_PER_TRANSITION,
+        // Rounded to a billionth of a dollar so the manifest prints stable, readable figures.
+        transition_cost_usd: (total.transitions as f64 * USD_PER_TRANSITION * 1e9).round() / 1e9,
     }
 }
 

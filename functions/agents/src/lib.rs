@@ -4,7 +4,11 @@
 //! (`workflow!`). Nothing lists them: the compiler and the Lambda binary find them through
 //! their registrations.
 
+pub mod campaign;
 pub mod dev_team;
+pub mod enterprise;
+pub mod movie;
+pub mod sales;
 
 /// Forces this crate to be linked (and so its registrations to exist) in binaries that
 /// otherwise only reach it through the registries.

@@ -1,0 +1,442 @@
+//! Amazon States Language.
+//!
+//! Every state works on an envelope `{"data": <the typed payload>, "meta": {...}}`: agents
+//! read `$.data` and write their output back to `$.data`, while `meta` carries what the
+//! workflow itself needs across steps (tenant, loop counters, caught errors, map position).
+//! Keys are emitted sorted (serde_json's map), so output is byte-for-byte deterministic.
+
+use serde_json::{json, Map, Value};
+use switchyard_ir::{
+    fail_state_name, AgentCall, ApprovalGate, CompareOp, Condition, Edge, FieldPath, Literal,
+    Retry, Step, StepKind, Target, Workflow,
+};
+
+use super::{agent_substitution, APPROVAL_REQUEST_SUBSTITUTION};
+
+/// The first state: wraps the execution input `{"input": ..., "tenant_id": ...}` in the
+/// envelope.
+pub const INIT_STATE: &str = "init-run";
+/// The one success state: the run's output is its data.
+pub const SUCCEED_STATE: &str = "run-succeeded";
+/// Default agent task timeout when a step declares none.
+pub const DEFAULT_AGENT_TIMEOUT_SECONDS: u32 = 120;
+
+pub fn file_name(workflow: &Workflow) -> String {
+    format!("{}.asl.json", workflow.name)
+}
+
+/// The definition, pretty-printed, with `${...}` placeholders for function ARNs.
+pub fn write(workflow: &Workflow) -> String {
+    let mut text = serde_json::to_string_pretty(&definition(workflow))
+        .expect("a JSON value always serialises");
+    text.push('\n');
+    text
+}
+
+pub fn definition(workflow: &Workflow) -> Value {
+    let mut states = Map::new();
+    let loops: Map<String, Value> = workflow
+        .loops()
+        .map(|s| (s.name.clone(), json!(0)))
+        .collect();
+    states.insert(
+        INIT_STATE.into(),
+        json!({
+            "Type": "Pass",
+            "Parameters": {
+                "data.$": "$.input",
+                "meta": { "tenant_id.$": "$.tenant_id", "loops": loops },
+            },
+            "Next": entry_state(workflow.step(workflow.start)),
+        }),
+    );
+    states.insert(
+        SUCCEED_STATE.into(),
+        json!({ "Type": "Succeed", "OutputPath": "$.data" }),
+    );
+    for step in &workflow.steps {
+        StepWriter { workflow, step }.write(&mut states);
+    }
+    let mut root = json!({ "StartAt": INIT_STATE, "States": states });
+    if let Some(comment) = &workflow.comment {
+        root["Comment"] = json!(comment);
+    }
+    root
+}
+
+/// The state a step is entered through (its guard or limit check, if it has one).
+fn entry_state(step: &Step) -> String {
+    if step.when.is_some() {
+        format!("{}-when", step.name)
+    } else if let StepKind::Map {
+        max_items: Some(_), ..
+    } = step.kind
+    {
+        format!("{}-count", step.name)
+    } else {
+        step.name.clone()
+    }
+}
+
+struct StepWriter<'a> {
+    workflow: &'a Workflow,
+    step: &'a Step,
+}
+
+impl StepWriter<'_> {
+    fn target(&self, target: Target, edge: Edge) -> String {
+        match target {
+            Target::Step(id) => entry_state(self.workflow.step(id)),
+            Target::End => SUCCEED_STATE.to_owned(),
+            Target::Fail => fail_state_name(&self.step.name, edge),
+        }
+    }
+
+    fn write(&self, states: &mut Map<String, Value>) {
+        let step = self.step;
+        let name = &step.name;
+        if let Some(condition) = &step.when {
+            let skip = self.target(next_of(&step.kind), Edge::Next);
+            let mut rule = choice_rule(condition);
+            rule["Next"] = json!(name);
+            states.insert(
+                format!("{name}-when"),
+                json!({ "Type": "Choice", "Choices": [rule], "Default": skip }),
+            );
+        }
+        for (edge, target) in step.edges() {
+            if target == Target::Fail {
+                states.insert(
+                    fail_state_name(name, edge),
+                    json!({
+                        "Type": "Fail",
+                        "Error": edge.failure_error(),
+                        "Cause": format!("step `{name}`: {}", edge.label()),
+                    }),
+                );
+            }
+        }
+        match &step.kind {
+            StepKind::Task { call, catch, next } => {
+                let mut state = self.task(name, call, false);
+                if let Some(catch) = catch {
+                    state["Catch"] = json!([{
+                        "ErrorEquals": catch_errors(&catch.errors),
+                        "ResultPath": "$.meta.error",
+                        "Next": self.target(catch.fallback, Edge::Caught),
+                    }]);
+                }
+                state["Next"] = json!(self.target(*next, Edge::Next));
+                states.insert(name.clone(), state);
+            }
+            StepKind::Parallel { branches, next } => {
+                let branches: Vec<Value> = branches
+                    .iter()
+                    .map(|b| {
+                        let mut task = self.task(&b.name, &b.call, false);
+                        task["OutputPath"] = json!("$.data");
+                        task["End"] = json!(true);
+                        json!({ "StartAt": b.name, "States": { b.name.clone(): task } })
+                    })
+                    .collect();
+                states.insert(
+                    name.clone(),
+                    json!({
+                        "Type": "Parallel",
+                        "Branches": branches,
+                        "ResultPath": "$.data",
+                        "Next": self.target(*next, Edge::Next),
+                    }),
+                );
+            }
+            StepKind::Map {
+                items,
+                item,
+                max_concurrency,
+                max_items,
+                next,
+            } => {
+                if let Some(max) = max_items {
+                    states.insert(
+                        format!("{name}-count"),
+                        json!({
+                            "Type": "Pass",
+                            "Parameters": {
+                                "count.$": format!("States.ArrayLength({})", data_path(items)),
+                            },
+                            "ResultPath": "$.meta.items",
+                            "Next": format!("{name}-limit"),
+                        }),
+                    );
+                    states.insert(
+                        format!("{name}-limit"),
+                        json!({
+                            "Type": "Choice",
+                            "Choices": [{
+                                "Variable": "$.meta.items.count",
+                                "NumericGreaterThan": max,
+                                "Next": format!("{name}-too-many"),
+                            }],
+                            "Default": name,
+                        }),
+                    );
+                    states.insert(
+                        format!("{name}-too-many"),
+                        json!({
+                            "Type": "Fail",
+                            "Error": "Switchyard.TooManyItems",
+                            "Cause": format!("step `{name}`: `{items}` has more than the declared max_items = {max}"),
+                        }),
+                    );
+                }
+                let mut task = self.task(&item.name, &item.call, true);
+                task["OutputPath"] = json!("$.data");
+                task["End"] = json!(true);
+                states.insert(
+                    name.clone(),
+                    json!({
+                        "Type": "Map",
+                        "ItemsPath": data_path(items),
+                        "ItemSelector": {
+                            "data.$": "$$.Map.Item.Value",
+                            "meta": {
+                                "tenant_id.$": "$.meta.tenant_id",
+                                "item.$": "$$.Map.Item.Index",
+                            },
+                        },
+                        "MaxConcurrency": max_concurrency,
+                        "ItemProcessor": {
+                            "ProcessorConfig": { "Mode": "INLINE" },
+                            "StartAt": item.name,
+                            "States": { item.name.clone(): task },
+                        },
+                        "ResultPath": "$.data",
+                        "Next": self.target(*next, Edge::Next),
+                    }),
+                );
+            }
+            StepKind::Branch { arms, default, .. } => {
+                let choices: Vec<Value> = arms
+                    .iter()
+                    .map(|arm| {
+                        let mut rule = choice_rule(&arm.condition);
+                        rule["Next"] = json!(self.target(arm.target, Edge::Arm));
+                        rule
+                    })
+                    .collect();
+                let mut state = json!({ "Type": "Choice", "Choices": choices });
+                if let Some(default) = default {
+                    state["Default"] = json!(self.target(*default, Edge::Default));
+                }
+                states.insert(name.clone(), state);
+            }
+            StepKind::Loop {
+                max_iterations,
+                next,
+                exhausted,
+            } => {
+                // Pass states cannot merge into an object, so every counter is carried over.
+                let counters: Map<String, Value> = self
+                    .workflow
+                    .loops()
+                    .map(|l| {
+                        let current = format!("$.meta.loops.{}", l.name);
+                        let value = if l.name == *name {
+                            format!("States.MathAdd({current}, 1)")
+                        } else {
+                            current
+                        };
+                        (format!("{}.$", l.name), json!(value))
+                    })
+                    .collect();
+                states.insert(
+                    name.clone(),
+                    json!({
+                        "Type": "Pass",
+                        "Parameters": counters,
+                        "ResultPath": "$.meta.loops",
+                        "Next": format!("{name}-check"),
+                    }),
+                );
+                states.insert(
+                    format!("{name}-check"),
+                    json!({
+                        "Type": "Choice",
+                        "Choices": [{
+                            "Variable": format!("$.meta.loops.{name}"),
+                            "NumericGreaterThan": max_iterations,
+                            "Next": self.target(*exhausted, Edge::Exhausted),
+                        }],
+                        "Default": self.target(*next, Edge::Next),
+                    }),
+                );
+            }
+            StepKind::Approval(gate) => {
+                states.insert(name.clone(), self.approval(gate));
+                states.insert(
+                    format!("{name}-decision"),
+                    json!({
+                        "Type": "Choice",
+                        "Choices": [{
+                            "Variable": "$.data.approval.decision",
+                            "StringEquals": "reject",
+                            "Next": self.target(gate.on_reject, Edge::Rejected),
+                        }],
+                        "Default": self.target(gate.next, Edge::Next),
+                    }),
+                );
+            }
+        }
+    }
+
+    /// The run context every agent receives next to its input.
+    fn context(&self, step: &str, in_map: bool) -> Value {
+        let mut context = json!({
+            "run_id.$": "$$.Execution.Name",
+            "tenant_id.$": "$.meta.tenant_id",
+            "workflow": self.workflow.name,
+            "step": step,
+            "attempt.$": "$$.State.RetryCount",
+        });
+        if in_map {
+            context["item.$"] = json!("$.meta.item");
+        }
+        context
+    }
+
+    fn task(&self, step: &str, call: &AgentCall, in_map: bool) -> Value {
+        let mut state = json!({
+            "Type": "Task",
+            "Resource": format!("${{{}}}", agent_substitution(&call.agent)),
+            "Parameters": { "input.$": "$.data", "context": self.context(step, in_map) },
+            "ResultPath": "$.data",
+            "TimeoutSeconds": call.timeout_seconds.unwrap_or(DEFAULT_AGENT_TIMEOUT_SECONDS),
+        });
+        if !call.retry.is_empty() {
+            state["Retry"] = json!(call.retry.iter().map(retrier).collect::<Vec<_>>());
+        }
+        state
+    }
+
+    fn approval(&self, gate: &ApprovalGate) -> Value {
+        let name = &self.step.name;
+        let mut payload = json!({
+            "task_token.$": "$$.Task.Token",
+            "input.$": "$.data",
+            "context": self.context(name, false),
+            "gate": {
+                "subject": gate.subject,
+                "choices": gate.choices,
+                "approvers": gate.approvers,
+                "timeout_seconds": gate.timeout_seconds,
+            },
+        });
+        payload["gate"]["on_reject"] = json!(if gate.on_reject == Target::Fail { "fail" } else { "route" });
+        let mut state = json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {
+                "FunctionName": format!("${{{APPROVAL_REQUEST_SUBSTITUTION}}}"),
+                "Payload": payload,
+            },
+            "TimeoutSeconds": gate.timeout_seconds,
+            "ResultPath": "$.data.approval",
+            "Catch": [{
+                "ErrorEquals": ["States.Timeout"],
+                "ResultPath": "$.meta.error",
+                "Next": self.target(gate.on_timeout, Edge::TimedOut),
+            }],
+            "Next": format!("{name}-decision"),
+        });
+        if let Some(heartbeat) = gate.heartbeat_seconds {
+            state["HeartbeatSeconds"] = json!(heartbeat);
+        }
+        state
+    }
+}
+
+fn next_of(kind: &StepKind) -> Target {
+    match kind {
+        StepKind::Task { next, .. }
+        | StepKind::Parallel { next, .. }
+        | StepKind::Map { next, .. }
+        | StepKind::Loop { next, .. } => *next,
+        StepKind::Approval(gate) => gate.next,
+        // Validation refuses guards on routing steps.
+        StepKind::Branch { .. } => Target::Fail,
+    }
+}
+
+fn catch_errors(errors: &[String]) -> Vec<String> {
+    if errors.is_empty() {
+        vec!["States.ALL".to_owned()]
+    } else {
+        errors.to_vec()
+    }
+}
+
+fn retrier(retry: &Retry) -> Value {
+    let mut value = json!({
+        "ErrorEquals": retry.errors,
+        "IntervalSeconds": retry.interval_seconds,
+        "MaxAttempts": retry.max_attempts,
+        "BackoffRate": retry.backoff_rate,
+    });
+    if let Some(max_delay) = retry.max_delay_seconds {
+        value["MaxDelaySeconds"] = json!(max_delay);
+    }
+    if retry.jitter {
+        value["JitterStrategy"] = json!("FULL");
+    }
+    value
+}
+
+/// `$.data.order.total` for `order.total`; numeric segments index arrays (`$.data[0]`).
+fn data_path(field: &FieldPath) -> String {
+    let mut path = String::from("$.data");
+    for segment in &field.0 {
+        if segment.chars().all(|c| c.is_ascii_digit()) {
+            path.push_str(&format!("[{segment}]"));
+        } else {
+            path.push('.');
+            path.push_str(segment);
+        }
+    }
+    path
+}
+
+/// A Choice rule (without `Next`) for a condition on `$.data`.
+fn choice_rule(condition: &Condition) -> Value {
+    match condition {
+        Condition::Compare { field, op, value } => compare_rule(field, *op, value),
+        Condition::And(all) => json!({ "And": all.iter().map(choice_rule).collect::<Vec<_>>() }),
+        Condition::Or(all) => json!({ "Or": all.iter().map(choice_rule).collect::<Vec<_>>() }),
+        Condition::Not(inner) => json!({ "Not": choice_rule(inner) }),
+    }
+}
+
+fn compare_rule(field: &FieldPath, op: CompareOp, value: &Literal) -> Value {
+    let (family, operand) = match value {
+        Literal::Bool(b) => ("Boolean", json!(b)),
+        Literal::Integer(i) => ("Numeric", json!(i)),
+        Literal::Float(f) => ("Numeric", json!(f)),
+        Literal::String(s) => ("String", json!(s)),
+    };
+    let (suffix, negate) = match op {
+        CompareOp::Eq => ("Equals", false),
+        CompareOp::Ne => ("Equals", true),
+        CompareOp::Lt => ("LessThan", false),
+        CompareOp::Le => ("LessThanEquals", false),
+        CompareOp::Gt => ("GreaterThan", false),
+        CompareOp::Ge => ("GreaterThanEquals", false),
+    };
+    let mut rule = Map::new();
+    rule.insert("Variable".into(), json!(data_path(field)));
+    rule.insert(format!("{family}{suffix}"), operand);
+    let rule = Value::Object(rule);
+    if negate {
+        json!({ "Not": rule })
+    } else {
+        rule
+    }
+}

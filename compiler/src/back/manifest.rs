@@ -1,0 +1,134 @@
+//! The deployment manifest: every Lambda function and state machine the deploy step creates,
+//! with the substitutions that connect them, and each workflow's static per-run estimate.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use switchyard_ir::{Estimate, StepKind};
+
+use super::{agent_substitution, function_name, state_machine_name, APPROVAL_REQUEST_SUBSTITUTION};
+use crate::back::asl::DEFAULT_AGENT_TIMEOUT_SECONDS;
+use crate::{AgentInfo, Compiled};
+
+pub const FILE_NAME: &str = "manifest.json";
+/// Lambda gets this much longer than the task, so Step Functions' `States.Timeout` (which
+/// retry policies match) fires first.
+pub const FUNCTION_TIMEOUT_MARGIN_SECONDS: u32 = 5;
+
+#[derive(Serialize)]
+pub struct Manifest<'a> {
+    pub version: u32,
+    pub agents: Vec<AgentFunction<'a>>,
+    pub platform_functions: Vec<PlatformFunction>,
+    pub state_machines: Vec<StateMachine<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct AgentFunction<'a> {
+    pub agent: &'a str,
+    pub function_name: String,
+    pub substitution: String,
+    pub description: &'a str,
+    pub input_type: &'a str,
+    pub output_type: &'a str,
+    pub timeout_seconds: u32,
+    pub workflows: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct PlatformFunction {
+    pub role: &'static str,
+    pub function_name: String,
+    pub substitution: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct StateMachine<'a> {
+    pub workflow: &'a str,
+    pub name: String,
+    pub comment: Option<&'a str>,
+    pub input_type: &'a str,
+    pub definition: String,
+    pub diagram: String,
+    pub substitutions: Vec<String>,
+    pub approval_gates: Vec<&'a str>,
+    pub estimate: &'a Estimate,
+}
+
+pub fn write(compiled: &[Compiled<'_>], agents: &[AgentInfo]) -> String {
+    let mut text = serde_json::to_string_pretty(&manifest(compiled, agents))
+        .expect("the manifest always serialises");
+    text.push('\n');
+    text
+}
+
+pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Manifest<'a> {
+    // Agent name → (longest task timeout, workflows using it).
+    let mut used: BTreeMap<&str, (u32, Vec<&str>)> = BTreeMap::new();
+    for c in compiled {
+        for call in c.workflow.agent_calls() {
+            let entry = used.entry(&call.agent).or_default();
+            entry.0 = entry
+                .0
+                .max(call.timeout_seconds.unwrap_or(DEFAULT_AGENT_TIMEOUT_SECONDS));
+            if !entry.1.contains(&c.workflow.name.as_str()) {
+                entry.1.push(&c.workflow.name);
+            }
+        }
+    }
+    let agents = used
+        .into_iter()
+        .filter_map(|(agent, (timeout, workflows))| {
+            let info = agents.iter().find(|a| a.name == agent)?;
+            Some(AgentFunction {
+                agent,
+                function_name: function_name(agent),
+                substitution: agent_substitution(agent),
+                description: &info.description,
+                input_type: &info.input_type,
+                output_type: &info.output_type,
+                timeout_seconds: (timeout + FUNCTION_TIMEOUT_MARGIN_SECONDS).min(900),
+                workflows,
+            })
+        })
+        .collect();
+    let state_machines = compiled
+        .iter()
+        .map(|c| {
+            let wf = c.workflow;
+            let mut substitutions: Vec<String> =
+                wf.agent_calls().map(|call| agent_substitution(&call.agent)).collect();
+            if wf.approval_gates().next().is_some() {
+                substitutions.push(APPROVAL_REQUEST_SUBSTITUTION.to_owned());
+            }
+            substitutions.sort();
+            substitutions.dedup();
+            StateMachine {
+                workflow: &wf.name,
+                name: state_machine_name(&wf.name),
+                comment: wf.comment.as_deref(),
+                input_type: &wf.input_type,
+                definition: super::asl::file_name(wf),
+                diagram: super::mermaid::file_name(wf),
+                substitutions,
+                approval_gates: wf
+                    .steps
+                    .iter()
+                    .filter(|s| matches!(s.kind, StepKind::Approval(_)))
+                    .map(|s| s.name.as_str())
+                    .collect(),
+                estimate: &c.estimate,
+            }
+        })
+        .collect();
+    Manifest {
+        version: 1,
+        agents,
+        platform_functions: vec![PlatformFunction {
+            role: "approval-request",
+            function_name: function_name("approval_request"),
+            substitution: Some(APPROVAL_REQUEST_SUBSTITUTION),
+        }],
+        state_machines,
+    }
+}

@@ -1,0 +1,117 @@
+//! Sales outreach: sales intelligence picks the deals worth a message, then one personalised
+//! email is written per deal (at most `max_emails`), then a report totals the outreach.
+
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Prompt};
+
+/// Most emails one run may write; the map step enforces it too.
+pub const MAX_EMAILS: u32 = 50;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutreachRequest {
+    /// e.g. `2024-Q4`.
+    pub quarter: String,
+    pub min_value: f64,
+    pub stages: Vec<String>,
+    pub max_emails: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deal {
+    pub deal_id: String,
+    pub company: String,
+    pub contact: String,
+    pub email: String,
+    pub stage: String,
+    pub value: f64,
+    pub close_quarter: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DealList {
+    pub quarter: String,
+    pub deals: Vec<Deal>,
+    /// Deals that matched but were left out by `max_emails`.
+    pub skipped: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutreachEmail {
+    pub deal_id: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutreachReport {
+    pub emails: u32,
+    pub recipients: Vec<String>,
+}
+
+fn crm() -> Vec<Deal> {
+    let deal = |id: &str, company: &str, contact: &str, stage: &str, value: f64, quarter: &str| Deal {
+        deal_id: id.into(),
+        company: company.into(),
+        contact: contact.into(),
+        email: format!("{}@{}.test", contact.to_lowercase(), company.to_lowercase()),
+        stage: stage.into(),
+        value,
+        close_quarter: quarter.into(),
+    };
+    vec![
+        deal("D-1001", "Initech", "Peter", "proposal", 48_000.0, "2024-Q4"),
+        deal("D-1002", "Globex", "Hank", "negotiation", 120_000.0, "2024-Q4"),
+        deal("D-1003", "Umbrella", "Alice", "discovery", 15_000.0, "2024-Q4"),
+        deal("D-1004", "Hooli", "Gavin", "proposal", 75_000.0, "2025-Q1"),
+    ]
+}
+
+/// Filters the CRM's deals by quarter, stage and value, largest first, capped at `max_emails`.
+#[agent]
+pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, AgentError> {
+    if request.max_emails == 0 || request.max_emails > MAX_EMAILS {
+        return Err(AgentError::InvalidInput(format!("max_emails must be 1..={MAX_EMAILS}, got {}", request.max_emails)));
+    }
+    let mut deals: Vec<Deal> = crm()
+        .into_iter()
+        .filter(|d| d.close_quarter == request.quarter && d.value >= request.min_value)
+        .filter(|d| request.stages.is_empty() || request.stages.contains(&d.stage))
+        .collect();
+    deals.sort_by(|a, b| b.value.total_cmp(&a.value));
+    let skipped = deals.len().saturating_sub(request.max_emails as usize) as u32;
+    deals.truncate(request.max_emails as usize);
+    Ok(DealList { quarter: request.quarter, deals, skipped })
+}
+
+/// Writes one personalised email for a deal.
+#[agent]
+pub async fn email_outreach(deal: Deal, ctx: AgentContext) -> Result<OutreachEmail, AgentError> {
+    let body = ctx
+        .model
+        .complete(&Prompt::new("Write a short sales email.", format!("{} at {} ({} stage)", deal.contact, deal.company, deal.stage)))
+        .await?;
+    Ok(OutreachEmail {
+        deal_id: deal.deal_id,
+        to: deal.email,
+        subject: format!("Next steps for {}", deal.company),
+        body: body.text,
+    })
+}
+
+/// Totals the outreach.
+#[agent]
+pub async fn outreach_reporter(emails: Vec<OutreachEmail>) -> Result<OutreachReport, AgentError> {
+    Ok(OutreachReport { emails: emails.len() as u32, recipients: emails.into_iter().map(|e| e.to).collect() })
+}
+
+workflow! {
+    /// Sales intelligence → one email per deal (capped) → report.
+    pub SalesOutreach(OutreachRequest) {
+        intelligence = sales_intelligence -> emails;
+        emails = map(deals, max_concurrency = 4, max_items = 50) {
+            write_email = email_outreach.retry(on = ["Agent.Retryable"], interval = 2, max_attempts = 3, backoff = 2.0, jitter = true)
+        } -> report;
+        report = outreach_reporter -> end;
+    }
+}
