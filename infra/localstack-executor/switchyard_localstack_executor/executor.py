@@ -377,7 +377,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         duration_ms = (time.monotonic() - started) * 1000
         logs.append(sandbox.take_output())  # whatever the function printed before answering
         if timed_out:
-            now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             logs.append(f"{now} {request_id} Task timed out after {self.timeout_s:.2f} seconds\n")
         report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
                   f"\tBilled Duration: {math.ceil(duration_ms)} ms"

@@ -1,0 +1,244 @@
+//! Validation and estimates on hand-built graphs.
+
+use switchyard_ir::*;
+
+fn call(agent: &str) -> AgentCall {
+    AgentCall {
+        agent: agent.into(),
+        input_type: "In".into(),
+        output_type: "Out".into(),
+        retry: Vec::new(),
+        timeout_seconds: None,
+    }
+}
+
+fn task(name: &str, next: Target) -> Step {
+    Step {
+        name: name.into(),
+        kind: StepKind::Task {
+            call: call(name),
+            catch: None,
+            next,
+        },
+        when: None,
+    }
+}
+
+fn to(i: u32) -> Target {
+    Target::Step(StepId(i))
+}
+
+fn workflow(steps: Vec<Step>) -> Workflow {
+    Workflow {
+        name: "test".into(),
+        comment: None,
+        input_type: "In".into(),
+        start: StepId(0),
+        steps,
+    }
+}
+
+fn kinds(wf: &Workflow) -> Vec<ErrorKind> {
+    validate(wf).err().unwrap_or_default().into_iter().map(|e| e.kind).collect()
+}
+
+fn flag(name: &str) -> Condition {
+    Condition::Compare {
+        field: FieldPath(vec![name.into()]),
+        op: CompareOp::Eq,
+        value: Literal::Bool(true),
+    }
+}
+
+fn branch(name: &str, yes: Target, no: Target) -> Step {
+    Step {
+        name: name.into(),
+        kind: StepKind::Branch {
+            arms: vec![Arm { condition: flag("ok"), target: yes }],
+            default: Some(no),
+            exhaustive_enum: None,
+        },
+        when: None,
+    }
+}
+
+fn counter(name: &str, max: u32, next: Target, exhausted: Target) -> Step {
+    Step {
+        name: name.into(),
+        kind: StepKind::Loop {
+            max_iterations: max,
+            next,
+            exhausted,
+        },
+        when: None,
+    }
+}
+
+/// write → review → ok? end : budget → write (at most 3 times), else fail.
+fn bounded_revise_loop() -> Workflow {
+    workflow(vec![
+        task("write", to(1)),
+        task("review", to(2)),
+        branch("verdict", Target::End, to(3)),
+        counter("budget", 3, to(0), Target::Fail),
+    ])
+}
+
+#[test]
+fn a_chain_to_end_is_valid() {
+    let wf = workflow(vec![task("a", to(1)), task("b", Target::End)]);
+    assert_eq!(validate(&wf), Ok(()));
+}
+
+#[test]
+fn unreachable_steps_are_reported_by_name() {
+    let wf = workflow(vec![task("a", Target::End), task("orphan", Target::End)]);
+    assert_eq!(kinds(&wf), vec![ErrorKind::Unreachable("orphan".into())]);
+    assert_eq!(validate(&wf).unwrap_err()[0].locus, Locus::Step(StepId(1)));
+}
+
+#[test]
+fn a_cycle_with_no_exit_never_terminates() {
+    let wf = workflow(vec![task("a", to(1)), task("b", to(0))]);
+    let errors = kinds(&wf);
+    assert!(errors.contains(&ErrorKind::NeverTerminates("a".into())), "{errors:?}");
+    assert!(errors.contains(&ErrorKind::NeverTerminates("b".into())), "{errors:?}");
+}
+
+#[test]
+fn a_cycle_with_an_exit_but_no_counter_is_unbounded() {
+    let wf = workflow(vec![task("write", to(1)), branch("verdict", Target::End, to(0))]);
+    assert_eq!(
+        kinds(&wf),
+        vec![ErrorKind::UnboundedLoop(vec!["write".into(), "verdict".into(), "write".into()])]
+    );
+}
+
+#[test]
+fn a_cycle_through_a_counter_is_bounded() {
+    assert_eq!(validate(&bounded_revise_loop()), Ok(()));
+}
+
+#[test]
+fn a_cycle_through_a_counters_exhausted_edge_is_unbounded() {
+    // budget's exhausted edge goes back into the loop: nothing stops it.
+    let wf = workflow(vec![
+        task("write", to(1)),
+        branch("verdict", Target::End, to(2)),
+        counter("budget", 3, to(0), to(0)),
+    ]);
+    assert!(matches!(kinds(&wf).as_slice(), [ErrorKind::UnboundedLoop(_)]));
+}
+
+#[test]
+fn names_are_checked_against_step_functions_limits() {
+    let long = "x".repeat(81);
+    let wf = workflow(vec![task(&long, to(1)), task("bad:name", Target::End)]);
+    let errors = kinds(&wf);
+    assert!(errors.iter().any(|e| matches!(e, ErrorKind::NameTooLong { len: 81, .. })), "{errors:?}");
+    assert!(errors.iter().any(|e| matches!(e, ErrorKind::NameCharacter { ch: ':', .. })), "{errors:?}");
+}
+
+#[test]
+fn derived_state_names_count_towards_the_limit() {
+    // 75 characters fit, but the guard state `<name>-when` does not.
+    let mut step = task(&"g".repeat(76), Target::End);
+    step.when = Some(flag("ok"));
+    let errors = kinds(&workflow(vec![step]));
+    assert!(errors.iter().any(|e| matches!(e, ErrorKind::NameTooLong { len: 81, .. })), "{errors:?}");
+}
+
+#[test]
+fn retry_values_are_range_checked_each_with_its_own_locus() {
+    let mut wf = workflow(vec![task("a", Target::End)]);
+    if let StepKind::Task { call, .. } = &mut wf.steps[0].kind {
+        call.retry.push(Retry {
+            errors: vec!["States.ALL".into(), "Agent.Retryable".into()],
+            interval_seconds: 0,
+            max_attempts: 3,
+            backoff_rate: 0.5,
+            max_delay_seconds: None,
+            jitter: false,
+        });
+    }
+    let loci: Vec<Locus> = validate(&wf).unwrap_err().into_iter().map(|e| e.locus).collect();
+    let at = |key| Locus::Setting(StepId(0), Setting::Retry(0, key));
+    assert_eq!(loci, vec![at(RetryKey::Errors), at(RetryKey::Interval), at(RetryKey::Backoff)]);
+}
+
+#[test]
+fn a_branch_without_default_must_be_an_exhaustive_enum_match() {
+    let mut wf = workflow(vec![branch("route", Target::End, Target::Fail)]);
+    if let StepKind::Branch { default, .. } = &mut wf.steps[0].kind {
+        *default = None;
+    }
+    assert_eq!(kinds(&wf), vec![ErrorKind::MissingDefault]);
+    if let StepKind::Branch { exhaustive_enum, .. } = &mut wf.steps[0].kind {
+        *exhaustive_enum = Some("Verdict".into());
+    }
+    assert_eq!(validate(&wf), Ok(()));
+}
+
+#[test]
+fn approval_heartbeat_must_be_shorter_than_timeout() {
+    let gate = ApprovalGate {
+        subject: "ok?".into(),
+        timeout_seconds: 60,
+        heartbeat_seconds: Some(60),
+        choices: vec!["a".into(), "a".into(), "reject".into()],
+        approvers: Vec::new(),
+        on_reject: Target::Fail,
+        on_timeout: Target::Fail,
+        next: Target::End,
+    };
+    let wf = workflow(vec![Step { name: "gate".into(), kind: StepKind::Approval(gate), when: None }]);
+    assert_eq!(
+        kinds(&wf),
+        vec![
+            ErrorKind::HeartbeatNotShorter { heartbeat: 60, timeout: 60 },
+            ErrorKind::DuplicateChoice("a".into()),
+            ErrorKind::ReservedChoice("reject".into()),
+        ]
+    );
+}
+
+#[test]
+fn estimate_counts_loops_at_their_bound() {
+    let estimate = estimate(&bounded_revise_loop());
+    // init + final (2) + 4 passes × (write + review + verdict) + 4 counter entries × 2
+    // states: three let the loop go round, the fourth is the exhaustion.
+    assert_eq!(estimate.state_transitions, 2 + 4 * 3 + 4 * 2);
+    assert!(estimate.bounded);
+    assert_eq!(estimate.transition_cost_usd, 22.0 * USD_PER_TRANSITION);
+}
+
+#[test]
+fn estimate_of_an_unbounded_map_says_so() {
+    let wf = workflow(vec![Step {
+        name: "each".into(),
+        kind: StepKind::Map {
+            items: FieldPath(vec!["items".into()]),
+            item: Branch { name: "one".into(), call: call("one") },
+            max_concurrency: 0,
+            max_items: None,
+            next: Target::End,
+        },
+        when: None,
+    }]);
+    assert!(!estimate(&wf).bounded);
+    let mut bounded = wf.clone();
+    if let StepKind::Map { max_items, .. } = &mut bounded.steps[0].kind {
+        *max_items = Some(10);
+    }
+    let e = estimate(&bounded);
+    assert!(e.bounded);
+    assert_eq!(e.state_transitions, 2 + 1 + 10);
+}
+
+#[test]
+fn the_ir_round_trips_through_json() {
+    let wf = bounded_revise_loop();
+    let json = serde_json::to_string(&wf).expect("serialises");
+    let back: Workflow = serde_json::from_str(&json).expect("deserialises");
+    assert_eq!(back, wf);
+}
