@@ -39,7 +39,10 @@ pub enum CompileError {
 pub type Artefacts = BTreeMap<String, String>;
 
 /// Validate every workflow and render every artefact. Collects all errors.
-pub fn compile(workflows: &[Workflow], agents: &[AgentInfo]) -> Result<Artefacts, Vec<CompileError>> {
+pub fn compile(
+    workflows: &[Workflow],
+    agents: &[AgentInfo],
+) -> Result<Artefacts, Vec<CompileError>> {
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut compiled = Vec::new();
@@ -89,9 +92,23 @@ pub fn compile(workflows: &[Workflow], agents: &[AgentInfo]) -> Result<Artefacts
     let mut files = Artefacts::new();
     for c in &compiled {
         files.insert(back::asl::file_name(c.workflow), c.definition.clone());
-        files.insert(back::mermaid::file_name(c.workflow), back::mermaid::write(c.workflow));
+        files.insert(
+            back::mermaid::file_name(c.workflow),
+            back::mermaid::write(c.workflow),
+        );
     }
-    files.insert(back::manifest::FILE_NAME.to_owned(), back::manifest::write(&compiled, agents));
+    files.insert(
+        back::manifest::FILE_NAME.to_owned(),
+        back::manifest::write(&compiled, agents),
+    );
+    let definitions: Vec<(String, String)> = compiled
+        .iter()
+        .map(|c| (c.workflow.name.clone(), c.definition.clone()))
+        .collect();
+    files.insert(
+        back::cloudformation::FILE_NAME.to_owned(),
+        back::cloudformation::write(&back::manifest::manifest(&compiled, agents), &definitions),
+    );
     Ok(files)
 }
 

@@ -33,8 +33,14 @@ fn main() -> ExitCode {
     if let Some(only) = &args.workflow {
         workflows.retain(|w| &w.name == only);
         if workflows.is_empty() {
-            let known: Vec<String> = switchyard_sdk::workflows().iter().map(|w| w.name.to_owned()).collect();
-            eprintln!("error: no workflow named `{only}`; declared: {}", known.join(", "));
+            let known: Vec<String> = switchyard_sdk::workflows()
+                .iter()
+                .map(|w| w.name.to_owned())
+                .collect();
+            eprintln!(
+                "error: no workflow named `{only}`; declared: {}",
+                known.join(", ")
+            );
             return ExitCode::FAILURE;
         }
     }
@@ -75,7 +81,8 @@ fn write(out: &Path, artefacts: &Artefacts) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     for (name, contents) in artefacts {
         let path = out.join(name);
-        std::fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(&path, contents)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())
@@ -103,7 +110,11 @@ fn check(out: &Path, artefacts: &Artefacts, complete: bool) -> Result<(), String
         }
     }
     if stale.is_empty() {
-        println!("{} is up to date ({} files)", out.display(), artefacts.len());
+        println!(
+            "{} is up to date ({} files)",
+            out.display(),
+            artefacts.len()
+        );
         Ok(())
     } else {
         Err(format!(

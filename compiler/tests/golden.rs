@@ -13,7 +13,10 @@ fn build_dir() -> PathBuf {
 
 fn seed_artefacts() -> compiler::Artefacts {
     switchyard_agents::link();
-    let workflows: Vec<_> = switchyard_sdk::workflows().iter().map(|w| (w.definition)()).collect();
+    let workflows: Vec<_> = switchyard_sdk::workflows()
+        .iter()
+        .map(|w| (w.definition)())
+        .collect();
     let agents: Vec<AgentInfo> = switchyard_sdk::agents()
         .iter()
         .map(|a| AgentInfo {
@@ -29,9 +32,21 @@ fn seed_artefacts() -> compiler::Artefacts {
 #[test]
 fn all_five_seed_workflows_are_discovered() {
     let artefacts = seed_artefacts();
-    for seed in ["campaign-creation", "sales-outreach", "movie-production", "enterprise-coordinator", "dev-team"] {
-        assert!(artefacts.contains_key(&format!("{seed}.asl.json")), "{seed} missing");
-        assert!(artefacts.contains_key(&format!("{seed}.mmd")), "{seed} diagram missing");
+    for seed in [
+        "campaign-creation",
+        "sales-outreach",
+        "movie-production",
+        "enterprise-coordinator",
+        "dev-team",
+    ] {
+        assert!(
+            artefacts.contains_key(&format!("{seed}.asl.json")),
+            "{seed} missing"
+        );
+        assert!(
+            artefacts.contains_key(&format!("{seed}.mmd")),
+            "{seed} diagram missing"
+        );
     }
 }
 
@@ -41,7 +56,10 @@ fn build_directory_matches_the_compiler_output() {
         let path = build_dir().join(&name);
         let actual = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}; run `cargo run -p compiler`", path.display()));
-        assert!(actual == expected, "{name} is stale; run `cargo run -p compiler` and review `git diff build/`");
+        assert!(
+            actual == expected,
+            "{name} is stale; run `cargo run -p compiler` and review `git diff build/`"
+        );
     }
 }
 
@@ -67,15 +85,24 @@ fn agent_tasks_use_substituted_arns_and_pass_the_run_context() {
     assert_eq!(context["attempt.$"], "$$.State.RetryCount");
     assert_eq!(analyze["Retry"][0]["MaxAttempts"], 2);
     let text = serde_json::to_string(&def).expect("serialises");
-    assert!(!text.contains("arn:aws:lambda"), "no hard-coded function ARNs");
+    assert!(
+        !text.contains("arn:aws:lambda"),
+        "no hard-coded function ARNs"
+    );
 }
 
 #[test]
 fn approval_gates_wait_for_a_task_token_and_route_rejects_and_timeouts() {
     let def = asl("campaign-creation");
     let gate = &def["States"]["approve_content"];
-    assert_eq!(gate["Resource"], "arn:aws:states:::lambda:invoke.waitForTaskToken");
-    assert_eq!(gate["Parameters"]["Payload"]["task_token.$"], "$$.Task.Token");
+    assert_eq!(
+        gate["Resource"],
+        "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    );
+    assert_eq!(
+        gate["Parameters"]["Payload"]["task_token.$"],
+        "$$.Task.Token"
+    );
     assert_eq!(gate["TimeoutSeconds"], 86400);
     assert_eq!(gate["Catch"][0]["ErrorEquals"][0], "States.Timeout");
     assert_eq!(gate["Catch"][0]["Next"], "approve_content-timed-out");
@@ -83,7 +110,10 @@ fn approval_gates_wait_for_a_task_token_and_route_rejects_and_timeouts() {
     assert_eq!(decision["Choices"][0]["StringEquals"], "reject");
     assert_eq!(decision["Choices"][0]["Next"], "rework");
     assert_eq!(decision["Default"], "prepare");
-    assert_eq!(def["States"]["approve_strategy-rejected"]["Error"], "Switchyard.Rejected");
+    assert_eq!(
+        def["States"]["approve_strategy-rejected"]["Error"],
+        "Switchyard.Rejected"
+    );
 }
 
 #[test]
@@ -106,7 +136,10 @@ fn enum_match_uses_the_serde_names_of_the_variants() {
 #[test]
 fn bounded_loops_count_in_meta_and_exit_when_exhausted() {
     let def = asl("movie-production");
-    assert_eq!(def["States"]["init-run"]["Parameters"]["meta"]["loops"]["revisions"], 0);
+    assert_eq!(
+        def["States"]["init-run"]["Parameters"]["meta"]["loops"]["revisions"],
+        0
+    );
     assert_eq!(
         def["States"]["revisions"]["Parameters"]["revisions.$"],
         "States.MathAdd($.meta.loops.revisions, 1)"
@@ -123,9 +156,15 @@ fn maps_iterate_a_field_with_bounded_concurrency_and_enforce_max_items() {
     let map = &def["States"]["emails"];
     assert_eq!(map["ItemsPath"], "$.data.deals");
     assert_eq!(map["MaxConcurrency"], 4);
-    assert_eq!(map["ItemProcessor"]["States"]["write_email"]["Parameters"]["context"]["item.$"], "$.meta.item");
+    assert_eq!(
+        map["ItemProcessor"]["States"]["write_email"]["Parameters"]["context"]["item.$"],
+        "$.meta.item"
+    );
     assert_eq!(def["States"]["intelligence"]["Next"], "emails-count");
-    assert_eq!(def["States"]["emails-limit"]["Choices"][0]["NumericGreaterThan"], 50);
+    assert_eq!(
+        def["States"]["emails-limit"]["Choices"][0]["NumericGreaterThan"],
+        50
+    );
     let retry = &map["ItemProcessor"]["States"]["write_email"]["Retry"][0];
     assert_eq!(retry["JitterStrategy"], "FULL");
     assert_eq!(retry["ErrorEquals"][0], "Agent.Retryable");
@@ -146,13 +185,19 @@ fn a_conditional_step_is_skipped_unless_its_condition_holds() {
 fn the_manifest_lists_every_function_and_state_machine() {
     let manifest: Value = serde_json::from_str(&seed_artefacts()["manifest.json"]).expect("JSON");
     let agents = manifest["agents"].as_array().expect("agents");
-    assert_eq!(agents.len(), 32);
-    let analyst = agents.iter().find(|a| a["agent"] == "analyst").expect("analyst");
+    assert_eq!(agents.len(), 38);
+    let analyst = agents
+        .iter()
+        .find(|a| a["agent"] == "analyst")
+        .expect("analyst");
     assert_eq!(analyst["function_name"], "switchyard-analyst");
     assert_eq!(analyst["substitution"], "AgentAnalystArn");
     let machines = manifest["state_machines"].as_array().expect("machines");
-    assert_eq!(machines.len(), 5);
-    let campaign = machines.iter().find(|m| m["workflow"] == "campaign-creation").expect("campaign");
+    assert_eq!(machines.len(), 6);
+    let campaign = machines
+        .iter()
+        .find(|m| m["workflow"] == "campaign-creation")
+        .expect("campaign");
     assert_eq!(campaign["approval_gates"].as_array().map(Vec::len), Some(3));
     assert!(campaign["estimate"]["state_transitions"].as_u64() > Some(20));
     assert_eq!(campaign["estimate"]["bounded"], true);

@@ -1,119 +1,18 @@
-"""The switchyard-process Lambda executor, end to end through a live infra/local-up stack.
-
-Functions here are a bash custom runtime (bash + curl, no Rust) whose behaviour is chosen by
-the MODE environment variable; each test creates its own functions under a unique prefix.
-"""
+"""The switchyard-process Lambda executor, end to end through a live infra/local-up stack."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
-import uuid
-import zipfile
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-import boto3
 import pytest
+from conftest import client, invoke, run_state_machine, wait_until
 
-ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:4566")
-ROLE_ARN = "arn:aws:iam::000000000000:role/switchyard-test-lambda"
 PID_FILE = Path(__file__).resolve().parents[2] / ".cache/local-stack/localstack.pid"
-
-# One loop over the Lambda Runtime API. Replies carry the process id (warm reuse), the
-# invocation's start and end in ns (overlap) and what the runtime was given (env, headers).
-BOOTSTRAP = r"""#!/bin/bash
-api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
-echo "init: pid $$"
-if [ "$MODE" = init-error ]; then
-  curl -sS -X POST "$api/init/error" -d '{"errorType":"ConfigMissing","errorMessage":"no TABLE_NAME"}'
-  exit 1
-fi
-header() { grep -i "^$1:" "$headers" | cut -d' ' -f2- | tr -d '\r'; }
-headers=$(mktemp)
-while true; do
-  event=$(curl -sS -D "$headers" "$api/invocation/next")
-  id=$(header Lambda-Runtime-Aws-Request-Id)
-  start=$(date +%s%N)
-  echo "handling $id: $event"
-  case "$MODE" in
-    fail)
-      curl -sS -X POST "$api/invocation/$id/error" \
-        -d '{"errorType":"OrderRejected","errorMessage":"out of stock"}' >/dev/null
-      continue ;;
-    crash) exit 3 ;;
-  esac
-  seconds=$(printf '%s' "$event" | grep -o '"sleep": *[0-9.]*' | grep -o '[0-9.]*$')
-  sleep "${seconds:-0}"
-  body=$(printf '{"pid":%s,"start":%s,"end":%s,"cwd":"%s","task_root":"%s","runtime_api":"%s",' \
-    $$ "$start" "$(date +%s%N)" "$PWD" "$LAMBDA_TASK_ROOT" "$AWS_LAMBDA_RUNTIME_API")
-  body+=$(printf '"memory":"%s","version":"%s","name":"%s","arn":"%s","deadline":%s,"event":%s}' \
-    "$AWS_LAMBDA_FUNCTION_MEMORY_SIZE" "$AWS_LAMBDA_FUNCTION_VERSION" \
-    "$AWS_LAMBDA_FUNCTION_NAME" "$(header Lambda-Runtime-Invoked-Function-Arn)" \
-    "$(header Lambda-Runtime-Deadline-Ms)" "$event")
-  curl -sS -X POST "$api/invocation/$id/response" -d "$body" >/dev/null
-done
-"""
-
-
-def client(service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-
-
-@pytest.fixture(scope="session")
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        entry = zipfile.ZipInfo("bootstrap")
-        entry.external_attr = 0o755 << 16  # executable, as Lambda requires
-        archive.writestr(entry, BOOTSTRAP)
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="session")
-def make_function(code_zip: bytes) -> Iterator[Callable[..., str]]:
-    """Creates provided.al2023 functions running BOOTSTRAP; deletes them at the end."""
-    lambda_ = client("lambda")
-    prefix = f"exec-{uuid.uuid4().hex[:8]}"
-    created: list[str] = []
-
-    def make(mode: str, timeout: int = 10) -> str:
-        name = f"{prefix}-{len(created)}-{mode}"
-        lambda_.create_function(
-            FunctionName=name,
-            Runtime="provided.al2023",
-            Handler="bootstrap",
-            Role=ROLE_ARN,
-            Code={"ZipFile": code_zip},
-            Timeout=timeout,
-            MemorySize=256,
-            Environment={"Variables": {"MODE": mode}},
-        )
-        created.append(name)
-        deadline = time.monotonic() + 20
-        while lambda_.get_function(FunctionName=name)["Configuration"]["State"] != "Active":
-            assert time.monotonic() < deadline, f"{name} never became Active"
-            time.sleep(0.05)
-        return name
-
-    yield make
-    for name in created:
-        lambda_.delete_function(FunctionName=name)
-
-
-def invoke(name: str, event: dict[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
-    response = client("lambda").invoke(FunctionName=name, Payload=json.dumps(event or {}))
-    return response, json.loads(response["Payload"].read())
 
 
 def test_success_with_lambda_environment(make_function: Callable[..., str]) -> None:
@@ -134,7 +33,7 @@ def test_success_with_lambda_environment(make_function: Callable[..., str]) -> N
 
 
 def test_error_type_passes_through(make_function: Callable[..., str]) -> None:
-    response, body = invoke(make_function("fail"))
+    response, body = invoke(make_function("reject"))
     assert response["FunctionError"] == "Unhandled"
     assert body == {"errorType": "OrderRejected", "errorMessage": "out of stock"}
 
@@ -175,19 +74,17 @@ def test_logs_reach_cloudwatch(make_function: Callable[..., str]) -> None:
     logs = client("logs")
     expected = [f"START RequestId: {request_id}", "init: pid", "hello-logs",
                 f"END RequestId: {request_id}", f"REPORT RequestId: {request_id}"]
-    deadline = time.monotonic() + 10
-    while True:
+
+    def logged_text() -> str:
         try:
             events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
         except logs.exceptions.ResourceNotFoundException:
-            events = []
+            return ""
         text = "".join(event["message"] for event in events)
-        if all(part in text for part in expected) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    for part in expected:
-        assert part in text
-    report = next(e["message"] for e in events if e["message"].startswith("REPORT"))
+        return text if all(part in text for part in expected) else ""
+
+    text = wait_until(logged_text, "START, output, END and REPORT in CloudWatch Logs", 10)
+    report = next(line for line in text.splitlines() if line.startswith("REPORT"))
     assert "Duration:" in report and "Memory Size: 256 MB" in report and "Init Duration" in report
 
 
@@ -209,54 +106,42 @@ def test_warm_environment_is_reused(make_function: Callable[..., str]) -> None:
     assert first["pid"] == second["pid"]
 
 
-def run_state_machine(definition: dict[str, Any], input_: dict[str, Any]) -> dict[str, Any]:
-    sfn = client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name=f"exec-{uuid.uuid4().hex[:8]}",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::000000000000:role/switchyard-test-sfn",
-    )["stateMachineArn"]
-    try:
-        execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(input_))
-        deadline = time.monotonic() + 30
-        while (result := sfn.describe_execution(executionArn=execution["executionArn"]))[
-            "status"
-        ] == "RUNNING":
-            assert time.monotonic() < deadline, "execution did not finish"
-            time.sleep(0.1)
-        result["history"] = sfn.get_execution_history(executionArn=execution["executionArn"])[
-            "events"
-        ]
-        return result
-    finally:
-        sfn.delete_state_machine(stateMachineArn=machine)
-
-
 def test_step_functions_retry_and_catch_on_the_function_error_name(
     make_function: Callable[..., str],
 ) -> None:
-    name = make_function("fail")
+    name = make_function("reject")
+
+    def order_task(payload: dict[str, object], next_state: dict[str, object]) -> dict[str, object]:
+        return {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": name, "Payload": payload},
+            "ResultSelector": {"retry.$": "$.Payload.event.retry"},
+            "Retry": [{"ErrorEquals": ["OrderRejected"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+            **next_state,
+        }
+
     definition = {
         "StartAt": "Charge",
         "States": {
-            "Charge": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke",
-                "Parameters": {"FunctionName": name, "Payload.$": "$"},
-                "Retry": [{"ErrorEquals": ["OrderRejected"], "IntervalSeconds": 1,
-                           "MaxAttempts": 1}],
+            # Rejected once, then accepted on the retry ($$.State.RetryCount is 1).
+            "Charge": order_task({"retry.$": "$$.State.RetryCount"},
+                                 {"ResultPath": "$.charge", "Next": "Ship"}),
+            # Rejected on both attempts, so the Catch takes over.
+            "Ship": order_task({"retry": 9}, {
                 "Catch": [{"ErrorEquals": ["OrderRejected"], "ResultPath": "$.error",
                            "Next": "Rejected"}],
                 "End": True,
-            },
+            }),
             "Rejected": {"Type": "Pass", "End": True},
         },
     }
     result = run_state_machine(definition, {"order": 7})
-    assert result["status"] == "SUCCEEDED"
+    assert result["status"] == "SUCCEEDED", result.get("cause")
     output = json.loads(result["output"])
     assert output["order"] == 7
+    assert output["charge"] == {"retry": 1}
     assert output["error"]["Error"] == "OrderRejected"
     assert json.loads(output["error"]["Cause"])["errorMessage"] == "out of stock"
     failures = [e for e in result["history"] if e["type"] == "TaskFailed"]
-    assert len(failures) == 2, "one attempt and one retry"
+    assert len(failures) == 3, "Charge once, Ship twice"

@@ -49,8 +49,13 @@ fn check_signature(function: &ItemFn) -> syn::Result<Signature<'_>> {
         })
         .collect();
     if typed.is_empty() || typed.len() > 2 {
-        cx.error_spanned_by(
-            &sig.inputs,
+        let span = if sig.inputs.is_empty() {
+            sig.ident.span()
+        } else {
+            sig.inputs.span()
+        };
+        cx.error_at(
+            span,
             "an agent takes its input and optionally an `AgentContext`: `(input: In, ctx: AgentContext)`",
         );
     }
@@ -60,7 +65,10 @@ fn check_signature(function: &ItemFn) -> syn::Result<Signature<'_>> {
     };
     if output.is_none() {
         cx.error_at(
-            sig.output.span().join(sig.ident.span()).unwrap_or(sig.ident.span()),
+            sig.output
+                .span()
+                .join(sig.ident.span())
+                .unwrap_or(sig.ident.span()),
             "an agent returns `Result<Output, E>` where `E: Into<AgentError>`",
         );
     }

@@ -60,7 +60,11 @@ pub enum ErrorKind {
     #[error("workflow has no steps")]
     Empty,
     #[error("name `{name}` is {len} characters long; Step Functions allows at most {max}")]
-    NameTooLong { name: String, len: usize, max: usize },
+    NameTooLong {
+        name: String,
+        len: usize,
+        max: usize,
+    },
     #[error("name `{name}` contains `{ch}`, which Step Functions does not allow in names")]
     NameCharacter { name: String, ch: char },
     #[error("duplicate step name `{0}`")]
@@ -97,7 +101,11 @@ pub enum ErrorKind {
     #[error("choice `{0}` is reserved: every gate can be rejected")]
     ReservedChoice(String),
     #[error("the workflow's state machine name `{name}` is {len} characters; with the `{RESOURCE_PREFIX}` prefix it must fit in {max}")]
-    WorkflowNameTooLong { name: String, len: usize, max: usize },
+    WorkflowNameTooLong {
+        name: String,
+        len: usize,
+        max: usize,
+    },
     #[error("agent name `{name}` makes the Lambda function name `{RESOURCE_PREFIX}{name}` longer than {MAX_FUNCTION_NAME_LEN} characters")]
     FunctionNameTooLong { name: String },
 }
@@ -227,14 +235,17 @@ fn range<T: PartialOrd + ToString>(
 fn check_settings(workflow: &Workflow, id: StepId, report: &mut impl FnMut(Locus, ErrorKind)) {
     let step = workflow.step(id);
     let at = |setting| Locus::Setting(id, setting);
-    if step.when.is_some() && matches!(step.kind, StepKind::Branch { .. } | StepKind::Loop { .. })
-    {
+    if step.when.is_some() && matches!(step.kind, StepKind::Branch { .. } | StepKind::Loop { .. }) {
         report(Locus::Step(id), ErrorKind::GuardOnRouting);
     }
     for call in step_calls(&step.kind) {
         if let Some(timeout) = call.timeout_seconds {
-            if let Some(e) = range("agent timeout (seconds)", timeout, 1, MAX_AGENT_TIMEOUT_SECONDS)
-            {
+            if let Some(e) = range(
+                "agent timeout (seconds)",
+                timeout,
+                1,
+                MAX_AGENT_TIMEOUT_SECONDS,
+            ) {
                 report(at(Setting::Timeout), e);
             }
         }
@@ -297,9 +308,15 @@ fn check_settings(workflow: &Workflow, id: StepId, report: &mut impl FnMut(Locus
             let mut seen = HashSet::new();
             for choice in &gate.choices {
                 if choice == "reject" {
-                    report(at(Setting::Choices), ErrorKind::ReservedChoice(choice.clone()));
+                    report(
+                        at(Setting::Choices),
+                        ErrorKind::ReservedChoice(choice.clone()),
+                    );
                 } else if !seen.insert(choice) {
-                    report(at(Setting::Choices), ErrorKind::DuplicateChoice(choice.clone()));
+                    report(
+                        at(Setting::Choices),
+                        ErrorKind::DuplicateChoice(choice.clone()),
+                    );
                 }
             }
         }

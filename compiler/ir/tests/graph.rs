@@ -39,7 +39,12 @@ fn workflow(steps: Vec<Step>) -> Workflow {
 }
 
 fn kinds(wf: &Workflow) -> Vec<ErrorKind> {
-    validate(wf).err().unwrap_or_default().into_iter().map(|e| e.kind).collect()
+    validate(wf)
+        .err()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
 }
 
 fn flag(name: &str) -> Condition {
@@ -54,7 +59,10 @@ fn branch(name: &str, yes: Target, no: Target) -> Step {
     Step {
         name: name.into(),
         kind: StepKind::Branch {
-            arms: vec![Arm { condition: flag("ok"), target: yes }],
+            arms: vec![Arm {
+                condition: flag("ok"),
+                target: yes,
+            }],
             default: Some(no),
             exhaustive_enum: None,
         },
@@ -101,16 +109,29 @@ fn unreachable_steps_are_reported_by_name() {
 fn a_cycle_with_no_exit_never_terminates() {
     let wf = workflow(vec![task("a", to(1)), task("b", to(0))]);
     let errors = kinds(&wf);
-    assert!(errors.contains(&ErrorKind::NeverTerminates("a".into())), "{errors:?}");
-    assert!(errors.contains(&ErrorKind::NeverTerminates("b".into())), "{errors:?}");
+    assert!(
+        errors.contains(&ErrorKind::NeverTerminates("a".into())),
+        "{errors:?}"
+    );
+    assert!(
+        errors.contains(&ErrorKind::NeverTerminates("b".into())),
+        "{errors:?}"
+    );
 }
 
 #[test]
 fn a_cycle_with_an_exit_but_no_counter_is_unbounded() {
-    let wf = workflow(vec![task("write", to(1)), branch("verdict", Target::End, to(0))]);
+    let wf = workflow(vec![
+        task("write", to(1)),
+        branch("verdict", Target::End, to(0)),
+    ]);
     assert_eq!(
         kinds(&wf),
-        vec![ErrorKind::UnboundedLoop(vec!["write".into(), "verdict".into(), "write".into()])]
+        vec![ErrorKind::UnboundedLoop(vec![
+            "write".into(),
+            "verdict".into(),
+            "write".into()
+        ])]
     );
 }
 
@@ -127,7 +148,10 @@ fn a_cycle_through_a_counters_exhausted_edge_is_unbounded() {
         branch("verdict", Target::End, to(2)),
         counter("budget", 3, to(0), to(0)),
     ]);
-    assert!(matches!(kinds(&wf).as_slice(), [ErrorKind::UnboundedLoop(_)]));
+    assert!(matches!(
+        kinds(&wf).as_slice(),
+        [ErrorKind::UnboundedLoop(_)]
+    ));
 }
 
 #[test]
@@ -135,8 +159,18 @@ fn names_are_checked_against_step_functions_limits() {
     let long = "x".repeat(81);
     let wf = workflow(vec![task(&long, to(1)), task("bad:name", Target::End)]);
     let errors = kinds(&wf);
-    assert!(errors.iter().any(|e| matches!(e, ErrorKind::NameTooLong { len: 81, .. })), "{errors:?}");
-    assert!(errors.iter().any(|e| matches!(e, ErrorKind::NameCharacter { ch: ':', .. })), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, ErrorKind::NameTooLong { len: 81, .. })),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, ErrorKind::NameCharacter { ch: ':', .. })),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -145,7 +179,12 @@ fn derived_state_names_count_towards_the_limit() {
     let mut step = task(&"g".repeat(76), Target::End);
     step.when = Some(flag("ok"));
     let errors = kinds(&workflow(vec![step]));
-    assert!(errors.iter().any(|e| matches!(e, ErrorKind::NameTooLong { len: 81, .. })), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, ErrorKind::NameTooLong { len: 81, .. })),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -161,9 +200,20 @@ fn retry_values_are_range_checked_each_with_its_own_locus() {
             jitter: false,
         });
     }
-    let loci: Vec<Locus> = validate(&wf).unwrap_err().into_iter().map(|e| e.locus).collect();
+    let loci: Vec<Locus> = validate(&wf)
+        .unwrap_err()
+        .into_iter()
+        .map(|e| e.locus)
+        .collect();
     let at = |key| Locus::Setting(StepId(0), Setting::Retry(0, key));
-    assert_eq!(loci, vec![at(RetryKey::Errors), at(RetryKey::Interval), at(RetryKey::Backoff)]);
+    assert_eq!(
+        loci,
+        vec![
+            at(RetryKey::Errors),
+            at(RetryKey::Interval),
+            at(RetryKey::Backoff)
+        ]
+    );
 }
 
 #[test]
@@ -173,7 +223,10 @@ fn a_branch_without_default_must_be_an_exhaustive_enum_match() {
         *default = None;
     }
     assert_eq!(kinds(&wf), vec![ErrorKind::MissingDefault]);
-    if let StepKind::Branch { exhaustive_enum, .. } = &mut wf.steps[0].kind {
+    if let StepKind::Branch {
+        exhaustive_enum, ..
+    } = &mut wf.steps[0].kind
+    {
         *exhaustive_enum = Some("Verdict".into());
     }
     assert_eq!(validate(&wf), Ok(()));
@@ -191,11 +244,18 @@ fn approval_heartbeat_must_be_shorter_than_timeout() {
         on_timeout: Target::Fail,
         next: Target::End,
     };
-    let wf = workflow(vec![Step { name: "gate".into(), kind: StepKind::Approval(gate), when: None }]);
+    let wf = workflow(vec![Step {
+        name: "gate".into(),
+        kind: StepKind::Approval(gate),
+        when: None,
+    }]);
     assert_eq!(
         kinds(&wf),
         vec![
-            ErrorKind::HeartbeatNotShorter { heartbeat: 60, timeout: 60 },
+            ErrorKind::HeartbeatNotShorter {
+                heartbeat: 60,
+                timeout: 60
+            },
             ErrorKind::DuplicateChoice("a".into()),
             ErrorKind::ReservedChoice("reject".into()),
         ]
@@ -218,7 +278,10 @@ fn estimate_of_an_unbounded_map_says_so() {
         name: "each".into(),
         kind: StepKind::Map {
             items: FieldPath(vec!["items".into()]),
-            item: Branch { name: "one".into(), call: call("one") },
+            item: Branch {
+                name: "one".into(),
+                call: call("one"),
+            },
             max_concurrency: 0,
             max_items: None,
             next: Target::End,

@@ -331,7 +331,11 @@ impl StepWriter<'_> {
                 "timeout_seconds": gate.timeout_seconds,
             },
         });
-        payload["gate"]["on_reject"] = json!(if gate.on_reject == Target::Fail { "fail" } else { "route" });
+        payload["gate"]["on_reject"] = json!(if gate.on_reject == Target::Fail {
+            "fail"
+        } else {
+            "route"
+        });
         let mut state = json!({
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",

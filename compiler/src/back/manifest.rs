@@ -68,9 +68,10 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
     for c in compiled {
         for call in c.workflow.agent_calls() {
             let entry = used.entry(&call.agent).or_default();
-            entry.0 = entry
-                .0
-                .max(call.timeout_seconds.unwrap_or(DEFAULT_AGENT_TIMEOUT_SECONDS));
+            entry.0 = entry.0.max(
+                call.timeout_seconds
+                    .unwrap_or(DEFAULT_AGENT_TIMEOUT_SECONDS),
+            );
             if !entry.1.contains(&c.workflow.name.as_str()) {
                 entry.1.push(&c.workflow.name);
             }
@@ -96,8 +97,10 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
         .iter()
         .map(|c| {
             let wf = c.workflow;
-            let mut substitutions: Vec<String> =
-                wf.agent_calls().map(|call| agent_substitution(&call.agent)).collect();
+            let mut substitutions: Vec<String> = wf
+                .agent_calls()
+                .map(|call| agent_substitution(&call.agent))
+                .collect();
             if wf.approval_gates().next().is_some() {
                 substitutions.push(APPROVAL_REQUEST_SUBSTITUTION.to_owned());
             }

@@ -18,7 +18,10 @@ pub fn write(workflow: &Workflow) -> String {
     }
     line(w, "  start((start))");
     line(w, "  done((end))");
-    line(w, &format!("  start --> {}", node(workflow.step(workflow.start))));
+    line(
+        w,
+        &format!("  start --> {}", node(workflow.step(workflow.start))),
+    );
     let mut uses_fail = false;
     for step in &workflow.steps {
         let id = node(step);
@@ -30,7 +33,13 @@ pub fn write(workflow: &Workflow) -> String {
             StepKind::Parallel { branches, .. } => {
                 line(w, &format!("  subgraph {id} [\"{name} (parallel)\"]"));
                 for b in branches {
-                    line(w, &format!("    {id}__{}[\"{}<br/><i>{}</i>\"]", b.name, b.name, b.call.agent));
+                    line(
+                        w,
+                        &format!(
+                            "    {id}__{}[\"{}<br/><i>{}</i>\"]",
+                            b.name, b.name, b.call.agent
+                        ),
+                    );
                 }
                 line(w, "  end");
             }
@@ -41,26 +50,46 @@ pub fn write(workflow: &Workflow) -> String {
                 max_items,
                 ..
             } => {
-                let bound = max_items.map(|m| format!(", at most {m}")).unwrap_or_default();
+                let bound = max_items
+                    .map(|m| format!(", at most {m}"))
+                    .unwrap_or_default();
                 let concurrency = match max_concurrency {
                     0 => String::new(),
                     n => format!(", {n} at a time"),
                 };
-                line(w, &format!("  subgraph {id} [\"{name}: for each of {items}{bound}{concurrency}\"]"));
-                line(w, &format!("    {id}__{}[\"{}<br/><i>{}</i>\"]", item.name, item.name, item.call.agent));
+                line(
+                    w,
+                    &format!(
+                        "  subgraph {id} [\"{name}: for each of {items}{bound}{concurrency}\"]"
+                    ),
+                );
+                line(
+                    w,
+                    &format!(
+                        "    {id}__{}[\"{}<br/><i>{}</i>\"]",
+                        item.name, item.name, item.call.agent
+                    ),
+                );
                 line(w, "  end");
             }
             StepKind::Branch { .. } => line(w, &format!("  {id}{{\"{name}\"}}")),
-            StepKind::Loop { max_iterations, .. } => {
-                line(w, &format!("  {id}([\"{name}<br/>at most {max_iterations} times\"])"))
-            }
+            StepKind::Loop { max_iterations, .. } => line(
+                w,
+                &format!("  {id}([\"{name}<br/>at most {max_iterations} times\"])"),
+            ),
             StepKind::Approval(gate) => {
                 let choices = if gate.choices.is_empty() {
                     String::new()
                 } else {
                     format!("<br/>pick one of {}", gate.choices.len())
                 };
-                line(w, &format!("  {id}{{{{\"✋ {name}<br/>{}{choices}\"}}}}", escape(&gate.subject)));
+                line(
+                    w,
+                    &format!(
+                        "  {id}{{{{\"✋ {name}<br/>{}{choices}\"}}}}",
+                        escape(&gate.subject)
+                    ),
+                );
                 line(w, &format!("  class {id} approval"));
             }
         }
@@ -87,7 +116,10 @@ pub fn write(workflow: &Workflow) -> String {
         line(w, "  failed((fail))");
         line(w, "  class failed failure");
     }
-    line(w, "  classDef approval fill:#fde68a,stroke:#b45309,stroke-width:2px");
+    line(
+        w,
+        "  classDef approval fill:#fde68a,stroke:#b45309,stroke-width:2px",
+    );
     line(w, "  classDef failure fill:#fecaca,stroke:#b91c1c");
     out
 }

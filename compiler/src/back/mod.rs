@@ -1,6 +1,7 @@
 //! One writer per target. Each is deterministic: same IR, same bytes.
 
 pub mod asl;
+pub mod cloudformation;
 pub mod manifest;
 pub mod mermaid;
 
@@ -15,7 +16,11 @@ pub const APPROVAL_REQUEST_SUBSTITUTION: &str = "ApprovalRequestFunctionArn";
 
 /// The deployed Lambda function name of an agent.
 pub fn function_name(agent: &str) -> String {
-    format!("{}{}", switchyard_ir::RESOURCE_PREFIX, agent.replace('_', "-"))
+    format!(
+        "{}{}",
+        switchyard_ir::RESOURCE_PREFIX,
+        agent.replace('_', "-")
+    )
 }
 
 /// The deployed state machine name of a workflow.

@@ -129,16 +129,32 @@ pub struct DeploymentReceipt {
 
 /// Computes open and click rates per segment from the brand's past campaigns.
 #[agent]
-pub async fn analyst(request: CampaignRequest, ctx: AgentContext) -> Result<CampaignAnalysis, AgentError> {
-    if request.selected_month.len() != 7 || request.selected_month.as_bytes().get(4) != Some(&b'-') {
+pub async fn analyst(
+    request: CampaignRequest,
+    ctx: AgentContext,
+) -> Result<CampaignAnalysis, AgentError> {
+    if request.selected_month.len() != 7 || request.selected_month.as_bytes().get(4) != Some(&b'-')
+    {
         return Err(AgentError::InvalidInput(format!(
             "selected_month must be YYYY-MM, got `{}`",
             request.selected_month
         )));
     }
     let segments = vec![
-        SegmentMetrics { segment: "loyal".into(), campaigns: 4, sends: 40_000, open_rate: 0.41, click_rate: 0.062 },
-        SegmentMetrics { segment: "new".into(), campaigns: 3, sends: 25_000, open_rate: 0.28, click_rate: 0.031 },
+        SegmentMetrics {
+            segment: "loyal".into(),
+            campaigns: 4,
+            sends: 40_000,
+            open_rate: 0.41,
+            click_rate: 0.062,
+        },
+        SegmentMetrics {
+            segment: "new".into(),
+            campaigns: 3,
+            sends: 25_000,
+            open_rate: 0.28,
+            click_rate: 0.031,
+        },
     ];
     let best = segments
         .iter()
@@ -147,7 +163,13 @@ pub async fn analyst(request: CampaignRequest, ctx: AgentContext) -> Result<Camp
         .unwrap_or_default();
     let summary = ctx
         .model
-        .complete(&Prompt::new("You are a campaign analyst.", format!("Summarise {} for {}", request.brand_id, request.selected_month)))
+        .complete(&Prompt::new(
+            "You are a campaign analyst.",
+            format!(
+                "Summarise {} for {}",
+                request.brand_id, request.selected_month
+            ),
+        ))
         .await?;
     Ok(CampaignAnalysis {
         brand_id: request.brand_id,
@@ -182,17 +204,48 @@ pub async fn strategist(analysis: CampaignAnalysis) -> Result<CampaignStrategy, 
 
 /// Writes two subject lines for an A/B test.
 #[agent]
-pub async fn subject_line_writer(strategy: CampaignStrategy, ctx: AgentContext) -> Result<SubjectLines, AgentError> {
-    let a = ctx.model.complete(&Prompt::new("Write a subject line.", format!("{}: {}", strategy.brand_id, strategy.objective))).await?;
-    let b = ctx.model.complete(&Prompt::new("Write a different subject line.", format!("{}: {}", strategy.brand_id, strategy.objective))).await?;
-    Ok(SubjectLines { variant_a: a.text, variant_b: b.text })
+pub async fn subject_line_writer(
+    strategy: CampaignStrategy,
+    ctx: AgentContext,
+) -> Result<SubjectLines, AgentError> {
+    let a = ctx
+        .model
+        .complete(&Prompt::new(
+            "Write a subject line.",
+            format!("{}: {}", strategy.brand_id, strategy.objective),
+        ))
+        .await?;
+    let b = ctx
+        .model
+        .complete(&Prompt::new(
+            "Write a different subject line.",
+            format!("{}: {}", strategy.brand_id, strategy.objective),
+        ))
+        .await?;
+    Ok(SubjectLines {
+        variant_a: a.text,
+        variant_b: b.text,
+    })
 }
 
 /// Writes the email copy.
 #[agent]
-pub async fn copywriter(strategy: CampaignStrategy, ctx: AgentContext) -> Result<EmailCopy, AgentError> {
-    let body = ctx.model.complete(&Prompt::new("Write email copy.", strategy.objective.clone())).await?;
-    Ok(EmailCopy { headline: strategy.objective, body: body.text, call_to_action: "Shop now".into() })
+pub async fn copywriter(
+    strategy: CampaignStrategy,
+    ctx: AgentContext,
+) -> Result<EmailCopy, AgentError> {
+    let body = ctx
+        .model
+        .complete(&Prompt::new(
+            "Write email copy.",
+            strategy.objective.clone(),
+        ))
+        .await?;
+    Ok(EmailCopy {
+        headline: strategy.objective,
+        body: body.text,
+        call_to_action: "Shop now".into(),
+    })
 }
 
 /// Specifies the design mockup.
@@ -212,24 +265,48 @@ pub async fn personalizer(strategy: CampaignStrategy) -> Result<Personalization,
         rules: strategy
             .target_segments
             .iter()
-            .map(|s| PersonalizationRule { segment: s.clone(), field: "greeting".into(), value: format!("Hello, {s} customer") })
+            .map(|s| PersonalizationRule {
+                segment: s.clone(),
+                field: "greeting".into(),
+                value: format!("Hello, {s} customer"),
+            })
             .collect(),
     })
 }
 
 /// Checks the content against the brand guidelines.
 #[agent]
-pub async fn qa_reviewer((subject_lines, copy, mockup, personalization): ContentDraft) -> Result<QaReport, AgentError> {
+pub async fn qa_reviewer(
+    (subject_lines, copy, mockup, personalization): ContentDraft,
+) -> Result<QaReport, AgentError> {
     let mut findings = Vec::new();
-    for (field, text) in [("subject_lines.variant_a", &subject_lines.variant_a), ("subject_lines.variant_b", &subject_lines.variant_b)] {
+    for (field, text) in [
+        ("subject_lines.variant_a", &subject_lines.variant_a),
+        ("subject_lines.variant_b", &subject_lines.variant_b),
+    ] {
         if text.chars().count() > 78 {
-            findings.push(QaFinding { field: field.into(), rule: "subject-length".into(), message: "subject lines stay under 78 characters".into() });
+            findings.push(QaFinding {
+                field: field.into(),
+                rule: "subject-length".into(),
+                message: "subject lines stay under 78 characters".into(),
+            });
         }
     }
     if copy.call_to_action.is_empty() {
-        findings.push(QaFinding { field: "copy.call_to_action".into(), rule: "cta-required".into(), message: "every email needs a call to action".into() });
+        findings.push(QaFinding {
+            field: "copy.call_to_action".into(),
+            rule: "cta-required".into(),
+            message: "every email needs a call to action".into(),
+        });
     }
-    Ok(QaReport { passed: findings.is_empty(), findings, subject_lines, copy, mockup, personalization })
+    Ok(QaReport {
+        passed: findings.is_empty(),
+        findings,
+        subject_lines,
+        copy,
+        mockup,
+        personalization,
+    })
 }
 
 /// Rewrites the content to address QA's findings.
@@ -241,7 +318,10 @@ pub async fn content_reviser(report: QaReport) -> Result<ContentDraft, AgentErro
         copy.call_to_action = "Learn more".into();
     }
     Ok((
-        SubjectLines { variant_a: shorten(report.subject_lines.variant_a), variant_b: shorten(report.subject_lines.variant_b) },
+        SubjectLines {
+            variant_a: shorten(report.subject_lines.variant_a),
+            variant_b: shorten(report.subject_lines.variant_b),
+        },
         copy,
         report.mockup,
         report.personalization,
@@ -252,14 +332,25 @@ pub async fn content_reviser(report: QaReport) -> Result<ContentDraft, AgentErro
 #[agent]
 pub async fn scheduler(report: QaReport) -> Result<SendSchedule, AgentError> {
     let _ = report;
-    Ok(SendSchedule { send_at: "09:00".into(), timezone: "America/New_York".into() })
+    Ok(SendSchedule {
+        send_at: "09:00".into(),
+        timezone: "America/New_York".into(),
+    })
 }
 
 /// Resolves the audience segments.
 #[agent]
 pub async fn segmenter(report: QaReport) -> Result<AudienceSegments, AgentError> {
-    let segments: Vec<String> = report.personalization.rules.iter().map(|r| r.segment.clone()).collect();
-    Ok(AudienceSegments { estimated_recipients: 12_500 * segments.len() as u64, segments })
+    let segments: Vec<String> = report
+        .personalization
+        .rules
+        .iter()
+        .map(|r| r.segment.clone())
+        .collect();
+    Ok(AudienceSegments {
+        estimated_recipients: 12_500 * segments.len() as u64,
+        segments,
+    })
 }
 
 /// Sends the email to the internal seed list.
@@ -267,12 +358,18 @@ pub async fn segmenter(report: QaReport) -> Result<AudienceSegments, AgentError>
 pub async fn test_sender(report: QaReport) -> Result<TestSend, AgentError> {
     let _ = report;
     let recipients = vec!["qa@switchyard.test".to_owned()];
-    Ok(TestSend { delivered: recipients.len() as u32, recipients })
+    Ok(TestSend {
+        delivered: recipients.len() as u32,
+        recipients,
+    })
 }
 
 /// Deploys the approved campaign.
 #[agent]
-pub async fn deployer(plan: Approved<DeploymentPlan>, ctx: AgentContext) -> Result<DeploymentReceipt, AgentError> {
+pub async fn deployer(
+    plan: Approved<DeploymentPlan>,
+    ctx: AgentContext,
+) -> Result<DeploymentReceipt, AgentError> {
     let (schedule, audience, _) = plan.subject;
     Ok(DeploymentReceipt {
         deployment_id: format!("dep-{}", ctx.run.run_id),

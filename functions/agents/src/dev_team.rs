@@ -39,10 +39,16 @@ pub struct DebugReport {
 
 /// Splits a feature into frontend and backend tasks.
 #[agent]
-pub async fn tech_lead(request: FeatureRequest, ctx: AgentContext) -> Result<FeaturePlan, AgentError> {
+pub async fn tech_lead(
+    request: FeatureRequest,
+    ctx: AgentContext,
+) -> Result<FeaturePlan, AgentError> {
     let plan = ctx
         .model
-        .complete(&Prompt::new("You are a tech lead.", format!("Plan: {}", request.feature)))
+        .complete(&Prompt::new(
+            "You are a tech lead.",
+            format!("Plan: {}", request.feature),
+        ))
         .await?;
     Ok(FeaturePlan {
         feature: request.feature.clone(),
@@ -56,7 +62,12 @@ pub async fn tech_lead(request: FeatureRequest, ctx: AgentContext) -> Result<Fea
 pub async fn frontend_dev(plan: FeaturePlan) -> Result<Change, AgentError> {
     Ok(Change {
         component: "frontend".into(),
-        files: plan.frontend_tasks.iter().enumerate().map(|(i, _)| format!("web/src/feature_{i}.tsx")).collect(),
+        files: plan
+            .frontend_tasks
+            .iter()
+            .enumerate()
+            .map(|(i, _)| format!("web/src/feature_{i}.tsx"))
+            .collect(),
         summary: plan.frontend_tasks.join("; "),
     })
 }
@@ -66,7 +77,12 @@ pub async fn frontend_dev(plan: FeaturePlan) -> Result<Change, AgentError> {
 pub async fn backend_dev(plan: FeaturePlan) -> Result<Change, AgentError> {
     Ok(Change {
         component: "backend".into(),
-        files: plan.backend_tasks.iter().enumerate().map(|(i, _)| format!("api/src/feature_{i}.rs")).collect(),
+        files: plan
+            .backend_tasks
+            .iter()
+            .enumerate()
+            .map(|(i, _)| format!("api/src/feature_{i}.rs"))
+            .collect(),
         summary: plan.backend_tasks.join("; "),
     })
 }
@@ -79,13 +95,20 @@ pub async fn qa_engineer((frontend, backend): (Change, Change)) -> Result<QaResu
         .filter(|c| c.files.is_empty())
         .map(|c| format!("{} change touches no files", c.component))
         .collect();
-    Ok(QaResult { passed: defects.is_empty(), defects, changes: vec![frontend, backend] })
+    Ok(QaResult {
+        passed: defects.is_empty(),
+        defects,
+        changes: vec![frontend, backend],
+    })
 }
 
 /// Fixes what QA found.
 #[agent]
 pub async fn debugger(result: QaResult) -> Result<DebugReport, AgentError> {
-    Ok(DebugReport { fixed: result.defects, changes: result.changes })
+    Ok(DebugReport {
+        fixed: result.defects,
+        changes: result.changes,
+    })
 }
 
 workflow! {

@@ -54,18 +54,39 @@ pub struct Fulfilment {
 #[agent]
 pub async fn request_classifier(request: PurchaseRequest) -> Result<ClassifiedRequest, AgentError> {
     if request.items.is_empty() {
-        return Err(AgentError::InvalidInput("a purchase request needs at least one item".into()));
+        return Err(AgentError::InvalidInput(
+            "a purchase request needs at least one item".into(),
+        ));
     }
-    let text = request.items.iter().map(|i| i.description.to_lowercase()).collect::<Vec<_>>().join(" ");
-    let category = if ["license", "saas", "subscription"].iter().any(|k| text.contains(k)) {
+    let text = request
+        .items
+        .iter()
+        .map(|i| i.description.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let category = if ["license", "saas", "subscription"]
+        .iter()
+        .any(|k| text.contains(k))
+    {
         Category::Software
-    } else if ["flight", "hotel", "travel"].iter().any(|k| text.contains(k)) {
+    } else if ["flight", "hotel", "travel"]
+        .iter()
+        .any(|k| text.contains(k))
+    {
         Category::Travel
     } else {
         Category::Procurement
     };
-    let total = request.items.iter().map(|i| f64::from(i.quantity) * i.unit_price).sum();
-    Ok(ClassifiedRequest { request, category, total })
+    let total = request
+        .items
+        .iter()
+        .map(|i| f64::from(i.quantity) * i.unit_price)
+        .sum();
+    Ok(ClassifiedRequest {
+        request,
+        category,
+        total,
+    })
 }
 
 fn review(classified: ClassifiedRequest, reviewer: &str, conditions: &[&str]) -> ReviewedRequest {
@@ -92,14 +113,20 @@ pub async fn travel_reviewer(request: ClassifiedRequest) -> Result<ReviewedReque
 
 /// Procurement reviews everything else.
 #[agent]
-pub async fn procurement_reviewer(request: ClassifiedRequest) -> Result<ReviewedRequest, AgentError> {
+pub async fn procurement_reviewer(
+    request: ClassifiedRequest,
+) -> Result<ReviewedRequest, AgentError> {
     Ok(review(request, "procurement", &[]))
 }
 
 /// Issues the purchase order.
 #[agent]
 pub async fn fulfilment(request: ReviewedRequest) -> Result<Fulfilment, AgentError> {
-    Ok(Fulfilment { purchase_order: format!("PO-{}", request.request.request_id), request_id: request.request.request_id, total: request.total })
+    Ok(Fulfilment {
+        purchase_order: format!("PO-{}", request.request.request_id),
+        request_id: request.request.request_id,
+        total: request.total,
+    })
 }
 
 workflow! {

@@ -9,6 +9,7 @@ pub mod dev_team;
 pub mod enterprise;
 pub mod movie;
 pub mod sales;
+pub mod self_test;
 
 /// Forces this crate to be linked (and so its registrations to exist) in binaries that
 /// otherwise only reach it through the registries.

@@ -78,19 +78,35 @@ pub struct ProductionPackage {
 /// Writes the first draft of the story.
 #[agent]
 pub async fn story_writer(brief: MovieBrief, ctx: AgentContext) -> Result<Story, AgentError> {
-    let synopsis = ctx.model.complete(&Prompt::new("Write a synopsis.", brief.logline.clone())).await?;
-    Ok(Story { beats: vec!["setup".into(), "confrontation".into(), "resolution".into()], synopsis: synopsis.text, brief, revision: 0 })
+    let synopsis = ctx
+        .model
+        .complete(&Prompt::new("Write a synopsis.", brief.logline.clone()))
+        .await?;
+    Ok(Story {
+        beats: vec!["setup".into(), "confrontation".into(), "resolution".into()],
+        synopsis: synopsis.text,
+        brief,
+        revision: 0,
+    })
 }
 
 /// Approves a story once it has enough beats and has been revised at least once.
 #[agent]
 pub async fn story_reviewer(story: Story) -> Result<StoryReview, AgentError> {
-    let verdict = if story.revision >= 1 && story.beats.len() >= 4 { StoryVerdict::Approved } else { StoryVerdict::NeedsRevision };
+    let verdict = if story.revision >= 1 && story.beats.len() >= 4 {
+        StoryVerdict::Approved
+    } else {
+        StoryVerdict::NeedsRevision
+    };
     let notes = match verdict {
         StoryVerdict::Approved => Vec::new(),
         StoryVerdict::NeedsRevision => vec!["add a midpoint twist".into()],
     };
-    Ok(StoryReview { story, verdict, notes })
+    Ok(StoryReview {
+        story,
+        verdict,
+        notes,
+    })
 }
 
 /// Revises the story according to the review notes.
@@ -106,25 +122,34 @@ pub async fn story_reviser(review: StoryReview) -> Result<Story, AgentError> {
 #[agent]
 pub async fn concept_artist(review: StoryReview) -> Result<ConceptBoard, AgentError> {
     let concepts = (1..=4)
-        .map(|i| Concept { id: format!("concept-{i}"), description: format!("{} look #{i}", review.story.brief.genre) })
+        .map(|i| Concept {
+            id: format!("concept-{i}"),
+            description: format!("{} look #{i}", review.story.brief.genre),
+        })
         .collect();
-    Ok(ConceptBoard { story: review.story, concepts })
+    Ok(ConceptBoard {
+        story: review.story,
+        concepts,
+    })
 }
 
 /// Designs the cast for the chosen concept and outlines the episodes.
 #[agent]
 pub async fn character_designer(board: Approved<ConceptBoard>) -> Result<CastSheet, AgentError> {
-    let concept = board
-        .approval
-        .choice
-        .clone()
-        .ok_or_else(|| AgentError::InvalidInput("the concept gate delivered no choice".into()))?;
+    let concept =
+        board.approval.choice.clone().ok_or_else(|| {
+            AgentError::InvalidInput("the concept gate delivered no choice".into())
+        })?;
     let story = board.subject.story;
     Ok(CastSheet {
         title: story.brief.title.clone(),
         characters: vec!["protagonist".into(), "rival".into(), "mentor".into()],
         episodes: (1..=story.brief.episodes)
-            .map(|n| EpisodeOutline { number: n, title: format!("{} — part {n}", story.brief.title), concept: concept.clone() })
+            .map(|n| EpisodeOutline {
+                number: n,
+                title: format!("{} — part {n}", story.brief.title),
+                concept: concept.clone(),
+            })
             .collect(),
         concept,
     })
@@ -133,13 +158,26 @@ pub async fn character_designer(board: Approved<ConceptBoard>) -> Result<CastShe
 /// Writes one episode.
 #[agent]
 pub async fn episode_writer(outline: EpisodeOutline) -> Result<EpisodeScript, AgentError> {
-    Ok(EpisodeScript { scenes: vec![format!("cold open ({})", outline.concept), "act one".into(), "act two".into()], number: outline.number, title: outline.title })
+    Ok(EpisodeScript {
+        scenes: vec![
+            format!("cold open ({})", outline.concept),
+            "act one".into(),
+            "act two".into(),
+        ],
+        number: outline.number,
+        title: outline.title,
+    })
 }
 
 /// Assembles the production package.
 #[agent]
-pub async fn production_assembler(scripts: Vec<EpisodeScript>) -> Result<ProductionPackage, AgentError> {
-    Ok(ProductionPackage { episodes: scripts.len() as u32, scenes: scripts.iter().map(|s| s.scenes.len() as u32).sum() })
+pub async fn production_assembler(
+    scripts: Vec<EpisodeScript>,
+) -> Result<ProductionPackage, AgentError> {
+    Ok(ProductionPackage {
+        episodes: scripts.len() as u32,
+        scenes: scripts.iter().map(|s| s.scenes.len() as u32).sum(),
+    })
 }
 
 workflow! {

@@ -50,19 +50,36 @@ pub struct OutreachReport {
 }
 
 fn crm() -> Vec<Deal> {
-    let deal = |id: &str, company: &str, contact: &str, stage: &str, value: f64, quarter: &str| Deal {
-        deal_id: id.into(),
-        company: company.into(),
-        contact: contact.into(),
-        email: format!("{}@{}.test", contact.to_lowercase(), company.to_lowercase()),
-        stage: stage.into(),
-        value,
-        close_quarter: quarter.into(),
-    };
+    let deal =
+        |id: &str, company: &str, contact: &str, stage: &str, value: f64, quarter: &str| Deal {
+            deal_id: id.into(),
+            company: company.into(),
+            contact: contact.into(),
+            email: format!("{}@{}.test", contact.to_lowercase(), company.to_lowercase()),
+            stage: stage.into(),
+            value,
+            close_quarter: quarter.into(),
+        };
     vec![
-        deal("D-1001", "Initech", "Peter", "proposal", 48_000.0, "2024-Q4"),
-        deal("D-1002", "Globex", "Hank", "negotiation", 120_000.0, "2024-Q4"),
-        deal("D-1003", "Umbrella", "Alice", "discovery", 15_000.0, "2024-Q4"),
+        deal(
+            "D-1001", "Initech", "Peter", "proposal", 48_000.0, "2024-Q4",
+        ),
+        deal(
+            "D-1002",
+            "Globex",
+            "Hank",
+            "negotiation",
+            120_000.0,
+            "2024-Q4",
+        ),
+        deal(
+            "D-1003",
+            "Umbrella",
+            "Alice",
+            "discovery",
+            15_000.0,
+            "2024-Q4",
+        ),
         deal("D-1004", "Hooli", "Gavin", "proposal", 75_000.0, "2025-Q1"),
     ]
 }
@@ -71,7 +88,10 @@ fn crm() -> Vec<Deal> {
 #[agent]
 pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, AgentError> {
     if request.max_emails == 0 || request.max_emails > MAX_EMAILS {
-        return Err(AgentError::InvalidInput(format!("max_emails must be 1..={MAX_EMAILS}, got {}", request.max_emails)));
+        return Err(AgentError::InvalidInput(format!(
+            "max_emails must be 1..={MAX_EMAILS}, got {}",
+            request.max_emails
+        )));
     }
     let mut deals: Vec<Deal> = crm()
         .into_iter()
@@ -81,7 +101,11 @@ pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, Ag
     deals.sort_by(|a, b| b.value.total_cmp(&a.value));
     let skipped = deals.len().saturating_sub(request.max_emails as usize) as u32;
     deals.truncate(request.max_emails as usize);
-    Ok(DealList { quarter: request.quarter, deals, skipped })
+    Ok(DealList {
+        quarter: request.quarter,
+        deals,
+        skipped,
+    })
 }
 
 /// Writes one personalised email for a deal.
@@ -89,7 +113,13 @@ pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, Ag
 pub async fn email_outreach(deal: Deal, ctx: AgentContext) -> Result<OutreachEmail, AgentError> {
     let body = ctx
         .model
-        .complete(&Prompt::new("Write a short sales email.", format!("{} at {} ({} stage)", deal.contact, deal.company, deal.stage)))
+        .complete(&Prompt::new(
+            "Write a short sales email.",
+            format!(
+                "{} at {} ({} stage)",
+                deal.contact, deal.company, deal.stage
+            ),
+        ))
         .await?;
     Ok(OutreachEmail {
         deal_id: deal.deal_id,
@@ -102,7 +132,10 @@ pub async fn email_outreach(deal: Deal, ctx: AgentContext) -> Result<OutreachEma
 /// Totals the outreach.
 #[agent]
 pub async fn outreach_reporter(emails: Vec<OutreachEmail>) -> Result<OutreachReport, AgentError> {
-    Ok(OutreachReport { emails: emails.len() as u32, recipients: emails.into_iter().map(|e| e.to).collect() })
+    Ok(OutreachReport {
+        emails: emails.len() as u32,
+        recipients: emails.into_iter().map(|e| e.to).collect(),
+    })
 }
 
 workflow! {

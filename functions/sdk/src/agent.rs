@@ -14,7 +14,10 @@ pub trait Agent {
     /// The function's doc comment.
     const DESCRIPTION: &'static str;
 
-    fn run(input: Self::Input, ctx: AgentContext) -> BoxFuture<'static, Result<Self::Output, AgentError>>;
+    fn run(
+        input: Self::Input,
+        ctx: AgentContext,
+    ) -> BoxFuture<'static, Result<Self::Output, AgentError>>;
 }
 
 /// Who is running: passed by the state machine alongside every agent's input.

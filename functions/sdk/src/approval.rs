@@ -13,7 +13,12 @@ pub struct Approved<T> {
     pub approval: ApprovalDecision,
 }
 
+#[diagnostic::do_not_recommend]
 impl<T> FlowsInto<T> for Approved<T> {}
+
+/// Two gates in a row: the second decision replaces the first in the JSON.
+#[diagnostic::do_not_recommend]
+impl<T> FlowsInto<T> for Approved<Approved<T>> {}
 
 /// A person's (or the dev auto-approver's) decision at a gate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ mod model;
 mod registry;
 
 pub use agent::{Agent, AgentContext, AgentError, RunContext};
-pub use approval::{Approved, ApprovalDecision};
+pub use approval::{ApprovalDecision, Approved};
 pub use model::{Completion, EmbeddedModel, Model, ModelError, Prompt};
 pub use registry::{agents, workflows, AgentRegistration, WorkflowDef, WorkflowRegistration};
 pub use switchyard_ir as ir;

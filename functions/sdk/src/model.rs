@@ -77,7 +77,11 @@ impl Model for EmbeddedModel {
             let subject = prompt.user.lines().next().unwrap_or_default().trim();
             let text = format!(
                 "{} (draft {:04x})",
-                if subject.is_empty() { "Untitled" } else { subject },
+                if subject.is_empty() {
+                    "Untitled"
+                } else {
+                    subject
+                },
                 seed & 0xffff
             );
             let tokens_in = approx_tokens(&prompt.system) + approx_tokens(&prompt.user);

@@ -14,14 +14,25 @@ fn ui() {
         .expect("tests/ui exists")
         .map(|entry| entry.expect("readable entry").path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-        .filter(|path| !path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("pass_")))
+        .filter(|path| {
+            !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("pass_"))
+        })
         .collect();
     failing.sort();
-    assert!(failing.len() >= 18, "expected the whole suite, found {} cases", failing.len());
+    assert!(
+        failing.len() >= 18,
+        "expected the whole suite, found {} cases",
+        failing.len()
+    );
 
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/pass_full_language.rs");
     for path in &failing {
-        t.compile_fail(path.strip_prefix(env!("CARGO_MANIFEST_DIR")).expect("under the crate"));
+        t.compile_fail(
+            path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .expect("under the crate"),
+        );
     }
 }

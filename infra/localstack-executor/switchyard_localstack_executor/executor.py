@@ -84,6 +84,7 @@ class Sandbox:
         self.output = bytearray()
         self.output_lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
+        self.exit_reason: str | None = None
 
     def launch(self, bootstrap: Path, env: dict[str, str]) -> None:
         try:
@@ -100,7 +101,7 @@ class Sandbox:
             )
         except OSError as e:
             raise StatusErrorException(
-                str(e), error_body("Runtime.InvalidEntrypoint", f"{bootstrap}: {e}")
+                str(e), error_body("Runtime.InvalidEntrypoint", f"{e.strerror}: {bootstrap}")
             ) from e
         assert self.process.stdout is not None
         # Non-blocking, so that draining after a response never waits on a quiet process.
@@ -140,16 +141,20 @@ class Sandbox:
     def _watch_exit(self) -> None:
         assert self.process is not None
         code = self.process.wait()
-        reason = f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-        settle(self.ready, StatusErrorException(
-            "runtime exited during init",
-            error_body("Runtime.ExitError", f"Runtime exited with error: {reason}"),
-        ))
-        if self.pending is not None:
-            message = f"RequestId: {self.pending.request_id} Error: Runtime exited with error: {reason}"
-            settle(self.pending.outcome, Outcome(
-                True, error_body("Runtime.ExitError", message),
-                "\tStatus: error\tError Type: Runtime.ExitError"))
+        self.exit_reason = (
+            f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        )
+        settle(self.ready, StatusErrorException("runtime exited during init", error_body(
+            "Runtime.ExitError", f"Runtime exited with error: {self.exit_reason}")))
+        self.fail_pending_if_exited()
+
+    def fail_pending_if_exited(self) -> None:
+        # Called by both sides (exit watcher, invoke), so a crash is seen whichever comes first.
+        pending, reason = self.pending, self.exit_reason
+        if pending is not None and reason is not None:
+            message = f"RequestId: {pending.request_id} Error: Runtime exited with error: {reason}"
+            settle(pending.outcome, Outcome(True, error_body("Runtime.ExitError", message),
+                                            "\tStatus: error\tError Type: Runtime.ExitError"))
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -361,6 +366,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         logs = [sandbox.take_output(),
                 f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"]
         sandbox.pending = invocation
+        sandbox.fail_pending_if_exited()
         sandbox.invocations.put(invocation)
         try:
             outcome = invocation.outcome.result(timeout=self.timeout_s)

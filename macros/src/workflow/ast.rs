@@ -4,7 +4,10 @@ use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{braced, bracketed, parenthesized, token, Attribute, Expr, Ident, Pat, Path, Token, Type, Visibility};
+use syn::{
+    braced, bracketed, parenthesized, token, Attribute, Expr, Ident, Pat, Path, Token, Type,
+    Visibility,
+};
 
 /// `/// docs  pub Name(Input) { step; step; ... }`
 pub struct WorkflowDecl {
@@ -27,7 +30,10 @@ pub enum KindDecl {
     /// `some::agent`
     Agent(Path),
     /// `parallel { a = agent_a, b = agent_b }`
-    Parallel { token: Ident, branches: Vec<BranchDecl> },
+    Parallel {
+        token: Ident,
+        branches: Vec<BranchDecl>,
+    },
     /// `map(items.field, max_concurrency = 4) { item = agent }`
     Map {
         token: Ident,
@@ -264,9 +270,11 @@ fn parse_kind(input: ParseStream) -> syn::Result<KindDecl> {
 fn parse_settings(input: ParseStream) -> syn::Result<Vec<SettingDecl>> {
     let args;
     parenthesized!(args in input);
-    Ok(Punctuated::<SettingDecl, Token![,]>::parse_terminated(&args)?
-        .into_iter()
-        .collect())
+    Ok(
+        Punctuated::<SettingDecl, Token![,]>::parse_terminated(&args)?
+            .into_iter()
+            .collect(),
+    )
 }
 
 fn parse_modifiers(input: ParseStream) -> syn::Result<Modifiers> {
@@ -296,8 +304,9 @@ fn parse_modifiers(input: ParseStream) -> syn::Result<Modifiers> {
             _ => {
                 // Skip the arguments so the error names the modifier, not the parenthesis.
                 if input.peek(token::Paren) {
-                    let _args;
-                    parenthesized!(_args in input);
+                    let args;
+                    parenthesized!(args in input);
+                    args.parse::<proc_macro2::TokenStream>()?;
                 }
                 modifiers.unknown.push(name);
             }

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use switchyard_ir::{
     AgentCall, ApprovalGate, CompareOp, Condition, FieldPath, Literal, Retry, Step, StepId,
@@ -168,8 +168,7 @@ impl Emitter<'_> {
                             },
                             Some(_),
                         ) => {
-                            let variant: syn::Path =
-                                syn::parse_str(variant).expect("lowered from a parsed path");
+                            let variant = &self.lowered.variants[variant];
                             let field = field_path(field);
                             quote!(#ir::Condition::Compare {
                                 field: #field,
@@ -315,7 +314,9 @@ fn condition(cond: &Condition) -> TokenStream {
 
 fn field_path(path: &FieldPath) -> TokenStream {
     let parts = &path.0;
-    quote!(::switchyard_sdk::ir::FieldPath(::std::vec![#(#parts.to_owned()),*]))
+    quote!(::switchyard_sdk::ir::FieldPath(
+        ::std::vec![#(#parts.to_owned()),*]
+    ))
 }
 
 fn target(target: Target) -> TokenStream {
@@ -358,24 +359,27 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
     let mut checks = Vec::new();
 
     // The run input feeds the first step.
-    let input = &decl.input;
-    let start = &decl.steps[0];
-    for target in types.accepted(StepId(0)) {
-        let span = start.name.span();
-        checks.push(quote_spanned!(span=> #sdk::__private::assert_flows::<#input, #target>();));
+    let input = decl.input.to_token_stream();
+    for (target, span) in types.accepted(StepId(0), decl.steps[0].name.span()) {
+        checks.push(assert_flows(&input, &target, span));
     }
 
     for edge in &lowered.edges {
         let Some(carried) = types.carried(edge.from, edge.carries) else {
             continue;
         };
-        for target in types.accepted(edge.to) {
-            checks.push(quote_spanned!(edge.span=> #sdk::__private::assert_flows::<#carried, #target>();));
+        for (target, span) in types.accepted(edge.to, edge.span) {
+            checks.push(assert_flows(&carried, &target, span));
         }
     }
+    let has_incoming = |id: StepId| id == StepId(0) || lowered.edges.iter().any(|e| e.to == id);
 
     for (i, step) in decl.steps.iter().enumerate() {
         let id = StepId(i as u32);
+        if !has_incoming(id) {
+            // Unreachable, already reported: there is no data to check.
+            continue;
+        }
         let Some(input) = types.input(id) else {
             cx.error_spanned_by(
                 &step.name,
@@ -388,7 +392,10 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
         }
         match &step.kind {
             KindDecl::Branch { arms, .. } => {
-                checks.extend(arms.iter().map(|(condition, _)| condition_check(&input, condition)));
+                checks.extend(
+                    arms.iter()
+                        .map(|(condition, _)| condition_check(&input, condition)),
+                );
             }
             KindDecl::Match {
                 token,
@@ -399,21 +406,25 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
                 let field = rewrite(scrutinee);
                 let patterns = arms.iter().map(|(path, _)| path);
                 let wildcard = default.as_ref().map(|_| quote!(_ => {}));
-                let span = token.span;
-                checks.push(quote_spanned! {span=>
-                    let _ = |__input: &#input| match #field {
-                        #(#patterns => {})*
-                        #wildcard
-                    };
-                });
+                checks.push(respan(
+                    quote! {
+                        let _ = |__input: &#input| match #field {
+                            #(#patterns => {})*
+                            #wildcard
+                        };
+                    },
+                    token.span,
+                ));
             }
             KindDecl::Map { items, item, .. } => {
                 let items_expr = rewrite(items);
                 let agent = &item.agent;
-                let span = items.span();
-                checks.push(quote_spanned! {span=>
-                    let _ = |__input: #input| #sdk::__private::assert_items::<_, <#agent as #sdk::Agent>::Input>(#items_expr);
-                });
+                checks.push(respan(
+                    quote! {
+                        let _ = |__input: #input| #sdk::__private::assert_items::<_, <#agent as #sdk::Agent>::Input>(#items_expr);
+                    },
+                    items.span(),
+                ));
             }
             _ => {}
         }
@@ -430,8 +441,35 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
 
 fn condition_check(input: &TokenStream, condition: &Expr) -> TokenStream {
     let rewritten = rewrite(condition);
-    let span = condition.span();
-    quote_spanned!(span=> let _ = |__input: &#input| -> bool { #rewritten };)
+    let input = respan(input.clone(), condition.span());
+    quote!(let _ = |__input: &#input| -> bool { #rewritten };)
+}
+
+/// `assert_flows::<carried, accepted>()`, every token at `span` so rustc's error lands on the
+/// user's edge rather than on the whole macro call.
+fn assert_flows(carried: &TokenStream, accepted: &TokenStream, span: Span) -> TokenStream {
+    respan(
+        quote!(::switchyard_sdk::__private::assert_flows::<#carried, #accepted>();),
+        span,
+    )
+}
+
+/// The same tokens with every span (groups included) set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }
 
 /// The condition as Rust over `__input`: each field path `a.b` becomes `__input.a.b`,
@@ -449,17 +487,20 @@ fn rewrite(expr: &Expr) -> TokenStream {
         }
         Expr::Binary(b) => {
             let (l, op) = (rewrite(&b.left), &b.op);
-            // The right side is a literal; compared by reference so `String == "x"` works.
-            let r = &b.right;
-            if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
-                let r = rewrite(r);
-                quote!(#l #op #r)
+            // Comparisons have a literal on the right; `&&` and `||` combine conditions.
+            let r = if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
+                rewrite(&b.right)
             } else {
-                quote!(#l #op #r)
-            }
+                b.right.to_token_stream()
+            };
+            quote!(#l #op #r)
         }
         Expr::Path(p) => {
-            let ident = p.path.get_ident().map(|i| i.to_token_stream()).unwrap_or_else(|| p.to_token_stream());
+            let ident = p
+                .path
+                .get_ident()
+                .map(|i| i.to_token_stream())
+                .unwrap_or_else(|| p.to_token_stream());
             let span = p.span();
             quote_spanned!(span=> __input.#ident)
         }
@@ -488,20 +529,20 @@ impl Types<'_> {
         &self.decl.steps[id.index()]
     }
 
-    /// The input types a step's incoming data must flow into (one per branch for
-    /// parallel steps).
-    fn accepted(&mut self, id: StepId) -> Vec<TokenStream> {
+    /// The input types a step's incoming data must flow into, each with where to report a
+    /// mismatch: the edge, or for a parallel step each branch's agent.
+    fn accepted(&mut self, id: StepId, edge: Span) -> Vec<(TokenStream, Span)> {
         let sdk = sdk();
         match &self.decl(id).kind {
-            KindDecl::Agent(path) => vec![quote!(<#path as #sdk::Agent>::Input)],
+            KindDecl::Agent(path) => vec![(quote!(<#path as #sdk::Agent>::Input), edge)],
             KindDecl::Parallel { branches, .. } => branches
                 .iter()
                 .map(|b| {
                     let agent = &b.agent;
-                    quote!(<#agent as #sdk::Agent>::Input)
+                    (quote!(<#agent as #sdk::Agent>::Input), agent.span())
                 })
                 .collect(),
-            _ => self.input(id).into_iter().collect(),
+            _ => self.input(id).into_iter().map(|ty| (ty, edge)).collect(),
         }
     }
 
@@ -579,4 +620,3 @@ impl Types<'_> {
         found
     }
 }
-

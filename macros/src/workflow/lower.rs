@@ -48,6 +48,8 @@ pub struct Lowered {
     /// Agent name → the path the declaration uses for it.
     pub agents: BTreeMap<String, Path>,
     pub edges: Vec<TypedEdge>,
+    /// `match` arms' variant paths by the text the IR holds until the code runs.
+    pub variants: HashMap<String, Path>,
 }
 
 /// Builds the IR and reports every problem it can find. Returns `None` only when the
@@ -61,7 +63,10 @@ pub fn lower(decl: &WorkflowDecl, cx: &mut Ctxt) -> Option<Lowered> {
     for (i, step) in decl.steps.iter().enumerate() {
         let name = step.name.to_string();
         if name == "end" || name == "fail" {
-            cx.error_spanned_by(&step.name, format!("`{name}` is a reserved target and cannot name a step"));
+            cx.error_spanned_by(
+                &step.name,
+                format!("`{name}` is a reserved target and cannot name a step"),
+            );
         }
         names.entry(name).or_insert(StepId(i as u32));
     }
@@ -71,6 +76,7 @@ pub fn lower(decl: &WorkflowDecl, cx: &mut Ctxt) -> Option<Lowered> {
         agents: BTreeMap::new(),
         edges: Vec::new(),
         spans: HashMap::new(),
+        variants: HashMap::new(),
     };
     let steps = decl
         .steps
@@ -87,6 +93,15 @@ pub fn lower(decl: &WorkflowDecl, cx: &mut Ctxt) -> Option<Lowered> {
     };
     if let Err(errors) = validate(&ir) {
         for error in errors {
+            // A duplicate or reserved name is reported already; that nothing reaches the
+            // second step of that name follows from it.
+            if let (switchyard_ir::ErrorKind::Unreachable(name), Locus::Step(id)) =
+                (&error.kind, error.locus)
+            {
+                if lower.names.get(name) != Some(&id) || name == "end" || name == "fail" {
+                    continue;
+                }
+            }
             let span = match error.locus {
                 Locus::Workflow => decl.ident.span(),
                 Locus::Step(id) => decl.steps[id.index()].name.span(),
@@ -103,6 +118,7 @@ pub fn lower(decl: &WorkflowDecl, cx: &mut Ctxt) -> Option<Lowered> {
         ir,
         agents: lower.agents,
         edges: lower.edges,
+        variants: lower.variants,
     })
 }
 
@@ -146,11 +162,21 @@ struct Lowerer<'c> {
     agents: BTreeMap<String, Path>,
     edges: Vec<TypedEdge>,
     spans: HashMap<Locus, Span>,
+    variants: HashMap<String, Path>,
 }
 
 impl Lowerer<'_> {
     fn step(&mut self, id: StepId, decl: &StepDecl) -> Step {
-        let when = self.guard(&decl.modifiers);
+        let routing = matches!(
+            decl.kind,
+            KindDecl::Branch { .. } | KindDecl::Match { .. } | KindDecl::Loop { .. }
+        );
+        // On routing steps `.when` is reported with the other misplaced modifiers.
+        let when = if routing {
+            None
+        } else {
+            self.guard(&decl.modifiers)
+        };
         let kind = match &decl.kind {
             KindDecl::Agent(path) => {
                 let call = self.call(id, path, &decl.modifiers);
@@ -161,7 +187,8 @@ impl Lowerer<'_> {
             KindDecl::Parallel { token, branches } => {
                 self.only_when(decl, "parallel");
                 if branches.is_empty() {
-                    self.cx.error_spanned_by(token, "a parallel step needs at least one branch");
+                    self.cx
+                        .error_spanned_by(token, "a parallel step needs at least one branch");
                 }
                 let branches = branches
                     .iter()
@@ -187,7 +214,9 @@ impl Lowerer<'_> {
                     .take(self, "max_items", Some(Setting::MaxItems))
                     .and_then(|v| self.u32(v));
                 settings.finish(self, "map", &["max_concurrency", "max_items"]);
-                let items = self.field_path(items).unwrap_or_else(|| FieldPath(Vec::new()));
+                let items = self
+                    .field_path(items)
+                    .unwrap_or_else(|| FieldPath(Vec::new()));
                 let item = self.branch(id, item, 0);
                 let next = self.next(id, decl, Carries::Output);
                 StepKind::Map {
@@ -203,15 +232,17 @@ impl Lowerer<'_> {
                 self.no_next(decl);
                 let arms = arms
                     .iter()
-                    .filter_map(|(condition, target)| {
-                        let condition = self.condition(condition)?;
+                    .map(|(condition, target)| {
+                        // A condition that failed to lower is reported; keep the arm so its
+                        // target is not also reported as unreachable.
+                        let condition = self
+                            .condition(condition)
+                            .unwrap_or(Condition::And(Vec::new()));
                         let target = self.target(id, target, Carries::Input);
-                        Some(Arm { condition, target })
+                        Arm { condition, target }
                     })
                     .collect();
-                let default = default
-                    .as_ref()
-                    .map(|t| self.target(id, t, Carries::Input));
+                let default = default.as_ref().map(|t| self.target(id, t, Carries::Input));
                 StepKind::Branch {
                     arms,
                     default,
@@ -226,24 +257,31 @@ impl Lowerer<'_> {
             } => {
                 self.no_modifiers(decl, "match");
                 self.no_next(decl);
-                let field = self.field_path(scrutinee).unwrap_or_else(|| FieldPath(Vec::new()));
-                let enum_name = arms.first().and_then(|(path, _)| enum_of(path)).unwrap_or_default();
+                let field = self
+                    .field_path(scrutinee)
+                    .unwrap_or_else(|| FieldPath(Vec::new()));
+                let enum_name = arms
+                    .first()
+                    .and_then(|(path, _)| enum_of(path))
+                    .unwrap_or_default();
                 let arms = arms
                     .iter()
-                    .map(|(variant, target)| Arm {
+                    .map(|(variant, target)| {
                         // The variant's serialised name is only known once the code runs;
                         // the expander emits it from this path.
-                        condition: Condition::Compare {
-                            field: field.clone(),
-                            op: CompareOp::Eq,
-                            value: Literal::String(variant.to_token_stream().to_string()),
-                        },
-                        target: self.target(id, target, Carries::Input),
+                        let key = variant.to_token_stream().to_string();
+                        self.variants.insert(key.clone(), variant.clone());
+                        Arm {
+                            condition: Condition::Compare {
+                                field: field.clone(),
+                                op: CompareOp::Eq,
+                                value: Literal::String(key),
+                            },
+                            target: self.target(id, target, Carries::Input),
+                        }
                     })
                     .collect();
-                let default = default
-                    .as_ref()
-                    .map(|t| self.target(id, t, Carries::Input));
+                let default = default.as_ref().map(|t| self.target(id, t, Carries::Input));
                 StepKind::Branch {
                     arms,
                     default,
@@ -253,10 +291,12 @@ impl Lowerer<'_> {
             KindDecl::Loop { settings, .. } => {
                 self.no_modifiers(decl, "loop");
                 let mut settings = Settings::new(id, settings);
-                let max_iterations = match settings.take(self, "max", Some(Setting::MaxIterations)) {
+                let max_iterations = match settings.take(self, "max", Some(Setting::MaxIterations))
+                {
                     Some(v) => self.u32(v).unwrap_or(1),
                     None => {
-                        self.cx.error_at(decl.kind.span(), "a loop needs its bound: `loop(max = N)`");
+                        self.cx
+                            .error_at(decl.kind.span(), "a loop needs its bound: `loop(max = N)`");
                         1
                     }
                 };
@@ -311,7 +351,15 @@ impl Lowerer<'_> {
                 settings.finish(
                     self,
                     "approval",
-                    &["subject", "timeout", "heartbeat", "choices", "approvers", "on_reject", "on_timeout"],
+                    &[
+                        "subject",
+                        "timeout",
+                        "heartbeat",
+                        "choices",
+                        "approvers",
+                        "on_reject",
+                        "on_timeout",
+                    ],
                 );
                 let next = self.next(id, decl, Carries::Approved);
                 StepKind::Approval(ApprovalGate {
@@ -348,9 +396,15 @@ impl Lowerer<'_> {
 
     fn guard(&mut self, modifiers: &Modifiers) -> Option<Condition> {
         for (token, _) in modifiers.when.iter().skip(1) {
-            self.cx.error_spanned_by(token, "one `.when(...)` per step; combine conditions with `&&`");
+            self.cx.error_spanned_by(
+                token,
+                "one `.when(...)` per step; combine conditions with `&&`",
+            );
         }
-        modifiers.when.first().and_then(|(_, expr)| self.condition(expr))
+        modifiers
+            .when
+            .first()
+            .and_then(|(_, expr)| self.condition(expr))
     }
 
     fn call(&mut self, id: StepId, path: &Path, modifiers: &Modifiers) -> AgentCall {
@@ -368,7 +422,8 @@ impl Lowerer<'_> {
             .map(|(i, (_, settings))| self.retry(id, i, settings))
             .collect();
         for (token, _) in modifiers.timeout.iter().skip(1) {
-            self.cx.error_spanned_by(token, "one `.timeout(...)` per agent");
+            self.cx
+                .error_spanned_by(token, "one `.timeout(...)` per agent");
         }
         let timeout_seconds = modifiers.timeout.first().and_then(|(_, value)| {
             self.spans
@@ -391,7 +446,9 @@ impl Lowerer<'_> {
             .map(|s| s.ident.to_string())
             .unwrap_or_default();
         match self.agents.get(&name) {
-            Some(known) if known.to_token_stream().to_string() != path.to_token_stream().to_string() => {
+            Some(known)
+                if known.to_token_stream().to_string() != path.to_token_stream().to_string() =>
+            {
                 self.cx.error_spanned_by(
                     path,
                     format!("two different agents are named `{name}`; agent names are global (they name Lambda functions)"),
@@ -408,7 +465,13 @@ impl Lowerer<'_> {
     fn branch(&mut self, id: StepId, decl: &BranchDecl, index: usize) -> Branch {
         self.spans
             .insert(Locus::Setting(id, Setting::Branch(index)), decl.name.span());
-        for token in decl.modifiers.catch.iter().map(|(t, _)| t).chain(decl.modifiers.when.iter().map(|(t, _)| t)) {
+        for token in decl
+            .modifiers
+            .catch
+            .iter()
+            .map(|(t, _)| t)
+            .chain(decl.modifiers.when.iter().map(|(t, _)| t))
+        {
             self.cx.error_spanned_by(
                 token,
                 format!("`.{token}(...)` applies to whole steps, not to one branch"),
@@ -447,7 +510,18 @@ impl Lowerer<'_> {
             .take(self, "jitter", None)
             .and_then(|v| self.bool(v))
             .unwrap_or(false);
-        s.finish(self, "retry", &["on", "interval", "max_attempts", "backoff", "max_delay", "jitter"]);
+        s.finish(
+            self,
+            "retry",
+            &[
+                "on",
+                "interval",
+                "max_attempts",
+                "backoff",
+                "max_delay",
+                "jitter",
+            ],
+        );
         Retry {
             errors,
             interval_seconds,
@@ -460,7 +534,10 @@ impl Lowerer<'_> {
 
     fn catch(&mut self, id: StepId, modifiers: &Modifiers) -> Option<Catch> {
         for (token, _) in modifiers.catch.iter().skip(1) {
-            self.cx.error_spanned_by(token, "one `.catch(...)` per step; list several error names in `on`");
+            self.cx.error_spanned_by(
+                token,
+                "one `.catch(...)` per step; list several error names in `on`",
+            );
         }
         let (token, settings) = modifiers.catch.first()?;
         let mut s = Settings::new(id, settings);
@@ -471,7 +548,10 @@ impl Lowerer<'_> {
         let fallback = match s.take(self, "then", None) {
             Some(v) => self.target_expr(id, v, Carries::Input),
             None => {
-                self.cx.error_spanned_by(token, "`.catch(...)` needs `then = <step>`: where the run goes on failure");
+                self.cx.error_spanned_by(
+                    token,
+                    "`.catch(...)` needs `then = <step>`: where the run goes on failure",
+                );
                 Target::Fail
             }
         };
@@ -481,7 +561,14 @@ impl Lowerer<'_> {
 
     fn only_when(&mut self, decl: &StepDecl, kind: &str) {
         let m = &decl.modifiers;
-        for token in m.retry.iter().map(|(t, _)| t).chain(m.catch.iter().map(|(t, _)| t)).chain(m.timeout.iter().map(|(t, _)| t)).chain(&m.unknown) {
+        for token in m
+            .retry
+            .iter()
+            .map(|(t, _)| t)
+            .chain(m.catch.iter().map(|(t, _)| t))
+            .chain(m.timeout.iter().map(|(t, _)| t))
+            .chain(&m.unknown)
+        {
             self.cx.error_spanned_by(
                 token,
                 format!("`.{token}(...)` does not apply to a {kind} step (only `.when(...)` does)"),
@@ -494,15 +581,28 @@ impl Lowerer<'_> {
         if m.is_empty() {
             return;
         }
-        let tokens = m.retry.iter().map(|(t, _)| t).chain(m.catch.iter().map(|(t, _)| t)).chain(m.timeout.iter().map(|(t, _)| t)).chain(m.when.iter().map(|(t, _)| t)).chain(&m.unknown);
+        let tokens = m
+            .retry
+            .iter()
+            .map(|(t, _)| t)
+            .chain(m.catch.iter().map(|(t, _)| t))
+            .chain(m.timeout.iter().map(|(t, _)| t))
+            .chain(m.when.iter().map(|(t, _)| t))
+            .chain(&m.unknown);
         for token in tokens {
-            self.cx.error_spanned_by(token, format!("`.{token}(...)` does not apply to a {kind} step"));
+            self.cx.error_spanned_by(
+                token,
+                format!("`.{token}(...)` does not apply to a {kind} step"),
+            );
         }
     }
 
     fn no_next(&mut self, decl: &StepDecl) {
         if let Some(next) = &decl.next {
-            self.cx.error_spanned_by(next, "a routing step's arms say where to go; remove `-> ...`");
+            self.cx.error_spanned_by(
+                next,
+                "a routing step's arms say where to go; remove `-> ...`",
+            );
         }
     }
 
@@ -512,7 +612,10 @@ impl Lowerer<'_> {
             None => {
                 self.cx.error_spanned_by(
                     &decl.name,
-                    format!("step `{}` needs a next step: `-> step_name`, `-> end` or `-> fail`", decl.name),
+                    format!(
+                        "step `{}` needs a next step: `-> step_name`, `-> end` or `-> fail`",
+                        decl.name
+                    ),
                 );
                 Target::Fail
             }
@@ -538,7 +641,10 @@ impl Lowerer<'_> {
                     let hint = closest(&name, self.names.keys())
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
-                    self.cx.error_spanned_by(ident, format!("no step named `{name}` in this workflow{hint}"));
+                    self.cx.error_spanned_by(
+                        ident,
+                        format!("no step named `{name}` in this workflow{hint}"),
+                    );
                     Target::Fail
                 }
             },
@@ -552,7 +658,8 @@ impl Lowerer<'_> {
                 self.target(from, &ident, carries)
             }
             other => {
-                self.cx.error_spanned_by(other, "expected a step name, `end` or `fail`");
+                self.cx
+                    .error_spanned_by(other, "expected a step name, `end` or `fail`");
                 Target::Fail
             }
         }
@@ -572,11 +679,17 @@ impl Lowerer<'_> {
                 let mut parts = Vec::new();
                 for side in [left, right] {
                     match (side, is_and) {
-                        (Condition::And(inner), true) | (Condition::Or(inner), false) => parts.extend(inner),
+                        (Condition::And(inner), true) | (Condition::Or(inner), false) => {
+                            parts.extend(inner)
+                        }
                         (other, _) => parts.push(other),
                     }
                 }
-                Some(if is_and { Condition::And(parts) } else { Condition::Or(parts) })
+                Some(if is_and {
+                    Condition::And(parts)
+                } else {
+                    Condition::Or(parts)
+                })
             }
             Expr::Binary(b) => {
                 let op = match b.op {
@@ -621,7 +734,10 @@ impl Lowerer<'_> {
                 Some(path)
             }
             other => {
-                self.cx.error_spanned_by(other, "expected a field of the step's input, like `total` or `order.total`");
+                self.cx.error_spanned_by(
+                    other,
+                    "expected a field of the step's input, like `total` or `order.total`",
+                );
                 None
             }
         }
@@ -638,8 +754,12 @@ impl Lowerer<'_> {
         };
         let sign = if negative { -1 } else { 1 };
         let value = match lit {
-            Lit::Int(i) => Literal::Integer(sign * i.base10_parse::<i64>().map_err(|e| self.cx.push(e)).ok()?),
-            Lit::Float(f) => Literal::Float(sign as f64 * f.base10_parse::<f64>().map_err(|e| self.cx.push(e)).ok()?),
+            Lit::Int(i) => {
+                Literal::Integer(sign * i.base10_parse::<i64>().map_err(|e| self.cx.push(e)).ok()?)
+            }
+            Lit::Float(f) => Literal::Float(
+                sign as f64 * f.base10_parse::<f64>().map_err(|e| self.cx.push(e)).ok()?,
+            ),
             Lit::Str(s) if !negative => Literal::String(s.value()),
             Lit::Bool(b) if !negative => Literal::Bool(b.value),
             _ => return self.not_literal(expr),
@@ -648,21 +768,28 @@ impl Lowerer<'_> {
     }
 
     fn not_literal<T>(&mut self, expr: &Expr) -> Option<T> {
-        self.cx.error_spanned_by(expr, "expected a literal (number, string or bool)");
+        self.cx
+            .error_spanned_by(expr, "expected a literal (number, string or bool)");
         None
     }
 
     fn u32(&mut self, expr: &Expr) -> Option<u32> {
         match expr {
-            Expr::Lit(syn::ExprLit { lit: Lit::Int(i), .. }) => match i.base10_parse::<u32>() {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Int(i), ..
+            }) => match i.base10_parse::<u32>() {
                 Ok(v) => Some(v),
                 Err(_) => {
-                    self.cx.error_spanned_by(i, "expected a whole number that fits in 32 bits");
+                    self.cx
+                        .error_spanned_by(i, "expected a whole number that fits in 32 bits");
                     None
                 }
             },
             other => {
-                self.cx.error_spanned_by(other, "expected a whole number (seconds, counts are never negative)");
+                self.cx.error_spanned_by(
+                    other,
+                    "expected a whole number (seconds, counts are never negative)",
+                );
                 None
             }
         }
@@ -670,8 +797,12 @@ impl Lowerer<'_> {
 
     fn f64(&mut self, expr: &Expr) -> Option<f64> {
         match expr {
-            Expr::Lit(syn::ExprLit { lit: Lit::Float(f), .. }) => f.base10_parse().map_err(|e| self.cx.push(e)).ok(),
-            Expr::Lit(syn::ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse().map_err(|e| self.cx.push(e)).ok(),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Float(f), ..
+            }) => f.base10_parse().map_err(|e| self.cx.push(e)).ok(),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Int(i), ..
+            }) => i.base10_parse().map_err(|e| self.cx.push(e)).ok(),
             other => {
                 self.cx.error_spanned_by(other, "expected a number");
                 None
@@ -681,9 +812,12 @@ impl Lowerer<'_> {
 
     fn bool(&mut self, expr: &Expr) -> Option<bool> {
         match expr {
-            Expr::Lit(syn::ExprLit { lit: Lit::Bool(b), .. }) => Some(b.value),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => Some(b.value),
             other => {
-                self.cx.error_spanned_by(other, "expected `true` or `false`");
+                self.cx
+                    .error_spanned_by(other, "expected `true` or `false`");
                 None
             }
         }
@@ -691,7 +825,9 @@ impl Lowerer<'_> {
 
     fn string(&mut self, expr: &Expr) -> Option<String> {
         match expr {
-            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Some(s.value()),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Some(s.value()),
             other => {
                 self.cx.error_spanned_by(other, "expected a string literal");
                 None
@@ -703,7 +839,8 @@ impl Lowerer<'_> {
         match expr {
             Expr::Array(array) => array.elems.iter().filter_map(|e| self.string(e)).collect(),
             other => {
-                self.cx.error_spanned_by(other, "expected a list of strings: `[\"a\", \"b\"]`");
+                self.cx
+                    .error_spanned_by(other, "expected a list of strings: `[\"a\", \"b\"]`");
                 Vec::new()
             }
         }
@@ -727,11 +864,23 @@ impl<'a> Settings<'a> {
     }
 
     /// The value of `key`, remembering its span for errors about `setting`.
-    fn take(&mut self, lower: &mut Lowerer<'_>, key: &str, setting: Option<Setting>) -> Option<&'a Expr> {
+    fn take(
+        &mut self,
+        lower: &mut Lowerer<'_>,
+        key: &str,
+        setting: Option<Setting>,
+    ) -> Option<&'a Expr> {
         let mut found = None;
-        for (i, entry) in self.entries.iter().enumerate().filter(|(_, e)| e.key == key) {
+        for (i, entry) in self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.key == key)
+        {
             if found.is_some() {
-                lower.cx.error_spanned_by(&entry.key, format!("`{key}` is set twice"));
+                lower
+                    .cx
+                    .error_spanned_by(&entry.key, format!("`{key}` is set twice"));
             }
             self.used[i] = true;
             found.get_or_insert(&entry.value);
@@ -749,7 +898,11 @@ impl<'a> Settings<'a> {
             if !used {
                 lower.cx.error_spanned_by(
                     &entry.key,
-                    format!("unknown {what} setting `{}`; expected one of: {}", entry.key, known.join(", ")),
+                    format!(
+                        "unknown {what} setting `{}`; expected one of: {}",
+                        entry.key,
+                        known.join(", ")
+                    ),
                 );
             }
         }
@@ -758,7 +911,11 @@ impl<'a> Settings<'a> {
 
 /// `Verdict` from an arm `Verdict::A`.
 fn enum_of(variant: &Path) -> Option<String> {
-    let segments: Vec<String> = variant.segments.iter().map(|s| s.ident.to_string()).collect();
+    let segments: Vec<String> = variant
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     (segments.len() > 1).then(|| segments[..segments.len() - 1].join("::"))
 }
 

@@ -1,0 +1,299 @@
+//! A CloudFormation template for everything the manifest lists: one IAM role and Lambda
+//! function per agent (least privilege), the approval-request function, one role and state
+//! machine per workflow with its function ARNs substituted, and the DynamoDB tables.
+//!
+//! The same template deploys to AWS and to LocalStack; parameters carry the differences
+//! (code location, environment, a DynamoDB endpoint for DynamoDB Local, whether the stack
+//! owns the tables).
+
+use serde_json::{json, Map, Value};
+
+use super::manifest::Manifest;
+use super::pascal_case;
+
+pub const FILE_NAME: &str = "template.json";
+/// Memory for every function; Rust agents need little, Lambda's CPU share scales with it.
+const FUNCTION_MEMORY_MB: u32 = 256;
+
+/// DynamoDB tables: logical id, name suffix, key schema (hash, optional range).
+pub const TABLES: &[(&str, &str, &str, Option<&str>)] = &[
+    ("RunsTable", "runs", "run_id", None),
+    ("StepsTable", "steps", "run_id", Some("step_key")),
+    ("ApprovalsTable", "approvals", "request_id", None),
+];
+
+pub fn write(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> String {
+    let mut text = serde_json::to_string_pretty(&template(manifest, definitions))
+        .expect("a JSON value always serialises");
+    text.push('\n');
+    text
+}
+
+/// `definitions` pairs each state machine's workflow name with its ASL text.
+pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Value {
+    let mut resources = Map::new();
+    let mut outputs = Map::new();
+    for (logical, suffix, hash, range) in TABLES {
+        resources.insert((*logical).into(), table(suffix, hash, *range));
+    }
+    for agent in &manifest.agents {
+        let id = pascal_case(agent.agent);
+        let policies = vec![
+            logs_policy(&agent.function_name),
+            dynamodb_policy(
+                &["RunsTable", "StepsTable"],
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ],
+            ),
+        ];
+        resources.insert(format!("Role{id}"), lambda_role(policies));
+        resources.insert(
+            format!("Fn{id}"),
+            function(
+                &agent.function_name,
+                agent.agent,
+                agent.timeout_seconds,
+                &format!("Role{id}"),
+                agent.description,
+            ),
+        );
+    }
+    for platform in &manifest.platform_functions {
+        let id = pascal_case(platform.role);
+        let policies = vec![
+            logs_policy(&platform.function_name),
+            dynamodb_policy(&["ApprovalsTable"], &["dynamodb:PutItem"]),
+            json!({
+                "PolicyName": "resume-runs",
+                "PolicyDocument": statement(
+                    json!(["states:SendTaskSuccess", "states:SendTaskFailure"]),
+                    json!("*"),
+                ),
+            }),
+        ];
+        resources.insert(format!("Role{id}"), lambda_role(policies));
+        resources.insert(
+            format!("Fn{id}"),
+            function(
+                &platform.function_name,
+                platform.role,
+                30,
+                &format!("Role{id}"),
+                "Records approval requests and their task tokens",
+            ),
+        );
+    }
+    for machine in &manifest.state_machines {
+        let id = pascal_case(machine.workflow);
+        let definition = definitions
+            .iter()
+            .find(|(name, _)| name == machine.workflow)
+            .map(|(_, asl)| asl.as_str())
+            .unwrap_or_default();
+        let mut substitutions = Map::new();
+        let mut invocable = Vec::new();
+        for key in &machine.substitutions {
+            let function = function_logical_id(manifest, key);
+            substitutions.insert(key.clone(), json!({ "Fn::GetAtt": [function, "Arn"] }));
+            invocable.push(json!({ "Fn::GetAtt": [function, "Arn"] }));
+        }
+        resources.insert(
+            format!("StateMachineRole{id}"),
+            json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": assume("states.amazonaws.com"),
+                    "Policies": [{
+                        "PolicyName": "invoke-own-functions",
+                        "PolicyDocument": statement(json!(["lambda:InvokeFunction"]), json!(invocable)),
+                    }],
+                },
+            }),
+        );
+        resources.insert(
+            format!("StateMachine{id}"),
+            json!({
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineName": machine.name,
+                    "StateMachineType": "STANDARD",
+                    "DefinitionString": compact(definition),
+                    "DefinitionSubstitutions": substitutions,
+                    "RoleArn": { "Fn::GetAtt": [format!("StateMachineRole{id}"), "Arn"] },
+                },
+            }),
+        );
+        outputs.insert(
+            format!("StateMachine{id}"),
+            json!({ "Description": machine.workflow, "Value": { "Ref": format!("StateMachine{id}") } }),
+        );
+    }
+    for (logical, _, _, _) in TABLES {
+        outputs.insert(
+            (*logical).into(),
+            json!({ "Value": table_name_of(logical) }),
+        );
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "Switchyard: agent functions, approval gates and workflow state machines (generated by `cargo run -p compiler`; do not edit)",
+        "Parameters": {
+            "CodeBucket": { "Type": "String", "Description": "S3 bucket holding the bootstrap zip" },
+            "CodeKey": { "Type": "String", "Description": "S3 key of the bootstrap zip" },
+            "AppEnvironment": { "Type": "String", "AllowedValues": ["development", "production"], "Default": "production" },
+            "AutoApproveInDev": { "Type": "String", "AllowedValues": ["true", "false"], "Default": "false" },
+            "DynamoDbEndpoint": { "Type": "String", "Default": "", "Description": "DynamoDB endpoint for DynamoDB Local; empty on AWS" },
+            "ManageTables": { "Type": "String", "AllowedValues": ["true", "false"], "Default": "true", "Description": "false when the tables live outside the stack (DynamoDB Local)" },
+            "TablePrefix": { "Type": "String", "Default": "switchyard-" },
+        },
+        "Conditions": {
+            "CreateTables": { "Fn::Equals": [{ "Ref": "ManageTables" }, "true"] },
+            "CustomDynamoDbEndpoint": { "Fn::Not": [{ "Fn::Equals": [{ "Ref": "DynamoDbEndpoint" }, ""] }] },
+        },
+        "Resources": resources,
+        "Outputs": outputs,
+    })
+}
+
+fn function_logical_id(manifest: &Manifest<'_>, substitution: &str) -> String {
+    if let Some(agent) = manifest
+        .agents
+        .iter()
+        .find(|a| a.substitution == substitution)
+    {
+        return format!("Fn{}", pascal_case(agent.agent));
+    }
+    manifest
+        .platform_functions
+        .iter()
+        .find(|p| p.substitution == Some(substitution))
+        .map(|p| format!("Fn{}", pascal_case(p.role)))
+        .unwrap_or_default()
+}
+
+fn compact(definition: &str) -> String {
+    serde_json::from_str::<Value>(definition)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+fn table_name_of(logical: &str) -> Value {
+    let suffix = TABLES
+        .iter()
+        .find(|(l, ..)| *l == logical)
+        .map(|(_, s, ..)| *s)
+        .unwrap_or_default();
+    json!({ "Fn::Sub": format!("${{TablePrefix}}{suffix}") })
+}
+
+fn table(suffix: &str, hash: &str, range: Option<&str>) -> Value {
+    let mut keys = vec![json!({ "AttributeName": hash, "KeyType": "HASH" })];
+    let mut attributes = vec![json!({ "AttributeName": hash, "AttributeType": "S" })];
+    if let Some(range) = range {
+        keys.push(json!({ "AttributeName": range, "KeyType": "RANGE" }));
+        attributes.push(json!({ "AttributeName": range, "AttributeType": "S" }));
+    }
+    json!({
+        "Type": "AWS::DynamoDB::Table",
+        "Condition": "CreateTables",
+        "Properties": {
+            "TableName": { "Fn::Sub": format!("${{TablePrefix}}{suffix}") },
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": keys,
+            "AttributeDefinitions": attributes,
+        },
+    })
+}
+
+fn function(name: &str, serves: &str, timeout: u32, role: &str, description: &str) -> Value {
+    let mut variables = Map::new();
+    variables.insert("SWITCHYARD_FUNCTION".into(), json!(serves));
+    variables.insert("APP_ENVIRONMENT".into(), json!({ "Ref": "AppEnvironment" }));
+    variables.insert(
+        "AUTO_APPROVE_IN_DEV".into(),
+        json!({ "Ref": "AutoApproveInDev" }),
+    );
+    variables.insert("RUST_LOG".into(), json!("info"));
+    for (logical, ..) in TABLES {
+        let var = match *logical {
+            "RunsTable" => "RUNS_TABLE",
+            "StepsTable" => "STEPS_TABLE",
+            _ => "APPROVALS_TABLE",
+        };
+        variables.insert(var.into(), table_name_of(logical));
+    }
+    let mut local = variables.clone();
+    local.insert(
+        "AWS_ENDPOINT_URL_DYNAMODB".into(),
+        json!({ "Ref": "DynamoDbEndpoint" }),
+    );
+    let description: String = description.chars().take(256).collect();
+    json!({
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "FunctionName": name,
+            "Description": description,
+            "Runtime": "provided.al2023",
+            "Handler": "bootstrap",
+            "Architectures": ["x86_64"],
+            "MemorySize": FUNCTION_MEMORY_MB,
+            "Timeout": timeout,
+            "Role": { "Fn::GetAtt": [role, "Arn"] },
+            "Code": { "S3Bucket": { "Ref": "CodeBucket" }, "S3Key": { "Ref": "CodeKey" } },
+            "Environment": {
+                "Variables": { "Fn::If": ["CustomDynamoDbEndpoint", local, variables] },
+            },
+        },
+    })
+}
+
+fn assume(service: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Principal": { "Service": service }, "Action": "sts:AssumeRole" }],
+    })
+}
+
+fn statement(actions: Value, resources: Value) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": resources }],
+    })
+}
+
+fn lambda_role(policies: Vec<Value>) -> Value {
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": assume("lambda.amazonaws.com"),
+            "Policies": policies,
+        },
+    })
+}
+
+fn logs_policy(function_name: &str) -> Value {
+    json!({
+        "PolicyName": "own-logs",
+        "PolicyDocument": statement(
+            json!(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]),
+            json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{function_name}:*") }),
+        ),
+    })
+}
+
+fn dynamodb_policy(tables: &[&str], actions: &[&str]) -> Value {
+    let resources: Vec<Value> = tables
+        .iter()
+        .map(|t| {
+            let suffix = TABLES.iter().find(|(l, ..)| l == t).map(|(_, s, ..)| *s).unwrap_or_default();
+            json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/${{TablePrefix}}{suffix}") })
+        })
+        .collect();
+    json!({
+        "PolicyName": "run-state",
+        "PolicyDocument": statement(json!(actions), json!(resources)),
+    })
+}

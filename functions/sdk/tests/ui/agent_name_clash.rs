@@ -1,0 +1,35 @@
+// Mistake: two different agents named `score` (agent names are global: they name Lambda functions).
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize)]
+pub struct Lead {
+    pub score: u32,
+}
+
+mod first {
+    use super::*;
+
+    #[agent]
+    pub async fn score(lead: Lead) -> Result<Lead, AgentError> {
+        Ok(lead)
+    }
+}
+
+mod second {
+    use super::*;
+
+    #[agent]
+    pub async fn score(lead: Lead) -> Result<Lead, AgentError> {
+        Ok(lead)
+    }
+}
+
+workflow! {
+    Leads(Lead) {
+        initial = first::score -> rescore;
+        rescore = second::score -> end;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,34 @@
+// Mistake: a condition compares the `f64` field `total` with a string.
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize)]
+pub struct Order {
+    pub total: f64,
+}
+
+#[agent]
+async fn price(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+#[agent]
+async fn express(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+#[agent]
+async fn standard(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+workflow! {
+    Shipping(Order) {
+        pricing = price -> route;
+        route = branch { total > "1000" => fast, _ => slow };
+        fast = express -> end;
+        slow = standard -> end;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,31 @@
+// Mistake: a `match` arm written as a bare name (`Approve`) instead of `Verdict::Approve`.
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize)]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Claim {
+    pub verdict: Verdict,
+}
+
+#[agent]
+async fn assess(claim: Claim) -> Result<Claim, AgentError> {
+    Ok(claim)
+}
+
+workflow! {
+    Claims(Claim) {
+        assessment = assess -> route;
+        route = match verdict {
+            Approve => end,
+            Verdict::Reject => fail,
+        };
+    }
+}
+
+fn main() {}

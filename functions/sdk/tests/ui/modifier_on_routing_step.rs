@@ -1,0 +1,41 @@
+// Mistake: `.when(...)` and `.retry(...)` on a `branch`: routing steps take no modifiers.
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize)]
+pub struct Order {
+    pub total: f64,
+    pub limit: f64,
+    pub rush: bool,
+    pub lines: Vec<LineItem>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LineItem {
+    pub sku: String,
+}
+
+#[agent]
+async fn price(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+#[agent]
+async fn ship(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+#[agent]
+async fn pack_line(line: LineItem) -> Result<LineItem, AgentError> {
+    Ok(line)
+}
+
+workflow! {
+    Checkout(Order) {
+        pricing = price -> route;
+        route = branch { rush => shipping, _ => end }.when(total > 0.0).retry(max_attempts = 2);
+        shipping = ship -> end;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,38 @@
+// Mistake: the `match` on `verdict` has no arm for `Verdict::Escalate` and no `_ =>` arm.
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize)]
+pub enum Verdict {
+    Approve,
+    Reject,
+    Escalate,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Claim {
+    pub verdict: Verdict,
+}
+
+#[agent]
+async fn assess(claim: Claim) -> Result<Claim, AgentError> {
+    Ok(claim)
+}
+
+#[agent]
+async fn pay(claim: Claim) -> Result<Claim, AgentError> {
+    Ok(claim)
+}
+
+workflow! {
+    Claims(Claim) {
+        assessment = assess -> route;
+        route = match verdict {
+            Verdict::Approve => payout,
+            Verdict::Reject => fail,
+        };
+        payout = pay -> end;
+    }
+}
+
+fn main() {}

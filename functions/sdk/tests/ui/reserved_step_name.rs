@@ -1,0 +1,40 @@
+// Mistake: `end` is a reserved target and cannot name a step.
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize)]
+pub struct Order {
+    pub total: f64,
+    pub limit: f64,
+    pub rush: bool,
+    pub lines: Vec<LineItem>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LineItem {
+    pub sku: String,
+}
+
+#[agent]
+async fn price(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+#[agent]
+async fn ship(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+#[agent]
+async fn pack_line(line: LineItem) -> Result<LineItem, AgentError> {
+    Ok(line)
+}
+
+workflow! {
+    Checkout(Order) {
+        pricing = price -> end;
+        end = ship -> end;
+    }
+}
+
+fn main() {}

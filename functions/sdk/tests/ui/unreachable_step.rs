@@ -1,0 +1,27 @@
+// Mistake: no step leads to `audit`, so it can never run.
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize)]
+pub struct Order {
+    pub total: f64,
+}
+
+#[agent]
+async fn bill(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+#[agent]
+async fn auditor(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+workflow! {
+    Checkout(Order) {
+        billing = bill -> end;
+        audit = auditor -> end;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,220 @@
+//! Harness for the end-to-end tests: reads what `infra/deploy --target local` wrote, talks
+//! to the live LocalStack and DynamoDB Local, starts executions and waits for them.
+//!
+//! If the stack is not up or not deployed, every test fails with how to fix it: an
+//! end-to-end suite that skips itself silently proves nothing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+pub struct Deployment {
+    pub region: String,
+    pub endpoints: Endpoints,
+    pub state_machines: BTreeMap<String, String>,
+    pub tables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Endpoints {
+    pub aws: Option<String>,
+    pub dynamodb: Option<String>,
+}
+
+const HOW_TO_START: &str = "start and deploy the local stack first: `infra/local-up && infra/deploy --target local --auto-approve` (or run the whole suite with `tests/run`)";
+
+pub fn deployment() -> Deployment {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cache/deployed-local.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} is missing ({e}): {HOW_TO_START}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a deployment file: {e}", path.display()))
+}
+
+pub struct Stack {
+    pub deployment: Deployment,
+    pub sfn: aws_sdk_sfn::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl Stack {
+    pub async fn connect() -> Stack {
+        let deployment = deployment();
+        let aws = deployment
+            .endpoints
+            .aws
+            .clone()
+            .unwrap_or_else(|| "http://localhost:4566".into());
+        let dynamodb = deployment
+            .endpoints
+            .dynamodb
+            .clone()
+            .unwrap_or_else(|| "http://localhost:8000".into());
+        let credentials =
+            aws_sdk_sfn::config::Credentials::new("test", "test", None, None, "switchyard-e2e");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(deployment.region.clone()))
+            .credentials_provider(credentials)
+            .load()
+            .await;
+        let sfn_config = aws_sdk_sfn::config::Builder::from(&config)
+            .endpoint_url(&aws)
+            .build();
+        let dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&config)
+            .endpoint_url(&dynamodb)
+            .build();
+        let stack = Stack {
+            sfn: aws_sdk_sfn::Client::from_conf(sfn_config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb_config),
+            deployment,
+        };
+        if let Err(e) = stack.sfn.list_state_machines().max_results(1).send().await {
+            panic!(
+                "LocalStack at {aws} does not answer ({}): {HOW_TO_START}",
+                aws_sdk_sfn::error::DisplayErrorContext(e)
+            );
+        }
+        stack
+    }
+
+    pub fn state_machine(&self, workflow: &str) -> &str {
+        self.deployment
+            .state_machines
+            .get(workflow)
+            .unwrap_or_else(|| {
+                panic!(
+                    "workflow {workflow} is not deployed; deployed: {:?}",
+                    self.deployment.state_machines.keys()
+                )
+            })
+    }
+
+    /// Starts a run the way the CLI and API do: `{input, tenant_id}`.
+    pub async fn start(&self, workflow: &str, tenant: &str, input: Value) -> String {
+        let body = serde_json::json!({ "input": input, "tenant_id": tenant });
+        let started = self
+            .sfn
+            .start_execution()
+            .state_machine_arn(self.state_machine(workflow))
+            .input(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "start {workflow}: {}",
+                    aws_sdk_sfn::error::DisplayErrorContext(e)
+                )
+            });
+        started.execution_arn().to_owned()
+    }
+
+    /// Waits for the execution to leave RUNNING (up to `limit`), returning its final state.
+    pub async fn wait(&self, execution: &str, limit: Duration) -> Finished {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let described = self
+                .sfn
+                .describe_execution()
+                .execution_arn(execution)
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "describe {execution}: {}",
+                        aws_sdk_sfn::error::DisplayErrorContext(e)
+                    )
+                });
+            if described.status() != &ExecutionStatus::Running {
+                let history = self.history(execution).await;
+                return Finished {
+                    status: described.status().clone(),
+                    output: described
+                        .output()
+                        .and_then(|o| serde_json::from_str(o).ok()),
+                    error: described.error().map(str::to_owned),
+                    history,
+                };
+            }
+            if tokio::time::Instant::now() > deadline {
+                let history = self.history(execution).await;
+                panic!(
+                    "{execution} still RUNNING after {limit:?}; last events: {:#?}",
+                    history.iter().rev().take(5).collect::<Vec<_>>()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub async fn history(&self, execution: &str) -> Vec<HistoryEvent> {
+        let mut events = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .sfn
+                .get_execution_history()
+                .execution_arn(execution)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "history of {execution}: {}",
+                        aws_sdk_sfn::error::DisplayErrorContext(e)
+                    )
+                });
+            events.extend(page.events().iter().cloned());
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return events;
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExecutionStatus,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub history: Vec<HistoryEvent>,
+}
+
+impl Finished {
+    /// Asserts SUCCEEDED, showing the failure and last events otherwise.
+    pub fn succeeded(&self) -> &Value {
+        assert_eq!(
+            self.status,
+            ExecutionStatus::Succeeded,
+            "error: {:?}; last events: {:#?}",
+            self.error,
+            self.history.iter().rev().take(6).collect::<Vec<_>>()
+        );
+        self.output
+            .as_ref()
+            .expect("a succeeded execution has output")
+    }
+
+    /// Names of the states entered, in order.
+    pub fn entered(&self) -> Vec<String> {
+        self.history
+            .iter()
+            .filter_map(|e| e.state_entered_event_details())
+            .map(|d| d.name().to_owned())
+            .collect()
+    }
+
+    /// Error names of failed Lambda task attempts, in order.
+    pub fn task_errors(&self) -> Vec<String> {
+        self.history
+            .iter()
+            .filter_map(|e| e.lambda_function_failed_event_details())
+            .filter_map(|d| d.error().map(str::to_owned))
+            .collect()
+    }
+}

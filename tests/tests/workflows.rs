@@ -1,0 +1,220 @@
+//! Deployed workflows run on the live local stack with the real `bootstrap` binary.
+
+use std::time::Duration;
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use serde_json::json;
+use switchyard_e2e::Stack;
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+#[tokio::test]
+async fn every_compiled_workflow_is_accepted_by_step_functions() {
+    let stack = Stack::connect().await;
+    for seed in [
+        "campaign-creation",
+        "sales-outreach",
+        "movie-production",
+        "enterprise-coordinator",
+        "dev-team",
+        "self-test",
+    ] {
+        let described = stack
+            .sfn
+            .describe_state_machine()
+            .state_machine_arn(stack.state_machine(seed))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{seed}: {}", aws_sdk_sfn::error::DisplayErrorContext(e)));
+        let definition = described.definition();
+        assert!(
+            !definition.contains("${"),
+            "{seed}: placeholders left unsubstituted"
+        );
+        assert!(
+            definition.contains(":function:switchyard-"),
+            "{seed}: function ARNs substituted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn retry_then_catch_then_map_then_parallel() {
+    let stack = Stack::connect().await;
+    let run = stack
+        .start(
+            "self-test",
+            "tenant-a",
+            json!({ "fail_times": 2, "numbers": [1, 2, 3] }),
+        )
+        .await;
+    let finished = stack.wait(&run, LIMIT).await;
+    // 1 + 4 + 9 and the largest square.
+    assert_eq!(finished.succeeded(), &json!([14, 9]));
+    // The flaky step failed twice with the Rust error's name, then Retry succeeded; the
+    // risky step failed permanently and Catch routed to the fallback.
+    assert_eq!(
+        finished.task_errors(),
+        vec!["Agent.Retryable", "Agent.Retryable", "Agent.Permanent"]
+    );
+    let entered = finished.entered();
+    let position = |name: &str| {
+        entered
+            .iter()
+            .position(|s| s == name)
+            .unwrap_or_else(|| panic!("{name} not entered: {entered:?}"))
+    };
+    assert!(position("risky") < position("recovered"));
+    assert_eq!(
+        entered.iter().filter(|s| *s == "square_one").count(),
+        3,
+        "one map iteration per number"
+    );
+    assert!(finished
+        .history
+        .iter()
+        .any(|e| e.r#type() == &HistoryEventType::ParallelStateSucceeded));
+}
+
+#[tokio::test]
+async fn a_retry_policy_gives_up_after_its_attempts() {
+    let stack = Stack::connect().await;
+    let run = stack
+        .start(
+            "self-test",
+            "tenant-a",
+            json!({ "fail_times": 9, "numbers": [] }),
+        )
+        .await;
+    let finished = stack.wait(&run, LIMIT).await;
+    assert_eq!(finished.status, ExecutionStatus::Failed);
+    assert_eq!(finished.error.as_deref(), Some("Agent.Retryable"));
+    // The first attempt plus max_attempts = 3 retries.
+    assert_eq!(finished.task_errors().len(), 4);
+}
+
+#[tokio::test]
+async fn a_map_refuses_more_items_than_declared() {
+    let stack = Stack::connect().await;
+    let numbers: Vec<i64> = (1..=11).collect();
+    let run = stack
+        .start(
+            "self-test",
+            "tenant-a",
+            json!({ "fail_times": 0, "numbers": numbers }),
+        )
+        .await;
+    let finished = stack.wait(&run, LIMIT).await;
+    assert_eq!(finished.status, ExecutionStatus::Failed);
+    assert_eq!(finished.error.as_deref(), Some("Switchyard.TooManyItems"));
+    assert!(
+        !finished.entered().contains(&"square_one".to_owned()),
+        "no item ran"
+    );
+}
+
+#[tokio::test]
+async fn dev_team_runs_parallel_builds_and_skips_the_debugger_when_qa_passes() {
+    let stack = Stack::connect().await;
+    let run = stack
+        .start(
+            "dev-team",
+            "tenant-a",
+            json!({ "feature": "dark mode", "repository": "acme/web" }),
+        )
+        .await;
+    let finished = stack.wait(&run, LIMIT).await;
+    let output = finished.succeeded();
+    assert_eq!(output["passed"], true);
+    assert_eq!(output["changes"].as_array().map(Vec::len), Some(2));
+    let entered = finished.entered();
+    assert!(entered.contains(&"frontend".to_owned()) && entered.contains(&"backend".to_owned()));
+    assert!(entered.contains(&"debug-when".to_owned()));
+    assert!(
+        !entered.contains(&"debug".to_owned()),
+        "debugger skipped: {entered:?}"
+    );
+}
+
+#[tokio::test]
+async fn enterprise_requests_route_by_category_and_skip_finance_under_5000() {
+    let stack = Stack::connect().await;
+    let request = json!({
+        "request_id": "R-1", "department": "eng", "requester": "ada",
+        "items": [{ "description": "SaaS license", "quantity": 2, "unit_price": 300.0 }]
+    });
+    let run = stack
+        .start("enterprise-coordinator", "tenant-a", request)
+        .await;
+    let finished = stack.wait(&run, LIMIT).await;
+    let output = finished.succeeded();
+    assert_eq!(output["purchase_order"], "PO-R-1");
+    let entered = finished.entered();
+    assert!(entered.contains(&"it_review".to_owned()), "{entered:?}");
+    assert!(
+        !entered.contains(&"finance_approval".to_owned()),
+        "{entered:?}"
+    );
+}
+
+#[tokio::test]
+async fn sales_outreach_writes_one_email_per_matching_deal() {
+    let stack = Stack::connect().await;
+    let request =
+        json!({ "quarter": "2024-Q4", "min_value": 20000.0, "stages": [], "max_emails": 10 });
+    let run = stack.start("sales-outreach", "tenant-a", request).await;
+    let finished = stack.wait(&run, LIMIT).await;
+    let output = finished.succeeded();
+    assert_eq!(output["emails"], 2);
+    assert_eq!(
+        finished
+            .entered()
+            .iter()
+            .filter(|s| *s == "write_email")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn gated_workflows_complete_with_dev_auto_approval() {
+    // The local deployment sets AUTO_APPROVE_IN_DEV: each gate's request is stored in
+    // DynamoDB and approved at once; the movie's pick-one gate delivers its first choice.
+    let stack = Stack::connect().await;
+    let movie = stack
+        .start("movie-production", "tenant-a", json!({ "title": "Orbit", "logline": "Two rivals share a station", "genre": "sci-fi", "episodes": 3 }))
+        .await;
+    let campaign = stack
+        .start(
+            "campaign-creation",
+            "tenant-a",
+            json!({ "brand_id": "acme", "selected_month": "2024-11" }),
+        )
+        .await;
+    let movie = stack.wait(&movie, LIMIT).await;
+    let output = movie.succeeded();
+    assert_eq!(output["episodes"], 3);
+    let revisions = movie
+        .entered()
+        .iter()
+        .filter(|s| *s == "revise_story")
+        .count();
+    assert!(
+        (1..=3).contains(&revisions),
+        "bounded revise loop ran {revisions} times"
+    );
+    let campaign = stack.wait(&campaign, LIMIT).await;
+    let output = campaign.succeeded();
+    assert!(
+        output["deployment_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("dep-")),
+        "{output}"
+    );
+    for gate in ["approve_strategy", "approve_content", "approve_deployment"] {
+        assert!(
+            campaign.entered().contains(&gate.to_owned()),
+            "{gate} not entered"
+        );
+    }
+}
