@@ -54,6 +54,16 @@ fn main() -> ExitCode {
         })
         .collect();
     let artefacts = match compile(&workflows, &agents) {
+        // One workflow: only its own files, so the shared manifest and template in the
+        // output directory keep describing every workflow.
+        Ok(mut artefacts) if args.workflow.is_some() => {
+            artefacts.retain(|name, _| {
+                workflows
+                    .iter()
+                    .any(|w| name.starts_with(&format!("{}.", w.name)))
+            });
+            artefacts
+        }
         Ok(artefacts) => artefacts,
         Err(errors) => {
             for error in &errors {

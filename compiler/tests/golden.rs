@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use compiler::{compile, AgentInfo};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn build_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../build")
@@ -110,10 +110,9 @@ fn approval_gates_wait_for_a_task_token_and_route_rejects_and_timeouts() {
     assert_eq!(decision["Choices"][0]["StringEquals"], "reject");
     assert_eq!(decision["Choices"][0]["Next"], "rework");
     assert_eq!(decision["Default"], "prepare");
-    assert_eq!(
-        def["States"]["approve_strategy-rejected"]["Error"],
-        "Switchyard.Rejected"
-    );
+    let rejected = &def["States"]["approve_strategy-rejected"];
+    assert_eq!(rejected["Result"]["Error"], "Switchyard.Rejected");
+    assert_eq!(rejected["Next"], "fail-run");
 }
 
 #[test]
@@ -182,10 +181,47 @@ fn a_conditional_step_is_skipped_unless_its_condition_holds() {
 }
 
 #[test]
+fn runs_are_recorded_at_start_end_and_on_every_failure() {
+    let def = asl("self-test");
+    assert_eq!(def["States"]["init-run"]["Next"], "record-start");
+    assert_eq!(
+        def["States"]["record-start"]["Resource"],
+        "${RunTrackerFunctionArn}"
+    );
+    assert_eq!(
+        def["States"]["record-start"]["Parameters"]["phase"],
+        "started"
+    );
+    assert_eq!(def["States"]["totals"]["Next"], "finish-run");
+    assert_eq!(def["States"]["finish-run"]["Next"], "run-succeeded");
+    assert_eq!(
+        def["States"]["run-failed"]["ErrorPath"],
+        "$.meta.error.Error"
+    );
+    // The declared catcher comes first; whatever it leaves is recorded as the failure.
+    let catchers = def["States"]["risky"]["Catch"]
+        .as_array()
+        .expect("catchers");
+    assert_eq!(catchers[0]["ErrorEquals"][0], "Agent.Permanent");
+    assert_eq!(catchers[1]["ErrorEquals"][0], "States.ALL");
+    assert_eq!(catchers[1]["Next"], "fail-run");
+    for state in ["flaky_step", "squares", "totals"] {
+        let last = def["States"][state]["Catch"]
+            .as_array()
+            .and_then(|c| c.last().cloned());
+        assert_eq!(
+            last.map(|c| c["Next"].clone()),
+            Some(json!("fail-run")),
+            "{state}"
+        );
+    }
+}
+
+#[test]
 fn the_manifest_lists_every_function_and_state_machine() {
     let manifest: Value = serde_json::from_str(&seed_artefacts()["manifest.json"]).expect("JSON");
     let agents = manifest["agents"].as_array().expect("agents");
-    assert_eq!(agents.len(), 38);
+    assert_eq!(agents.len(), 40);
     let analyst = agents
         .iter()
         .find(|a| a["agent"] == "analyst")
@@ -193,7 +229,7 @@ fn the_manifest_lists_every_function_and_state_machine() {
     assert_eq!(analyst["function_name"], "switchyard-analyst");
     assert_eq!(analyst["substitution"], "AgentAnalystArn");
     let machines = manifest["state_machines"].as_array().expect("machines");
-    assert_eq!(machines.len(), 6);
+    assert_eq!(machines.len(), 7);
     let campaign = machines
         .iter()
         .find(|m| m["workflow"] == "campaign-creation")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # variables for the scripts that source this
 # Shared by infra/local-up, infra/local-down and infra/tests/run: where the local AWS lives
 # and how to tell whether what we started is still running. Source it; it defines no side
 # effects beyond variables and functions.

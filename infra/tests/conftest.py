@@ -10,13 +10,18 @@ import os
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:4566")
+# Host mode (the switchyard-process executor): functions are processes on this machine.
+# Under `local-up --docker` they run in containers, and only the Lambda-visible behaviour
+# is checked.
+HOST_MODE = (Path(__file__).resolve().parents[2] / ".cache/local-stack/localstack.pid").exists()
 ROLE_ARN = "arn:aws:iam::000000000000:role/switchyard-test"
 
 # One loop over the Lambda Runtime API. Replies carry the process id (warm reuse), the
@@ -25,7 +30,8 @@ BOOTSTRAP = r"""#!/bin/bash
 api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
 echo "init: pid $$"
 if [ "$MODE" = init-error ]; then
-  curl -sS -X POST "$api/init/error" -d '{"errorType":"ConfigMissing","errorMessage":"no TABLE_NAME"}'
+  curl -sS -X POST "$api/init/error" \
+    -d '{"errorType":"ConfigMissing","errorMessage":"no TABLE_NAME"}'
   exit 1
 fi
 header() { grep -i "^$1:" "$headers" | cut -d' ' -f2- | tr -d '\r'; }
@@ -139,8 +145,9 @@ def finished_execution(execution_arn: str) -> dict[str, Any]:
     """describe_execution once it is over, with its event history under "history"."""
     sfn = client("stepfunctions")
     result = wait_until(
-        lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING"
-        and d,
+        lambda: (
+            (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d
+        ),
         "the execution to finish",
     )
     result["history"] = sfn.get_execution_history(executionArn=execution_arn)["events"]

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import pytest
-from conftest import client, invoke, run_state_machine, wait_until
-
-PID_FILE = Path(__file__).resolve().parents[2] / ".cache/local-stack/localstack.pid"
+from conftest import HOST_MODE, client, invoke, run_state_machine, wait_until
 
 
 def test_success_with_lambda_environment(make_function: Callable[..., str]) -> None:
@@ -27,7 +25,8 @@ def test_success_with_lambda_environment(make_function: Callable[..., str]) -> N
     assert body["runtime_api"].startswith("127.0.0.1:")
     # LAMBDA_TASK_ROOT is the unzipped code, and the working directory, as in Lambda.
     assert body["task_root"] == body["cwd"]
-    assert (Path(body["task_root"]) / "bootstrap").is_file()
+    if HOST_MODE:
+        assert (Path(body["task_root"]) / "bootstrap").is_file()
     assert body["arn"].endswith(f":function:{name}")
     assert 0 < body["deadline"] - time.time() * 1000 <= 10_000
 
@@ -49,7 +48,7 @@ def test_timeout_kills_and_next_invoke_respawns(make_function: Callable[..., str
     assert "Task timed out after 1.00 seconds" in body["errorMessage"]
     _, after = invoke(name)
     assert after["pid"] != first["pid"], "a timed-out process must not be reused"
-    if PID_FILE.exists():  # host mode: the process is on this machine
+    if HOST_MODE:  # the killed process was on this machine
         with pytest.raises(ProcessLookupError):
             os.kill(first["pid"], 0)
 
@@ -61,29 +60,47 @@ def test_crash_is_runtime_exit_error(make_function: Callable[..., str]) -> None:
     assert "exit status 3" in body["errorMessage"]
 
 
-def test_init_error_passes_through(make_function: Callable[..., str]) -> None:
-    response, body = invoke(make_function("init-error"))
+def logged_text(function_name: str, expected: list[str]) -> str:
+    """The function's CloudWatch Logs, once every expected part has arrived (they ship async)."""
+    logs = client("logs")
+
+    def text_if_complete() -> str:
+        try:
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return ""
+        text = "".join(event["message"] for event in events)
+        return text if all(part in text for part in expected) else ""
+
+    return wait_until(text_if_complete, f"{expected} in CloudWatch Logs", timeout_s=10)
+
+
+def test_init_error_passes_through_with_its_output_logged(
+    make_function: Callable[..., str],
+) -> None:
+    name = make_function("init-error")
+    response, body = invoke(name)
     assert response["FunctionError"] == "Unhandled"
     assert body == {"errorType": "ConfigMissing", "errorMessage": "no TABLE_NAME"}
+    request_id = response["ResponseMetadata"]["RequestId"]
+    text = logged_text(name, ["init: pid", f"REPORT RequestId: {request_id}"])
+    assert "Status: error\tError Type: ConfigMissing" in text
 
 
 def test_logs_reach_cloudwatch(make_function: Callable[..., str]) -> None:
     name = make_function("echo")
     response, _ = invoke(name, {"note": "hello-logs"})
     request_id = response["ResponseMetadata"]["RequestId"]
-    logs = client("logs")
-    expected = [f"START RequestId: {request_id}", "init: pid", "hello-logs",
-                f"END RequestId: {request_id}", f"REPORT RequestId: {request_id}"]
-
-    def logged_text() -> str:
-        try:
-            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
-        except logs.exceptions.ResourceNotFoundException:
-            return ""
-        text = "".join(event["message"] for event in events)
-        return text if all(part in text for part in expected) else ""
-
-    text = wait_until(logged_text, "START, output, END and REPORT in CloudWatch Logs", 10)
+    text = logged_text(
+        name,
+        [
+            f"START RequestId: {request_id}",
+            "init: pid",
+            "hello-logs",
+            f"END RequestId: {request_id}",
+            f"REPORT RequestId: {request_id}",
+        ],
+    )
     report = next(line for line in text.splitlines() if line.startswith("REPORT"))
     assert "Duration:" in report and "Memory Size: 256 MB" in report and "Init Duration" in report
 
@@ -93,7 +110,7 @@ def test_concurrent_invokes_run_in_parallel_environments(
 ) -> None:
     name = make_function("echo")
     with ThreadPoolExecutor(3) as pool:
-        bodies = [body for _, body in pool.map(lambda _: invoke(name, {"sleep": 1}), range(3))]
+        bodies = [body for _, body in pool.map(lambda _: invoke(name, {"sleep": 1.5}), range(3))]
     assert len({body["pid"] for body in bodies}) == 3
     # All three were inside their handler at the same moment.
     assert max(body["start"] for body in bodies) < min(body["end"] for body in bodies)
@@ -125,14 +142,23 @@ def test_step_functions_retry_and_catch_on_the_function_error_name(
         "StartAt": "Charge",
         "States": {
             # Rejected once, then accepted on the retry ($$.State.RetryCount is 1).
-            "Charge": order_task({"retry.$": "$$.State.RetryCount"},
-                                 {"ResultPath": "$.charge", "Next": "Ship"}),
+            "Charge": order_task(
+                {"retry.$": "$$.State.RetryCount"}, {"ResultPath": "$.charge", "Next": "Ship"}
+            ),
             # Rejected on both attempts, so the Catch takes over.
-            "Ship": order_task({"retry": 9}, {
-                "Catch": [{"ErrorEquals": ["OrderRejected"], "ResultPath": "$.error",
-                           "Next": "Rejected"}],
-                "End": True,
-            }),
+            "Ship": order_task(
+                {"retry": 9},
+                {
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["OrderRejected"],
+                            "ResultPath": "$.error",
+                            "Next": "Rejected",
+                        }
+                    ],
+                    "End": True,
+                },
+            ),
             "Rejected": {"Type": "Pass", "End": True},
         },
     }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from conftest import ENDPOINT, client, finished_execution, start_execution, unique, wait_until
@@ -137,8 +138,12 @@ def test_cloudformation_function_from_s3_with_url_and_substituted_state_machine(
     )
     try:
         status = wait_until(
-            lambda: (s := cfn.describe_stacks(StackName=stack)["Stacks"][0])["StackStatus"]
-            .endswith(("COMPLETE", "FAILED")) and s,
+            lambda: (
+                (s := cfn.describe_stacks(StackName=stack)["Stacks"][0])["StackStatus"].endswith(
+                    ("COMPLETE", "FAILED")
+                )
+                and s
+            ),
             "the stack to be created",
             timeout_s=30,
         )

@@ -218,3 +218,77 @@ impl Finished {
             .collect()
     }
 }
+
+/// A DynamoDB item as plain JSON-ish strings and numbers, for assertions.
+pub type Record = BTreeMap<String, Value>;
+
+fn record(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> Record {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    item.iter()
+        .map(|(k, v)| {
+            let value = match v {
+                A::S(s) => Value::String(s.clone()),
+                A::N(n) => n.parse::<f64>().map(Value::from).unwrap_or(Value::Null),
+                A::Bool(b) => Value::Bool(*b),
+                other => Value::String(format!("{other:?}")),
+            };
+            (k.clone(), value)
+        })
+        .collect()
+}
+
+impl Stack {
+    /// The run's record in the runs table.
+    pub async fn run_record(&self, run_id: &str) -> Option<Record> {
+        let table = &self.deployment.tables["runs"];
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(table)
+            .key(
+                "run_id",
+                aws_sdk_dynamodb::types::AttributeValue::S(run_id.into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "get run {run_id}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            });
+        item.item().map(record)
+    }
+
+    /// Every step attempt recorded for the run, by step key.
+    pub async fn step_records(&self, run_id: &str) -> Vec<Record> {
+        let table = &self.deployment.tables["steps"];
+        let page = self
+            .dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("run_id = :run")
+            .expression_attribute_values(
+                ":run",
+                aws_sdk_dynamodb::types::AttributeValue::S(run_id.into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "query steps of {run_id}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            });
+        page.items().iter().map(record).collect()
+    }
+}
+
+/// The run id of an execution: its name, the last segment of its ARN.
+pub fn run_id(execution_arn: &str) -> &str {
+    execution_arn.rsplit(':').next().unwrap_or(execution_arn)
+}

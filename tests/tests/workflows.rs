@@ -18,6 +18,7 @@ async fn every_compiled_workflow_is_accepted_by_step_functions() {
         "enterprise-coordinator",
         "dev-team",
         "self-test",
+        "payload-test",
     ] {
         let described = stack
             .sfn

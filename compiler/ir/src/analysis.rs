@@ -70,10 +70,11 @@ pub fn estimate(workflow: &Workflow) -> Estimate {
         bounded: true,
     };
     let body = walk.from(workflow.start, &vec![0; walk.counters.len()]);
-    // Execution started/succeeded, the init state and the final state.
+    // Execution started/finished, the init state, the run-tracker tasks at the start and
+    // the end, and the final state.
     let total = body.add(Cost {
-        transitions: 2,
-        events: 6,
+        transitions: 4,
+        events: 16,
     });
     Estimate {
         state_transitions: total.transitions,

@@ -265,11 +265,11 @@ fn approval_heartbeat_must_be_shorter_than_timeout() {
 #[test]
 fn estimate_counts_loops_at_their_bound() {
     let estimate = estimate(&bounded_revise_loop());
-    // init + final (2) + 4 passes × (write + review + verdict) + 4 counter entries × 2
-    // states: three let the loop go round, the fourth is the exhaustion.
-    assert_eq!(estimate.state_transitions, 2 + 4 * 3 + 4 * 2);
+    // init, record-start, finish-run, final (4) + 4 passes × (write + review + verdict)
+    // + 4 counter entries × 2 states: three let the loop go round, the fourth is the exhaustion.
+    assert_eq!(estimate.state_transitions, 4 + 4 * 3 + 4 * 2);
     assert!(estimate.bounded);
-    assert_eq!(estimate.transition_cost_usd, 22.0 * USD_PER_TRANSITION);
+    assert_eq!(estimate.transition_cost_usd, 24.0 * USD_PER_TRANSITION);
 }
 
 #[test]
@@ -295,7 +295,7 @@ fn estimate_of_an_unbounded_map_says_so() {
     }
     let e = estimate(&bounded);
     assert!(e.bounded);
-    assert_eq!(e.state_transitions, 2 + 1 + 10);
+    assert_eq!(e.state_transitions, 4 + 1 + 10);
 }
 
 #[test]

@@ -4,6 +4,11 @@
 //! read `$.data` and write their output back to `$.data`, while `meta` carries what the
 //! workflow itself needs across steps (tenant, loop counters, caught errors, map position).
 //! Keys are emitted sorted (serde_json's map), so output is byte-for-byte deterministic.
+//!
+//! The run-tracker function records the run in DynamoDB: `record-start` after the envelope
+//! is built, `finish-run` before the one success state, and `fail-run` before the one failure
+//! state. Every way to fail leads there: declared `fail` targets set `$.meta.error` first, and
+//! every task, parallel, map and gate state catches what its declared policies leave.
 
 use serde_json::{json, Map, Value};
 use switchyard_ir::{
@@ -11,13 +16,27 @@ use switchyard_ir::{
     Retry, Step, StepKind, Target, Workflow,
 };
 
-use super::{agent_substitution, APPROVAL_REQUEST_SUBSTITUTION};
+use super::{agent_substitution, APPROVAL_REQUEST_SUBSTITUTION, RUN_TRACKER_SUBSTITUTION};
 
 /// The first state: wraps the execution input `{"input": ..., "tenant_id": ...}` in the
 /// envelope.
 pub const INIT_STATE: &str = "init-run";
+/// Records the run as started.
+pub const RECORD_START_STATE: &str = "record-start";
+/// Records success, then succeeds.
+pub const FINISH_STATE: &str = "finish-run";
 /// The one success state: the run's output is its data.
 pub const SUCCEED_STATE: &str = "run-succeeded";
+/// Records the failure in `$.meta.error`, then fails.
+pub const FAIL_RECORD_STATE: &str = "fail-run";
+/// The one failure state: error and cause come from `$.meta.error`.
+pub const FAILED_STATE: &str = "run-failed";
+/// Errors a tracker call retries on: Lambda's own transient failures.
+const TRANSIENT_LAMBDA_ERRORS: [&str; 3] = [
+    "Lambda.ServiceException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.SdkClientException",
+];
 /// Default agent task timeout when a step declares none.
 pub const DEFAULT_AGENT_TIMEOUT_SECONDS: u32 = 120;
 
@@ -47,12 +66,37 @@ pub fn definition(workflow: &Workflow) -> Value {
                 "data.$": "$.input",
                 "meta": { "tenant_id.$": "$.tenant_id", "loops": loops },
             },
-            "Next": entry_state(workflow.step(workflow.start)),
+            "Next": RECORD_START_STATE,
         }),
+    );
+    states.insert(
+        RECORD_START_STATE.into(),
+        tracker_task(
+            workflow,
+            "started",
+            &entry_state(workflow.step(workflow.start)),
+            None,
+        ),
+    );
+    states.insert(
+        FINISH_STATE.into(),
+        tracker_task(workflow, "succeeded", SUCCEED_STATE, Some(SUCCEED_STATE)),
     );
     states.insert(
         SUCCEED_STATE.into(),
         json!({ "Type": "Succeed", "OutputPath": "$.data" }),
+    );
+    states.insert(
+        FAIL_RECORD_STATE.into(),
+        tracker_task(workflow, "failed", FAILED_STATE, Some(FAILED_STATE)),
+    );
+    states.insert(
+        FAILED_STATE.into(),
+        json!({
+            "Type": "Fail",
+            "ErrorPath": "$.meta.error.Error",
+            "CausePath": "$.meta.error.Cause",
+        }),
     );
     for step in &workflow.steps {
         StepWriter { workflow, step }.write(&mut states);
@@ -62,6 +106,44 @@ pub fn definition(workflow: &Workflow) -> Value {
         root["Comment"] = json!(comment);
     }
     root
+}
+
+/// A call to the run-tracker function. Tracking never decides a run's outcome: after its
+/// retries, a failed call still goes on to `fallback` (the success or failure state).
+fn tracker_task(workflow: &Workflow, phase: &str, next: &str, fallback: Option<&str>) -> Value {
+    let mut state = json!({
+        "Type": "Task",
+        "Resource": format!("${{{RUN_TRACKER_SUBSTITUTION}}}"),
+        "Parameters": {
+            "phase": phase,
+            "run_id.$": "$$.Execution.Name",
+            "execution_arn.$": "$$.Execution.Id",
+            "tenant_id.$": "$.meta.tenant_id",
+            "workflow": workflow.name,
+            "data.$": "$.data",
+            "meta.$": "$.meta",
+        },
+        "ResultPath": null,
+        "TimeoutSeconds": 30,
+        "Retry": [{
+            "ErrorEquals": TRANSIENT_LAMBDA_ERRORS,
+            "IntervalSeconds": 1,
+            "MaxAttempts": 3,
+            "BackoffRate": 2.0,
+        }],
+        "Next": next,
+    });
+    if let Some(fallback) = fallback {
+        state["Catch"] =
+            json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": fallback }]);
+    }
+    state
+}
+
+/// Appended to the catchers of every state that can fail: whatever the declared policies do
+/// not handle is recorded before the run fails.
+fn catch_all() -> Value {
+    json!({ "ErrorEquals": ["States.ALL"], "ResultPath": "$.meta.error", "Next": FAIL_RECORD_STATE })
 }
 
 /// The state a step is entered through (its guard or limit check, if it has one).
@@ -87,7 +169,7 @@ impl StepWriter<'_> {
     fn target(&self, target: Target, edge: Edge) -> String {
         match target {
             Target::Step(id) => entry_state(self.workflow.step(id)),
-            Target::End => SUCCEED_STATE.to_owned(),
+            Target::End => FINISH_STATE.to_owned(),
             Target::Fail => fail_state_name(&self.step.name, edge),
         }
     }
@@ -109,9 +191,13 @@ impl StepWriter<'_> {
                 states.insert(
                     fail_state_name(name, edge),
                     json!({
-                        "Type": "Fail",
-                        "Error": edge.failure_error(),
-                        "Cause": format!("step `{name}`: {}", edge.label()),
+                        "Type": "Pass",
+                        "Result": {
+                            "Error": edge.failure_error(),
+                            "Cause": format!("step `{name}`: {}", edge.label()),
+                        },
+                        "ResultPath": "$.meta.error",
+                        "Next": FAIL_RECORD_STATE,
                     }),
                 );
             }
@@ -119,13 +205,21 @@ impl StepWriter<'_> {
         match &step.kind {
             StepKind::Task { call, catch, next } => {
                 let mut state = self.task(name, call, false);
+                let mut catchers = Vec::new();
                 if let Some(catch) = catch {
-                    state["Catch"] = json!([{
+                    catchers.push(json!({
                         "ErrorEquals": catch_errors(&catch.errors),
                         "ResultPath": "$.meta.error",
                         "Next": self.target(catch.fallback, Edge::Caught),
-                    }]);
+                    }));
                 }
+                if !catch
+                    .as_ref()
+                    .is_some_and(|c| catch_errors(&c.errors) == ["States.ALL"])
+                {
+                    catchers.push(catch_all());
+                }
+                state["Catch"] = json!(catchers);
                 state["Next"] = json!(self.target(*next, Edge::Next));
                 states.insert(name.clone(), state);
             }
@@ -145,6 +239,7 @@ impl StepWriter<'_> {
                         "Type": "Parallel",
                         "Branches": branches,
                         "ResultPath": "$.data",
+                        "Catch": [catch_all()],
                         "Next": self.target(*next, Edge::Next),
                     }),
                 );
@@ -183,9 +278,13 @@ impl StepWriter<'_> {
                     states.insert(
                         format!("{name}-too-many"),
                         json!({
-                            "Type": "Fail",
-                            "Error": "Switchyard.TooManyItems",
-                            "Cause": format!("step `{name}`: `{items}` has more than the declared max_items = {max}"),
+                            "Type": "Pass",
+                            "Result": {
+                                "Error": "Switchyard.TooManyItems",
+                                "Cause": format!("step `{name}`: `{items}` has more than the declared max_items = {max}"),
+                            },
+                            "ResultPath": "$.meta.error",
+                            "Next": FAIL_RECORD_STATE,
                         }),
                     );
                 }
@@ -211,6 +310,7 @@ impl StepWriter<'_> {
                             "States": { item.name.clone(): task },
                         },
                         "ResultPath": "$.data",
+                        "Catch": [catch_all()],
                         "Next": self.target(*next, Edge::Next),
                     }),
                 );
@@ -345,11 +445,14 @@ impl StepWriter<'_> {
             },
             "TimeoutSeconds": gate.timeout_seconds,
             "ResultPath": "$.data.approval",
-            "Catch": [{
-                "ErrorEquals": ["States.Timeout"],
-                "ResultPath": "$.meta.error",
-                "Next": self.target(gate.on_timeout, Edge::TimedOut),
-            }],
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.Timeout"],
+                    "ResultPath": "$.meta.error",
+                    "Next": self.target(gate.on_timeout, Edge::TimedOut),
+                },
+                catch_all(),
+            ],
             "Next": format!("{name}-decision"),
         });
         if let Some(heartbeat) = gate.heartbeat_seconds {

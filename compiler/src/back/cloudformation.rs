@@ -12,6 +12,8 @@ use super::manifest::Manifest;
 use super::pascal_case;
 
 pub const FILE_NAME: &str = "template.json";
+/// Logical id of the bucket holding step outputs too large for Step Functions.
+const PAYLOAD_BUCKET: &str = "PayloadBucket";
 /// Memory for every function; Rust agents need little, Lambda's CPU share scales with it.
 const FUNCTION_MEMORY_MB: u32 = 256;
 
@@ -36,6 +38,23 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
     for (logical, suffix, hash, range) in TABLES {
         resources.insert((*logical).into(), table(suffix, hash, *range));
     }
+    resources.insert(
+        PAYLOAD_BUCKET.into(),
+        json!({
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketName": payload_bucket_name(),
+                // Offloaded step outputs are only needed while runs are inspected.
+                "LifecycleConfiguration": {
+                    "Rules": [{ "Id": "expire-payloads", "Status": "Enabled", "ExpirationInDays": 30 }],
+                },
+            },
+        }),
+    );
+    outputs.insert(
+        PAYLOAD_BUCKET.into(),
+        json!({ "Value": { "Ref": PAYLOAD_BUCKET } }),
+    );
     for agent in &manifest.agents {
         let id = pascal_case(agent.agent);
         let policies = vec![
@@ -48,6 +67,13 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     "dynamodb:UpdateItem",
                 ],
             ),
+            json!({
+                "PolicyName": "payloads",
+                "PolicyDocument": statement(
+                    json!(["s3:GetObject", "s3:PutObject"]),
+                    json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}/runs/*", payload_bucket_pattern()) }),
+                ),
+            }),
         ];
         resources.insert(format!("Role{id}"), lambda_role(policies));
         resources.insert(
@@ -63,17 +89,29 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
     }
     for platform in &manifest.platform_functions {
         let id = pascal_case(platform.role);
-        let policies = vec![
-            logs_policy(&platform.function_name),
-            dynamodb_policy(&["ApprovalsTable"], &["dynamodb:PutItem"]),
-            json!({
-                "PolicyName": "resume-runs",
-                "PolicyDocument": statement(
-                    json!(["states:SendTaskSuccess", "states:SendTaskFailure"]),
-                    json!("*"),
-                ),
-            }),
-        ];
+        let (description, mut policies) = match platform.role {
+            "run-tracker" => (
+                "Records runs starting and finishing",
+                vec![dynamodb_policy(
+                    &["RunsTable"],
+                    &["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                )],
+            ),
+            _ => (
+                "Records approval requests and their task tokens",
+                vec![
+                    dynamodb_policy(&["ApprovalsTable"], &["dynamodb:PutItem"]),
+                    json!({
+                        "PolicyName": "resume-runs",
+                        "PolicyDocument": statement(
+                            json!(["states:SendTaskSuccess", "states:SendTaskFailure"]),
+                            json!("*"),
+                        ),
+                    }),
+                ],
+            ),
+        };
+        policies.push(logs_policy(&platform.function_name));
         resources.insert(format!("Role{id}"), lambda_role(policies));
         resources.insert(
             format!("Fn{id}"),
@@ -82,7 +120,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 platform.role,
                 30,
                 &format!("Role{id}"),
-                "Records approval requests and their task tokens",
+                description,
             ),
         );
     }
@@ -217,6 +255,7 @@ fn function(name: &str, serves: &str, timeout: u32, role: &str, description: &st
         json!({ "Ref": "AutoApproveInDev" }),
     );
     variables.insert("RUST_LOG".into(), json!("info"));
+    variables.insert("PAYLOAD_BUCKET".into(), json!({ "Ref": PAYLOAD_BUCKET }));
     for (logical, ..) in TABLES {
         let var = match *logical {
             "RunsTable" => "RUNS_TABLE",
@@ -296,4 +335,12 @@ fn dynamodb_policy(tables: &[&str], actions: &[&str]) -> Value {
         "PolicyName": "run-state",
         "PolicyDocument": statement(json!(actions), json!(resources)),
     })
+}
+
+fn payload_bucket_pattern() -> &'static str {
+    "switchyard-payloads-${AWS::AccountId}-${AWS::Region}"
+}
+
+fn payload_bucket_name() -> Value {
+    json!({ "Fn::Sub": payload_bucket_pattern() })
 }

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use switchyard_ir::{Estimate, StepKind};
 
-use super::{agent_substitution, function_name, state_machine_name, APPROVAL_REQUEST_SUBSTITUTION};
+use super::{
+    agent_substitution, function_name, state_machine_name, APPROVAL_REQUEST_SUBSTITUTION,
+    RUN_TRACKER_SUBSTITUTION,
+};
 use crate::back::asl::DEFAULT_AGENT_TIMEOUT_SECONDS;
 use crate::{AgentInfo, Compiled};
 
@@ -104,6 +107,7 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
             if wf.approval_gates().next().is_some() {
                 substitutions.push(APPROVAL_REQUEST_SUBSTITUTION.to_owned());
             }
+            substitutions.push(RUN_TRACKER_SUBSTITUTION.to_owned());
             substitutions.sort();
             substitutions.dedup();
             StateMachine {
@@ -127,11 +131,18 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
     Manifest {
         version: 1,
         agents,
-        platform_functions: vec![PlatformFunction {
-            role: "approval-request",
-            function_name: function_name("approval_request"),
-            substitution: Some(APPROVAL_REQUEST_SUBSTITUTION),
-        }],
+        platform_functions: vec![
+            PlatformFunction {
+                role: "approval-request",
+                function_name: function_name("approval_request"),
+                substitution: Some(APPROVAL_REQUEST_SUBSTITUTION),
+            },
+            PlatformFunction {
+                role: "run-tracker",
+                function_name: function_name("run_tracker"),
+                substitution: Some(RUN_TRACKER_SUBSTITUTION),
+            },
+        ],
         state_machines,
     }
 }

@@ -13,6 +13,8 @@ pub fn agent_substitution(agent: &str) -> String {
 
 /// The approval-request function every gate invokes.
 pub const APPROVAL_REQUEST_SUBSTITUTION: &str = "ApprovalRequestFunctionArn";
+/// The run-tracker function every workflow invokes at its start and end.
+pub const RUN_TRACKER_SUBSTITUTION: &str = "RunTrackerFunctionArn";
 
 /// The deployed Lambda function name of an agent.
 pub fn function_name(agent: &str) -> String {

@@ -86,3 +86,56 @@ workflow! {
         totals = parallel { total = sum, max = largest } -> end;
     }
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PayloadRequest {
+    /// Roughly how many bytes the produced output holds.
+    pub bytes: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Blob {
+    pub label: String,
+    pub chunks: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlobDigest {
+    pub label: String,
+    pub chunks: u32,
+    pub bytes: u64,
+}
+
+const CHUNK_BYTES: usize = 1024;
+
+/// Produces an output far over Step Functions' 256 KiB payload limit.
+#[agent]
+pub async fn produce_blob(request: PayloadRequest) -> Result<Blob, AgentError> {
+    let chunks = (request.bytes as usize).div_ceil(CHUNK_BYTES);
+    Ok(Blob {
+        label: "blob".into(),
+        chunks: (0..chunks)
+            .map(|i| format!("{i:08}").repeat(CHUNK_BYTES / 8))
+            .collect(),
+    })
+}
+
+/// Measures what it received, proving the large output arrived whole.
+#[agent]
+pub async fn digest_blob(blob: Blob) -> Result<BlobDigest, AgentError> {
+    Ok(BlobDigest {
+        chunks: blob.chunks.len() as u32,
+        bytes: blob.chunks.iter().map(|c| c.len() as u64).sum(),
+        label: blob.label,
+    })
+}
+
+workflow! {
+    /// A multi-megabyte output crossing from one agent to the next, routed on one of its
+    /// fields on the way.
+    pub PayloadTest(PayloadRequest) {
+        produce = produce_blob -> check;
+        check = branch { label == "blob" => digest, _ => fail };
+        digest = digest_blob -> end;
+    }
+}

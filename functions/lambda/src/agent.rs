@@ -1,12 +1,17 @@
-//! Runs one registered agent for a Step Functions task.
+//! Runs one registered agent for a Step Functions task: resolves offloaded input, records
+//! the attempt in DynamoDB with its latency, tokens and cost, offloads a large output.
 
 use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
 use serde::Deserialize;
 use serde_json::Value;
-use switchyard_sdk::{AgentContext, AgentError, AgentRegistration, EmbeddedModel, RunContext};
+use switchyard_sdk::{AgentContext, AgentError, AgentRegistration, Model, RunContext};
 use tracing::Instrument;
+
+use crate::metering::MeteredModel;
+use crate::payload::PayloadStore;
+use crate::store::RunStore;
 
 /// What the compiled state machine sends every agent task.
 #[derive(Debug, Deserialize)]
@@ -41,16 +46,33 @@ impl From<AgentError> for TaskFailure {
     }
 }
 
+/// Infrastructure trouble (DynamoDB, S3) is worth retrying, like a provider's 5xx.
+fn infrastructure(error: impl std::fmt::Display) -> TaskFailure {
+    TaskFailure {
+        name: AgentError::RETRYABLE,
+        message: error.to_string(),
+    }
+}
+
 pub struct AgentRuntime {
     registration: &'static AgentRegistration,
-    model: Arc<dyn switchyard_sdk::Model>,
+    model: Arc<dyn Model>,
+    store: RunStore,
+    payloads: PayloadStore,
 }
 
 impl AgentRuntime {
-    pub fn new(registration: &'static AgentRegistration) -> Self {
+    pub fn new(
+        registration: &'static AgentRegistration,
+        model: Arc<dyn Model>,
+        store: RunStore,
+        payloads: PayloadStore,
+    ) -> Self {
         AgentRuntime {
             registration,
-            model: Arc::new(EmbeddedModel),
+            model,
+            store,
+            payloads,
         }
     }
 
@@ -67,21 +89,64 @@ impl AgentRuntime {
             tenant_id = %event.context.tenant_id,
             attempt = event.context.attempt,
         );
-        async move {
-            let started = std::time::Instant::now();
-            let ctx = AgentContext {
-                run: event.context,
-                model: self.model.clone(),
-            };
-            let result = (self.registration.invoke)(event.input, ctx).await;
-            let latency_ms = started.elapsed().as_millis() as u64;
-            match &result {
-                Ok(_) => tracing::info!(latency_ms, "agent succeeded"),
-                Err(error) => tracing::warn!(latency_ms, error = %error, error_name = error.error_name(), "agent failed"),
-            }
-            result.map_err(TaskFailure::from)
+        self.run(event).instrument(span).await
+    }
+
+    async fn run(&self, event: TaskEvent) -> Result<Value, TaskFailure> {
+        let run = event.context;
+        let first_time = self
+            .store
+            .step_started(&run, self.registration.name)
+            .await
+            .map_err(infrastructure)?;
+        if !first_time {
+            tracing::warn!(
+                "duplicate invocation of a recorded attempt; it will not be counted twice"
+            );
         }
-        .instrument(span)
-        .await
+        let started = std::time::Instant::now();
+        let metered = Arc::new(MeteredModel::new(self.model.clone()));
+        let result = async {
+            let input = self
+                .payloads
+                .resolve(event.input)
+                .await
+                .map_err(infrastructure)?;
+            let ctx = AgentContext {
+                run: run.clone(),
+                model: metered.clone(),
+            };
+            let output = (self.registration.invoke)(input, ctx)
+                .await
+                .map_err(TaskFailure::from)?;
+            self.payloads
+                .offload(&run, output)
+                .await
+                .map_err(infrastructure)
+        }
+        .await;
+        let mut usage = metered.usage();
+        usage.latency_ms = started.elapsed().as_millis() as u64;
+        let error = result.as_ref().err().map(|f| (f.name, f.message.as_str()));
+        match &error {
+            None => tracing::info!(
+                latency_ms = usage.latency_ms,
+                tokens_in = usage.tokens_in,
+                tokens_out = usage.tokens_out,
+                cost_usd = usage.cost_usd,
+                "agent succeeded"
+            ),
+            Some((name, message)) => tracing::warn!(
+                latency_ms = usage.latency_ms,
+                error_name = name,
+                error = message,
+                "agent failed"
+            ),
+        }
+        if let Err(e) = self.store.step_finished(&run, &usage, error).await {
+            // The step's own outcome stands; a lost record is logged, not turned into a failure.
+            tracing::error!(error = %e, "could not record the step attempt");
+        }
+        result
     }
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchyard_sdk::{ApprovalDecision, RunContext};
 
+use crate::store::summarize;
 use crate::{required_var, ConfigError};
 
 /// What a gate sends (see the ASL back end).
@@ -63,13 +64,12 @@ pub struct ApprovalRequests {
 }
 
 impl ApprovalRequests {
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = aws_config::load_from_env().await;
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let development = std::env::var("APP_ENVIRONMENT").is_ok_and(|e| e == "development");
         let auto = std::env::var("AUTO_APPROVE_IN_DEV").is_ok_and(|v| v == "true" || v == "1");
         Ok(ApprovalRequests {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sfn: aws_sdk_sfn::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
             table: required_var("APPROVALS_TABLE")?,
             // Never in production, whatever AUTO_APPROVE_IN_DEV says.
             auto_approve: development && auto,
@@ -90,7 +90,7 @@ impl ApprovalRequests {
             ("workflow".to_owned(), s(&event.context.workflow)),
             ("gate".to_owned(), s(&event.context.step)),
             ("subject".to_owned(), s(&event.gate.subject)),
-            ("summary".to_owned(), s(&summary(&event.input))),
+            ("summary".to_owned(), s(&summarize(&event.input, 500))),
             ("choices".to_owned(), list(&event.gate.choices)),
             ("approvers".to_owned(), list(&event.gate.approvers)),
             ("on_reject".to_owned(), s(&event.gate.on_reject)),
@@ -145,15 +145,6 @@ impl ApprovalRequests {
                 })?;
         }
         Ok(json!({ "request_id": request_id }))
-    }
-}
-
-/// A short, readable summary of what is being approved, for the request record.
-fn summary(input: &Value) -> String {
-    let text = input.to_string();
-    match text.char_indices().nth(500) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
     }
 }
 

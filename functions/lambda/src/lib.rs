@@ -3,6 +3,10 @@
 
 pub mod agent;
 pub mod approval;
+pub mod metering;
+pub mod payload;
+pub mod store;
+pub mod tracker;
 
 use switchyard_sdk::AgentRegistration;
 
@@ -10,6 +14,8 @@ use switchyard_sdk::AgentRegistration;
 pub const FUNCTION_VAR: &str = "SWITCHYARD_FUNCTION";
 /// `SWITCHYARD_FUNCTION` value of the approval-request function.
 pub const APPROVAL_REQUEST: &str = "approval-request";
+/// `SWITCHYARD_FUNCTION` value of the run-tracker function.
+pub const RUN_TRACKER: &str = "run-tracker";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -27,13 +33,16 @@ pub enum ConfigError {
 pub enum Role {
     Agent(&'static AgentRegistration),
     ApprovalRequest,
+    RunTracker,
 }
 
 impl Role {
     pub fn from_env() -> Result<Role, ConfigError> {
         let name = std::env::var(FUNCTION_VAR).map_err(|_| ConfigError::MissingFunction)?;
-        if name == APPROVAL_REQUEST {
-            return Ok(Role::ApprovalRequest);
+        match name.as_str() {
+            APPROVAL_REQUEST => return Ok(Role::ApprovalRequest),
+            RUN_TRACKER => return Ok(Role::RunTracker),
+            _ => {}
         }
         switchyard_sdk::agents()
             .into_iter()

@@ -6,62 +6,64 @@ several environments of one function side by side when invocations overlap. Each
 here owns one bootstrap process (a `Sandbox`) and a private Lambda Runtime API server on
 127.0.0.1 that the process long-polls, as it would in AWS.
 
-What LocalStack leaves to the executor, and so is done here: enforcing the function
-timeout, reporting crashes, and producing the START/END/REPORT log lines. A timed-out or
-crashed process is replaced by a fresh one (a new cold start) on the next invocation.
+The process starts on the first invocation, as Lambda's on-demand init does, so an init
+failure is that invocation's error, with the init output in its logs. LocalStack leaves the
+rest of Lambda's behaviour to the executor too: enforcing the function timeout, reporting a
+crash, writing the START/END/REPORT lines. A process that timed out or crashed is replaced
+by a new one (a cold start) on the next invocation.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import math
 import os
 import queue
 import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
-from localstack.services.lambda_.invocation.executor_endpoint import StatusErrorException
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import (
     LambdaRuntimeException,
     RuntimeExecutor,
 )
 
-LOG = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 API = "/2018-06-01/runtime"
 
 
-def error_body(error_type: str, message: str) -> bytes:
-    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How an invocation (or an init) ended: what the caller gets, and what REPORT says."""
+
+    is_error: bool
+    body: bytes
+    report_status: str = ""  # Lambda adds a Status to REPORT only when the runtime failed
+
+    @staticmethod
+    def failure(error_type: str, message: str, status: str = "error") -> Outcome:
+        body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+        detail = f"\tError Type: {error_type}" if status == "error" else ""
+        return Outcome(True, body, f"\tStatus: {status}{detail}")
 
 
 def settle(future: Future, value: object) -> None:
     """Resolve a future unless something else already did (a crash racing a timeout)."""
     try:
-        if isinstance(value, BaseException):
-            future.set_exception(value)
-        else:
-            future.set_result(value)
+        future.set_result(value)
     except InvalidStateError:
         pass
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    is_error: bool
-    body: bytes
-    report_status: str = ""  # appended to the REPORT line, as Lambda does for failures
 
 
 @dataclasses.dataclass
@@ -76,7 +78,8 @@ class Sandbox:
     """One bootstrap process: its output, its readiness and the invocation it may take."""
 
     def __init__(self) -> None:
-        self.ready: Future[None] = Future()  # resolved by the first /next, or failed by init
+        # None at the first /next; an Outcome if init failed instead.
+        self.ready: Future[Outcome | None] = Future()
         self.invocations: queue.Queue[Invocation] = queue.Queue()
         self.pending: Invocation | None = None
         self.spawned_at = time.monotonic()
@@ -87,22 +90,17 @@ class Sandbox:
         self.exit_reason: str | None = None
 
     def launch(self, bootstrap: Path, env: dict[str, str]) -> None:
-        try:
-            self.process = subprocess.Popen(
-                [str(bootstrap)],
-                cwd=bootstrap.parent,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                # Its own process group, so a kill takes its children too; still in LocalStack's
-                # session, which is how infra/local-down finds any process left behind.
-                process_group=0,
-            )
-        except OSError as e:
-            raise StatusErrorException(
-                str(e), error_body("Runtime.InvalidEntrypoint", f"{e.strerror}: {bootstrap}")
-            ) from e
+        self.process = subprocess.Popen(
+            [str(bootstrap)],
+            cwd=bootstrap.parent,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so a kill takes its children too; still in LocalStack's
+            # session, which is how infra/local-down finds any process left behind.
+            process_group=0,
+        )
         assert self.process.stdout is not None
         # Non-blocking, so that draining after a response never waits on a quiet process.
         os.set_blocking(self.process.stdout.fileno(), False)
@@ -133,7 +131,8 @@ class Sandbox:
     def take_output(self) -> str:
         """Everything the process wrote so far, including what is still in the pipe."""
         with self.output_lock:
-            self._read_available()
+            if self.process is not None:
+                self._read_available()
             text = self.output.decode(errors="replace")
             self.output.clear()
         return text
@@ -144,8 +143,8 @@ class Sandbox:
         self.exit_reason = (
             f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
         )
-        settle(self.ready, StatusErrorException("runtime exited during init", error_body(
-            "Runtime.ExitError", f"Runtime exited with error: {self.exit_reason}")))
+        message = f"Runtime exited with error: {self.exit_reason}"
+        settle(self.ready, Outcome.failure("Runtime.ExitError", message))
         self.fail_pending_if_exited()
 
     def fail_pending_if_exited(self) -> None:
@@ -153,8 +152,7 @@ class Sandbox:
         pending, reason = self.pending, self.exit_reason
         if pending is not None and reason is not None:
             message = f"RequestId: {pending.request_id} Error: Runtime exited with error: {reason}"
-            settle(pending.outcome, Outcome(True, error_body("Runtime.ExitError", message),
-                                            "\tStatus: error\tError Type: Runtime.ExitError"))
+            settle(pending.outcome, Outcome.failure("Runtime.ExitError", message))
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -169,13 +167,15 @@ class Sandbox:
         self.process.wait()
 
     def peak_memory_mb(self) -> int | None:
+        if self.process is None:
+            return None
         try:
-            with open(f"/proc/{self.process.pid}/status") as status:  # type: ignore[union-attr]
+            with open(f"/proc/{self.process.pid}/status") as status:
                 for line in status:
                     if line.startswith("VmHWM:"):
                         return math.ceil(int(line.split()[1]) / 1024)
         except OSError:
-            pass
+            pass  # already gone
         return None
 
 
@@ -220,7 +220,7 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
         except ValueError:
             pass
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type") or "Unhandled"
-        return error_body(error_type, body.decode(errors="replace"))
+        return Outcome.failure(error_type, body.decode(errors="replace")).body
 
     def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -242,6 +242,11 @@ class RuntimeApiServer(ThreadingHTTPServer):
         super().__init__((LOOPBACK, 0), RuntimeApiHandler)
         self.executor = executor
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A process killed mid-request (timeout, stop) leaves a broken connection: expected.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class ProcessRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
@@ -250,7 +255,6 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.sandbox = Sandbox()
         self.env: dict[str, str] = {}
         self.stopped = threading.Event()
-        # Serving from construction on, so that stop() can always shut the server down.
         threading.Thread(target=self.server.serve_forever, args=(0.1,), daemon=True).start()
 
     @property
@@ -269,7 +273,6 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             "AWS_LAMBDA_RUNTIME_API": f"{LOOPBACK}:{self.server.server_port}",
             "LAMBDA_TASK_ROOT": str(code_dir),  # arrives as /var/task, the container path
         }
-        self.spawn()
 
     def stop(self) -> None:
         self.stopped.set()
@@ -304,31 +307,12 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
         pass  # LocalStack deletes the unzipped code itself
 
-    # Lifecycle of the bootstrap process
-
-    def spawn(self) -> None:
-        """Start a bootstrap and wait for its first /next; raise on init failure.
-
-        LocalStack turns a StatusErrorException into the invoke's error payload, which is
-        how an init error reaches the caller as a function error, not a service error.
-        """
-        # Published before the process exists: its first /next may come at once.
-        self.sandbox = sandbox = Sandbox()
-        sandbox.launch(Path(self.env["LAMBDA_TASK_ROOT"]) / "bootstrap", self.env)
-        try:
-            sandbox.ready.result(timeout=self.timeout_s)
-        except FutureTimeout:
-            sandbox.kill()
-            raise StatusErrorException("init timed out", error_body(
-                "Sandbox.Timedout", f"Init timed out after {self.timeout_s:.2f} seconds"))
-        except StatusErrorException:
-            sandbox.kill()
-            LOG.warning("%s failed to initialise; its output:\n%s",
-                        self.function_version.qualified_arn, sandbox.take_output())
-            raise
+    # The Runtime API's side
 
     def init_failed(self, payload: bytes) -> bool:
-        settle(self.sandbox.ready, StatusErrorException("init error", payload))
+        error_type = json.loads(payload).get("errorType", "Runtime.Unknown")
+        report_status = f"\tStatus: error\tError Type: {error_type}"
+        settle(self.sandbox.ready, Outcome(True, payload, report_status))
         return True
 
     def next_invocation(self) -> Invocation | None:
@@ -350,44 +334,78 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         settle(pending.outcome, outcome)
         return True
 
-    def invoke(self, payload: dict[str, str]) -> InvocationResult:
-        request_id = payload["invoke-id"]
-        if not self.sandbox.alive():
-            self.spawn()  # the previous process timed out or crashed: a new cold start
+    # Invocations
+
+    def spawn(self) -> Outcome | None:
+        """Start a bootstrap and wait for its first /next: None then, else the init failure."""
+        # Published before the process exists: its first /next may come at once.
+        self.sandbox = sandbox = Sandbox()
+        bootstrap = Path(self.env["LAMBDA_TASK_ROOT"]) / "bootstrap"
+        try:
+            sandbox.launch(bootstrap, self.env)
+        except OSError as e:  # missing, not executable, not a binary for this machine
+            return Outcome.failure("Runtime.InvalidEntrypoint", f"{e.strerror}: {bootstrap}")
+        try:
+            failure = sandbox.ready.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            message = f"Init timed out after {self.timeout_s:.2f} seconds"
+            failure = Outcome.failure("Sandbox.Timedout", message, status="timeout")
+        if failure is not None:
+            sandbox.kill()
+        return failure
+
+    def run(self, request_id: str, payload: dict[str, str]) -> Outcome:
+        """Hand one invocation to the (live) process and wait for it, within the timeout."""
         sandbox = self.sandbox
-        started = time.monotonic()
-        invocation = Invocation(request_id, payload["payload"].encode(), {
-            "Lambda-Runtime-Aws-Request-Id": request_id,
-            "Lambda-Runtime-Deadline-Ms": str(int((time.time() + self.timeout_s) * 1000)),
-            "Lambda-Runtime-Invoked-Function-Arn": payload["invoked-function-arn"],
-            "Lambda-Runtime-Trace-Id": payload["trace-id"],
-        })
-        # Output before START is the init phase's, as in a real log stream.
-        logs = [sandbox.take_output(),
-                f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"]
+        invocation = Invocation(
+            request_id,
+            payload["payload"].encode(),
+            {
+                "Lambda-Runtime-Aws-Request-Id": request_id,
+                "Lambda-Runtime-Deadline-Ms": str(int((time.time() + self.timeout_s) * 1000)),
+                "Lambda-Runtime-Invoked-Function-Arn": payload["invoked-function-arn"],
+                "Lambda-Runtime-Trace-Id": payload["trace-id"],
+            },
+        )
         sandbox.pending = invocation
         sandbox.fail_pending_if_exited()
         sandbox.invocations.put(invocation)
         try:
-            outcome = invocation.outcome.result(timeout=self.timeout_s)
-            timed_out = False
+            return invocation.outcome.result(timeout=self.timeout_s)
         except FutureTimeout:
-            outcome = Outcome(True, error_body("Sandbox.Timedout", (
-                f"RequestId: {request_id} Error: Task timed out after {self.timeout_s:.2f} seconds"
-            )), "\tStatus: timeout")
-            timed_out = True
+            message = f"Task timed out after {self.timeout_s:.2f} seconds"
+            return Outcome.failure(
+                "Sandbox.Timedout", f"RequestId: {request_id} Error: {message}", status="timeout"
+            )
+        finally:
+            sandbox.pending = None
+
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        request_id = payload["invoke-id"]
+        started = time.monotonic()
+        outcome = self.spawn() if not self.sandbox.alive() else None
+        sandbox = self.sandbox
+        # Init output comes before START, as in a real log stream.
+        logs = [
+            sandbox.take_output(),
+            f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n",
+        ]
+        if outcome is None:
+            started = time.monotonic()  # Duration excludes init, which REPORT shows apart
+            outcome = self.run(request_id, payload)
         memory_mb = sandbox.peak_memory_mb()
-        if timed_out:
-            sandbox.kill()
-        sandbox.pending = None
+        if outcome.report_status:
+            sandbox.kill()  # timed out, or init failed: the next invocation starts afresh
         duration_ms = (time.monotonic() - started) * 1000
         logs.append(sandbox.take_output())  # whatever the function printed before answering
-        if timed_out:
-            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        if outcome.report_status.startswith("\tStatus: timeout"):
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             logs.append(f"{now} {request_id} Task timed out after {self.timeout_s:.2f} seconds\n")
-        report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
-                  f"\tBilled Duration: {math.ceil(duration_ms)} ms"
-                  f"\tMemory Size: {self.function_version.config.memory_size} MB")
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
+            f"\tBilled Duration: {math.ceil(duration_ms)} ms"
+            f"\tMemory Size: {self.function_version.config.memory_size} MB"
+        )
         if memory_mb is not None:
             report += f"\tMax Memory Used: {memory_mb} MB"
         if sandbox.init_ms is not None:

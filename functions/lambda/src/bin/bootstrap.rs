@@ -1,18 +1,30 @@
 //! One binary for every function: `SWITCHYARD_FUNCTION` names the agent (or platform
-//! function) this deployment serves. Building one binary instead of thirty keeps a cold
+//! function) this deployment serves. Building one binary instead of forty keeps a cold
 //! release build to one link of the AWS SDK.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use switchyard_lambda::{agent, approval, init_tracing, Role};
+use switchyard_lambda::payload::PayloadStore;
+use switchyard_lambda::store::RunStore;
+use switchyard_lambda::{agent, approval, init_tracing, tracker, Role};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
     switchyard_agents::link();
-    match Role::from_env()? {
+    let role = Role::from_env()?;
+    // Clients are built once per environment, not per invocation.
+    let config = aws_config::load_from_env().await;
+    match role {
         Role::Agent(registration) => {
-            let runtime = agent::AgentRuntime::new(registration);
+            // PRIMARY_MODEL picks the provider; unset means the offline embedded model.
+            let model = switchyard_models::model_from_env().await?;
+            let runtime = agent::AgentRuntime::new(
+                registration,
+                model,
+                RunStore::from_env(&config)?,
+                PayloadStore::from_env(&config),
+            );
             let runtime = &runtime;
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 runtime.handle(event.payload).await
@@ -20,10 +32,18 @@ async fn main() -> Result<(), Error> {
             .await
         }
         Role::ApprovalRequest => {
-            let service = approval::ApprovalRequests::from_env().await?;
+            let service = approval::ApprovalRequests::from_env(&config)?;
             let service = &service;
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 service.handle(event.payload).await
+            }))
+            .await
+        }
+        Role::RunTracker => {
+            let store = RunStore::from_env(&config)?;
+            let store = &store;
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                tracker::handle(store, event.payload).await
             }))
             .await
         }
