@@ -105,7 +105,10 @@ fn approval_gates_wait_for_a_task_token_and_route_rejects_and_timeouts() {
     );
     assert_eq!(gate["TimeoutSeconds"], 86400);
     assert_eq!(gate["Catch"][0]["ErrorEquals"][0], "States.Timeout");
-    assert_eq!(gate["Catch"][0]["Next"], "approve_content-timed-out");
+    assert_eq!(gate["Catch"][0]["Next"], "approve_content-expired");
+    let expired = &def["States"]["approve_content-expired"];
+    assert_eq!(expired["Parameters"]["phase"], "approval_expired");
+    assert_eq!(expired["Next"], "approve_content-timed-out");
     let decision = &def["States"]["approve_content-decision"];
     assert_eq!(decision["Choices"][0]["StringEquals"], "reject");
     assert_eq!(decision["Choices"][0]["Next"], "rework");
@@ -221,7 +224,7 @@ fn runs_are_recorded_at_start_end_and_on_every_failure() {
 fn the_manifest_lists_every_function_and_state_machine() {
     let manifest: Value = serde_json::from_str(&seed_artefacts()["manifest.json"]).expect("JSON");
     let agents = manifest["agents"].as_array().expect("agents");
-    assert_eq!(agents.len(), 40);
+    assert_eq!(agents.len(), 43);
     let analyst = agents
         .iter()
         .find(|a| a["agent"] == "analyst")
@@ -229,7 +232,7 @@ fn the_manifest_lists_every_function_and_state_machine() {
     assert_eq!(analyst["function_name"], "switchyard-analyst");
     assert_eq!(analyst["substitution"], "AgentAnalystArn");
     let machines = manifest["state_machines"].as_array().expect("machines");
-    assert_eq!(machines.len(), 7);
+    assert_eq!(machines.len(), 8);
     let campaign = machines
         .iter()
         .find(|m| m["workflow"] == "campaign-creation")

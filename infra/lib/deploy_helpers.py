@@ -70,6 +70,8 @@ def write_outputs(target: str, region: str, out: str) -> None:
             "steps": outputs.get("StepsTable"),
             "approvals": outputs.get("ApprovalsTable"),
         },
+        "approval_callback_url": outputs.get("ApprovalCallbackUrl"),
+        "payload_bucket": outputs.get("PayloadBucket"),
     }
     with open(out, "w") as f:
         json.dump(deployment, f, indent=2, sort_keys=True)

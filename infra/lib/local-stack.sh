@@ -35,11 +35,16 @@ stop_recorded() {
   local name=$1 pid
   if pid=$(live_pid "$name"); then
     kill -TERM -- "-$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do
+    for _ in $(seq 1 80); do
       live_pid "$name" >/dev/null || break
       sleep 0.1
     done
     pkill -KILL -s "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do # gone (zombies aside), ports released, before a restart
+      # shellcheck disable=SC2009  # pgrep cannot leave zombies out
+      ps -o stat= -s "$pid" | grep -qv '^Z' || break
+      sleep 0.1
+    done
     say "stopped $name (pid $pid)"
   fi
   rm -f "$state_dir/$name.pid"

@@ -18,6 +18,7 @@ pub struct Deployment {
     pub endpoints: Endpoints,
     pub state_machines: BTreeMap<String, String>,
     pub tables: BTreeMap<String, String>,
+    pub approval_callback_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,7 +97,19 @@ impl Stack {
 
     /// Starts a run the way the CLI and API do: `{input, tenant_id}`.
     pub async fn start(&self, workflow: &str, tenant: &str, input: Value) -> String {
-        let body = serde_json::json!({ "input": input, "tenant_id": tenant });
+        self.start_with(workflow, serde_json::json!({ "input": input, "tenant_id": tenant })).await
+    }
+
+    /// Starts a run that waits for people at its gates (no dev auto-approval).
+    pub async fn start_gated(&self, workflow: &str, tenant: &str, input: Value) -> String {
+        self.start_with(
+            workflow,
+            serde_json::json!({ "input": input, "tenant_id": tenant, "auto_approve": false }),
+        )
+        .await
+    }
+
+    async fn start_with(&self, workflow: &str, body: Value) -> String {
         let started = self
             .sfn
             .start_execution()
@@ -286,6 +299,85 @@ impl Stack {
             });
         page.items().iter().map(record).collect()
     }
+}
+
+impl Stack {
+    /// The approval requests of a run, as stored.
+    pub async fn approvals(&self, run_id: &str) -> Vec<Record> {
+        let table = &self.deployment.tables["approvals"];
+        let page = self
+            .dynamodb
+            .query()
+            .table_name(table)
+            .index_name("by-run")
+            .key_condition_expression("run_id = :run")
+            .expression_attribute_values(":run", aws_sdk_dynamodb::types::AttributeValue::S(run_id.into()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("approvals of {run_id}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+        page.items().iter().map(|item| {
+            let mut record = record(item);
+            if let Some(links) = item.get("links").and_then(|l| l.as_m().ok()) {
+                let links: serde_json::Map<String, Value> = links
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), Value::String(v.as_s().ok()?.clone()))))
+                    .collect();
+                record.insert("links".into(), Value::Object(links));
+            }
+            record
+        }).collect()
+    }
+
+    /// Waits for a pending approval request at `gate` and returns it.
+    pub async fn pending_approval(&self, run_id: &str, gate: &str) -> Record {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(found) = self
+                .approvals(run_id)
+                .await
+                .into_iter()
+                .find(|a| a["gate"] == gate && a["status"] == "pending")
+            {
+                return found;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no pending approval at {gate} for {run_id}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// The status of the execution right now.
+    pub async fn status(&self, execution: &str) -> ExecutionStatus {
+        self.sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .map(|d| d.status().clone())
+            .unwrap_or_else(|e| panic!("describe {execution}: {}", aws_sdk_sfn::error::DisplayErrorContext(e)))
+    }
+}
+
+/// An HTTP client that reaches LocalStack's Function URLs (`<id>.lambda-url.<region>.localhost`)
+/// on 127.0.0.1, whatever the resolver makes of `.localhost` names.
+pub fn function_url_client(url: &str) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Ok(parsed) = reqwest::Url::parse(url) {
+        if let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) {
+            if host.ends_with(".localhost") {
+                builder = builder.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+        }
+    }
+    builder.build().expect("an HTTP client builds")
+}
+
+/// The approval link secret the local deployment uses, to forge links in tests.
+pub fn link_secret() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cache/approval-link-secret");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} ({e}): {HOW_TO_START}", path.display()))
+        .trim()
+        .to_owned()
 }
 
 /// The run id of an execution: its name, the last segment of its ARN.

@@ -19,6 +19,7 @@ async fn every_compiled_workflow_is_accepted_by_step_functions() {
         "dev-team",
         "self-test",
         "payload-test",
+        "gate-test",
     ] {
         let described = stack
             .sfn

@@ -190,7 +190,12 @@ impl Walk<'_> {
             StepKind::Approval(gate) => {
                 let mut worst = self.target(gate.next, counts);
                 worst = worst.max(self.target(gate.on_reject, counts));
-                worst = worst.max(self.target(gate.on_timeout, counts));
+                // A timeout first marks the request expired (one more task).
+                let expire = Cost {
+                    transitions: 1,
+                    events: 5,
+                };
+                worst = worst.max(expire.add(self.target(gate.on_timeout, counts)));
                 // The wait-for-token task, then the decision choice.
                 Cost {
                     transitions: 2,

@@ -275,7 +275,10 @@ impl Step {
         }
         match &self.kind {
             StepKind::Loop { .. } => names.push(format!("{}-check", self.name)),
-            StepKind::Approval(_) => names.push(format!("{}-decision", self.name)),
+            StepKind::Approval(_) => {
+                names.push(format!("{}-decision", self.name));
+                names.push(format!("{}-expired", self.name));
+            }
             StepKind::Map {
                 max_items: Some(_), ..
             } => names.extend(

@@ -373,6 +373,14 @@ impl StepWriter<'_> {
             }
             StepKind::Approval(gate) => {
                 states.insert(name.clone(), self.approval(gate));
+                let mut expire = tracker_task(
+                    self.workflow,
+                    "approval_expired",
+                    &self.target(gate.on_timeout, Edge::TimedOut),
+                    Some(&self.target(gate.on_timeout, Edge::TimedOut)),
+                );
+                expire["Parameters"]["gate"] = json!(name);
+                states.insert(format!("{name}-expired"), expire);
                 states.insert(
                     format!("{name}-decision"),
                     json!({
@@ -423,6 +431,8 @@ impl StepWriter<'_> {
         let mut payload = json!({
             "task_token.$": "$$.Task.Token",
             "input.$": "$.data",
+            // Where a run may opt out of dev auto-approval (`"auto_approve": false`).
+            "execution_input.$": "$$.Execution.Input",
             "context": self.context(name, false),
             "gate": {
                 "subject": gate.subject,
@@ -449,7 +459,7 @@ impl StepWriter<'_> {
                 {
                     "ErrorEquals": ["States.Timeout"],
                     "ResultPath": "$.meta.error",
-                    "Next": self.target(gate.on_timeout, Edge::TimedOut),
+                    "Next": format!("{name}-expired"),
                 },
                 catch_all(),
             ],

@@ -84,32 +84,70 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 agent.timeout_seconds,
                 &format!("Role{id}"),
                 agent.description,
+                Map::new(),
             ),
         );
     }
+    let send_task = || {
+        json!({
+            "PolicyName": "resume-runs",
+            "PolicyDocument": statement(
+                json!(["states:SendTaskSuccess", "states:SendTaskFailure"]),
+                json!("*"),
+            ),
+        })
+    };
     for platform in &manifest.platform_functions {
         let id = pascal_case(platform.role);
+        let mut extra = Map::new();
         let (description, mut policies) = match platform.role {
             "run-tracker" => (
-                "Records runs starting and finishing",
-                vec![dynamodb_policy(
-                    &["RunsTable"],
-                    &["dynamodb:PutItem", "dynamodb:UpdateItem"],
-                )],
-            ),
-            _ => (
-                "Records approval requests and their task tokens",
+                "Records runs starting and finishing, and expires timed-out approvals",
                 vec![
-                    dynamodb_policy(&["ApprovalsTable"], &["dynamodb:PutItem"]),
-                    json!({
-                        "PolicyName": "resume-runs",
-                        "PolicyDocument": statement(
-                            json!(["states:SendTaskSuccess", "states:SendTaskFailure"]),
-                            json!("*"),
-                        ),
-                    }),
+                    dynamodb_policy(&["RunsTable"], &["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+                    dynamodb_policy(
+                        &["ApprovalsTable"],
+                        &["dynamodb:Query", "dynamodb:UpdateItem"],
+                    ),
                 ],
             ),
+            "approval-callback" => {
+                extra.insert(
+                    "APPROVAL_LINK_SECRET".into(),
+                    json!({ "Ref": "ApprovalLinkSecret" }),
+                );
+                (
+                    "Shows and decides approval links (behind a Function URL)",
+                    vec![
+                        dynamodb_policy(
+                            &["ApprovalsTable"],
+                            &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                        ),
+                        send_task(),
+                    ],
+                )
+            }
+            _ => {
+                extra.insert(
+                    "APPROVAL_LINK_SECRET".into(),
+                    json!({ "Ref": "ApprovalLinkSecret" }),
+                );
+                extra.insert(
+                    "APPROVAL_CALLBACK_URL".into(),
+                    json!({ "Fn::GetAtt": ["UrlApprovalCallback", "FunctionUrl"] }),
+                );
+                extra.insert(
+                    "APPROVAL_WEBHOOK_URL".into(),
+                    json!({ "Ref": "ApprovalWebhookUrl" }),
+                );
+                (
+                    "Records approval requests and their task tokens, signs links, notifies",
+                    vec![
+                        dynamodb_policy(&["ApprovalsTable"], &["dynamodb:PutItem"]),
+                        send_task(),
+                    ],
+                )
+            }
         };
         policies.push(logs_policy(&platform.function_name));
         resources.insert(format!("Role{id}"), lambda_role(policies));
@@ -121,8 +159,36 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 30,
                 &format!("Role{id}"),
                 description,
+                extra,
             ),
         );
+        if platform.role == "approval-callback" {
+            // Approvers click links from anywhere: the URL is public, every request is
+            // authenticated by its link's signature instead.
+            resources.insert(
+                format!("Url{id}"),
+                json!({
+                    "Type": "AWS::Lambda::Url",
+                    "Properties": { "TargetFunctionArn": { "Fn::GetAtt": [format!("Fn{id}"), "Arn"] }, "AuthType": "NONE" },
+                }),
+            );
+            resources.insert(
+                format!("UrlPermission{id}"),
+                json!({
+                    "Type": "AWS::Lambda::Permission",
+                    "Properties": {
+                        "FunctionName": { "Ref": format!("Fn{id}") },
+                        "Action": "lambda:InvokeFunctionUrl",
+                        "Principal": "*",
+                        "FunctionUrlAuthType": "NONE",
+                    },
+                }),
+            );
+            outputs.insert(
+                "ApprovalCallbackUrl".into(),
+                json!({ "Value": { "Fn::GetAtt": [format!("Url{id}"), "FunctionUrl"] } }),
+            );
+        }
     }
     for machine in &manifest.state_machines {
         let id = pascal_case(machine.workflow);
@@ -186,6 +252,9 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             "DynamoDbEndpoint": { "Type": "String", "Default": "", "Description": "DynamoDB endpoint for DynamoDB Local; empty on AWS" },
             "ManageTables": { "Type": "String", "AllowedValues": ["true", "false"], "Default": "true", "Description": "false when the tables live outside the stack (DynamoDB Local)" },
             "TablePrefix": { "Type": "String", "Default": "switchyard-" },
+            "ApprovalLinkSecret": { "Type": "String", "NoEcho": true, "MinLength": 32, "Description": "HMAC key of approval links (at least 32 characters)" },
+            "ApprovalWebhookUrl": { "Type": "String", "Default": "", "Description": "Slack-compatible webhook notified of approval requests; empty for none" },
+            "PrimaryModel": { "Type": "String", "Default": "embedded", "Description": "provider:model for every agent, e.g. bedrock:amazon.nova-lite-v1:0; embedded is the offline deterministic model" },
         },
         "Conditions": {
             "CreateTables": { "Fn::Equals": [{ "Ref": "ManageTables" }, "true"] },
@@ -234,7 +303,7 @@ fn table(suffix: &str, hash: &str, range: Option<&str>) -> Value {
         keys.push(json!({ "AttributeName": range, "KeyType": "RANGE" }));
         attributes.push(json!({ "AttributeName": range, "AttributeType": "S" }));
     }
-    json!({
+    let mut table = json!({
         "Type": "AWS::DynamoDB::Table",
         "Condition": "CreateTables",
         "Properties": {
@@ -243,11 +312,31 @@ fn table(suffix: &str, hash: &str, range: Option<&str>) -> Value {
             "KeySchema": keys,
             "AttributeDefinitions": attributes,
         },
-    })
+    });
+    if suffix == "approvals" {
+        // A run's approval requests: pending links for the run status, expiry on timeout.
+        table["Properties"]["AttributeDefinitions"]
+            .as_array_mut()
+            .expect("built above as an array")
+            .push(json!({ "AttributeName": "run_id", "AttributeType": "S" }));
+        table["Properties"]["GlobalSecondaryIndexes"] = json!([{
+            "IndexName": "by-run",
+            "KeySchema": [{ "AttributeName": "run_id", "KeyType": "HASH" }],
+            "Projection": { "ProjectionType": "ALL" },
+        }]);
+    }
+    table
 }
 
-fn function(name: &str, serves: &str, timeout: u32, role: &str, description: &str) -> Value {
-    let mut variables = Map::new();
+fn function(
+    name: &str,
+    serves: &str,
+    timeout: u32,
+    role: &str,
+    description: &str,
+    extra: Map<String, Value>,
+) -> Value {
+    let mut variables = extra;
     variables.insert("SWITCHYARD_FUNCTION".into(), json!(serves));
     variables.insert("APP_ENVIRONMENT".into(), json!({ "Ref": "AppEnvironment" }));
     variables.insert(
@@ -256,6 +345,7 @@ fn function(name: &str, serves: &str, timeout: u32, role: &str, description: &st
     );
     variables.insert("RUST_LOG".into(), json!("info"));
     variables.insert("PAYLOAD_BUCKET".into(), json!({ "Ref": PAYLOAD_BUCKET }));
+    variables.insert("PRIMARY_MODEL".into(), json!({ "Ref": "PrimaryModel" }));
     for (logical, ..) in TABLES {
         let var = match *logical {
             "RunsTable" => "RUNS_TABLE",
@@ -324,15 +414,26 @@ fn logs_policy(function_name: &str) -> Value {
 }
 
 fn dynamodb_policy(tables: &[&str], actions: &[&str]) -> Value {
-    let resources: Vec<Value> = tables
+    let suffixes: Vec<&str> = tables
         .iter()
         .map(|t| {
-            let suffix = TABLES.iter().find(|(l, ..)| l == t).map(|(_, s, ..)| *s).unwrap_or_default();
-            json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/${{TablePrefix}}{suffix}") })
+            TABLES
+                .iter()
+                .find(|(l, ..)| l == t)
+                .map(|(_, s, ..)| *s)
+                .unwrap_or_default()
+        })
+        .collect();
+    // The tables and their indexes.
+    let resources: Vec<Value> = suffixes
+        .iter()
+        .flat_map(|suffix| {
+            let table = format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/${{TablePrefix}}{suffix}");
+            [json!({ "Fn::Sub": table.clone() }), json!({ "Fn::Sub": format!("{table}/index/*") })]
         })
         .collect();
     json!({
-        "PolicyName": "run-state",
+        "PolicyName": format!("dynamodb-{}", suffixes.join("-")),
         "PolicyDocument": statement(json!(actions), json!(resources)),
     })
 }

@@ -142,6 +142,11 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
                 function_name: function_name("run_tracker"),
                 substitution: Some(RUN_TRACKER_SUBSTITUTION),
             },
+            PlatformFunction {
+                role: "approval-callback",
+                function_name: function_name("approval_callback"),
+                substitution: None,
+            },
         ],
         state_machines,
     }

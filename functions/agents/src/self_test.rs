@@ -139,3 +139,48 @@ workflow! {
         digest = digest_blob -> end;
     }
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GateRequest {
+    pub topic: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GateOutcome {
+    pub topic: String,
+    /// Which path the gate took: `approved`, `rejected` or `timed-out`.
+    pub path: String,
+}
+
+/// Records that the gate approved.
+#[agent]
+pub async fn on_approved(request: GateRequest) -> Result<GateOutcome, AgentError> {
+    Ok(GateOutcome { topic: request.topic, path: "approved".into() })
+}
+
+/// Records that the gate rejected.
+#[agent]
+pub async fn on_rejected(request: GateRequest) -> Result<GateOutcome, AgentError> {
+    Ok(GateOutcome { topic: request.topic, path: "rejected".into() })
+}
+
+/// Records that nobody decided in time.
+#[agent]
+pub async fn on_timed_out(request: GateRequest) -> Result<GateOutcome, AgentError> {
+    Ok(GateOutcome { topic: request.topic, path: "timed-out".into() })
+}
+
+workflow! {
+    /// One short gate whose approve, reject and timeout paths each lead somewhere visible.
+    pub GateTest(GateRequest) {
+        ask = approval(
+            subject = "Approve the gate test",
+            timeout = 8,
+            on_reject = rejected,
+            on_timeout = timed_out,
+        ) -> approved;
+        approved = on_approved -> end;
+        rejected = on_rejected -> end;
+        timed_out = on_timed_out -> end;
+    }
+}

@@ -16,6 +16,8 @@ pub const FUNCTION_VAR: &str = "SWITCHYARD_FUNCTION";
 pub const APPROVAL_REQUEST: &str = "approval-request";
 /// `SWITCHYARD_FUNCTION` value of the run-tracker function.
 pub const RUN_TRACKER: &str = "run-tracker";
+/// `SWITCHYARD_FUNCTION` value of the approval callback function (behind a Function URL).
+pub const APPROVAL_CALLBACK: &str = "approval-callback";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -27,12 +29,15 @@ pub enum ConfigError {
     UnknownFunction(String),
     #[error("environment variable {0} is required")]
     MissingVar(&'static str),
+    #[error("{0} must be at least 32 bytes of secret")]
+    WeakSecret(&'static str),
 }
 
 /// What this process serves.
 pub enum Role {
     Agent(&'static AgentRegistration),
     ApprovalRequest,
+    ApprovalCallback,
     RunTracker,
 }
 
@@ -42,6 +47,7 @@ impl Role {
         match name.as_str() {
             APPROVAL_REQUEST => return Ok(Role::ApprovalRequest),
             RUN_TRACKER => return Ok(Role::RunTracker),
+            APPROVAL_CALLBACK => return Ok(Role::ApprovalCallback),
             _ => {}
         }
         switchyard_sdk::agents()
@@ -66,6 +72,6 @@ pub fn init_tracing() {
         .init();
 }
 
-pub(crate) fn required_var(name: &'static str) -> Result<String, ConfigError> {
+pub fn required_var(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name).map_err(|_| ConfigError::MissingVar(name))
 }

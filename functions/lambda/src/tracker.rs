@@ -14,6 +14,8 @@ pub enum Phase {
     Started,
     Succeeded,
     Failed,
+    /// A gate's wait timed out: its pending requests can no longer be decided.
+    ApprovalExpired,
 }
 
 #[derive(Debug, Deserialize)]
@@ -27,6 +29,9 @@ pub struct TrackerEvent {
     pub data: Value,
     #[serde(default)]
     pub meta: Value,
+    /// The gate, for `approval_expired`.
+    #[serde(default)]
+    pub gate: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,13 +40,15 @@ pub enum TrackerError {
     Malformed(#[from] serde_json::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Approvals(#[from] crate::approval::DecisionError),
 }
 
 impl From<TrackerError> for lambda_runtime::Diagnostic {
     fn from(error: TrackerError) -> Self {
         let error_type = match error {
             TrackerError::Malformed(_) => "Tracker.Malformed",
-            TrackerError::Store(_) => "Tracker.Unavailable",
+            TrackerError::Store(_) | TrackerError::Approvals(_) => "Tracker.Unavailable",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_owned(),
@@ -50,7 +57,11 @@ impl From<TrackerError> for lambda_runtime::Diagnostic {
     }
 }
 
-pub async fn handle(store: &RunStore, payload: Value) -> Result<Value, TrackerError> {
+pub async fn handle(
+    store: &RunStore,
+    approvals: &crate::approval::ApprovalStore,
+    payload: Value,
+) -> Result<Value, TrackerError> {
     let event: TrackerEvent = serde_json::from_value(payload)?;
     let summary = summarize(&event.data, 1_000);
     match event.phase {
@@ -74,6 +85,11 @@ pub async fn handle(store: &RunStore, payload: Value) -> Result<Value, TrackerEr
                     },
                 )
                 .await?
+        }
+        Phase::ApprovalExpired => {
+            let gate = event.gate.as_deref().unwrap_or_default();
+            let expired = approvals.expire_gate(&event.run_id, gate).await?;
+            tracing::info!(run_id = %event.run_id, step = gate, expired, "approval wait timed out");
         }
         Phase::Failed => {
             let error = event.meta["error"]["Error"]

@@ -31,8 +31,16 @@ async fn main() -> Result<(), Error> {
             }))
             .await
         }
+        Role::ApprovalCallback => {
+            let callback = approval::callback::Callback::from_env(&config)?;
+            let callback = &callback;
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                callback.handle(event.payload).await
+            }))
+            .await
+        }
         Role::ApprovalRequest => {
-            let service = approval::ApprovalRequests::from_env(&config)?;
+            let service = approval::request::ApprovalRequests::from_env(&config)?;
             let service = &service;
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 service.handle(event.payload).await
@@ -41,9 +49,10 @@ async fn main() -> Result<(), Error> {
         }
         Role::RunTracker => {
             let store = RunStore::from_env(&config)?;
-            let store = &store;
+            let approvals = approval::ApprovalStore::new(&config, switchyard_lambda::required_var("APPROVALS_TABLE")?);
+            let (store, approvals) = (&store, &approvals);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                tracker::handle(store, event.payload).await
+                tracker::handle(store, approvals, event.payload).await
             }))
             .await
         }
