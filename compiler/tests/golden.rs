@@ -224,7 +224,7 @@ fn runs_are_recorded_at_start_end_and_on_every_failure() {
 fn the_manifest_lists_every_function_and_state_machine() {
     let manifest: Value = serde_json::from_str(&seed_artefacts()["manifest.json"]).expect("JSON");
     let agents = manifest["agents"].as_array().expect("agents");
-    assert_eq!(agents.len(), 43);
+    assert_eq!(agents.len(), 44);
     let analyst = agents
         .iter()
         .find(|a| a["agent"] == "analyst")

@@ -31,6 +31,10 @@ pub const SUCCEED_STATE: &str = "run-succeeded";
 pub const FAIL_RECORD_STATE: &str = "fail-run";
 /// The one failure state: error and cause come from `$.meta.error`.
 pub const FAILED_STATE: &str = "run-failed";
+/// Chooses between the two failure states.
+const FAIL_ROUTE_STATE: &str = "run-failed-route";
+/// The failure state for errors named `States.*`, which a Fail state cannot raise.
+const FAILED_RUNTIME_STATE: &str = "run-failed-runtime";
 /// Errors a tracker call retries on: Lambda's own transient failures.
 const TRANSIENT_LAMBDA_ERRORS: [&str; 3] = [
     "Lambda.ServiceException",
@@ -88,7 +92,25 @@ pub fn definition(workflow: &Workflow) -> Value {
     );
     states.insert(
         FAIL_RECORD_STATE.into(),
-        tracker_task(workflow, "failed", FAILED_STATE, Some(FAILED_STATE)),
+        tracker_task(workflow, "failed", FAIL_ROUTE_STATE, Some(FAIL_ROUTE_STATE)),
+    );
+    // A Fail state may not raise Step Functions' own `States.*` names: those runs fail as
+    // `Switchyard.Runtime` with the original name in the cause (and in the runs table).
+    states.insert(
+        FAIL_ROUTE_STATE.into(),
+        json!({
+            "Type": "Choice",
+            "Choices": [{
+                "Variable": "$.meta.error.Error",
+                "StringMatches": "States.*",
+                "Next": FAILED_RUNTIME_STATE,
+            }],
+            "Default": FAILED_STATE,
+        }),
+    );
+    states.insert(
+        FAILED_RUNTIME_STATE.into(),
+        json!({ "Type": "Fail", "Error": "Switchyard.Runtime", "CausePath": "$.meta.error.Error" }),
     );
     states.insert(
         FAILED_STATE.into(),

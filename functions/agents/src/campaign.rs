@@ -118,7 +118,15 @@ pub struct TestSend {
 }
 
 /// Scheduling, segmentation and test send, in the order of the `prepare` step's branches.
-pub type DeploymentPlan = (SendSchedule, AudienceSegments, TestSend);
+pub type DeploymentParts = (SendSchedule, AudienceSegments, TestSend);
+
+/// What the deployment approver sees.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentPlan {
+    pub schedule: SendSchedule,
+    pub audience: AudienceSegments,
+    pub test_send: TestSend,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeploymentReceipt {
@@ -364,13 +372,30 @@ pub async fn test_sender(report: QaReport) -> Result<TestSend, AgentError> {
     })
 }
 
+/// Puts the schedule, audience and test send together for the deployment approval.
+#[agent]
+pub async fn deployment_planner(
+    (schedule, audience, test_send): DeploymentParts,
+) -> Result<DeploymentPlan, AgentError> {
+    if test_send.delivered == 0 {
+        return Err(AgentError::Permanent("the test send reached nobody".into()));
+    }
+    Ok(DeploymentPlan {
+        schedule,
+        audience,
+        test_send,
+    })
+}
+
 /// Deploys the approved campaign.
 #[agent]
 pub async fn deployer(
     plan: Approved<DeploymentPlan>,
     ctx: AgentContext,
 ) -> Result<DeploymentReceipt, AgentError> {
-    let (schedule, audience, _) = plan.subject;
+    let DeploymentPlan {
+        schedule, audience, ..
+    } = plan.subject;
     Ok(DeploymentReceipt {
         deployment_id: format!("dep-{}", ctx.run.run_id),
         send_at: schedule.send_at,
@@ -410,7 +435,8 @@ workflow! {
             schedule = scheduler,
             segments = segmenter,
             test_send = test_sender,
-        } -> approve_deployment;
+        } -> plan_deployment;
+        plan_deployment = deployment_planner -> approve_deployment;
         approve_deployment = approval(
             subject = "Approve the deployment",
             timeout = 86400,

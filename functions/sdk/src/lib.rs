@@ -27,7 +27,9 @@ mod registry;
 pub use agent::{Agent, AgentContext, AgentError, RunContext};
 pub use approval::{ApprovalDecision, Approved};
 pub use model::{Completion, EmbeddedModel, Model, ModelError, Prompt};
-pub use registry::{agents, workflows, AgentRegistration, WorkflowDef, WorkflowRegistration};
+pub use registry::{
+    agents, workflows, AgentRegistration, InputError, WorkflowDef, WorkflowRegistration,
+};
 pub use switchyard_ir as ir;
 pub use switchyard_macros::{agent, workflow};
 
@@ -65,6 +67,25 @@ pub mod __private {
         I: IntoIterator,
         I::Item: FlowsInto<T>,
     {
+    }
+
+    /// Deserialises `value` as `T` only to report where it does not fit.
+    pub fn check_input<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<(), crate::InputError> {
+        serde_path_to_error::deserialize::<_, T>(value).map(drop).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.inner().to_string();
+            // serde reports a missing field at its parent; name the field itself.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            let field = match (path.as_str(), missing) {
+                (".", Some(name)) => name.to_owned(),
+                (parent, Some(name)) => format!("{parent}.{name}"),
+                (".", None) => "input".to_owned(),
+                (path, None) => path.to_owned(),
+            };
+            crate::InputError { field, message }
+        })
     }
 
     /// `std::any::type_name` without the crate-internal noise of references.

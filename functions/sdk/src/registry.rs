@@ -26,6 +26,17 @@ pub struct AgentRegistration {
 pub struct WorkflowRegistration {
     pub name: &'static str,
     pub definition: fn() -> crate::ir::Workflow,
+    /// Checks a run input against the workflow's input type, naming the bad field.
+    pub check_input: fn(Value) -> Result<(), InputError>,
+}
+
+/// Why a run input does not fit the workflow's input type.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct InputError {
+    /// Dotted path of the offending field (`items[0].quantity`), or `input` for the whole.
+    pub field: String,
+    pub message: String,
 }
 
 inventory::collect!(AgentRegistration);

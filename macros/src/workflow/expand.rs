@@ -44,6 +44,7 @@ pub fn workflow(decl: &WorkflowDecl, lowered: &Lowered, checks: TokenStream) -> 
             #sdk::WorkflowRegistration {
                 name: #name,
                 definition: <#ident as #sdk::WorkflowDef>::definition,
+                check_input: #sdk::__private::check_input::<#input>,
             }
         }
 

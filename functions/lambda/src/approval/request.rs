@@ -44,12 +44,15 @@ pub enum ApprovalError {
     Store(String),
     #[error("could not resume the run: {0}")]
     Resume(String),
+    #[error("a gate's input must be a JSON object (a struct) so the decision can be added to it; got {0}")]
+    SubjectNotObject(&'static str),
 }
 
 impl From<ApprovalError> for Diagnostic {
     fn from(error: ApprovalError) -> Diagnostic {
         let error_type = match error {
             ApprovalError::Malformed(_) => "Approval.Malformed",
+            ApprovalError::SubjectNotObject(_) => "Approval.SubjectNotObject",
             ApprovalError::Store(_) | ApprovalError::Resume(_) => "Approval.Unavailable",
         };
         Diagnostic {
@@ -131,6 +134,16 @@ impl ApprovalRequests {
 
     pub async fn handle(&self, payload: Value) -> Result<Value, ApprovalError> {
         let event: ApprovalEvent = serde_json::from_value(payload)?;
+        // The decision is written into the data as `approval`: only an object can take it.
+        // Fail here, clearly, rather than at the gate's ResultPath after someone decided.
+        let kind = match &event.input {
+            Value::Object(_) => None,
+            Value::Array(_) => Some("a list (a parallel step's tuple? put a struct-building step before the gate)"),
+            _ => Some("a scalar"),
+        };
+        if let Some(kind) = kind {
+            return Err(ApprovalError::SubjectNotObject(kind));
+        }
         let request_id = uuid::Uuid::new_v4().to_string();
         let now = now_secs();
         let expires = now + event.gate.timeout_seconds;

@@ -1,0 +1,870 @@
+//! The endpoints: authentication, tenant isolation, and what each answers.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use switchyard_lambda::store::{now_ms, summarize};
+use switchyard_sdk::WorkflowRegistration;
+
+use crate::backend::{
+    Approval, Backend, Execution, ExecutionStatus, RunEnd, RunRecord, StepRecord,
+};
+use crate::error::ApiError;
+use crate::http::{ApiRequest, ApiResponse};
+use crate::request::{self, encode_cursor};
+use crate::route::{route, Route};
+use crate::{keys, logs, timeline, AwsBackend};
+
+/// How much of a run's input or output its record keeps (as the run-tracker does).
+const SUMMARY_CHARS: usize = 1_000;
+/// Log lines are searched from a little before a run starts to a little after it ends:
+/// function clocks and log ingestion are not exact.
+const LOG_WINDOW_SLACK_MS: u64 = 60_000;
+
+pub struct Api<B = AwsBackend> {
+    backend: B,
+    workflows: Vec<&'static WorkflowRegistration>,
+}
+
+impl Api<AwsBackend> {
+    /// The deployed API: see [`AwsBackend::from_env`] for the variables it reads. The
+    /// workflows it can start are those linked into the binary
+    /// (call `switchyard_agents::link()`).
+    pub fn from_env(
+        config: &aws_config::SdkConfig,
+    ) -> Result<Api<AwsBackend>, switchyard_lambda::ConfigError> {
+        Ok(Api::new(AwsBackend::from_env(config)?))
+    }
+}
+
+/// A run as `GET /runs/{id}` shows it.
+#[derive(Serialize)]
+struct RunView<'a> {
+    run_id: &'a str,
+    workflow: &'a str,
+    status: &'a str,
+    current_step: Option<&'a str>,
+    created_at: u64,
+    updated_at: Option<u64>,
+    finished_at: Option<u64>,
+    input_summary: Option<&'a str>,
+    totals: Totals,
+    steps: &'a [StepRecord],
+    approvals: &'a [Approval],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<Failure<'a>>,
+    links: Links,
+}
+
+/// One line of `GET /runs`.
+#[derive(Serialize)]
+struct RunSummary<'a> {
+    run_id: &'a str,
+    workflow: &'a str,
+    status: &'a str,
+    current_step: Option<&'a str>,
+    created_at: u64,
+    finished_at: Option<u64>,
+    totals: Totals,
+    links: Links,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    tokens_in: u64,
+    tokens_out: u64,
+    cost_usd: f64,
+    step_attempts: u64,
+}
+
+impl Totals {
+    fn of(run: &RunRecord) -> Totals {
+        Totals {
+            tokens_in: run.tokens_in,
+            tokens_out: run.tokens_out,
+            cost_usd: run.cost_usd,
+            step_attempts: run.step_attempts,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Failure<'a> {
+    error: Option<&'a str>,
+    cause: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Links {
+    #[serde(rename = "self")]
+    this: String,
+    timeline: String,
+    logs: String,
+}
+
+impl Links {
+    fn of(run_id: &str) -> Links {
+        Links {
+            this: format!("/runs/{run_id}"),
+            timeline: format!("/runs/{run_id}/timeline"),
+            logs: format!("/runs/{run_id}/logs"),
+        }
+    }
+}
+
+/// What to record when the record says `running` but the execution already ended outside
+/// the state machine (stopped, timed out) or the run-tracker could not record the end.
+enum Ended {
+    Finished(RunEnd),
+    Aborted,
+}
+
+fn ended(execution: &Execution) -> Option<Ended> {
+    let output_summary = || {
+        let output = execution.output.as_deref().unwrap_or("null");
+        let value = serde_json::from_str(output).unwrap_or_else(|_| Value::String(output.into()));
+        summarize(&value, SUMMARY_CHARS)
+    };
+    let text = |v: &Option<String>, default: &str| v.clone().unwrap_or_else(|| default.to_owned());
+    match execution.status {
+        ExecutionStatus::Running => None,
+        ExecutionStatus::Succeeded => Some(Ended::Finished(RunEnd::Succeeded {
+            output_summary: output_summary(),
+        })),
+        ExecutionStatus::Failed => Some(Ended::Finished(RunEnd::Failed {
+            error: text(&execution.error, "States.Unknown"),
+            cause: text(&execution.cause, ""),
+        })),
+        ExecutionStatus::TimedOut => Some(Ended::Finished(RunEnd::Failed {
+            error: text(&execution.error, "States.Timeout"),
+            cause: text(&execution.cause, "the execution timed out"),
+        })),
+        ExecutionStatus::Aborted => Some(Ended::Aborted),
+    }
+}
+
+/// The step a running run is at: an agent attempt in flight, else a gate waiting for a
+/// person, else the last step that finished.
+fn current_step<'a>(
+    run: &'a RunRecord,
+    steps: &'a [StepRecord],
+    approvals: &'a [Approval],
+) -> Option<&'a str> {
+    if run.status != "running" {
+        return run.current_step.as_deref();
+    }
+    steps
+        .iter()
+        .filter(|s| s.status == "running")
+        .max_by_key(|s| s.started_at)
+        .map(|s| s.step.as_str())
+        .or_else(|| {
+            approvals
+                .iter()
+                .find(|a| a.status == "pending")
+                .map(|a| a.gate.as_str())
+        })
+        .or(run.current_step.as_deref())
+}
+
+impl<B: Backend> Api<B> {
+    pub fn new(backend: B) -> Api<B> {
+        Api {
+            backend,
+            workflows: switchyard_sdk::workflows(),
+        }
+    }
+
+    /// Answers one request. Never fails: errors are JSON answers with their status.
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        let started = Instant::now();
+        let mut tenant = None;
+        let (name, result) = match route(&request.method, &request.path) {
+            Ok(route) => (route.name(), self.dispatch(route, &request, &mut tenant).await),
+            Err(e) => ("none", Err(e)),
+        };
+        let response = result.unwrap_or_else(|error| {
+            if error.status() >= 500 {
+                tracing::error!(route = name, error = %error, "request failed");
+            }
+            error.response()
+        });
+        tracing::info!(
+            method = %request.method,
+            route = name,
+            status = response.status,
+            tenant_id = tenant.as_deref().unwrap_or("-"),
+            latency_ms = started.elapsed().as_millis() as u64,
+            "api request"
+        );
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        route: Route<'_>,
+        request: &ApiRequest,
+        tenant_slot: &mut Option<String>,
+    ) -> Result<ApiResponse, ApiError> {
+        if !route.needs_key() {
+            return self.health().await;
+        }
+        let tenant = self.authenticate(request).await?;
+        *tenant_slot = Some(tenant.clone());
+        let tenant = tenant.as_str();
+        match route {
+            Route::Health => self.health().await,
+            Route::StartRun => {
+                request::query(&request.query, &[])?;
+                self.start_run(request, tenant).await
+            }
+            Route::ListRuns => self.list_runs(request, tenant).await,
+            Route::GetRun(run_id) => {
+                request::query(&request.query, &[])?;
+                self.get_run(run_id, tenant).await
+            }
+            Route::CancelRun(run_id) => {
+                request::query(&request.query, &[])?;
+                self.cancel_run(run_id, tenant).await
+            }
+            Route::Timeline(run_id) => {
+                request::query(&request.query, &[])?;
+                self.timeline(run_id, tenant).await
+            }
+            Route::Logs(run_id) => self.logs(request, run_id, tenant).await,
+            Route::ListApprovals => self.list_approvals(request, tenant).await,
+            Route::SubmitApproval => {
+                request::query(&request.query, &[])?;
+                self.submit_approval(request, tenant).await
+            }
+        }
+    }
+
+    async fn authenticate(&self, request: &ApiRequest) -> Result<String, ApiError> {
+        let key = request::api_key(request)?;
+        self.backend
+            .tenant_of_key(&keys::hash_key(key))
+            .await?
+            .ok_or(ApiError::Unauthorized("unknown API key"))
+    }
+
+    async fn health(&self) -> Result<ApiResponse, ApiError> {
+        let active = self.backend.active_runs().await?;
+        Ok(ApiResponse::json(
+            200,
+            &json!({ "status": "ok", "active_runs": active }),
+        ))
+    }
+
+    /// The tenant's run; another tenant's is as absent as one that never existed.
+    async fn owned_run(&self, run_id: &str, tenant: &str) -> Result<RunRecord, ApiError> {
+        match self.backend.run(run_id).await? {
+            Some(run) if run.tenant_id == tenant => Ok(run),
+            _ => Err(ApiError::NotFound(format!("no run `{run_id}`"))),
+        }
+    }
+
+    /// The run and its execution, after recording an end the record missed.
+    async fn reconciled(
+        &self,
+        run: RunRecord,
+    ) -> Result<(RunRecord, Option<Execution>), ApiError> {
+        let Some(arn) = run.execution_arn.clone() else {
+            return Ok((run, None));
+        };
+        if run.status == "cancelled" {
+            return Ok((run, None));
+        }
+        let execution = self.backend.execution(&arn).await?;
+        let Some(end) = execution.as_ref().filter(|_| run.status == "running").and_then(ended)
+        else {
+            return Ok((run, execution));
+        };
+        match &end {
+            Ended::Finished(end) => self.backend.end_run(&run.run_id, end).await?,
+            Ended::Aborted => {
+                self.backend.cancel_run(&run.run_id).await?;
+                self.expire_pending(&run.run_id).await?;
+            }
+        }
+        tracing::info!(run_id = %run.run_id, tenant_id = %run.tenant_id, "run record reconciled with its ended execution");
+        let run = self.backend.run(&run.run_id).await?.unwrap_or(run);
+        Ok((run, execution))
+    }
+
+    /// A stopped run waits for nobody: its pending approvals can no longer be decided.
+    async fn expire_pending(&self, run_id: &str) -> Result<(), ApiError> {
+        for approval in self.backend.approvals_of_run(run_id).await? {
+            if approval.status == "pending" {
+                self.backend.expire_approval(&approval.request_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_run(&self, request: &ApiRequest, tenant: &str) -> Result<ApiResponse, ApiError> {
+        let start = request::start_run(&request.body, tenant, &self.workflows)?;
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let execution_input = start.execution_input(tenant).to_string();
+        let arn = self
+            .backend
+            .start_execution(start.workflow, &run_id, &execution_input)
+            .await?;
+        let record = RunRecord {
+            run_id: run_id.clone(),
+            tenant_id: tenant.to_owned(),
+            workflow: start.workflow.to_owned(),
+            status: "running".to_owned(),
+            created_at: now_ms(),
+            input_summary: Some(summarize(&start.input, SUMMARY_CHARS)),
+            execution_arn: Some(arn),
+            ..RunRecord::default()
+        };
+        // Recording now makes the run visible at once; if it fails, the state machine's
+        // own start record follows within a second, so the run is not refused for it.
+        if let Err(e) = self.backend.record_started(&record).await {
+            tracing::warn!(run_id = %run_id, error = %e, "run started but not recorded yet");
+        }
+        tracing::info!(run_id = %run_id, tenant_id = tenant, workflow = start.workflow, "run started");
+        let links = Links::of(&run_id);
+        Ok(ApiResponse::json(
+            202,
+            &json!({
+                "run_id": run_id,
+                "workflow": start.workflow,
+                "status": "running",
+                "links": links,
+            }),
+        )
+        .with_header("location", &links.this))
+    }
+
+    async fn get_run(&self, run_id: &str, tenant: &str) -> Result<ApiResponse, ApiError> {
+        let run = self.owned_run(run_id, tenant).await?;
+        let (run, execution) = self.reconciled(run).await?;
+        let (steps, approvals) = futures::try_join!(
+            self.backend.steps(run_id),
+            self.backend.approvals_of_run(run_id)
+        )?;
+        let output = execution
+            .as_ref()
+            .filter(|e| e.status == ExecutionStatus::Succeeded)
+            .and_then(|e| e.output.as_deref())
+            .map(|text| serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into())));
+        let failure = (run.status == "failed").then(|| Failure {
+            error: run.failure_error.as_deref(),
+            cause: run.failure_cause.as_deref(),
+        });
+        let view = RunView {
+            run_id: &run.run_id,
+            workflow: &run.workflow,
+            status: &run.status,
+            current_step: current_step(&run, &steps, &approvals),
+            created_at: run.created_at,
+            updated_at: run.updated_at,
+            finished_at: run.finished_at,
+            input_summary: run.input_summary.as_deref(),
+            totals: Totals::of(&run),
+            steps: &steps,
+            approvals: &approvals,
+            output,
+            failure,
+            links: Links::of(&run.run_id),
+        };
+        Ok(ApiResponse::json(200, &view))
+    }
+
+    async fn list_runs(&self, request: &ApiRequest, tenant: &str) -> Result<ApiResponse, ApiError> {
+        let params = request::query(&request.query, &["status", "workflow", "limit", "cursor"])?;
+        let filter = request::run_filter(&params)?;
+        let page = request::page(&params)?;
+        let runs = self.backend.runs(tenant, &filter, &page).await?;
+        let summaries: Vec<RunSummary> = runs
+            .items
+            .iter()
+            .map(|run| RunSummary {
+                run_id: &run.run_id,
+                workflow: &run.workflow,
+                status: &run.status,
+                current_step: run.current_step.as_deref(),
+                created_at: run.created_at,
+                finished_at: run.finished_at,
+                totals: Totals::of(run),
+                links: Links::of(&run.run_id),
+            })
+            .collect();
+        Ok(ApiResponse::json(
+            200,
+            &json!({ "runs": summaries, "next_cursor": runs.next.as_ref().map(encode_cursor) }),
+        ))
+    }
+
+    async fn cancel_run(&self, run_id: &str, tenant: &str) -> Result<ApiResponse, ApiError> {
+        let run = self.owned_run(run_id, tenant).await?;
+        let (run, execution) = self.reconciled(run).await?;
+        if run.status != "running" {
+            return Err(ApiError::NotRunning {
+                run_id: run.run_id,
+                status: run.status,
+            });
+        }
+        // Stop first: a record marked cancelled over a live execution would be a lie the
+        // run-tracker could never correct.
+        if let (Some(arn), Some(_)) = (&run.execution_arn, &execution) {
+            self.backend.stop_execution(arn).await?;
+        }
+        if !self.backend.cancel_run(run_id).await? {
+            // It ended by itself just before the stop.
+            let status = self
+                .backend
+                .run(run_id)
+                .await?
+                .map(|r| r.status)
+                .unwrap_or_default();
+            return Err(ApiError::NotRunning {
+                run_id: run_id.to_owned(),
+                status,
+            });
+        }
+        self.expire_pending(run_id).await?;
+        tracing::info!(run_id, tenant_id = tenant, "run cancelled");
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "run_id": run_id,
+                "workflow": run.workflow,
+                "status": "cancelled",
+                "links": Links::of(run_id),
+            }),
+        ))
+    }
+
+    async fn timeline(&self, run_id: &str, tenant: &str) -> Result<ApiResponse, ApiError> {
+        let run = self.owned_run(run_id, tenant).await?;
+        let history = match &run.execution_arn {
+            Some(arn) => self.backend.history(arn).await?,
+            None => Vec::new(),
+        };
+        let steps = self.backend.steps(run_id).await?;
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "run_id": run_id,
+                "status": run.status,
+                "events": timeline::merge(history, &steps),
+            }),
+        ))
+    }
+
+    async fn logs(
+        &self,
+        request: &ApiRequest,
+        run_id: &str,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let params = request::query(&request.query, &["level", "step"])?;
+        let level = request::log_level(&params)?;
+        let step = params.get("step").filter(|s| !s.is_empty());
+        let run = self.owned_run(run_id, tenant).await?;
+        let from = run.created_at.saturating_sub(LOG_WINDOW_SLACK_MS);
+        let to = run.finished_at.unwrap_or_else(now_ms) + LOG_WINDOW_SLACK_MS;
+        let events = self.backend.log_events(run_id, from, to).await?;
+        let lines = logs::run_lines(events, run_id, level.as_deref(), step.map(String::as_str));
+        Ok(ApiResponse::json(
+            200,
+            &json!({ "run_id": run_id, "lines": lines }),
+        ))
+    }
+
+    async fn list_approvals(
+        &self,
+        request: &ApiRequest,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let params = request::query(&request.query, &["status", "limit", "cursor"])?;
+        let status = request::approval_status(&params)?;
+        let page = request::page(&params)?;
+        let approvals = self
+            .backend
+            .approvals_of_tenant(tenant, status.as_deref(), &page)
+            .await?;
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "approvals": approvals.items,
+                "next_cursor": approvals.next.as_ref().map(encode_cursor),
+            }),
+        ))
+    }
+
+    async fn submit_approval(
+        &self,
+        request: &ApiRequest,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let decision = request::decision(&request.body)?;
+        let approval = self.backend.decide(&decision, tenant).await?;
+        Ok(ApiResponse::json(200, &approval))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::backend::{HistoryItem, LogEvent};
+    use crate::memory::{MemoryBackend, KEY_A, KEY_B};
+
+    fn api() -> Api<MemoryBackend> {
+        switchyard_agents::link();
+        Api::new(MemoryBackend::new())
+    }
+
+    fn call(api: &Api<MemoryBackend>, request: ApiRequest) -> (u16, Value) {
+        let response = futures::executor::block_on(api.handle(request));
+        assert_eq!(response.headers["content-type"], "application/json");
+        (response.status, response.json_body())
+    }
+
+    fn as_a(method: &str, path: &str) -> ApiRequest {
+        ApiRequest::new(method, path).with_header("Authorization", &format!("Bearer {KEY_A}"))
+    }
+
+    fn as_b(method: &str, path: &str) -> ApiRequest {
+        ApiRequest::new(method, path).with_header("x-api-key", KEY_B)
+    }
+
+    fn start(api: &Api<MemoryBackend>, body: Value) -> String {
+        let (status, answer) = call(api, as_a("POST", "/runs/start").with_body(body.to_string()));
+        assert_eq!(status, 202, "{answer}");
+        answer["run_id"].as_str().expect("a run id").to_owned()
+    }
+
+    fn gate_run(api: &Api<MemoryBackend>) -> String {
+        start(api, json!({ "workflow": "gate-test", "input": { "topic": "t" } }))
+    }
+
+    fn arn(api: &Api<MemoryBackend>, run_id: &str) -> String {
+        api.backend.state().runs[run_id].execution_arn.clone().expect("an execution")
+    }
+
+    fn pending(run_id: &str, tenant: &str) -> Approval {
+        Approval {
+            request_id: format!("req-{run_id}"),
+            run_id: run_id.into(),
+            tenant_id: tenant.into(),
+            gate: "ask".into(),
+            status: "pending".into(),
+            created_at: 1,
+            links: BTreeMap::from([("approve".into(), "https://cb/approve".into())]),
+            ..Approval::default()
+        }
+    }
+
+    #[test]
+    fn health_needs_no_key_and_counts_running_runs() {
+        let api = api();
+        gate_run(&api);
+        let (status, body) = call(&api, ApiRequest::new("GET", "/health"));
+        assert_eq!((status, body), (200, json!({ "status": "ok", "active_runs": 1 })));
+    }
+
+    #[test]
+    fn every_other_endpoint_needs_a_known_key() {
+        let api = api();
+        for (method, path) in [
+            ("GET", "/runs"),
+            ("POST", "/runs/start"),
+            ("GET", "/runs/r1"),
+            ("DELETE", "/runs/r1"),
+            ("GET", "/runs/r1/timeline"),
+            ("GET", "/runs/r1/logs"),
+            ("GET", "/approvals"),
+            ("POST", "/approvals/submit"),
+        ] {
+            let (status, body) = call(&api, ApiRequest::new(method, path));
+            assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{method} {path}");
+            let unknown = ApiRequest::new(method, path).with_header("x-api-key", "sy_nobody");
+            let (status, body) = call(&api, unknown);
+            assert_eq!((status, body["message"].as_str()), (401, Some("unknown API key")));
+        }
+    }
+
+    #[test]
+    fn unknown_routes_wrong_methods_and_bad_json_are_4xx() {
+        let api = api();
+        assert_eq!(call(&api, as_a("GET", "/nowhere")).0, 404);
+        assert_eq!(call(&api, as_a("PATCH", "/runs/r1")).0, 405);
+        let (status, body) = call(&api, as_a("POST", "/runs/start").with_body("{\"workflow\": "));
+        assert_eq!((status, body["error"].as_str(), body["field"].as_str()), (400, Some("malformed_json"), Some("body")));
+        let (status, body) = call(&api, as_a("GET", "/runs/r1").with_query("verbose=1"));
+        assert_eq!((status, body["field"].as_str()), (400, Some("verbose")));
+    }
+
+    #[test]
+    fn a_start_runs_the_execution_as_the_keys_tenant() {
+        let api = api();
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(
+                json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-a", "auto_approve": false })
+                    .to_string(),
+            ),
+        );
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["workflow"], "campaign-creation");
+        assert_eq!(body["status"], "running");
+        let run_id = body["run_id"].as_str().expect("run id");
+        assert_eq!(body["links"]["self"], format!("/runs/{run_id}"));
+        let state = api.backend.state();
+        let (workflow, name, input) = &state.started[0];
+        assert_eq!((workflow.as_str(), name.as_str()), ("campaign-creation", run_id));
+        assert_eq!(
+            serde_json::from_str::<Value>(input).expect("json"),
+            json!({ "input": { "brand_id": "acme", "selected_month": "2024-11" }, "tenant_id": "tenant-a", "auto_approve": false })
+        );
+        let record = &state.runs[run_id];
+        assert_eq!((record.tenant_id.as_str(), record.status.as_str()), ("tenant-a", "running"));
+    }
+
+    #[test]
+    fn start_refusals_are_400_403_and_404() {
+        let api = api();
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-b" }).to_string()),
+        );
+        assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(json!({ "workflow": "self-test", "input": { "fail_times": "two", "numbers": [] } }).to_string()),
+        );
+        assert_eq!((status, body["error"].as_str(), body["field"].as_str()), (400, Some("invalid_input"), Some("input.fail_times")));
+        api.backend.state().deployed.clear();
+        let (status, body) = call(&api, as_a("POST", "/runs/start").with_body(json!({ "workflow": "gate-test", "input": { "topic": "t" } }).to_string()));
+        assert_eq!((status, body["error"].as_str()), (404, Some("workflow_not_deployed")));
+        assert!(api.backend.state().started.is_empty());
+    }
+
+    #[test]
+    fn a_run_shows_steps_totals_and_pending_approvals_to_its_tenant_only() {
+        let api = api();
+        let run_id = gate_run(&api);
+        {
+            let mut state = api.backend.state();
+            state.approvals.push(pending(&run_id, "tenant-a"));
+            let run = state.runs.get_mut(&run_id).expect("recorded");
+            run.tokens_in = 10;
+            run.cost_usd = 0.5;
+            state.steps.push((
+                run_id.clone(),
+                StepRecord { step: "ask".into(), status: "succeeded".into(), latency_ms: Some(12), model: Some("embedded".into()), ..StepRecord::default() },
+            ));
+        }
+        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "running");
+        assert_eq!(body["current_step"], "ask");
+        assert_eq!(body["totals"]["tokens_in"], 10);
+        assert_eq!(body["totals"]["cost_usd"], 0.5);
+        assert_eq!(body["steps"][0]["latency_ms"], 12);
+        assert_eq!(body["steps"][0]["model"], "embedded");
+        assert_eq!(body["approvals"][0]["links"]["approve"], "https://cb/approve");
+        assert!(body.get("output").is_none());
+        for path in [format!("/runs/{run_id}"), format!("/runs/{run_id}/timeline"), format!("/runs/{run_id}/logs")] {
+            let (status, other) = call(&api, as_b("GET", &path));
+            assert_eq!(status, 404, "{path}");
+            let (_, missing) = call(&api, as_b("GET", "/runs/never-existed"));
+            assert_eq!(other["message"].as_str().map(|m| m.replace(&run_id, "ID")), missing["message"].as_str().map(|m| m.replace("never-existed", "ID")));
+        }
+        assert_eq!(call(&api, as_b("DELETE", &format!("/runs/{run_id}"))).0, 404);
+        assert_eq!(api.backend.state().runs[&run_id].status, "running");
+    }
+
+    #[test]
+    fn a_finished_run_shows_its_output_or_failure() {
+        let api = api();
+        let run_id = gate_run(&api);
+        let arn = arn(&api, &run_id);
+        {
+            let mut state = api.backend.state();
+            state.runs.get_mut(&run_id).expect("run").status = "succeeded".into();
+            let execution = state.executions.get_mut(&arn).expect("execution");
+            execution.status = ExecutionStatus::Succeeded;
+            execution.output = Some(r#"{"path":"approved"}"#.into());
+        }
+        let (_, body) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
+        assert_eq!(body["output"], json!({ "path": "approved" }));
+        let failed = gate_run(&api);
+        {
+            let mut state = api.backend.state();
+            let run = state.runs.get_mut(&failed).expect("run");
+            run.status = "failed".into();
+            run.failure_error = Some("Agent.Permanent".into());
+            run.failure_cause = Some("no".into());
+        }
+        let (_, body) = call(&api, as_a("GET", &format!("/runs/{failed}")));
+        assert_eq!(body["failure"], json!({ "error": "Agent.Permanent", "cause": "no" }));
+    }
+
+    #[test]
+    fn a_run_stopped_or_timed_out_outside_is_reconciled() {
+        let api = api();
+        let aborted = gate_run(&api);
+        let timed_out = gate_run(&api);
+        {
+            let mut state = api.backend.state();
+            state.approvals.push(pending(&aborted, "tenant-a"));
+            let arn = state.runs[&aborted].execution_arn.clone().expect("arn");
+            state.executions.get_mut(&arn).expect("execution").status = ExecutionStatus::Aborted;
+            let arn = state.runs[&timed_out].execution_arn.clone().expect("arn");
+            state.executions.get_mut(&arn).expect("execution").status = ExecutionStatus::TimedOut;
+        }
+        let (_, body) = call(&api, as_a("GET", &format!("/runs/{aborted}")));
+        assert_eq!(body["status"], "cancelled");
+        assert_eq!(body["approvals"][0]["status"], "expired");
+        assert!(body["approvals"][0].get("links").is_none());
+        let (_, body) = call(&api, as_a("GET", &format!("/runs/{timed_out}")));
+        assert_eq!(body["status"], "failed");
+        assert_eq!(body["failure"]["error"], "States.Timeout");
+        assert_eq!(api.backend.state().runs[&timed_out].status, "failed");
+    }
+
+    #[test]
+    fn cancelling_stops_the_execution_once() {
+        let api = api();
+        let run_id = gate_run(&api);
+        api.backend.state().approvals.push(pending(&run_id, "tenant-a"));
+        let (status, body) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
+        assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
+        {
+            let state = api.backend.state();
+            assert_eq!(state.stopped, [arn(&api, &run_id)].to_vec().iter().map(String::to_owned).collect::<Vec<_>>().as_slice().to_vec());
+            assert_eq!(state.runs[&run_id].status, "cancelled");
+            assert_eq!(state.approvals[0].status, "expired");
+        }
+        let (status, body) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
+        assert_eq!((status, body["error"].as_str(), body["status"].as_str()), (409, Some("not_running"), Some("cancelled")));
+    }
+
+    #[test]
+    fn listing_is_per_tenant_newest_first_filtered_and_paged() {
+        let api = api();
+        {
+            let mut state = api.backend.state();
+            for (i, (tenant, workflow, status)) in [
+                ("tenant-a", "gate-test", "running"),
+                ("tenant-a", "self-test", "succeeded"),
+                ("tenant-b", "gate-test", "running"),
+                ("tenant-a", "gate-test", "failed"),
+                ("tenant-a", "gate-test", "running"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let run_id = format!("run-{i}");
+                state.runs.insert(run_id.clone(), RunRecord {
+                    run_id,
+                    tenant_id: tenant.into(),
+                    workflow: workflow.into(),
+                    status: status.into(),
+                    created_at: 1_000 + i as u64,
+                    ..RunRecord::default()
+                });
+            }
+        }
+        let ids = |body: &Value| -> Vec<String> {
+            body["runs"].as_array().expect("runs").iter().map(|r| r["run_id"].as_str().unwrap_or_default().to_owned()).collect()
+        };
+        let (_, body) = call(&api, as_a("GET", "/runs"));
+        assert_eq!(ids(&body), ["run-4", "run-3", "run-1", "run-0"]);
+        assert!(body["next_cursor"].is_null());
+        let (_, body) = call(&api, as_a("GET", "/runs").with_query("workflow=gate-test&status=running"));
+        assert_eq!(ids(&body), ["run-4", "run-0"]);
+        let (_, first) = call(&api, as_a("GET", "/runs").with_query("limit=2"));
+        assert_eq!(ids(&first), ["run-4", "run-3"]);
+        let cursor = first["next_cursor"].as_str().expect("more");
+        let (_, second) = call(&api, as_a("GET", "/runs").with_query(&format!("limit=2&cursor={cursor}")));
+        assert_eq!(ids(&second), ["run-1", "run-0"]);
+        assert!(second["next_cursor"].is_null());
+        let (_, b) = call(&api, as_b("GET", "/runs"));
+        assert_eq!(ids(&b), ["run-2"]);
+    }
+
+    #[test]
+    fn the_timeline_merges_history_and_attempts() {
+        let api = api();
+        let run_id = gate_run(&api);
+        let arn = arn(&api, &run_id);
+        {
+            let mut state = api.backend.state();
+            state.history.insert(arn, vec![
+                HistoryItem { id: 1, at: 10, kind: "ExecutionStarted".into(), ..HistoryItem::default() },
+                HistoryItem { id: 2, at: 30, kind: "TaskStateExited".into(), state: Some("approved".into()), ..HistoryItem::default() },
+            ]);
+            state.steps.push((run_id.clone(), StepRecord { step: "approved".into(), status: "succeeded".into(), started_at: Some(20), finished_at: Some(25), ..StepRecord::default() }));
+        }
+        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/timeline")));
+        assert_eq!(status, 200);
+        let kinds: Vec<&str> = body["events"].as_array().expect("events").iter().filter_map(|e| e["type"].as_str()).collect();
+        assert_eq!(kinds, ["ExecutionStarted", "AgentAttemptStarted", "AgentAttemptSucceeded", "TaskStateExited"]);
+    }
+
+    #[test]
+    fn logs_are_the_runs_lines_filtered() {
+        let api = api();
+        let run_id = gate_run(&api);
+        let now = now_ms();
+        api.backend.state().logs = vec![
+            LogEvent { function: "switchyard-on-approved".into(), at: now, message: json!({ "level": "INFO", "run_id": run_id, "step": "approved", "message": "agent started" }).to_string() },
+            LogEvent { function: "switchyard-on-approved".into(), at: now, message: json!({ "level": "ERROR", "run_id": run_id, "step": "approved", "message": "agent failed" }).to_string() },
+        ];
+        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/logs")).with_query("level=warn&step=approved"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["lines"].as_array().map(Vec::len), Some(1));
+        assert_eq!(body["lines"][0]["message"], "agent failed");
+        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/logs")).with_query("level=chatty"));
+        assert_eq!((status, body["field"].as_str()), (400, Some("level")));
+    }
+
+    #[test]
+    fn approvals_are_listed_and_decided_per_tenant() {
+        let api = api();
+        {
+            let mut state = api.backend.state();
+            state.approvals.push(pending("run-a", "tenant-a"));
+            state.approvals.push(pending("run-b", "tenant-b"));
+        }
+        let (_, body) = call(&api, as_a("GET", "/approvals").with_query("status=pending"));
+        let listed: Vec<&str> = body["approvals"].as_array().expect("list").iter().filter_map(|a| a["request_id"].as_str()).collect();
+        assert_eq!(listed, ["req-run-a"]);
+        assert!(body["approvals"][0].get("tenant_id").is_none());
+        let submit = |who: ApiRequest, id: &str| {
+            call(&api, who.with_body(json!({ "request_id": id, "decision": "approve", "approver": "ada" }).to_string()))
+        };
+        let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-b");
+        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+        let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-a");
+        assert_eq!((status, body["status"].as_str(), body["decided_by"].as_str()), (200, Some("approved"), Some("ada")));
+        let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-a");
+        assert_eq!((status, body["error"].as_str()), (409, Some("already_decided")));
+        let (status, body) = call(&api, as_a("POST", "/approvals/submit").with_body("{\"request_id\": \"x\"}"));
+        assert_eq!((status, body["field"].as_str()), (400, Some("decision")));
+    }
+
+    #[test]
+    fn a_failing_platform_is_503_never_a_panic() {
+        let api = api();
+        api.backend.state().unavailable = true;
+        let (status, body) = call(&api, ApiRequest::new("GET", "/health"));
+        assert_eq!((status, body["error"].as_str()), (503, Some("unavailable")));
+        let (status, _) = call(&api, as_a("GET", "/runs"));
+        assert_eq!(status, 503);
+    }
+}

@@ -1,0 +1,47 @@
+//! The Switchyard run API: start runs, follow them step by step, list, cancel, read their
+//! timelines and logs, and decide approvals — per tenant, authenticated by API keys.
+//!
+//! [`Api::handle`] is the whole API as a function from [`ApiRequest`] to [`ApiResponse`]; it
+//! knows no HTTP server. [`function_url`] adapts it to Lambda Function URL events, and the
+//! `switchyard serve` command to a local HTTP server. Everything outside the process (tables,
+//! state machines, logs) is behind [`Backend`]; [`AwsBackend`] is the deployed one, and the
+//! unit tests use an in-memory one.
+//!
+//! Invariants:
+//! - a tenant never sees or acts on another tenant's runs or approvals: they answer 404, the
+//!   same as runs that do not exist, so ids cannot be probed;
+//! - every answer is JSON, errors are `{error, message, field?}`, and nothing a client sends
+//!   can produce a 5xx (503 means AWS itself failed);
+//! - approvals are decided only through `ApprovalStore::decide`, as every other way of
+//!   deciding is.
+
+mod api;
+mod aws;
+mod backend;
+mod error;
+pub mod function_url;
+mod http;
+pub mod keys;
+mod logs;
+#[cfg(test)]
+mod memory;
+mod request;
+mod route;
+mod timeline;
+
+pub use api::Api;
+pub use aws::AwsBackend;
+pub use backend::{
+    Approval, Backend, BackendError, Execution, ExecutionStatus, HistoryItem, LogEvent, Page,
+    PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
+};
+pub use error::ApiError;
+pub use http::{ApiRequest, ApiResponse};
+pub use route::Route;
+
+/// The runs table's index by tenant, newest first (`tenant_id` HASH, `created_at` N RANGE).
+pub const RUNS_BY_TENANT: &str = "by-tenant";
+/// The runs table's index by status (`status` HASH, `created_at` N RANGE), for counting.
+pub const RUNS_BY_STATUS: &str = "by-status";
+/// The approvals table's index by tenant (`tenant_id` HASH, `created_at` N RANGE).
+pub const APPROVALS_BY_TENANT: &str = "by-tenant";

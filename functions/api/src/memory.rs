@@ -1,0 +1,315 @@
+//! An in-memory [`Backend`] for unit tests: the AWS behaviour the API relies on (conditional
+//! run transitions, tenant-scoped listings newest first, the decision path's tenant check).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use switchyard_lambda::approval::{DecisionError, DecisionRequest};
+
+use crate::backend::{
+    Approval, Backend, BackendError, Execution, HistoryItem, LogEvent, Page, PageCursor,
+    PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
+};
+use crate::keys::hash_key;
+
+#[derive(Default)]
+pub struct State {
+    pub keys: HashMap<String, String>,
+    pub runs: BTreeMap<String, RunRecord>,
+    pub steps: Vec<(String, StepRecord)>,
+    pub approvals: Vec<Approval>,
+    pub executions: HashMap<String, Execution>,
+    pub history: HashMap<String, Vec<HistoryItem>>,
+    pub logs: Vec<LogEvent>,
+    /// (workflow, run id, execution input) of every start.
+    pub started: Vec<(String, String, String)>,
+    pub stopped: Vec<String>,
+    pub deployed: Vec<String>,
+    pub unavailable: bool,
+}
+
+#[derive(Default)]
+pub struct MemoryBackend {
+    state: Mutex<State>,
+}
+
+pub const KEY_A: &str = "sy_key-of-tenant-a";
+pub const KEY_B: &str = "sy_key-of-tenant-b";
+
+impl MemoryBackend {
+    /// Tenants `tenant-a` and `tenant-b` with keys [`KEY_A`] and [`KEY_B`]; every seed
+    /// workflow deployed.
+    pub fn new() -> MemoryBackend {
+        let backend = MemoryBackend::default();
+        {
+            let mut state = backend.state();
+            state.keys.insert(hash_key(KEY_A), "tenant-a".into());
+            state.keys.insert(hash_key(KEY_B), "tenant-b".into());
+            state.deployed = switchyard_sdk::workflows()
+                .iter()
+                .map(|w| w.name.to_owned())
+                .collect();
+        }
+        backend
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn check(&self) -> Result<MutexGuard<'_, State>, BackendError> {
+        let state = self.state();
+        if state.unavailable {
+            return Err(BackendError::Unavailable("the test says so".into()));
+        }
+        Ok(state)
+    }
+}
+
+fn page_of<T: Clone>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> PageCursor,
+    page: &PageRequest,
+) -> Page<T> {
+    items.sort_by_key(|item| {
+        let cursor = key(item);
+        std::cmp::Reverse((cursor.created_at, cursor.id))
+    });
+    let start = match &page.after {
+        Some(after) => items
+            .iter()
+            .position(|item| key(item) == *after)
+            .map_or(items.len(), |i| i + 1),
+        None => 0,
+    };
+    let rest = &items[start..];
+    let taken: Vec<T> = rest.iter().take(page.limit as usize).cloned().collect();
+    let next = (rest.len() > taken.len())
+        .then(|| taken.last().map(&key))
+        .flatten();
+    Page { items: taken, next }
+}
+
+impl Backend for MemoryBackend {
+    async fn tenant_of_key(&self, key_hash: &str) -> Result<Option<String>, BackendError> {
+        Ok(self.check()?.keys.get(key_hash).cloned())
+    }
+
+    async fn start_execution(
+        &self,
+        workflow: &str,
+        run_id: &str,
+        input: &str,
+    ) -> Result<String, BackendError> {
+        let mut state = self.check()?;
+        if !state.deployed.iter().any(|w| w == workflow) {
+            return Err(BackendError::NotDeployed(workflow.to_owned()));
+        }
+        state
+            .started
+            .push((workflow.to_owned(), run_id.to_owned(), input.to_owned()));
+        let arn = format!("arn:execution:{workflow}:{run_id}");
+        state.executions.insert(
+            arn.clone(),
+            Execution {
+                status: crate::ExecutionStatus::Running,
+                output: None,
+                error: None,
+                cause: None,
+            },
+        );
+        Ok(arn)
+    }
+
+    async fn record_started(&self, run: &RunRecord) -> Result<(), BackendError> {
+        self.check()?
+            .runs
+            .entry(run.run_id.clone())
+            .or_insert_with(|| run.clone());
+        Ok(())
+    }
+
+    async fn run(&self, run_id: &str) -> Result<Option<RunRecord>, BackendError> {
+        Ok(self.check()?.runs.get(run_id).cloned())
+    }
+
+    async fn runs(
+        &self,
+        tenant: &str,
+        filter: &RunFilter,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, BackendError> {
+        let state = self.check()?;
+        let runs = state
+            .runs
+            .values()
+            .filter(|r| r.tenant_id == tenant)
+            .filter(|r| filter.status.as_ref().is_none_or(|s| *s == r.status))
+            .filter(|r| filter.workflow.as_ref().is_none_or(|w| *w == r.workflow))
+            .cloned()
+            .collect();
+        Ok(page_of(
+            runs,
+            |r: &RunRecord| PageCursor {
+                id: r.run_id.clone(),
+                created_at: r.created_at,
+            },
+            page,
+        ))
+    }
+
+    async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, BackendError> {
+        Ok(self
+            .check()?
+            .steps
+            .iter()
+            .filter(|(run, _)| run == run_id)
+            .map(|(_, step)| step.clone())
+            .collect())
+    }
+
+    async fn approvals_of_run(&self, run_id: &str) -> Result<Vec<Approval>, BackendError> {
+        Ok(self
+            .check()?
+            .approvals
+            .iter()
+            .filter(|a| a.run_id == run_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn approvals_of_tenant(
+        &self,
+        tenant: &str,
+        status: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Approval>, BackendError> {
+        let state = self.check()?;
+        let approvals = state
+            .approvals
+            .iter()
+            .filter(|a| a.tenant_id == tenant)
+            .filter(|a| status.is_none_or(|s| s == a.status))
+            .cloned()
+            .collect();
+        Ok(page_of(
+            approvals,
+            |a: &Approval| PageCursor {
+                id: a.request_id.clone(),
+                created_at: a.created_at,
+            },
+            page,
+        ))
+    }
+
+    async fn execution(&self, execution_arn: &str) -> Result<Option<Execution>, BackendError> {
+        Ok(self.check()?.executions.get(execution_arn).cloned())
+    }
+
+    async fn stop_execution(&self, execution_arn: &str) -> Result<(), BackendError> {
+        let mut state = self.check()?;
+        state.stopped.push(execution_arn.to_owned());
+        if let Some(execution) = state.executions.get_mut(execution_arn) {
+            execution.status = crate::ExecutionStatus::Aborted;
+        }
+        Ok(())
+    }
+
+    async fn end_run(&self, run_id: &str, end: &RunEnd) -> Result<(), BackendError> {
+        let mut state = self.check()?;
+        if let Some(run) = state.runs.get_mut(run_id).filter(|r| r.status == "running") {
+            match end {
+                RunEnd::Succeeded { output_summary } => {
+                    run.status = "succeeded".into();
+                    run.output_summary = Some(output_summary.clone());
+                }
+                RunEnd::Failed { error, cause } => {
+                    run.status = "failed".into();
+                    run.failure_error = Some(error.clone());
+                    run.failure_cause = Some(cause.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn cancel_run(&self, run_id: &str) -> Result<bool, BackendError> {
+        let mut state = self.check()?;
+        match state.runs.get_mut(run_id).filter(|r| r.status == "running") {
+            Some(run) => {
+                run.status = "cancelled".into();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn expire_approval(&self, request_id: &str) -> Result<(), BackendError> {
+        let mut state = self.check()?;
+        for approval in state.approvals.iter_mut() {
+            if approval.request_id == request_id && approval.status == "pending" {
+                approval.status = "expired".into();
+                approval.links.clear();
+            }
+        }
+        Ok(())
+    }
+
+    async fn history(&self, execution_arn: &str) -> Result<Vec<HistoryItem>, BackendError> {
+        Ok(self
+            .check()?
+            .history
+            .get(execution_arn)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn log_events(
+        &self,
+        run_id: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<LogEvent>, BackendError> {
+        Ok(self
+            .check()?
+            .logs
+            .iter()
+            .filter(|e| e.message.contains(run_id) && (from..=to).contains(&e.at))
+            .cloned()
+            .collect())
+    }
+
+    async fn decide(
+        &self,
+        request: &DecisionRequest,
+        tenant: &str,
+    ) -> Result<Approval, DecisionError> {
+        let mut state = self.state();
+        let approval = state
+            .approvals
+            .iter_mut()
+            .find(|a| a.request_id == request.request_id && a.tenant_id == tenant)
+            .ok_or_else(|| DecisionError::NotFound(request.request_id.clone()))?;
+        if approval.status != "pending" {
+            return Err(DecisionError::AlreadyDecided {
+                status: approval.status.clone(),
+                by: approval.decided_by.clone().unwrap_or_default(),
+                at: approval.decided_at.unwrap_or_default(),
+            });
+        }
+        approval.status = if request.decision == "reject" { "rejected" } else { "approved" }.into();
+        approval.decision = Some(request.decision.clone());
+        approval.decided_by = request.approver.clone();
+        approval.links.clear();
+        Ok(approval.clone())
+    }
+
+    async fn active_runs(&self) -> Result<u64, BackendError> {
+        Ok(self
+            .check()?
+            .runs
+            .values()
+            .filter(|r| r.status == "running")
+            .count() as u64)
+    }
+}

@@ -1,0 +1,141 @@
+//! Method and path to endpoint. Pure, so every routing rule is unit-tested.
+
+use crate::error::ApiError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route<'a> {
+    Health,
+    StartRun,
+    ListRuns,
+    GetRun(&'a str),
+    CancelRun(&'a str),
+    Timeline(&'a str),
+    Logs(&'a str),
+    ListApprovals,
+    SubmitApproval,
+}
+
+impl Route<'_> {
+    /// Only the health check answers without an API key.
+    pub fn needs_key(self) -> bool {
+        self != Route::Health
+    }
+
+    /// A short name for logs (no ids).
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::Health => "health",
+            Route::StartRun => "start_run",
+            Route::ListRuns => "list_runs",
+            Route::GetRun(_) => "get_run",
+            Route::CancelRun(_) => "cancel_run",
+            Route::Timeline(_) => "timeline",
+            Route::Logs(_) => "logs",
+            Route::ListApprovals => "list_approvals",
+            Route::SubmitApproval => "submit_approval",
+        }
+    }
+}
+
+/// Whether `id` can be a run id: Step Functions execution names, as Switchyard and Step
+/// Functions make them. Anything else cannot exist, so it is a 404 before any lookup.
+pub fn is_run_id(id: &str) -> bool {
+    (1..=80).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
+    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let segments: Vec<&str> = match trimmed.strip_prefix('/') {
+        Some(rest) => rest.split('/').collect(),
+        None => return Err(not_found(path)),
+    };
+    let method_upper = method.to_ascii_uppercase();
+    let only = |allowed: &'static [&'static str], route: Route<'a>| {
+        if allowed.contains(&method_upper.as_str()) {
+            Ok(route)
+        } else {
+            Err(ApiError::MethodNotAllowed {
+                method: method_upper.clone(),
+                path: path.to_owned(),
+                allowed,
+            })
+        }
+    };
+    match segments.as_slice() {
+        ["health"] => only(&["GET"], Route::Health),
+        ["runs"] => only(&["GET"], Route::ListRuns),
+        ["runs", "start"] => only(&["POST"], Route::StartRun),
+        ["runs", id] if is_run_id(id) => match method_upper.as_str() {
+            "DELETE" => Ok(Route::CancelRun(id)),
+            _ => only(&["GET", "DELETE"], Route::GetRun(id)),
+        },
+        ["runs", id, "timeline"] if is_run_id(id) => only(&["GET"], Route::Timeline(id)),
+        ["runs", id, "logs"] if is_run_id(id) => only(&["GET"], Route::Logs(id)),
+        ["approvals"] => only(&["GET"], Route::ListApprovals),
+        ["approvals", "submit"] => only(&["POST"], Route::SubmitApproval),
+        _ => Err(not_found(path)),
+    }
+}
+
+fn not_found(path: &str) -> ApiError {
+    ApiError::NotFound(format!("no endpoint at {path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(method: &str, path: &str) -> u16 {
+        route(method, path).map(|_| 200).unwrap_or_else(|e| e.status())
+    }
+
+    #[test]
+    fn every_endpoint_routes() {
+        assert_eq!(route("GET", "/health").ok(), Some(Route::Health));
+        assert_eq!(route("post", "/runs/start").ok(), Some(Route::StartRun));
+        assert_eq!(route("GET", "/runs").ok(), Some(Route::ListRuns));
+        assert_eq!(route("GET", "/runs/").ok(), Some(Route::ListRuns));
+        assert_eq!(route("GET", "/runs/r-1").ok(), Some(Route::GetRun("r-1")));
+        assert_eq!(
+            route("DELETE", "/runs/r-1").ok(),
+            Some(Route::CancelRun("r-1"))
+        );
+        assert_eq!(
+            route("GET", "/runs/r-1/timeline").ok(),
+            Some(Route::Timeline("r-1"))
+        );
+        assert_eq!(route("GET", "/runs/r-1/logs").ok(), Some(Route::Logs("r-1")));
+        assert_eq!(route("GET", "/approvals").ok(), Some(Route::ListApprovals));
+        assert_eq!(
+            route("POST", "/approvals/submit").ok(),
+            Some(Route::SubmitApproval)
+        );
+    }
+
+    #[test]
+    fn unknown_paths_are_404_and_known_paths_with_wrong_methods_405() {
+        assert_eq!(status("GET", "/"), 404);
+        assert_eq!(status("GET", ""), 404);
+        assert_eq!(status("GET", "/nope"), 404);
+        assert_eq!(status("GET", "/runs/r-1/other"), 404);
+        assert_eq!(status("GET", "//runs"), 404);
+        assert_eq!(status("GET", "/runs/has space"), 404);
+        assert_eq!(status("GET", &format!("/runs/{}", "x".repeat(81))), 404);
+        assert_eq!(status("GET", "/runs/start"), 405);
+        assert_eq!(status("POST", "/runs"), 405);
+        assert_eq!(status("PUT", "/runs/r-1"), 405);
+        assert_eq!(status("POST", "/health"), 405);
+        assert_eq!(status("GET", "/approvals/submit"), 405);
+        assert_eq!(status("DELETE", "/runs/r-1/logs"), 405);
+    }
+
+    #[test]
+    fn only_health_is_open() {
+        assert!(!Route::Health.needs_key());
+        assert!(Route::ListRuns.needs_key());
+        assert!(Route::SubmitApproval.needs_key());
+    }
+}
