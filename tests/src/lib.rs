@@ -97,7 +97,11 @@ impl Stack {
 
     /// Starts a run the way the CLI and API do: `{input, tenant_id}`.
     pub async fn start(&self, workflow: &str, tenant: &str, input: Value) -> String {
-        self.start_with(workflow, serde_json::json!({ "input": input, "tenant_id": tenant })).await
+        self.start_with(
+            workflow,
+            serde_json::json!({ "input": input, "tenant_id": tenant }),
+        )
+        .await
     }
 
     /// Starts a run that waits for people at its gates (no dev auto-approval).
@@ -311,21 +315,34 @@ impl Stack {
             .table_name(table)
             .index_name("by-run")
             .key_condition_expression("run_id = :run")
-            .expression_attribute_values(":run", aws_sdk_dynamodb::types::AttributeValue::S(run_id.into()))
+            .expression_attribute_values(
+                ":run",
+                aws_sdk_dynamodb::types::AttributeValue::S(run_id.into()),
+            )
             .send()
             .await
-            .unwrap_or_else(|e| panic!("approvals of {run_id}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
-        page.items().iter().map(|item| {
-            let mut record = record(item);
-            if let Some(links) = item.get("links").and_then(|l| l.as_m().ok()) {
-                let links: serde_json::Map<String, Value> = links
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), Value::String(v.as_s().ok()?.clone()))))
-                    .collect();
-                record.insert("links".into(), Value::Object(links));
-            }
-            record
-        }).collect()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "approvals of {run_id}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            });
+        page.items()
+            .iter()
+            .map(|item| {
+                let mut record = record(item);
+                if let Some(links) = item.get("links").and_then(|l| l.as_m().ok()) {
+                    let links: serde_json::Map<String, Value> = links
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.clone(), Value::String(v.as_s().ok()?.clone())))
+                        })
+                        .collect();
+                    record.insert("links".into(), Value::Object(links));
+                }
+                record
+            })
+            .collect()
     }
 
     /// Waits for a pending approval request at `gate` and returns it.
@@ -340,7 +357,10 @@ impl Stack {
             {
                 return found;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no pending approval at {gate} for {run_id}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no pending approval at {gate} for {run_id}"
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
@@ -353,7 +373,12 @@ impl Stack {
             .send()
             .await
             .map(|d| d.status().clone())
-            .unwrap_or_else(|e| panic!("describe {execution}: {}", aws_sdk_sfn::error::DisplayErrorContext(e)))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "describe {execution}: {}",
+                    aws_sdk_sfn::error::DisplayErrorContext(e)
+                )
+            })
     }
 }
 

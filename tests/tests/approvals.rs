@@ -18,20 +18,36 @@ struct Links {
 
 impl Links {
     fn new(stack: &Stack) -> Links {
-        let base = stack.deployment.approval_callback_url.clone().expect("deployment has the callback URL");
+        let base = stack
+            .deployment
+            .approval_callback_url
+            .clone()
+            .expect("deployment has the callback URL");
         Links {
             client: function_url_client(&base),
-            signer: LinkSigner::new(link_secret().as_bytes(), &base).expect("secret is long enough"),
+            signer: LinkSigner::new(link_secret().as_bytes(), &base)
+                .expect("secret is long enough"),
         }
     }
 
     fn link(approval: &Record, decision: &str) -> String {
-        approval["links"][decision].as_str().unwrap_or_else(|| panic!("no `{decision}` link in {approval:?}")).to_owned()
+        approval["links"][decision]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{decision}` link in {approval:?}"))
+            .to_owned()
     }
 
     async fn get(&self, url: &str) -> (u16, String) {
-        let response = self.client.get(url).send().await.expect("GET reaches the callback");
-        (response.status().as_u16(), response.text().await.unwrap_or_default())
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .expect("GET reaches the callback");
+        (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        )
     }
 
     /// POSTs the confirmation form, asking for JSON.
@@ -72,20 +88,33 @@ async fn campaign_pauses_at_each_gate_and_resumes_when_links_are_posted() {
     let stack = Stack::connect().await;
     let links = Links::new(&stack);
     let execution = stack
-        .start_gated("campaign-creation", "tenant-gates", json!({ "brand_id": "acme", "selected_month": "2024-11" }))
+        .start_gated(
+            "campaign-creation",
+            "tenant-gates",
+            json!({ "brand_id": "acme", "selected_month": "2024-11" }),
+        )
         .await;
     let run = run_id(&execution).to_owned();
     for gate in ["approve_strategy", "approve_content", "approve_deployment"] {
         let approval = stack.pending_approval(&run, gate).await;
-        assert_eq!(stack.status(&execution).await, ExecutionStatus::Running, "paused at {gate}");
+        assert_eq!(
+            stack.status(&execution).await,
+            ExecutionStatus::Running,
+            "paused at {gate}"
+        );
         let url = Links::link(&approval, "approve");
         // What a mail scanner does: fetch the link. It shows a page and changes nothing.
         let (status, page) = links.get(&url).await;
         assert_eq!(status, 200);
         assert!(page.contains("<form method=\"post\""), "{page}");
         assert!(page.contains(approval["subject"].as_str().unwrap_or_default()));
-        assert_eq!(current(&stack, &run, &approval["request_id"]).await["status"], "pending");
-        let (status, body) = links.post(&url, "ada@acme.test", &format!("ok for {gate}")).await;
+        assert_eq!(
+            current(&stack, &run, &approval["request_id"]).await["status"],
+            "pending"
+        );
+        let (status, body) = links
+            .post(&url, "ada@acme.test", &format!("ok for {gate}"))
+            .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["status"], "approved");
         let decided = current(&stack, &run, &approval["request_id"]).await;
@@ -102,7 +131,11 @@ async fn bad_and_hostile_requests_are_refused_and_change_nothing() {
     let stack = Stack::connect().await;
     let links = Links::new(&stack);
     let execution = stack
-        .start_gated("campaign-creation", "tenant-gates", json!({ "brand_id": "acme", "selected_month": "2024-12" }))
+        .start_gated(
+            "campaign-creation",
+            "tenant-gates",
+            json!({ "brand_id": "acme", "selected_month": "2024-12" }),
+        )
         .await;
     let run = run_id(&execution).to_owned();
     let approval = stack.pending_approval(&run, "approve_strategy").await;
@@ -120,26 +153,40 @@ async fn bad_and_hostile_requests_are_refused_and_change_nothing() {
     // Expired link (validly signed, in the past).
     let expired = links.signer.link(&request_id, "approve", 1_000);
     let (status, body) = links.post(&expired, "ada", "").await;
-    assert_eq!((status, body["error"].as_str()), (410, Some("link_expired")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (410, Some("link_expired"))
+    );
     // Unknown request.
-    let unknown = links.signer.link(&uuid::Uuid::new_v4().to_string(), "approve", expires);
+    let unknown = links
+        .signer
+        .link(&uuid::Uuid::new_v4().to_string(), "approve", expires);
     assert_eq!(links.post(&unknown, "ada", "").await.0, 404);
     // A decision the gate does not offer.
     let maybe = links.signer.link(&request_id, "maybe", expires);
     let (status, body) = links.post(&maybe, "ada", "").await;
     assert_eq!((status, body["field"].as_str()), (400, Some("decision")));
     // Nothing above changed the request or the run.
-    assert_eq!(decision_state(&current(&stack, &run, &approval["request_id"]).await), before);
+    assert_eq!(
+        decision_state(&current(&stack, &run, &approval["request_id"]).await),
+        before
+    );
     assert_eq!(stack.status(&execution).await, ExecutionStatus::Running);
 
     // Two concurrent POSTs of different decisions: exactly one wins.
     let reject = Links::link(&approval, "reject");
-    let (a, b) = tokio::join!(links.post(&approve, "ada", ""), links.post(&reject, "bob", ""));
+    let (a, b) = tokio::join!(
+        links.post(&approve, "ada", ""),
+        links.post(&reject, "bob", "")
+    );
     let mut statuses = [a.0, b.0];
     statuses.sort();
     assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
     let loser = if a.0 == 409 { &a.1 } else { &b.1 };
-    assert!(loser["decided_by"] == "ada" || loser["decided_by"] == "bob", "409 says who decided: {loser}");
+    assert!(
+        loser["decided_by"] == "ada" || loser["decided_by"] == "bob",
+        "409 says who decided: {loser}"
+    );
     // Reused link: already decided, same or other decision.
     let (status, body) = links.post(&approve, "carol", "").await;
     assert_eq!(status, 409);
@@ -150,10 +197,19 @@ async fn bad_and_hostile_requests_are_refused_and_change_nothing() {
     let resumed = history
         .iter()
         .filter(|e| e.r#type() == &HistoryEventType::TaskSucceeded)
-        .filter(|e| e.task_succeeded_event_details().is_some_and(|d| d.resource_type() == "lambda" && d.resource().contains("waitForTaskToken")))
+        .filter(|e| {
+            e.task_succeeded_event_details().is_some_and(|d| {
+                d.resource_type() == "lambda" && d.resource().contains("waitForTaskToken")
+            })
+        })
         .count();
     assert_eq!(resumed, 1);
-    let _ = stack.sfn.stop_execution().execution_arn(&execution).send().await;
+    let _ = stack
+        .sfn
+        .stop_execution()
+        .execution_arn(&execution)
+        .send()
+        .await;
 }
 
 #[tokio::test]
@@ -164,16 +220,26 @@ async fn only_designated_approvers_may_decide() {
         "request_id": "R-9", "department": "ops", "requester": "ada",
         "items": [{ "description": "Forklift", "quantity": 1, "unit_price": 12000.0 }]
     });
-    let execution = stack.start_gated("enterprise-coordinator", "tenant-gates", request).await;
+    let execution = stack
+        .start_gated("enterprise-coordinator", "tenant-gates", request)
+        .await;
     let run = run_id(&execution).to_owned();
     let approval = stack.pending_approval(&run, "finance_approval").await;
     let url = Links::link(&approval, "approve");
     let (status, body) = links.post(&url, "mallory@evil.test", "").await;
     assert_eq!((status, body["field"].as_str()), (403, Some("approver")));
-    assert_eq!(current(&stack, &run, &approval["request_id"]).await["status"], "pending");
-    let (status, _) = links.post(&url, "finance@switchyard.test", "within budget").await;
+    assert_eq!(
+        current(&stack, &run, &approval["request_id"]).await["status"],
+        "pending"
+    );
+    let (status, _) = links
+        .post(&url, "finance@switchyard.test", "within budget")
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(stack.wait(&execution, LIMIT).await.succeeded()["purchase_order"], "PO-R-9");
+    assert_eq!(
+        stack.wait(&execution, LIMIT).await.succeeded()["purchase_order"],
+        "PO-R-9"
+    );
 }
 
 #[tokio::test]
@@ -181,13 +247,29 @@ async fn a_reject_at_the_content_gate_takes_the_declared_rework_path() {
     let stack = Stack::connect().await;
     let links = Links::new(&stack);
     let execution = stack
-        .start_gated("campaign-creation", "tenant-gates", json!({ "brand_id": "globex", "selected_month": "2024-10" }))
+        .start_gated(
+            "campaign-creation",
+            "tenant-gates",
+            json!({ "brand_id": "globex", "selected_month": "2024-10" }),
+        )
         .await;
     let run = run_id(&execution).to_owned();
     let strategy = stack.pending_approval(&run, "approve_strategy").await;
-    assert_eq!(links.post(&Links::link(&strategy, "approve"), "ada", "").await.0, 200);
+    assert_eq!(
+        links
+            .post(&Links::link(&strategy, "approve"), "ada", "")
+            .await
+            .0,
+        200
+    );
     let content = stack.pending_approval(&run, "approve_content").await;
-    assert_eq!(links.post(&Links::link(&content, "reject"), "ada", "needs work").await.0, 200);
+    assert_eq!(
+        links
+            .post(&Links::link(&content, "reject"), "ada", "needs work")
+            .await
+            .0,
+        200
+    );
     // The rework loop revises and asks again: a second, new request at the same gate.
     let deadline = tokio::time::Instant::now() + LIMIT;
     let again = loop {
@@ -200,12 +282,31 @@ async fn a_reject_at_the_content_gate_takes_the_declared_rework_path() {
     };
     let entered = {
         let history = stack.history(&execution).await;
-        history.iter().filter_map(|e| e.state_entered_event_details()).map(|d| d.name().to_owned()).collect::<Vec<_>>()
+        history
+            .iter()
+            .filter_map(|e| e.state_entered_event_details())
+            .map(|d| d.name().to_owned())
+            .collect::<Vec<_>>()
     };
-    assert!(entered.contains(&"rework".to_owned()) && entered.contains(&"revise".to_owned()), "{entered:?}");
-    assert_eq!(links.post(&Links::link(&again, "approve"), "ada", "").await.0, 200);
+    assert!(
+        entered.contains(&"rework".to_owned()) && entered.contains(&"revise".to_owned()),
+        "{entered:?}"
+    );
+    assert_eq!(
+        links
+            .post(&Links::link(&again, "approve"), "ada", "")
+            .await
+            .0,
+        200
+    );
     let deployment = stack.pending_approval(&run, "approve_deployment").await;
-    assert_eq!(links.post(&Links::link(&deployment, "approve"), "ada", "").await.0, 200);
+    assert_eq!(
+        links
+            .post(&Links::link(&deployment, "approve"), "ada", "")
+            .await
+            .0,
+        200
+    );
     stack.wait(&execution, LIMIT).await.succeeded();
 }
 
@@ -213,14 +314,21 @@ async fn a_reject_at_the_content_gate_takes_the_declared_rework_path() {
 async fn a_gate_timeout_takes_the_declared_path_and_expires_the_request() {
     let stack = Stack::connect().await;
     let links = Links::new(&stack);
-    let execution = stack.start_gated("gate-test", "tenant-gates", json!({ "topic": "slow" })).await;
+    let execution = stack
+        .start_gated("gate-test", "tenant-gates", json!({ "topic": "slow" }))
+        .await;
     let run = run_id(&execution).to_owned();
     let approval = stack.pending_approval(&run, "ask").await;
     let finished = stack.wait(&execution, LIMIT).await;
     assert_eq!(finished.succeeded()["path"], "timed-out");
-    assert_eq!(current(&stack, &run, &approval["request_id"]).await["status"], "expired");
+    assert_eq!(
+        current(&stack, &run, &approval["request_id"]).await["status"],
+        "expired"
+    );
     // A link clicked too late cannot resume anything.
-    let (status, _) = links.post(&Links::link(&approval, "approve"), "ada", "").await;
+    let (status, _) = links
+        .post(&Links::link(&approval, "approve"), "ada", "")
+        .await;
     assert_eq!(status, 410);
 }
 
@@ -228,10 +336,21 @@ async fn a_gate_timeout_takes_the_declared_path_and_expires_the_request() {
 async fn a_reject_link_routes_to_the_declared_reject_path() {
     let stack = Stack::connect().await;
     let links = Links::new(&stack);
-    let execution = stack.start_gated("gate-test", "tenant-gates", json!({ "topic": "no" })).await;
+    let execution = stack
+        .start_gated("gate-test", "tenant-gates", json!({ "topic": "no" }))
+        .await;
     let approval = stack.pending_approval(run_id(&execution), "ask").await;
-    assert_eq!(links.post(&Links::link(&approval, "reject"), "ada", "not now").await.0, 200);
-    assert_eq!(stack.wait(&execution, LIMIT).await.succeeded()["path"], "rejected");
+    assert_eq!(
+        links
+            .post(&Links::link(&approval, "reject"), "ada", "not now")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stack.wait(&execution, LIMIT).await.succeeded()["path"],
+        "rejected"
+    );
 }
 
 #[tokio::test]
@@ -243,9 +362,19 @@ async fn the_pick_one_of_four_gate_delivers_the_chosen_concept() {
         .await;
     let run = run_id(&execution).to_owned();
     let approval = stack.pending_approval(&run, "pick_concept").await;
-    let offered: Vec<&String> = approval["links"].as_object().expect("links").keys().collect();
+    let offered: Vec<&String> = approval["links"]
+        .as_object()
+        .expect("links")
+        .keys()
+        .collect();
     assert_eq!(offered.len(), 5, "four concepts and reject: {offered:?}");
-    assert_eq!(links.post(&Links::link(&approval, "concept-3"), "director", "").await.0, 200);
+    assert_eq!(
+        links
+            .post(&Links::link(&approval, "concept-3"), "director", "")
+            .await
+            .0,
+        200
+    );
     let finished = stack.wait(&execution, LIMIT).await;
     finished.succeeded();
     let cast = finished

@@ -235,10 +235,10 @@ impl StepWriter<'_> {
                         "Next": self.target(catch.fallback, Edge::Caught),
                     }));
                 }
-                if !catch
+                let catches_everything = catch
                     .as_ref()
-                    .is_some_and(|c| catch_errors(&c.errors) == ["States.ALL"])
-                {
+                    .is_some_and(|c| catch_errors(&c.errors) == ["States.ALL"]);
+                if !catches_everything {
                     catchers.push(catch_all());
                 }
                 state["Catch"] = json!(catchers);

@@ -155,19 +155,28 @@ pub struct GateOutcome {
 /// Records that the gate approved.
 #[agent]
 pub async fn on_approved(request: GateRequest) -> Result<GateOutcome, AgentError> {
-    Ok(GateOutcome { topic: request.topic, path: "approved".into() })
+    Ok(GateOutcome {
+        topic: request.topic,
+        path: "approved".into(),
+    })
 }
 
 /// Records that the gate rejected.
 #[agent]
 pub async fn on_rejected(request: GateRequest) -> Result<GateOutcome, AgentError> {
-    Ok(GateOutcome { topic: request.topic, path: "rejected".into() })
+    Ok(GateOutcome {
+        topic: request.topic,
+        path: "rejected".into(),
+    })
 }
 
 /// Records that nobody decided in time.
 #[agent]
 pub async fn on_timed_out(request: GateRequest) -> Result<GateOutcome, AgentError> {
-    Ok(GateOutcome { topic: request.topic, path: "timed-out".into() })
+    Ok(GateOutcome {
+        topic: request.topic,
+        path: "timed-out".into(),
+    })
 }
 
 workflow! {

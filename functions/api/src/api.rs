@@ -183,7 +183,10 @@ impl<B: Backend> Api<B> {
         let started = Instant::now();
         let mut tenant = None;
         let (name, result) = match route(&request.method, &request.path) {
-            Ok(route) => (route.name(), self.dispatch(route, &request, &mut tenant).await),
+            Ok(route) => (
+                route.name(),
+                self.dispatch(route, &request, &mut tenant).await,
+            ),
             Err(e) => ("none", Err(e)),
         };
         let response = result.unwrap_or_else(|error| {
@@ -268,10 +271,7 @@ impl<B: Backend> Api<B> {
     }
 
     /// The run and its execution, after recording an end the record missed.
-    async fn reconciled(
-        &self,
-        run: RunRecord,
-    ) -> Result<(RunRecord, Option<Execution>), ApiError> {
+    async fn reconciled(&self, run: RunRecord) -> Result<(RunRecord, Option<Execution>), ApiError> {
         let Some(arn) = run.execution_arn.clone() else {
             return Ok((run, None));
         };
@@ -279,7 +279,10 @@ impl<B: Backend> Api<B> {
             return Ok((run, None));
         }
         let execution = self.backend.execution(&arn).await?;
-        let Some(end) = execution.as_ref().filter(|_| run.status == "running").and_then(ended)
+        let Some(end) = execution
+            .as_ref()
+            .filter(|_| run.status == "running")
+            .and_then(ended)
         else {
             return Ok((run, execution));
         };
@@ -547,11 +550,17 @@ mod tests {
     }
 
     fn gate_run(api: &Api<MemoryBackend>) -> String {
-        start(api, json!({ "workflow": "gate-test", "input": { "topic": "t" } }))
+        start(
+            api,
+            json!({ "workflow": "gate-test", "input": { "topic": "t" } }),
+        )
     }
 
     fn arn(api: &Api<MemoryBackend>, run_id: &str) -> String {
-        api.backend.state().runs[run_id].execution_arn.clone().expect("an execution")
+        api.backend.state().runs[run_id]
+            .execution_arn
+            .clone()
+            .expect("an execution")
     }
 
     fn pending(run_id: &str, tenant: &str) -> Approval {
@@ -572,7 +581,10 @@ mod tests {
         let api = api();
         gate_run(&api);
         let (status, body) = call(&api, ApiRequest::new("GET", "/health"));
-        assert_eq!((status, body), (200, json!({ "status": "ok", "active_runs": 1 })));
+        assert_eq!(
+            (status, body),
+            (200, json!({ "status": "ok", "active_runs": 1 }))
+        );
     }
 
     #[test]
@@ -589,10 +601,17 @@ mod tests {
             ("POST", "/approvals/submit"),
         ] {
             let (status, body) = call(&api, ApiRequest::new(method, path));
-            assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{method} {path}");
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("unauthorized")),
+                "{method} {path}"
+            );
             let unknown = ApiRequest::new(method, path).with_header("x-api-key", "sy_nobody");
             let (status, body) = call(&api, unknown);
-            assert_eq!((status, body["message"].as_str()), (401, Some("unknown API key")));
+            assert_eq!(
+                (status, body["message"].as_str()),
+                (401, Some("unknown API key"))
+            );
         }
     }
 
@@ -601,8 +620,14 @@ mod tests {
         let api = api();
         assert_eq!(call(&api, as_a("GET", "/nowhere")).0, 404);
         assert_eq!(call(&api, as_a("PATCH", "/runs/r1")).0, 405);
-        let (status, body) = call(&api, as_a("POST", "/runs/start").with_body("{\"workflow\": "));
-        assert_eq!((status, body["error"].as_str(), body["field"].as_str()), (400, Some("malformed_json"), Some("body")));
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body("{\"workflow\": "),
+        );
+        assert_eq!(
+            (status, body["error"].as_str(), body["field"].as_str()),
+            (400, Some("malformed_json"), Some("body"))
+        );
         let (status, body) = call(&api, as_a("GET", "/runs/r1").with_query("verbose=1"));
         assert_eq!((status, body["field"].as_str()), (400, Some("verbose")));
     }
@@ -624,13 +649,19 @@ mod tests {
         assert_eq!(body["links"]["self"], format!("/runs/{run_id}"));
         let state = api.backend.state();
         let (workflow, name, input) = &state.started[0];
-        assert_eq!((workflow.as_str(), name.as_str()), ("campaign-creation", run_id));
+        assert_eq!(
+            (workflow.as_str(), name.as_str()),
+            ("campaign-creation", run_id)
+        );
         assert_eq!(
             serde_json::from_str::<Value>(input).expect("json"),
             json!({ "input": { "brand_id": "acme", "selected_month": "2024-11" }, "tenant_id": "tenant-a", "auto_approve": false })
         );
         let record = &state.runs[run_id];
-        assert_eq!((record.tenant_id.as_str(), record.status.as_str()), ("tenant-a", "running"));
+        assert_eq!(
+            (record.tenant_id.as_str(), record.status.as_str()),
+            ("tenant-a", "running")
+        );
     }
 
     #[test]
@@ -638,17 +669,34 @@ mod tests {
         let api = api();
         let (status, body) = call(
             &api,
-            as_a("POST", "/runs/start").with_body(json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-b" }).to_string()),
+            as_a("POST", "/runs/start").with_body(
+                json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-b" })
+                    .to_string(),
+            ),
         );
         assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
         let (status, body) = call(
             &api,
-            as_a("POST", "/runs/start").with_body(json!({ "workflow": "self-test", "input": { "fail_times": "two", "numbers": [] } }).to_string()),
+            as_a("POST", "/runs/start").with_body(
+                json!({ "workflow": "self-test", "input": { "fail_times": "two", "numbers": [] } })
+                    .to_string(),
+            ),
         );
-        assert_eq!((status, body["error"].as_str(), body["field"].as_str()), (400, Some("invalid_input"), Some("input.fail_times")));
+        assert_eq!(
+            (status, body["error"].as_str(), body["field"].as_str()),
+            (400, Some("invalid_input"), Some("input.fail_times"))
+        );
         api.backend.state().deployed.clear();
-        let (status, body) = call(&api, as_a("POST", "/runs/start").with_body(json!({ "workflow": "gate-test", "input": { "topic": "t" } }).to_string()));
-        assert_eq!((status, body["error"].as_str()), (404, Some("workflow_not_deployed")));
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(
+                json!({ "workflow": "gate-test", "input": { "topic": "t" } }).to_string(),
+            ),
+        );
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("workflow_not_deployed"))
+        );
         assert!(api.backend.state().started.is_empty());
     }
 
@@ -664,7 +712,13 @@ mod tests {
             run.cost_usd = 0.5;
             state.steps.push((
                 run_id.clone(),
-                StepRecord { step: "ask".into(), status: "succeeded".into(), latency_ms: Some(12), model: Some("embedded".into()), ..StepRecord::default() },
+                StepRecord {
+                    step: "ask".into(),
+                    status: "succeeded".into(),
+                    latency_ms: Some(12),
+                    model: Some("embedded".into()),
+                    ..StepRecord::default()
+                },
             ));
         }
         let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
@@ -675,15 +729,30 @@ mod tests {
         assert_eq!(body["totals"]["cost_usd"], 0.5);
         assert_eq!(body["steps"][0]["latency_ms"], 12);
         assert_eq!(body["steps"][0]["model"], "embedded");
-        assert_eq!(body["approvals"][0]["links"]["approve"], "https://cb/approve");
+        assert_eq!(
+            body["approvals"][0]["links"]["approve"],
+            "https://cb/approve"
+        );
         assert!(body.get("output").is_none());
-        for path in [format!("/runs/{run_id}"), format!("/runs/{run_id}/timeline"), format!("/runs/{run_id}/logs")] {
+        for path in [
+            format!("/runs/{run_id}"),
+            format!("/runs/{run_id}/timeline"),
+            format!("/runs/{run_id}/logs"),
+        ] {
             let (status, other) = call(&api, as_b("GET", &path));
             assert_eq!(status, 404, "{path}");
             let (_, missing) = call(&api, as_b("GET", "/runs/never-existed"));
-            assert_eq!(other["message"].as_str().map(|m| m.replace(&run_id, "ID")), missing["message"].as_str().map(|m| m.replace("never-existed", "ID")));
+            assert_eq!(
+                other["message"].as_str().map(|m| m.replace(&run_id, "ID")),
+                missing["message"]
+                    .as_str()
+                    .map(|m| m.replace("never-existed", "ID"))
+            );
         }
-        assert_eq!(call(&api, as_b("DELETE", &format!("/runs/{run_id}"))).0, 404);
+        assert_eq!(
+            call(&api, as_b("DELETE", &format!("/runs/{run_id}"))).0,
+            404
+        );
         assert_eq!(api.backend.state().runs[&run_id].status, "running");
     }
 
@@ -710,7 +779,10 @@ mod tests {
             run.failure_cause = Some("no".into());
         }
         let (_, body) = call(&api, as_a("GET", &format!("/runs/{failed}")));
-        assert_eq!(body["failure"], json!({ "error": "Agent.Permanent", "cause": "no" }));
+        assert_eq!(
+            body["failure"],
+            json!({ "error": "Agent.Permanent", "cause": "no" })
+        );
     }
 
     #[test]
@@ -740,17 +812,32 @@ mod tests {
     fn cancelling_stops_the_execution_once() {
         let api = api();
         let run_id = gate_run(&api);
-        api.backend.state().approvals.push(pending(&run_id, "tenant-a"));
+        api.backend
+            .state()
+            .approvals
+            .push(pending(&run_id, "tenant-a"));
         let (status, body) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
         assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
         {
             let state = api.backend.state();
-            assert_eq!(state.stopped, [arn(&api, &run_id)].to_vec().iter().map(String::to_owned).collect::<Vec<_>>().as_slice().to_vec());
+            assert_eq!(
+                state.stopped,
+                [arn(&api, &run_id)]
+                    .to_vec()
+                    .iter()
+                    .map(String::to_owned)
+                    .collect::<Vec<_>>()
+                    .as_slice()
+                    .to_vec()
+            );
             assert_eq!(state.runs[&run_id].status, "cancelled");
             assert_eq!(state.approvals[0].status, "expired");
         }
         let (status, body) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
-        assert_eq!((status, body["error"].as_str(), body["status"].as_str()), (409, Some("not_running"), Some("cancelled")));
+        assert_eq!(
+            (status, body["error"].as_str(), body["status"].as_str()),
+            (409, Some("not_running"), Some("cancelled"))
+        );
     }
 
     #[test]
@@ -769,28 +856,42 @@ mod tests {
             .enumerate()
             {
                 let run_id = format!("run-{i}");
-                state.runs.insert(run_id.clone(), RunRecord {
-                    run_id,
-                    tenant_id: tenant.into(),
-                    workflow: workflow.into(),
-                    status: status.into(),
-                    created_at: 1_000 + i as u64,
-                    ..RunRecord::default()
-                });
+                state.runs.insert(
+                    run_id.clone(),
+                    RunRecord {
+                        run_id,
+                        tenant_id: tenant.into(),
+                        workflow: workflow.into(),
+                        status: status.into(),
+                        created_at: 1_000 + i as u64,
+                        ..RunRecord::default()
+                    },
+                );
             }
         }
         let ids = |body: &Value| -> Vec<String> {
-            body["runs"].as_array().expect("runs").iter().map(|r| r["run_id"].as_str().unwrap_or_default().to_owned()).collect()
+            body["runs"]
+                .as_array()
+                .expect("runs")
+                .iter()
+                .map(|r| r["run_id"].as_str().unwrap_or_default().to_owned())
+                .collect()
         };
         let (_, body) = call(&api, as_a("GET", "/runs"));
         assert_eq!(ids(&body), ["run-4", "run-3", "run-1", "run-0"]);
         assert!(body["next_cursor"].is_null());
-        let (_, body) = call(&api, as_a("GET", "/runs").with_query("workflow=gate-test&status=running"));
+        let (_, body) = call(
+            &api,
+            as_a("GET", "/runs").with_query("workflow=gate-test&status=running"),
+        );
         assert_eq!(ids(&body), ["run-4", "run-0"]);
         let (_, first) = call(&api, as_a("GET", "/runs").with_query("limit=2"));
         assert_eq!(ids(&first), ["run-4", "run-3"]);
         let cursor = first["next_cursor"].as_str().expect("more");
-        let (_, second) = call(&api, as_a("GET", "/runs").with_query(&format!("limit=2&cursor={cursor}")));
+        let (_, second) = call(
+            &api,
+            as_a("GET", "/runs").with_query(&format!("limit=2&cursor={cursor}")),
+        );
         assert_eq!(ids(&second), ["run-1", "run-0"]);
         assert!(second["next_cursor"].is_null());
         let (_, b) = call(&api, as_b("GET", "/runs"));
@@ -804,16 +905,52 @@ mod tests {
         let arn = arn(&api, &run_id);
         {
             let mut state = api.backend.state();
-            state.history.insert(arn, vec![
-                HistoryItem { id: 1, at: 10, kind: "ExecutionStarted".into(), ..HistoryItem::default() },
-                HistoryItem { id: 2, at: 30, kind: "TaskStateExited".into(), state: Some("approved".into()), ..HistoryItem::default() },
-            ]);
-            state.steps.push((run_id.clone(), StepRecord { step: "approved".into(), status: "succeeded".into(), started_at: Some(20), finished_at: Some(25), ..StepRecord::default() }));
+            state.history.insert(
+                arn,
+                vec![
+                    HistoryItem {
+                        id: 1,
+                        at: 10,
+                        kind: "ExecutionStarted".into(),
+                        ..HistoryItem::default()
+                    },
+                    HistoryItem {
+                        id: 2,
+                        at: 30,
+                        kind: "TaskStateExited".into(),
+                        state: Some("approved".into()),
+                        ..HistoryItem::default()
+                    },
+                ],
+            );
+            state.steps.push((
+                run_id.clone(),
+                StepRecord {
+                    step: "approved".into(),
+                    status: "succeeded".into(),
+                    started_at: Some(20),
+                    finished_at: Some(25),
+                    ..StepRecord::default()
+                },
+            ));
         }
         let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/timeline")));
         assert_eq!(status, 200);
-        let kinds: Vec<&str> = body["events"].as_array().expect("events").iter().filter_map(|e| e["type"].as_str()).collect();
-        assert_eq!(kinds, ["ExecutionStarted", "AgentAttemptStarted", "AgentAttemptSucceeded", "TaskStateExited"]);
+        let kinds: Vec<&str> = body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["type"].as_str())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "ExecutionStarted",
+                "AgentAttemptStarted",
+                "AgentAttemptSucceeded",
+                "TaskStateExited"
+            ]
+        );
     }
 
     #[test]
@@ -825,11 +962,17 @@ mod tests {
             LogEvent { function: "switchyard-on-approved".into(), at: now, message: json!({ "level": "INFO", "run_id": run_id, "step": "approved", "message": "agent started" }).to_string() },
             LogEvent { function: "switchyard-on-approved".into(), at: now, message: json!({ "level": "ERROR", "run_id": run_id, "step": "approved", "message": "agent failed" }).to_string() },
         ];
-        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/logs")).with_query("level=warn&step=approved"));
+        let (status, body) = call(
+            &api,
+            as_a("GET", &format!("/runs/{run_id}/logs")).with_query("level=warn&step=approved"),
+        );
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["lines"].as_array().map(Vec::len), Some(1));
         assert_eq!(body["lines"][0]["message"], "agent failed");
-        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/logs")).with_query("level=chatty"));
+        let (status, body) = call(
+            &api,
+            as_a("GET", &format!("/runs/{run_id}/logs")).with_query("level=chatty"),
+        );
         assert_eq!((status, body["field"].as_str()), (400, Some("level")));
     }
 
@@ -842,19 +985,39 @@ mod tests {
             state.approvals.push(pending("run-b", "tenant-b"));
         }
         let (_, body) = call(&api, as_a("GET", "/approvals").with_query("status=pending"));
-        let listed: Vec<&str> = body["approvals"].as_array().expect("list").iter().filter_map(|a| a["request_id"].as_str()).collect();
+        let listed: Vec<&str> = body["approvals"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|a| a["request_id"].as_str())
+            .collect();
         assert_eq!(listed, ["req-run-a"]);
         assert!(body["approvals"][0].get("tenant_id").is_none());
         let submit = |who: ApiRequest, id: &str| {
-            call(&api, who.with_body(json!({ "request_id": id, "decision": "approve", "approver": "ada" }).to_string()))
+            call(
+                &api,
+                who.with_body(
+                    json!({ "request_id": id, "decision": "approve", "approver": "ada" })
+                        .to_string(),
+                ),
+            )
         };
         let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-b");
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
         let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-a");
-        assert_eq!((status, body["status"].as_str(), body["decided_by"].as_str()), (200, Some("approved"), Some("ada")));
+        assert_eq!(
+            (status, body["status"].as_str(), body["decided_by"].as_str()),
+            (200, Some("approved"), Some("ada"))
+        );
         let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-a");
-        assert_eq!((status, body["error"].as_str()), (409, Some("already_decided")));
-        let (status, body) = call(&api, as_a("POST", "/approvals/submit").with_body("{\"request_id\": \"x\"}"));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("already_decided"))
+        );
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/approvals/submit").with_body("{\"request_id\": \"x\"}"),
+        );
         assert_eq!((status, body["field"].as_str()), (400, Some("decision")));
     }
 

@@ -119,9 +119,18 @@ impl AwsBackend {
         };
         let mut start = page.after.as_ref().map(|cursor| {
             HashMap::from([
-                (listing.id_attribute.to_owned(), AttributeValue::S(cursor.id.clone())),
-                ("tenant_id".to_owned(), AttributeValue::S(listing.tenant.to_owned())),
-                ("created_at".to_owned(), AttributeValue::N(cursor.created_at.to_string())),
+                (
+                    listing.id_attribute.to_owned(),
+                    AttributeValue::S(cursor.id.clone()),
+                ),
+                (
+                    "tenant_id".to_owned(),
+                    AttributeValue::S(listing.tenant.to_owned()),
+                ),
+                (
+                    "created_at".to_owned(),
+                    AttributeValue::N(cursor.created_at.to_string()),
+                ),
             ])
         });
         let mut items = Vec::new();
@@ -159,7 +168,9 @@ impl AwsBackend {
                 None => return Ok(Page { items, next: None }),
             }
         }
-        let next = start.as_ref().and_then(|key| cursor_of(key, listing.id_attribute));
+        let next = start
+            .as_ref()
+            .and_then(|key| cursor_of(key, listing.id_attribute));
         Ok(Page { items, next })
     }
 
@@ -333,7 +344,11 @@ fn history_item(event: &aws_sdk_sfn::types::HistoryEvent) -> HistoryItem {
     let state = event
         .state_entered_event_details()
         .map(|d| d.name().to_owned())
-        .or_else(|| event.state_exited_event_details().map(|d| d.name().to_owned()));
+        .or_else(|| {
+            event
+                .state_exited_event_details()
+                .map(|d| d.name().to_owned())
+        });
     // Every failure-like event carries an error name and cause; take the one present.
     let failures = [
         event
@@ -498,9 +513,7 @@ impl Backend for AwsBackend {
                 break;
             }
         }
-        steps.sort_by(|a, b| {
-            (a.started_at, &a.step_key).cmp(&(b.started_at, &b.step_key))
-        });
+        steps.sort_by(|a, b| (a.started_at, &a.step_key).cmp(&(b.started_at, &b.step_key)));
         Ok(steps)
     }
 
@@ -541,10 +554,17 @@ impl Backend for AwsBackend {
             index: APPROVALS_BY_TENANT,
             tenant,
             id_attribute: "request_id",
-            filters: status.map(|s| ("status", s.to_owned())).into_iter().collect(),
+            filters: status
+                .map(|s| ("status", s.to_owned()))
+                .into_iter()
+                .collect(),
         };
         let page = self.newest_first(listing, page).await?;
-        let ids = page.items.iter().filter_map(|i| text(i, "request_id")).collect();
+        let ids = page
+            .items
+            .iter()
+            .filter_map(|i| text(i, "request_id"))
+            .collect();
         Ok(Page {
             items: self.approvals_by_id(ids).await?,
             next: page.next,

@@ -218,8 +218,10 @@ pub trait Backend: Send + Sync {
         run: &RunRecord,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
-    fn run(&self, run_id: &str)
-        -> impl Future<Output = Result<Option<RunRecord>, BackendError>> + Send;
+    fn run(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Option<RunRecord>, BackendError>> + Send;
 
     /// The tenant's runs, newest first.
     fn runs(
@@ -229,8 +231,10 @@ pub trait Backend: Send + Sync {
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<RunRecord>, BackendError>> + Send;
 
-    fn steps(&self, run_id: &str)
-        -> impl Future<Output = Result<Vec<StepRecord>, BackendError>> + Send;
+    fn steps(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Vec<StepRecord>, BackendError>> + Send;
 
     fn approvals_of_run(
         &self,

@@ -166,10 +166,7 @@ mod tests {
             ApiError::from(DecisionError::NotFound("r".into())).status(),
             404
         );
-        assert_eq!(
-            ApiError::from(DecisionError::RequestExpired).status(),
-            410
-        );
+        assert_eq!(ApiError::from(DecisionError::RequestExpired).status(), 410);
     }
 
     #[test]

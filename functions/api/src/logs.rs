@@ -46,7 +46,8 @@ pub fn run_lines(
                     _ => None,
                 })
                 .map(|fields| {
-                    let text = |key: &str| fields.get(key).and_then(Value::as_str).map(str::to_owned);
+                    let text =
+                        |key: &str| fields.get(key).and_then(Value::as_str).map(str::to_owned);
                     LogLine {
                         at: event.at,
                         function: event.function.clone(),
@@ -102,7 +103,10 @@ mod tests {
     #[test]
     fn only_the_runs_json_lines_in_time_order() {
         let lines = run_lines(events(), "r1", None, None);
-        let messages: Vec<_> = lines.iter().map(|l| l.message.clone().unwrap_or_default()).collect();
+        let messages: Vec<_> = lines
+            .iter()
+            .map(|l| l.message.clone().unwrap_or_default())
+            .collect();
         assert_eq!(messages, ["agent started", "boom", "retrying"]);
         assert_eq!(lines[0].function, "switchyard-analyst");
         assert_eq!(lines[0].fields["step"], "analyze");

@@ -54,7 +54,9 @@ impl MemoryBackend {
     }
 
     pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn check(&self) -> Result<MutexGuard<'_, State>, BackendError> {
@@ -297,7 +299,12 @@ impl Backend for MemoryBackend {
                 at: approval.decided_at.unwrap_or_default(),
             });
         }
-        approval.status = if request.decision == "reject" { "rejected" } else { "approved" }.into();
+        approval.status = if request.decision == "reject" {
+            "rejected"
+        } else {
+            "approved"
+        }
+        .into();
         approval.decision = Some(request.decision.clone());
         approval.decided_by = request.approver.clone();
         approval.links.clear();

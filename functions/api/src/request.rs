@@ -170,13 +170,14 @@ pub fn start_run(
             .ok_or_else(|| ApiError::bad_field("input", "required: the run input"))?;
         (name, input, Some("input"))
     };
-    let registration = workflows
-        .iter()
-        .find(|w| w.name == name)
-        .ok_or_else(|| ApiError::UnknownWorkflow {
-            name: name.clone(),
-            known: workflows.iter().map(|w| w.name.to_owned()).collect(),
-        })?;
+    let registration =
+        workflows
+            .iter()
+            .find(|w| w.name == name)
+            .ok_or_else(|| ApiError::UnknownWorkflow {
+                name: name.clone(),
+                known: workflows.iter().map(|w| w.name.to_owned()).collect(),
+            })?;
     (registration.check_input)(input.clone()).map_err(|e| ApiError::InvalidInput {
         field: body_path(prefix, &e.field),
         message: e.message,
@@ -241,10 +242,7 @@ pub fn query(raw: &str, allowed: &[&str]) -> Result<BTreeMap<String, String>, Ap
             };
             return Err(ApiError::bad_field(name.as_ref(), expected));
         }
-        if params
-            .insert(name.to_string(), value.to_string())
-            .is_some()
-        {
+        if params.insert(name.to_string(), value.to_string()).is_some() {
             return Err(ApiError::bad_field(name.as_ref(), "given more than once"));
         }
     }
@@ -356,7 +354,11 @@ mod tests {
             ApiRequest::new("GET", "/runs").with_header("x-api-key", "  "),
             ApiRequest::new("GET", "/runs").with_header("x-api-key", &"k".repeat(300)),
         ] {
-            assert_eq!(api_key(&request).map_err(|e| e.status()), Err(401), "{request:?}");
+            assert_eq!(
+                api_key(&request).map_err(|e| e.status()),
+                Err(401),
+                "{request:?}"
+            );
         }
     }
 
@@ -373,18 +375,27 @@ mod tests {
             run.execution_input("tenant-a"),
             json!({ "input": { "fail_times": 0, "numbers": [1] }, "tenant_id": "tenant-a", "auto_approve": false })
         );
-        let without = start(json!({ "workflow": "gate-test", "input": { "topic": "t" } })).expect("valid");
+        let without =
+            start(json!({ "workflow": "gate-test", "input": { "topic": "t" } })).expect("valid");
         assert!(without.execution_input("t").get("auto_approve").is_none());
     }
 
     #[test]
     fn the_campaign_seed_form_starts_campaign_creation() {
-        let run = start(json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-a" }))
-            .expect("valid");
+        let run = start(
+            json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-a" }),
+        )
+        .expect("valid");
         assert_eq!(run.workflow, CAMPAIGN_WORKFLOW);
-        assert_eq!(run.input, json!({ "brand_id": "acme", "selected_month": "2024-11" }));
+        assert_eq!(
+            run.input,
+            json!({ "brand_id": "acme", "selected_month": "2024-11" })
+        );
         let (status, code, field) = refusal(json!({ "brand_id": "acme" }));
-        assert_eq!((status, code.as_str(), field.as_deref()), (400, "invalid_input", Some("selected_month")));
+        assert_eq!(
+            (status, code.as_str(), field.as_deref()),
+            (400, "invalid_input", Some("selected_month"))
+        );
     }
 
     #[test]
@@ -395,7 +406,8 @@ mod tests {
         }));
         assert_eq!((status, code.as_str()), (400, "invalid_input"));
         assert_eq!(field.as_deref(), Some("input.selected_month"));
-        let (_, _, field) = refusal(json!({ "workflow": "campaign-creation", "input": { "brand_id": "acme" } }));
+        let (_, _, field) =
+            refusal(json!({ "workflow": "campaign-creation", "input": { "brand_id": "acme" } }));
         assert_eq!(field.as_deref(), Some("input.selected_month"));
         let (_, _, field) = refusal(json!({ "workflow": "campaign-creation", "input": "text" }));
         assert_eq!(field.as_deref(), Some("input"));
@@ -405,18 +417,62 @@ mod tests {
     fn start_refusals() {
         let cases = [
             (json!({ "input": {} }), 400, "bad_request", "workflow"),
-            (json!({ "workflow": "self-test" }), 400, "bad_request", "input"),
-            (json!({ "workflow": 3, "input": {} }), 400, "bad_request", "workflow"),
-            (json!({ "workflow": "nope", "input": {} }), 400, "unknown_workflow", "workflow"),
-            (json!({ "workflow": "self-test", "inputs": {} }), 400, "bad_request", "inputs"),
-            (json!({ "workflow": "gate-test", "input": {"topic": "t"}, "auto_approve": "yes" }), 400, "bad_request", "auto_approve"),
-            (json!({ "workflow": "gate-test", "input": {"topic": "t"}, "tenant_id": "tenant-b" }), 403, "forbidden", "tenant_id"),
-            (json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-b" }), 403, "forbidden", "tenant_id"),
-            (json!({ "workflow": "gate-test", "input": { "topic": "x".repeat(MAX_EXECUTION_INPUT) } }), 413, "payload_too_large", "input"),
+            (
+                json!({ "workflow": "self-test" }),
+                400,
+                "bad_request",
+                "input",
+            ),
+            (
+                json!({ "workflow": 3, "input": {} }),
+                400,
+                "bad_request",
+                "workflow",
+            ),
+            (
+                json!({ "workflow": "nope", "input": {} }),
+                400,
+                "unknown_workflow",
+                "workflow",
+            ),
+            (
+                json!({ "workflow": "self-test", "inputs": {} }),
+                400,
+                "bad_request",
+                "inputs",
+            ),
+            (
+                json!({ "workflow": "gate-test", "input": {"topic": "t"}, "auto_approve": "yes" }),
+                400,
+                "bad_request",
+                "auto_approve",
+            ),
+            (
+                json!({ "workflow": "gate-test", "input": {"topic": "t"}, "tenant_id": "tenant-b" }),
+                403,
+                "forbidden",
+                "tenant_id",
+            ),
+            (
+                json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-b" }),
+                403,
+                "forbidden",
+                "tenant_id",
+            ),
+            (
+                json!({ "workflow": "gate-test", "input": { "topic": "x".repeat(MAX_EXECUTION_INPUT) } }),
+                413,
+                "payload_too_large",
+                "input",
+            ),
         ];
         for (body, status, code, field) in cases {
             let error = start(body.clone()).expect_err("refused");
-            assert_eq!((error.status(), error.code(), error.field()), (status, code, Some(field)), "{body}");
+            assert_eq!(
+                (error.status(), error.code(), error.field()),
+                (status, code, Some(field)),
+                "{body}"
+            );
         }
     }
 
@@ -424,7 +480,11 @@ mod tests {
     fn malformed_bodies_are_400_naming_the_problem() {
         for body in ["", "  ", "{", "[1]", "\"text\"", "{\"a\":}", "\u{0}"] {
             let error = start_run(body.as_bytes(), "t", &workflows()).expect_err("refused");
-            assert_eq!((error.status(), error.code(), error.field()), (400, "malformed_json", Some("body")), "{body:?}");
+            assert_eq!(
+                (error.status(), error.code(), error.field()),
+                (400, "malformed_json", Some("body")),
+                "{body:?}"
+            );
         }
         let error = start_run(&[0xff, 0xfe], "t", &workflows()).expect_err("refused");
         assert_eq!(error.status(), 400);
@@ -434,27 +494,48 @@ mod tests {
 
     #[test]
     fn decisions_need_request_id_and_decision() {
-        let ok = decision(br#"{"request_id": "r", "decision": "approve", "approver": "ada", "notes": "ok"}"#)
-            .expect("valid");
-        assert_eq!((ok.request_id.as_str(), ok.decision.as_str()), ("r", "approve"));
+        let ok = decision(
+            br#"{"request_id": "r", "decision": "approve", "approver": "ada", "notes": "ok"}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            (ok.request_id.as_str(), ok.decision.as_str()),
+            ("r", "approve")
+        );
         assert_eq!(ok.approver.as_deref(), Some("ada"));
         for (body, field) in [
             (r#"{"decision": "approve"}"#, "request_id"),
             (r#"{"request_id": "r"}"#, "decision"),
             (r#"{"request_id": "r", "decision": ""}"#, "decision"),
-            (r#"{"request_id": "r", "decision": "approve", "notes": 5}"#, "notes"),
-            (r#"{"request_id": "r", "decision": "approve", "why": "x"}"#, "why"),
+            (
+                r#"{"request_id": "r", "decision": "approve", "notes": 5}"#,
+                "notes",
+            ),
+            (
+                r#"{"request_id": "r", "decision": "approve", "why": "x"}"#,
+                "why",
+            ),
         ] {
             let error = decision(body.as_bytes()).expect_err("refused");
-            assert_eq!((error.status(), error.field()), (400, Some(field)), "{body}");
+            assert_eq!(
+                (error.status(), error.field()),
+                (400, Some(field)),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn queries_are_checked() {
-        let params = query("status=running&limit=5&workflow=self-test", &["status", "limit", "workflow", "cursor"])
-            .expect("valid");
-        assert_eq!(run_filter(&params).expect("valid").status.as_deref(), Some("running"));
+        let params = query(
+            "status=running&limit=5&workflow=self-test",
+            &["status", "limit", "workflow", "cursor"],
+        )
+        .expect("valid");
+        assert_eq!(
+            run_filter(&params).expect("valid").status.as_deref(),
+            Some("running")
+        );
         assert_eq!(page(&params).expect("valid").limit, 5);
         assert_eq!(page(&BTreeMap::new()).expect("valid").limit, DEFAULT_LIMIT);
         let bad = |raw: &str| {
@@ -480,7 +561,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        let cursor = PageCursor { id: "run-1".into(), created_at: 1_700_000_000_000 };
+        let cursor = PageCursor {
+            id: "run-1".into(),
+            created_at: 1_700_000_000_000,
+        };
         let params = BTreeMap::from([("cursor".to_owned(), encode_cursor(&cursor))]);
         assert_eq!(page(&params).expect("valid").after, Some(cursor));
     }

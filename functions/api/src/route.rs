@@ -47,7 +47,10 @@ pub fn is_run_id(id: &str) -> bool {
 }
 
 pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
-    let trimmed = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let trimmed = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
     let segments: Vec<&str> = match trimmed.strip_prefix('/') {
         Some(rest) => rest.split('/').collect(),
         None => return Err(not_found(path)),
@@ -89,7 +92,9 @@ mod tests {
     use super::*;
 
     fn status(method: &str, path: &str) -> u16 {
-        route(method, path).map(|_| 200).unwrap_or_else(|e| e.status())
+        route(method, path)
+            .map(|_| 200)
+            .unwrap_or_else(|e| e.status())
     }
 
     #[test]
@@ -107,7 +112,10 @@ mod tests {
             route("GET", "/runs/r-1/timeline").ok(),
             Some(Route::Timeline("r-1"))
         );
-        assert_eq!(route("GET", "/runs/r-1/logs").ok(), Some(Route::Logs("r-1")));
+        assert_eq!(
+            route("GET", "/runs/r-1/logs").ok(),
+            Some(Route::Logs("r-1"))
+        );
         assert_eq!(route("GET", "/approvals").ok(), Some(Route::ListApprovals));
         assert_eq!(
             route("POST", "/approvals/submit").ok(),

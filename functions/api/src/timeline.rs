@@ -78,7 +78,12 @@ pub fn merge(history: Vec<HistoryItem>, steps: &[StepRecord]) -> Vec<TimelineEnt
             let failed = step.status == "failed";
             entries.push(TimelineEntry {
                 at,
-                kind: if failed { "AgentAttemptFailed" } else { "AgentAttemptSucceeded" }.to_owned(),
+                kind: if failed {
+                    "AgentAttemptFailed"
+                } else {
+                    "AgentAttemptSucceeded"
+                }
+                .to_owned(),
                 latency_ms: step.latency_ms,
                 tokens_in: Some(step.tokens_in),
                 tokens_out: Some(step.tokens_out),
@@ -103,9 +108,26 @@ mod tests {
     #[test]
     fn history_and_attempts_interleave_by_time() {
         let history = vec![
-            HistoryItem { id: 1, at: 100, kind: "ExecutionStarted".into(), ..HistoryItem::default() },
-            HistoryItem { id: 2, at: 110, kind: "TaskStateEntered".into(), state: Some("analyze".into()), ..HistoryItem::default() },
-            HistoryItem { id: 3, at: 200, kind: "TaskStateExited".into(), state: Some("analyze".into()), ..HistoryItem::default() },
+            HistoryItem {
+                id: 1,
+                at: 100,
+                kind: "ExecutionStarted".into(),
+                ..HistoryItem::default()
+            },
+            HistoryItem {
+                id: 2,
+                at: 110,
+                kind: "TaskStateEntered".into(),
+                state: Some("analyze".into()),
+                ..HistoryItem::default()
+            },
+            HistoryItem {
+                id: 3,
+                at: 200,
+                kind: "TaskStateExited".into(),
+                state: Some("analyze".into()),
+                ..HistoryItem::default()
+            },
             HistoryItem {
                 id: 4,
                 at: 210,
@@ -130,7 +152,14 @@ mod tests {
         let kinds: Vec<_> = timeline.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(
             kinds,
-            ["ExecutionStarted", "TaskStateEntered", "AgentAttemptStarted", "AgentAttemptFailed", "TaskStateExited", "ExecutionFailed"]
+            [
+                "ExecutionStarted",
+                "TaskStateEntered",
+                "AgentAttemptStarted",
+                "AgentAttemptFailed",
+                "TaskStateExited",
+                "ExecutionFailed"
+            ]
         );
         assert_eq!(timeline[3].latency_ms, Some(80));
         assert_eq!(timeline[3].error.as_deref(), Some("Agent.Permanent"));

@@ -36,12 +36,18 @@ fn check(value: serde_json::Value) -> Result<(), switchyard_sdk::InputError> {
 
 #[test]
 fn a_fitting_input_passes() {
-    assert_eq!(check(json!({ "id": "o1", "items": [{ "quantity": 2 }] })), Ok(()));
+    assert_eq!(
+        check(json!({ "id": "o1", "items": [{ "quantity": 2 }] })),
+        Ok(())
+    );
 }
 
 #[test]
 fn a_missing_field_is_named() {
-    assert_eq!(check(json!({ "items": [] })).map_err(|e| e.field), Err("id".to_owned()));
+    assert_eq!(
+        check(json!({ "items": [] })).map_err(|e| e.field),
+        Err("id".to_owned())
+    );
 }
 
 #[test]

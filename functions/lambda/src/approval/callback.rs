@@ -56,7 +56,11 @@ pub struct Answer {
 
 impl Answer {
     pub fn into_response(self) -> Value {
-        let content_type = if self.json { "application/json" } else { "text/html; charset=utf-8" };
+        let content_type = if self.json {
+            "application/json"
+        } else {
+            "text/html; charset=utf-8"
+        };
         json!({
             "statusCode": self.status,
             "headers": {
@@ -75,7 +79,8 @@ impl Callback {
         let secret = required_var("APPROVAL_LINK_SECRET")?;
         // The links this function checks were made with its own URL; any base works for
         // verifying, which covers only id, decision and expiry.
-        let signer = LinkSigner::new(secret.as_bytes(), "/").ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?;
+        let signer = LinkSigner::new(secret.as_bytes(), "/")
+            .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?;
         Ok(Callback {
             store: ApprovalStore::new(config, required_var("APPROVALS_TABLE")?),
             signer,
@@ -100,10 +105,20 @@ impl Callback {
             .iter()
             .any(|(k, v)| k.eq_ignore_ascii_case("accept") && v.contains("application/json"));
         let method = request.request_context.http.method.to_ascii_uppercase();
-        let Some(request_id) = request.raw_path.strip_prefix("/approvals/").filter(|id| !id.is_empty() && !id.contains('/')) else {
-            return failure(&DecisionError::NotFound(request.raw_path.clone()), wants_json);
+        let Some(request_id) = request
+            .raw_path
+            .strip_prefix("/approvals/")
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+        else {
+            return failure(
+                &DecisionError::NotFound(request.raw_path.clone()),
+                wants_json,
+            );
         };
-        let query: HashMap<String, String> = form_urlencoded::parse(request.raw_query_string.as_bytes()).into_owned().collect();
+        let query: HashMap<String, String> =
+            form_urlencoded::parse(request.raw_query_string.as_bytes())
+                .into_owned()
+                .collect();
         let signed = match signed_decision(request_id, &query) {
             Ok(signed) => signed,
             Err(e) => return failure(&e, wants_json),
@@ -141,17 +156,22 @@ impl Callback {
     }
 }
 
-fn signed_decision(request_id: &str, query: &HashMap<String, String>) -> Result<SignedDecision, DecisionError> {
+fn signed_decision(
+    request_id: &str,
+    query: &HashMap<String, String>,
+) -> Result<SignedDecision, DecisionError> {
     let field = |name: &'static str| {
         query.get(name).cloned().ok_or(DecisionError::BadRequest {
             field: name,
             message: "missing from the link".to_owned(),
         })
     };
-    let expires = field("expires")?.parse().map_err(|_| DecisionError::BadRequest {
-        field: "expires",
-        message: "not a timestamp".to_owned(),
-    })?;
+    let expires = field("expires")?
+        .parse()
+        .map_err(|_| DecisionError::BadRequest {
+            field: "expires",
+            message: "not a timestamp".to_owned(),
+        })?;
     Ok(SignedDecision {
         request_id: request_id.to_owned(),
         decision: field("decision")?,
@@ -201,12 +221,20 @@ fn failure(error: &DecisionError, json: bool) -> Answer {
         body: if json {
             body.to_string()
         } else {
-            page("Not decided", &format!("<p>{}</p>{extra}", escape(&error.to_string())))
+            page(
+                "Not decided",
+                &format!("<p>{}</p>{extra}", escape(&error.to_string())),
+            )
         },
     }
 }
 
-fn confirmation_page(record: &ApprovalRecord, signed: &SignedDecision, query: &str, json: bool) -> Answer {
+fn confirmation_page(
+    record: &ApprovalRecord,
+    signed: &SignedDecision,
+    query: &str,
+    json: bool,
+) -> Answer {
     if json {
         return Answer {
             status: 200,
@@ -236,7 +264,10 @@ fn confirmation_page(record: &ApprovalRecord, signed: &SignedDecision, query: &s
             decision = escape(&signed.decision),
         )
     } else {
-        format!("<p>This request is already <b>{}</b>.</p>", escape(&record.status))
+        format!(
+            "<p>This request is already <b>{}</b>.</p>",
+            escape(&record.status)
+        )
     };
     Answer {
         status: 200,
@@ -266,7 +297,15 @@ fn decided_page(record: &ApprovalRecord, json: bool) -> Answer {
         body: if json {
             json!({ "request_id": record.request_id, "status": record.status, "decision": decision, "decided_by": by, "run_id": record.run_id }).to_string()
         } else {
-            page("Decision recorded", &format!("<p><b>{}</b> recorded for run <code>{}</code> by {}.</p>", escape(&decision), escape(&record.run_id), escape(&by)))
+            page(
+                "Decision recorded",
+                &format!(
+                    "<p><b>{}</b> recorded for run <code>{}</code> by {}.</p>",
+                    escape(&decision),
+                    escape(&record.run_id),
+                    escape(&by)
+                ),
+            )
         },
     }
 }

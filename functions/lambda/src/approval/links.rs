@@ -43,7 +43,8 @@ impl LinkSigner {
     }
 
     fn mac(&self, request_id: &str, decision: &str, expires: u64) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        let mut mac =
+            HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
         // Length-prefixed so no two (id, decision) pairs produce the same message.
         for part in [request_id.as_bytes(), decision.as_bytes()] {
             mac.update(&(part.len() as u64).to_be_bytes());
@@ -54,7 +55,11 @@ impl LinkSigner {
     }
 
     pub fn sign(&self, request_id: &str, decision: &str, expires: u64) -> String {
-        URL_SAFE_NO_PAD.encode(self.mac(request_id, decision, expires).finalize().into_bytes())
+        URL_SAFE_NO_PAD.encode(
+            self.mac(request_id, decision, expires)
+                .finalize()
+                .into_bytes(),
+        )
     }
 
     /// Constant-time check of a link's signature.
@@ -126,6 +131,9 @@ mod tests {
     #[test]
     fn links_carry_decision_expiry_and_signature() {
         let link = signer().link("r1", "concept 2", 100);
-        assert!(link.starts_with("https://cb.example/approvals/r1?decision=concept+2&expires=100&sig="), "{link}");
+        assert!(
+            link.starts_with("https://cb.example/approvals/r1?decision=concept+2&expires=100&sig="),
+            "{link}"
+        );
     }
 }

@@ -65,7 +65,11 @@ impl ApprovalRecord {
 
     fn from_item(item: &HashMap<String, AttributeValue>) -> Option<ApprovalRecord> {
         let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-        let n = |k: &str| item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+        let n = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+        };
         let list = |k: &str| {
             item.get(k)
                 .and_then(|v| v.as_l().ok())
@@ -125,7 +129,10 @@ pub enum DecisionError {
     #[error("`{0}` is not a designated approver of this gate")]
     NotAnApprover(String),
     #[error("{field}: {message}")]
-    BadRequest { field: &'static str, message: String },
+    BadRequest {
+        field: &'static str,
+        message: String,
+    },
     #[error("approvals are unavailable: {0}")]
     Unavailable(String),
 }
@@ -212,7 +219,12 @@ impl ApprovalStore {
     }
 
     /// Checks the request is still decidable by this person and decision. Reads only.
-    pub fn check(&self, record: &ApprovalRecord, request: &DecisionRequest, now: u64) -> Result<(), DecisionError> {
+    pub fn check(
+        &self,
+        record: &ApprovalRecord,
+        request: &DecisionRequest,
+        now: u64,
+    ) -> Result<(), DecisionError> {
         if record.status != "pending" {
             if record.status == "expired" {
                 return Err(DecisionError::RequestExpired);
@@ -235,7 +247,11 @@ impl ApprovalStore {
         }
         if !record.approvers.is_empty() {
             let approver = request.approver.clone().unwrap_or_default();
-            if !record.approvers.iter().any(|a| a.eq_ignore_ascii_case(&approver)) {
+            if !record
+                .approvers
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&approver))
+            {
                 return Err(DecisionError::NotAnApprover(approver));
             }
         }
@@ -244,7 +260,11 @@ impl ApprovalStore {
 
     /// Decides: conditional write (the first writer wins), then resumes the run. Refused
     /// requests change nothing.
-    pub async fn decide(&self, request: &DecisionRequest, tenant: Option<&str>) -> Result<ApprovalRecord, DecisionError> {
+    pub async fn decide(
+        &self,
+        request: &DecisionRequest,
+        tenant: Option<&str>,
+    ) -> Result<ApprovalRecord, DecisionError> {
         let now = now_secs();
         let mut record = self.get(&request.request_id).await?;
         if tenant.is_some_and(|t| t != record.tenant_id) {
@@ -252,8 +272,16 @@ impl ApprovalStore {
             return Err(DecisionError::NotFound(request.request_id.clone()));
         }
         self.check(&record, request, now)?;
-        let approver = request.approver.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| "anonymous".to_owned());
-        let status = if request.decision == REJECT { "rejected" } else { "approved" };
+        let approver = request
+            .approver
+            .clone()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "anonymous".to_owned());
+        let status = if request.decision == REJECT {
+            "rejected"
+        } else {
+            "approved"
+        };
         let mut update = self
             .dynamodb
             .update_item()
@@ -266,7 +294,9 @@ impl ApprovalStore {
             .expression_attribute_values(":decision", AttributeValue::S(request.decision.clone()))
             .expression_attribute_values(":by", AttributeValue::S(approver.clone()))
             .expression_attribute_values(":at", AttributeValue::N(now.to_string()));
-        let mut expression = String::from("SET #status = :status, decision = :decision, decided_by = :by, decided_at = :at");
+        let mut expression = String::from(
+            "SET #status = :status, decision = :decision, decided_by = :by, decided_at = :at",
+        );
         if let Some(notes) = request.notes.clone().filter(|n| !n.is_empty()) {
             expression.push_str(", notes = :notes");
             update = update.expression_attribute_values(":notes", AttributeValue::S(notes));
@@ -287,14 +317,27 @@ impl ApprovalStore {
             return Err(unavailable(e));
         }
         let decision = ApprovalDecision {
-            decision: if request.decision == REJECT { REJECT.into() } else { APPROVE.into() },
+            decision: if request.decision == REJECT {
+                REJECT.into()
+            } else {
+                APPROVE.into()
+            },
             approver: Some(approver.clone()),
             notes: request.notes.clone(),
-            choice: (!record.choices.is_empty() && request.decision != REJECT).then(|| request.decision.clone()),
+            choice: (!record.choices.is_empty() && request.decision != REJECT)
+                .then(|| request.decision.clone()),
             auto_approved: false,
         };
-        let output = serde_json::to_string(&decision).map_err(|e| DecisionError::Unavailable(e.to_string()))?;
-        if let Err(e) = self.sfn.send_task_success().task_token(&record.task_token).output(output).send().await {
+        let output = serde_json::to_string(&decision)
+            .map_err(|e| DecisionError::Unavailable(e.to_string()))?;
+        if let Err(e) = self
+            .sfn
+            .send_task_success()
+            .task_token(&record.task_token)
+            .output(output)
+            .send()
+            .await
+        {
             let gone = e.as_service_error().is_some_and(|s| {
                 s.is_task_timed_out() || s.is_task_does_not_exist() || s.is_invalid_token()
             });
@@ -303,7 +346,9 @@ impl ApprovalStore {
                 self.mark_expired(&record.request_id, Some(status)).await?;
                 return Err(DecisionError::RequestExpired);
             }
-            return Err(DecisionError::Unavailable(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()));
+            return Err(DecisionError::Unavailable(
+                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
+            ));
         }
         tracing::info!(
             run_id = %record.run_id,
@@ -323,7 +368,11 @@ impl ApprovalStore {
     }
 
     /// Marks a request expired, if it is still `from` (pending unless given).
-    pub async fn mark_expired(&self, request_id: &str, from: Option<&str>) -> Result<(), DecisionError> {
+    pub async fn mark_expired(
+        &self,
+        request_id: &str,
+        from: Option<&str>,
+    ) -> Result<(), DecisionError> {
         let result = self
             .dynamodb
             .update_item()
@@ -333,12 +382,20 @@ impl ApprovalStore {
             .condition_expression("#status = :from")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":expired", AttributeValue::S("expired".into()))
-            .expression_attribute_values(":from", AttributeValue::S(from.unwrap_or("pending").into()))
+            .expression_attribute_values(
+                ":from",
+                AttributeValue::S(from.unwrap_or("pending").into()),
+            )
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(unavailable(e)),
         }
     }

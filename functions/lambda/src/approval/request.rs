@@ -67,12 +67,18 @@ impl From<ApprovalError> for Diagnostic {
 pub enum Notifier {
     RecordOnly,
     /// A Slack-compatible incoming webhook.
-    Webhook { url: String, http: reqwest::Client },
+    Webhook {
+        url: String,
+        http: reqwest::Client,
+    },
 }
 
 impl Notifier {
     pub fn from_env() -> Notifier {
-        match std::env::var("APPROVAL_WEBHOOK_URL").ok().filter(|u| !u.is_empty()) {
+        match std::env::var("APPROVAL_WEBHOOK_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
             Some(url) => Notifier::Webhook {
                 url,
                 http: reqwest::Client::new(),
@@ -100,7 +106,10 @@ impl Notifier {
         // A lost notification must not lose the request: the links stay on the record.
         match http.post(url).json(&body).send().await {
             Ok(response) if response.status().is_success() => {}
-            Ok(response) => tracing::warn!(status = response.status().as_u16(), "approval webhook refused the notification"),
+            Ok(response) => tracing::warn!(
+                status = response.status().as_u16(),
+                "approval webhook refused the notification"
+            ),
             Err(e) => tracing::warn!(error = %e, "approval webhook unreachable"),
         }
     }
@@ -125,7 +134,8 @@ impl ApprovalRequests {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sfn: aws_sdk_sfn::Client::new(config),
             table: required_var("APPROVALS_TABLE")?,
-            signer: LinkSigner::new(secret.as_bytes(), &base).ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?,
+            signer: LinkSigner::new(secret.as_bytes(), &base)
+                .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?,
             notifier: Notifier::from_env(),
             // Never in production, whatever AUTO_APPROVE_IN_DEV says.
             auto_approve: development && auto,
@@ -138,7 +148,9 @@ impl ApprovalRequests {
         // Fail here, clearly, rather than at the gate's ResultPath after someone decided.
         let kind = match &event.input {
             Value::Object(_) => None,
-            Value::Array(_) => Some("a list (a parallel step's tuple? put a struct-building step before the gate)"),
+            Value::Array(_) => {
+                Some("a list (a parallel step's tuple? put a struct-building step before the gate)")
+            }
             _ => Some("a scalar"),
         };
         if let Some(kind) = kind {
@@ -176,7 +188,10 @@ impl ApprovalRequests {
             ("task_token".to_owned(), s(&event.task_token)),
             ("status".to_owned(), s("pending")),
             ("created_at".to_owned(), AttributeValue::N(now.to_string())),
-            ("expires_at".to_owned(), AttributeValue::N(expires.to_string())),
+            (
+                "expires_at".to_owned(),
+                AttributeValue::N(expires.to_string()),
+            ),
             (
                 "links".to_owned(),
                 AttributeValue::M(links.iter().map(|(d, l)| (d.clone(), s(l))).collect()),
@@ -192,7 +207,15 @@ impl ApprovalRequests {
         });
         if decision.is_some() {
             item.insert("status".to_owned(), s("approved"));
-            item.insert("decision".to_owned(), s(event.gate.choices.first().map(String::as_str).unwrap_or(APPROVE)));
+            item.insert(
+                "decision".to_owned(),
+                s(event
+                    .gate
+                    .choices
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or(APPROVE)),
+            );
             item.insert("decided_by".to_owned(), s("auto-approver"));
             item.insert("decided_at".to_owned(), AttributeValue::N(now.to_string()));
             item.insert("auto_approved".to_owned(), AttributeValue::Bool(true));
@@ -204,7 +227,9 @@ impl ApprovalRequests {
             .condition_expression("attribute_not_exists(request_id)")
             .send()
             .await
-            .map_err(|e| ApprovalError::Store(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| {
+                ApprovalError::Store(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+            })?;
         tracing::info!(
             run_id = %event.context.run_id,
             step = %event.context.step,
@@ -222,7 +247,11 @@ impl ApprovalRequests {
                     .output(output)
                     .send()
                     .await
-                    .map_err(|e| ApprovalError::Resume(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()))?;
+                    .map_err(|e| {
+                        ApprovalError::Resume(
+                            aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
+                        )
+                    })?;
             }
             None => {
                 self.notifier

@@ -49,7 +49,10 @@ async fn main() -> Result<(), Error> {
         }
         Role::RunTracker => {
             let store = RunStore::from_env(&config)?;
-            let approvals = approval::ApprovalStore::new(&config, switchyard_lambda::required_var("APPROVALS_TABLE")?);
+            let approvals = approval::ApprovalStore::new(
+                &config,
+                switchyard_lambda::required_var("APPROVALS_TABLE")?,
+            );
             let (store, approvals) = (&store, &approvals);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 tracker::handle(store, approvals, event.payload).await
