@@ -19,6 +19,7 @@ pub struct Deployment {
     pub state_machines: BTreeMap<String, String>,
     pub tables: BTreeMap<String, String>,
     pub approval_callback_url: Option<String>,
+    pub payload_bucket: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +42,7 @@ pub struct Stack {
     pub deployment: Deployment,
     pub sfn: aws_sdk_sfn::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Stack {
@@ -69,7 +71,12 @@ impl Stack {
         let dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&config)
             .endpoint_url(&dynamodb)
             .build();
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .endpoint_url(&aws)
+            .force_path_style(true)
+            .build();
         let stack = Stack {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
             sfn: aws_sdk_sfn::Client::from_conf(sfn_config),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb_config),
             deployment,
@@ -403,6 +410,50 @@ pub fn link_secret() -> String {
         .unwrap_or_else(|e| panic!("{} ({e}): {HOW_TO_START}", path.display()))
         .trim()
         .to_owned()
+}
+
+impl Stack {
+    /// The messages the run's agents sent, as recorded in its outbox.
+    pub async fn outbox(&self, run_id: &str) -> Vec<Value> {
+        let bucket = self
+            .deployment
+            .payload_bucket
+            .clone()
+            .expect("deployment has the payload bucket");
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(format!("outbox/{run_id}/"))
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "outbox of {run_id}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            });
+        let mut messages = Vec::new();
+        for object in listed.contents() {
+            let key = object.key().unwrap_or_default();
+            let body = self
+                .s3
+                .get_object()
+                .bucket(&bucket)
+                .key(key)
+                .send()
+                .await
+                .expect("object")
+                .body
+                .collect()
+                .await
+                .expect("body");
+            messages.push(
+                serde_json::from_slice(&body.into_bytes()).expect("a recorded message is JSON"),
+            );
+        }
+        messages
+    }
 }
 
 /// The run id of an execution: its name, the last segment of its ARN.

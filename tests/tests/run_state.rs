@@ -108,3 +108,63 @@ async fn a_multi_megabyte_output_crosses_steps_through_s3() {
     // The branch routed on `label`, kept inline in the reference.
     assert!(finished.entered().contains(&"digest".to_owned()));
 }
+
+#[tokio::test]
+async fn every_seed_workflow_completes_and_records_its_steps() {
+    let stack = Stack::connect().await;
+    let seeds = [
+        (
+            "campaign-creation",
+            json!({ "brand_id": "globex", "selected_month": "2024-11" }),
+        ),
+        (
+            "sales-outreach",
+            json!({ "quarter": "2024-Q4", "min_value": 50000.0, "stages": [], "max_emails": 3 }),
+        ),
+        (
+            "movie-production",
+            json!({ "title": "Drift", "logline": "Two pilots", "genre": "thriller", "episodes": 2 }),
+        ),
+        (
+            "enterprise-coordinator",
+            json!({ "request_id": "R-2", "department": "it", "requester": "bo", "items": [{ "description": "SaaS subscription", "quantity": 10, "unit_price": 900.0 }] }),
+        ),
+        (
+            "dev-team",
+            json!({ "feature": "export", "repository": "acme/app" }),
+        ),
+    ];
+    let mut runs = Vec::new();
+    for (workflow, input) in seeds {
+        runs.push((workflow, stack.start(workflow, "tenant-seeds", input).await));
+    }
+    for (workflow, run) in runs {
+        stack.wait(&run, LIMIT).await.succeeded();
+        let id = run_id(&run);
+        let record = stack
+            .run_record(id)
+            .await
+            .unwrap_or_else(|| panic!("{workflow}: no run record"));
+        assert_eq!(record["status"], "succeeded", "{workflow}");
+        assert_eq!(record["workflow"], workflow);
+        let steps = stack.step_records(id).await;
+        assert!(!steps.is_empty(), "{workflow}: no step records");
+        for step in &steps {
+            assert_eq!(step["status"], "succeeded", "{workflow}: {step:?}");
+            assert!(
+                step["latency_ms"].as_f64().is_some(),
+                "{workflow}: {step:?}"
+            );
+            assert!(
+                step["tokens_in"].as_f64().is_some() && step["cost_usd"].as_f64().is_some(),
+                "{workflow}: {step:?}"
+            );
+        }
+        let recorded: f64 = steps.iter().filter_map(|s| s["tokens_out"].as_f64()).sum();
+        assert_eq!(
+            record["tokens_out"].as_f64().unwrap_or(0.0),
+            recorded,
+            "{workflow}: totals"
+        );
+    }
+}

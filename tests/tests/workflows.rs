@@ -164,18 +164,28 @@ async fn sales_outreach_writes_one_email_per_matching_deal() {
     let stack = Stack::connect().await;
     let request =
         json!({ "quarter": "2024-Q4", "min_value": 20000.0, "stages": [], "max_emails": 10 });
+    let expected = switchyard_agents::sales::crm()
+        .expect("dataset")
+        .iter()
+        .filter(|d| d.close_quarter == "2024-Q4" && d.value >= 20000.0)
+        .count()
+        .min(10);
     let run = stack.start("sales-outreach", "tenant-a", request).await;
     let finished = stack.wait(&run, LIMIT).await;
     let output = finished.succeeded();
-    assert_eq!(output["emails"], 2);
-    assert_eq!(
-        finished
-            .entered()
-            .iter()
-            .filter(|s| *s == "write_email")
-            .count(),
-        2
-    );
+    assert_eq!(output["emails"], expected);
+    let written = finished
+        .entered()
+        .iter()
+        .filter(|s| *s == "write_email")
+        .count();
+    assert_eq!(written, expected, "one map iteration per deal");
+    // Each email went through the sender: the local outbox recorded it.
+    let outbox = stack.outbox(switchyard_e2e::run_id(&run)).await;
+    assert_eq!(outbox.len(), expected);
+    assert!(outbox.iter().all(|m| m["message"]["to"]
+        .as_str()
+        .is_some_and(|to| to.ends_with(".test"))));
 }
 
 #[tokio::test]

@@ -71,7 +71,10 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 "PolicyName": "payloads",
                 "PolicyDocument": statement(
                     json!(["s3:GetObject", "s3:PutObject"]),
-                    json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}/runs/*", payload_bucket_pattern()) }),
+                    // Offloaded outputs and the outbox of recorded messages.
+                    json!(["runs", "outbox"].map(|prefix| json!({
+                        "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}/{prefix}/*", payload_bucket_pattern())
+                    }))),
                 ),
             }),
         ];

@@ -20,13 +20,171 @@ pub struct SegmentMetrics {
     pub sends: u64,
     pub open_rate: f64,
     pub click_rate: f64,
+    /// Click rate in the latest analysed month minus the month before (percentage points).
+    pub click_trend: f64,
+}
+
+/// Months of history the analyst looks back over.
+pub const ANALYSIS_MONTHS: usize = 6;
+
+/// One past campaign send, a row of the shipped `data/campaign_history.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CampaignRecord {
+    pub brand_id: String,
+    pub month: String,
+    pub segment: String,
+    pub sends: u64,
+    pub opens: u64,
+    pub clicks: u64,
+}
+
+/// The shipped campaign history.
+pub fn campaign_history() -> Result<Vec<CampaignRecord>, AgentError> {
+    include_str!("../data/campaign_history.csv")
+        .lines()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let number = |index: usize| -> Result<u64, AgentError> {
+                fields
+                    .get(index)
+                    .and_then(|v| v.trim().parse().ok())
+                    .ok_or_else(|| {
+                        AgentError::Permanent(format!(
+                            "campaign history row {}: column {index} is not a number",
+                            i + 2
+                        ))
+                    })
+            };
+            if fields.len() != 7 {
+                return Err(AgentError::Permanent(format!(
+                    "campaign history row {} has {} columns, expected 7",
+                    i + 2,
+                    fields.len()
+                )));
+            }
+            Ok(CampaignRecord {
+                brand_id: fields[0].to_owned(),
+                month: fields[1].to_owned(),
+                segment: fields[2].to_owned(),
+                sends: number(4)?,
+                opens: number(5)?,
+                clicks: number(6)?,
+            })
+        })
+        .collect()
+}
+
+fn rate(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        // Four decimals: rates are shown as percentages with two.
+        (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
+    }
+}
+
+/// Open and click rates by segment and by month for the `ANALYSIS_MONTHS` months before
+/// `month`, from `history`.
+pub fn analyse(
+    history: &[CampaignRecord],
+    brand: &str,
+    month: &str,
+) -> Result<(Vec<SegmentMetrics>, Vec<MonthMetrics>), AgentError> {
+    let mut months: Vec<&str> = history
+        .iter()
+        .filter(|r| r.brand_id == brand && r.month.as_str() < month)
+        .map(|r| r.month.as_str())
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    let months: Vec<&str> = months
+        .iter()
+        .rev()
+        .take(ANALYSIS_MONTHS)
+        .rev()
+        .copied()
+        .collect();
+    if months.is_empty() {
+        return Err(AgentError::InvalidInput(format!(
+            "no campaign history for brand `{brand}` before {month}"
+        )));
+    }
+    let rows: Vec<&CampaignRecord> = history
+        .iter()
+        .filter(|r| r.brand_id == brand && months.contains(&r.month.as_str()))
+        .collect();
+    let monthly = months
+        .iter()
+        .map(|m| {
+            let (sends, opens, clicks) = rows
+                .iter()
+                .filter(|r| r.month == *m)
+                .fold((0, 0, 0), |(s, o, c), r| {
+                    (s + r.sends, o + r.opens, c + r.clicks)
+                });
+            MonthMetrics {
+                month: (*m).to_owned(),
+                sends,
+                open_rate: rate(opens, sends),
+                click_rate: rate(clicks, sends),
+            }
+        })
+        .collect();
+    let mut names: Vec<&str> = rows.iter().map(|r| r.segment.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let click_rate_in = |segment: &str, month: Option<&&str>| -> f64 {
+        let Some(month) = month else { return 0.0 };
+        let (sends, clicks) = rows
+            .iter()
+            .filter(|r| r.segment == segment && r.month == *month)
+            .fold((0, 0), |(s, c), r| (s + r.sends, c + r.clicks));
+        rate(clicks, sends)
+    };
+    let mut segments: Vec<SegmentMetrics> = names
+        .iter()
+        .map(|segment| {
+            let own: Vec<&&CampaignRecord> =
+                rows.iter().filter(|r| r.segment == *segment).collect();
+            let sends = own.iter().map(|r| r.sends).sum();
+            let latest = click_rate_in(segment, months.last());
+            let before = click_rate_in(
+                segment,
+                months.len().checked_sub(2).and_then(|i| months.get(i)),
+            );
+            SegmentMetrics {
+                segment: (*segment).to_owned(),
+                campaigns: own.len() as u32,
+                sends,
+                open_rate: rate(own.iter().map(|r| r.opens).sum(), sends),
+                click_rate: rate(own.iter().map(|r| r.clicks).sum(), sends),
+                click_trend: ((latest - before) * 10_000.0).round() / 100.0,
+            }
+        })
+        .collect();
+    segments.sort_by(|a, b| b.click_rate.total_cmp(&a.click_rate));
+    Ok((segments, monthly))
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MonthMetrics {
+    pub month: String,
+    pub sends: u64,
+    pub open_rate: f64,
+    pub click_rate: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CampaignAnalysis {
     pub brand_id: String,
     pub month: String,
+    /// Per segment over the analysed months, best click rate first.
     pub segments: Vec<SegmentMetrics>,
+    /// Oldest first.
+    pub monthly: Vec<MonthMetrics>,
     pub best_segment: String,
     pub summary: String,
 }
@@ -148,25 +306,13 @@ pub async fn analyst(
             request.selected_month
         )));
     }
-    let segments = vec![
-        SegmentMetrics {
-            segment: "loyal".into(),
-            campaigns: 4,
-            sends: 40_000,
-            open_rate: 0.41,
-            click_rate: 0.062,
-        },
-        SegmentMetrics {
-            segment: "new".into(),
-            campaigns: 3,
-            sends: 25_000,
-            open_rate: 0.28,
-            click_rate: 0.031,
-        },
-    ];
+    let (segments, monthly) = analyse(
+        &campaign_history()?,
+        &request.brand_id,
+        &request.selected_month,
+    )?;
     let best = segments
-        .iter()
-        .max_by(|a, b| a.click_rate.total_cmp(&b.click_rate))
+        .first()
         .map(|s| s.segment.clone())
         .unwrap_or_default();
     let summary = ctx
@@ -174,8 +320,20 @@ pub async fn analyst(
         .complete(&Prompt::new(
             "You are a campaign analyst.",
             format!(
-                "Summarise {} for {}",
-                request.brand_id, request.selected_month
+                "Campaign performance of {} before {}\n{}",
+                request.brand_id,
+                request.selected_month,
+                segments
+                    .iter()
+                    .map(|s| format!(
+                        "{}: open {:.1}%, click {:.2}% ({:+.2} pts month over month)",
+                        s.segment,
+                        s.open_rate * 100.0,
+                        s.click_rate * 100.0,
+                        s.click_trend
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ),
         ))
         .await?;
@@ -183,6 +341,7 @@ pub async fn analyst(
         brand_id: request.brand_id,
         month: request.selected_month,
         segments,
+        monthly,
         best_segment: best,
         summary: summary.text,
     })

@@ -2,7 +2,7 @@
 //! email is written per deal (at most `max_emails`), then a report totals the outreach.
 
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Prompt};
+use switchyard_sdk::{agent, workflow, AgentContext, AgentError, OutboundMessage, Prompt};
 
 /// Most emails one run may write; the map step enforces it too.
 pub const MAX_EMAILS: u32 = 50;
@@ -41,6 +41,9 @@ pub struct OutreachEmail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The sender's id for the message, and where it went.
+    pub message_id: String,
+    pub channel: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,39 +52,10 @@ pub struct OutreachReport {
     pub recipients: Vec<String>,
 }
 
-fn crm() -> Vec<Deal> {
-    let deal =
-        |id: &str, company: &str, contact: &str, stage: &str, value: f64, quarter: &str| Deal {
-            deal_id: id.into(),
-            company: company.into(),
-            contact: contact.into(),
-            email: format!("{}@{}.test", contact.to_lowercase(), company.to_lowercase()),
-            stage: stage.into(),
-            value,
-            close_quarter: quarter.into(),
-        };
-    vec![
-        deal(
-            "D-1001", "Initech", "Peter", "proposal", 48_000.0, "2024-Q4",
-        ),
-        deal(
-            "D-1002",
-            "Globex",
-            "Hank",
-            "negotiation",
-            120_000.0,
-            "2024-Q4",
-        ),
-        deal(
-            "D-1003",
-            "Umbrella",
-            "Alice",
-            "discovery",
-            15_000.0,
-            "2024-Q4",
-        ),
-        deal("D-1004", "Hooli", "Gavin", "proposal", 75_000.0, "2025-Q1"),
-    ]
+/// The shipped CRM export (`data/crm.json`).
+pub fn crm() -> Result<Vec<Deal>, AgentError> {
+    serde_json::from_str(include_str!("../data/crm.json"))
+        .map_err(|e| AgentError::Permanent(format!("the CRM dataset is unreadable: {e}")))
 }
 
 /// Filters the CRM's deals by quarter, stage and value, largest first, capped at `max_emails`.
@@ -93,7 +67,7 @@ pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, Ag
             request.max_emails
         )));
     }
-    let mut deals: Vec<Deal> = crm()
+    let mut deals: Vec<Deal> = crm()?
         .into_iter()
         .filter(|d| d.close_quarter == request.quarter && d.value >= request.min_value)
         .filter(|d| request.stages.is_empty() || request.stages.contains(&d.stage))
@@ -108,7 +82,7 @@ pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, Ag
     })
 }
 
-/// Writes one personalised email for a deal.
+/// Writes one personalised email for a deal and sends it.
 #[agent]
 pub async fn email_outreach(deal: Deal, ctx: AgentContext) -> Result<OutreachEmail, AgentError> {
     let body = ctx
@@ -121,11 +95,19 @@ pub async fn email_outreach(deal: Deal, ctx: AgentContext) -> Result<OutreachEma
             ),
         ))
         .await?;
-    Ok(OutreachEmail {
-        deal_id: deal.deal_id,
+    let message = OutboundMessage {
         to: deal.email,
         subject: format!("Next steps for {}", deal.company),
-        body: body.text,
+        body: format!("Hi {},\n\n{}\n", deal.contact, body.text),
+    };
+    let receipt = ctx.sender.send(&message).await?;
+    Ok(OutreachEmail {
+        deal_id: deal.deal_id,
+        to: message.to,
+        subject: message.subject,
+        body: message.body,
+        message_id: receipt.message_id,
+        channel: receipt.channel,
     })
 }
 

@@ -816,20 +816,12 @@ mod tests {
             .state()
             .approvals
             .push(pending(&run_id, "tenant-a"));
+        let execution = arn(&api, &run_id);
         let (status, body) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
         assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
         {
             let state = api.backend.state();
-            assert_eq!(
-                state.stopped,
-                [arn(&api, &run_id)]
-                    .to_vec()
-                    .iter()
-                    .map(String::to_owned)
-                    .collect::<Vec<_>>()
-                    .as_slice()
-                    .to_vec()
-            );
+            assert_eq!(state.stopped, [execution]);
             assert_eq!(state.runs[&run_id].status, "cancelled");
             assert_eq!(state.approvals[0].status, "expired");
         }

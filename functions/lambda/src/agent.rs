@@ -58,7 +58,23 @@ pub struct AgentRuntime {
     registration: &'static AgentRegistration,
     model: Arc<dyn Model>,
     store: RunStore,
-    payloads: PayloadStore,
+    payloads: Arc<PayloadStore>,
+}
+
+/// The default sender: messages are recorded in the run's outbox in S3.
+struct Outbox {
+    payloads: Arc<PayloadStore>,
+    run: RunContext,
+}
+
+impl switchyard_sdk::Sender for Outbox {
+    fn send<'a>(
+        &'a self,
+        message: &'a switchyard_sdk::OutboundMessage,
+    ) -> switchyard_sdk::BoxFuture<'a, Result<switchyard_sdk::SendReceipt, switchyard_sdk::SendError>>
+    {
+        Box::pin(self.payloads.record_message(&self.run, message))
+    }
 }
 
 impl AgentRuntime {
@@ -72,7 +88,7 @@ impl AgentRuntime {
             registration,
             model,
             store,
-            payloads,
+            payloads: Arc::new(payloads),
         }
     }
 
@@ -115,6 +131,10 @@ impl AgentRuntime {
             let ctx = AgentContext {
                 run: run.clone(),
                 model: metered.clone(),
+                sender: Arc::new(Outbox {
+                    payloads: self.payloads.clone(),
+                    run: run.clone(),
+                }),
             };
             let output = (self.registration.invoke)(input, ctx)
                 .await

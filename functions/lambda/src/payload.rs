@@ -111,6 +111,44 @@ impl PayloadStore {
         Ok(value)
     }
 
+    /// Records an outbound message under `outbox/<run>/` (the local default sender: messages
+    /// are kept, not delivered, so runs can be inspected and tests can count them).
+    pub async fn record_message(
+        &self,
+        run: &RunContext,
+        message: &switchyard_sdk::OutboundMessage,
+    ) -> Result<switchyard_sdk::SendReceipt, switchyard_sdk::SendError> {
+        let bucket = self.bucket.as_ref().ok_or_else(|| {
+            switchyard_sdk::SendError::Unavailable("PAYLOAD_BUCKET is not set".into())
+        })?;
+        let message_id = uuid::Uuid::new_v4().to_string();
+        let body = serde_json::to_vec(&serde_json::json!({
+            "message_id": message_id,
+            "run_id": run.run_id,
+            "tenant_id": run.tenant_id,
+            "step": run.step,
+            "message": message,
+        }))
+        .map_err(|e| switchyard_sdk::SendError::Refused(e.to_string()))?;
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(format!("outbox/{}/{message_id}.json", run.run_id))
+            .content_type("application/json")
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| {
+                switchyard_sdk::SendError::Unavailable(
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                )
+            })?;
+        Ok(switchyard_sdk::SendReceipt {
+            message_id,
+            channel: "outbox".into(),
+        })
+    }
+
     /// The output as is, or a reference to it in S3 when it is over the threshold.
     pub async fn offload(&self, run: &RunContext, output: Value) -> Result<Value, PayloadError> {
         let bytes = serde_json::to_vec(&output).map_err(|e| PayloadError::Store(e.to_string()))?;

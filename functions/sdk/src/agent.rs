@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::model::{Model, ModelError};
+use crate::model::{EmbeddedModel, Model, ModelError};
+use crate::sender::{MemoryOutbox, SendError, Sender};
 use crate::BoxFuture;
 
 /// A typed step of a workflow. Implemented by `#[agent]` on an async function.
@@ -41,6 +42,22 @@ pub struct RunContext {
 pub struct AgentContext {
     pub run: RunContext,
     pub model: Arc<dyn Model>,
+    /// Where outbound messages go (an outbox that records them, unless configured).
+    pub sender: Arc<dyn Sender>,
+}
+
+impl AgentContext {
+    /// A context for calling an agent directly (unit tests, local runs): the offline model
+    /// and an in-memory outbox.
+    pub fn local(run: RunContext) -> (AgentContext, Arc<MemoryOutbox>) {
+        let outbox = Arc::new(MemoryOutbox::default());
+        let ctx = AgentContext {
+            run,
+            model: Arc::new(EmbeddedModel),
+            sender: outbox.clone(),
+        };
+        (ctx, outbox)
+    }
 }
 
 /// An agent's failure. The variant decides the error name Step Functions sees, which is
@@ -58,6 +75,8 @@ pub enum AgentError {
     InvalidInput(String),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Send(#[from] SendError),
 }
 
 impl AgentError {
@@ -76,6 +95,8 @@ impl AgentError {
             AgentError::InvalidInput(_) => Self::INVALID_INPUT,
             AgentError::Model(e) if e.is_retryable() => Self::RETRYABLE,
             AgentError::Model(_) => Self::PERMANENT,
+            AgentError::Send(SendError::Unavailable(_)) => Self::RETRYABLE,
+            AgentError::Send(SendError::Refused(_)) => Self::PERMANENT,
         }
     }
 }

@@ -23,6 +23,7 @@ mod agent;
 mod approval;
 mod model;
 mod registry;
+mod sender;
 
 pub use agent::{Agent, AgentContext, AgentError, RunContext};
 pub use approval::{ApprovalDecision, Approved};
@@ -30,6 +31,7 @@ pub use model::{Completion, EmbeddedModel, Model, ModelError, Prompt};
 pub use registry::{
     agents, workflows, AgentRegistration, InputError, WorkflowDef, WorkflowRegistration,
 };
+pub use sender::{MemoryOutbox, OutboundMessage, SendError, SendReceipt, Sender};
 pub use switchyard_ir as ir;
 pub use switchyard_macros::{agent, workflow};
 
