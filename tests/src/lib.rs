@@ -413,6 +413,23 @@ pub fn link_secret() -> String {
 }
 
 impl Stack {
+    /// The emails LocalStack's SES accepted (its `/_aws/ses` inspection endpoint).
+    pub async fn ses_messages(&self) -> Vec<Value> {
+        let aws = self
+            .deployment
+            .endpoints
+            .aws
+            .clone()
+            .unwrap_or_else(|| "http://localhost:4566".into());
+        let body: Value = reqwest::get(format!("{aws}/_aws/ses"))
+            .await
+            .expect("LocalStack answers")
+            .json()
+            .await
+            .expect("SES inspection answers JSON");
+        body["messages"].as_array().cloned().unwrap_or_default()
+    }
+
     /// The messages the run's agents sent, as recorded in its outbox.
     pub async fn outbox(&self, run_id: &str) -> Vec<Value> {
         let bucket = self

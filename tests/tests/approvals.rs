@@ -226,6 +226,26 @@ async fn only_designated_approvers_may_decide() {
     let run = run_id(&execution).to_owned();
     let approval = stack.pending_approval(&run, "finance_approval").await;
     let url = Links::link(&approval, "approve");
+    // The designated approver was emailed the links (through SES).
+    let emails = stack.ses_messages().await;
+    let email = emails
+        .iter()
+        .find(|m| {
+            m["Body"]["text_part"]
+                .as_str()
+                .is_some_and(|b| b.contains(&url))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no approval email with the link among {} messages",
+                emails.len()
+            )
+        });
+    assert_eq!(
+        email["Destination"]["ToAddresses"][0],
+        "finance@switchyard.test"
+    );
+    assert_eq!(email["Source"], "approvals@switchyard.test");
     let (status, body) = links.post(&url, "mallory@evil.test", "").await;
     assert_eq!((status, body["field"].as_str()), (403, Some("approver")));
     assert_eq!(

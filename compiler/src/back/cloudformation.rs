@@ -143,11 +143,23 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     "APPROVAL_WEBHOOK_URL".into(),
                     json!({ "Ref": "ApprovalWebhookUrl" }),
                 );
+                extra.insert(
+                    "APPROVAL_EMAIL_FROM".into(),
+                    json!({ "Ref": "ApprovalEmailFrom" }),
+                );
+                extra.insert(
+                    "APPROVAL_EMAIL_TO".into(),
+                    json!({ "Ref": "ApprovalEmailTo" }),
+                );
                 (
                     "Records approval requests and their task tokens, signs links, notifies",
                     vec![
                         dynamodb_policy(&["ApprovalsTable"], &["dynamodb:PutItem"]),
                         send_task(),
+                        json!({
+                            "PolicyName": "notify-by-email",
+                            "PolicyDocument": statement(json!(["ses:SendEmail"]), json!("*")),
+                        }),
                     ],
                 )
             }
@@ -257,6 +269,8 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             "TablePrefix": { "Type": "String", "Default": "switchyard-" },
             "ApprovalLinkSecret": { "Type": "String", "NoEcho": true, "MinLength": 32, "Description": "HMAC key of approval links (at least 32 characters)" },
             "ApprovalWebhookUrl": { "Type": "String", "Default": "", "Description": "Slack-compatible webhook notified of approval requests; empty for none" },
+            "ApprovalEmailFrom": { "Type": "String", "Default": "", "Description": "SES-verified sender of approval emails; empty for no email" },
+            "ApprovalEmailTo": { "Type": "String", "Default": "", "Description": "Comma-separated recipients for gates without designated approvers" },
             "PrimaryModel": { "Type": "String", "Default": "embedded", "Description": "provider:model for every agent, e.g. bedrock:amazon.nova-lite-v1:0; embedded is the offline deterministic model" },
         },
         "Conditions": {

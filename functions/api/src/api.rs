@@ -42,6 +42,7 @@ impl Api<AwsBackend> {
 #[derive(Serialize)]
 struct RunView<'a> {
     run_id: &'a str,
+    tenant_id: &'a str,
     workflow: &'a str,
     status: &'a str,
     current_step: Option<&'a str>,
@@ -56,6 +57,7 @@ struct RunView<'a> {
     output: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure: Option<Failure<'a>>,
+    execution_arn: Option<&'a str>,
     links: Links,
 }
 
@@ -337,6 +339,7 @@ impl<B: Backend> Api<B> {
             202,
             &json!({
                 "run_id": run_id,
+                "tenant_id": tenant,
                 "workflow": start.workflow,
                 "status": "running",
                 "links": links,
@@ -363,6 +366,7 @@ impl<B: Backend> Api<B> {
         });
         let view = RunView {
             run_id: &run.run_id,
+            tenant_id: &run.tenant_id,
             workflow: &run.workflow,
             status: &run.status,
             current_step: current_step(&run, &steps, &approvals),
@@ -375,6 +379,7 @@ impl<B: Backend> Api<B> {
             approvals: &approvals,
             output,
             failure,
+            execution_arn: run.execution_arn.as_deref(),
             links: Links::of(&run.run_id),
         };
         Ok(ApiResponse::json(200, &view))

@@ -38,6 +38,8 @@ pub use backend::{
 pub use error::ApiError;
 pub use http::{ApiRequest, ApiResponse};
 pub use route::Route;
+/// What `Api::from_env` and `ApiKeys::from_env` fail with: a missing variable.
+pub use switchyard_lambda::ConfigError;
 
 /// The runs table's index by tenant, newest first (`tenant_id` HASH, `created_at` N RANGE).
 pub const RUNS_BY_TENANT: &str = "by-tenant";

@@ -62,57 +62,159 @@ impl From<ApprovalError> for Diagnostic {
     }
 }
 
-/// Where approvers hear about a request. The links are always on the stored request (the
-/// CLI, the API and tests read them there); a webhook posts them to chat too.
-pub enum Notifier {
-    RecordOnly,
+/// What a notification says: the request and its links.
+pub struct Notice<'a> {
+    pub subject: &'a str,
+    pub summary: &'a str,
+    pub run_id: &'a str,
+    /// Designated approvers (email recipients when there are any).
+    pub approvers: &'a [String],
+    /// `(decision, signed link)` pairs.
+    pub links: &'a [(String, String)],
+}
+
+/// One way approvers hear about a request. The links are always on the stored request too
+/// (the CLI, the API and tests read them there), so a lost notification loses nothing.
+pub enum Channel {
     /// A Slack-compatible incoming webhook.
-    Webhook {
-        url: String,
-        http: reqwest::Client,
+    Webhook { url: String, http: reqwest::Client },
+    /// Email through SES, from a verified sender, to the gate's approvers or the defaults.
+    Email {
+        ses: aws_sdk_ses::Client,
+        from: String,
+        default_to: Vec<String>,
     },
 }
 
-impl Notifier {
-    pub fn from_env() -> Notifier {
-        match std::env::var("APPROVAL_WEBHOOK_URL")
+/// The channels configured by `APPROVAL_WEBHOOK_URL`, `APPROVAL_EMAIL_FROM` and
+/// `APPROVAL_EMAIL_TO` (comma-separated).
+pub fn channels_from_env(config: &aws_config::SdkConfig) -> Vec<Channel> {
+    let var = |name| {
+        std::env::var(name)
             .ok()
-            .filter(|u| !u.is_empty())
-        {
-            Some(url) => Notifier::Webhook {
-                url,
-                http: reqwest::Client::new(),
-            },
-            None => Notifier::RecordOnly,
-        }
-    }
-
-    async fn notify(&self, subject: &str, summary: &str, run_id: &str, links: &[(String, String)]) {
-        let Notifier::Webhook { url, http } = self else {
-            return;
-        };
-        let buttons: Vec<Value> = links
-            .iter()
-            .map(|(decision, link)| json!({ "type": "button", "text": { "type": "plain_text", "text": decision }, "url": link }))
-            .collect();
-        let text = format!("Approval needed for run {run_id}: {subject}");
-        let body = json!({
-            "text": text,
-            "blocks": [
-                { "type": "section", "text": { "type": "mrkdwn", "text": format!("*{subject}*\nrun `{run_id}`\n```{summary}```") } },
-                { "type": "actions", "elements": buttons },
-            ],
+            .filter(|v: &String| !v.trim().is_empty())
+    };
+    let mut channels = Vec::new();
+    if let Some(url) = var("APPROVAL_WEBHOOK_URL") {
+        channels.push(Channel::Webhook {
+            url,
+            http: reqwest::Client::new(),
         });
-        // A lost notification must not lose the request: the links stay on the record.
-        match http.post(url).json(&body).send().await {
-            Ok(response) if response.status().is_success() => {}
-            Ok(response) => tracing::warn!(
-                status = response.status().as_u16(),
-                "approval webhook refused the notification"
-            ),
-            Err(e) => tracing::warn!(error = %e, "approval webhook unreachable"),
+    }
+    if let Some(from) = var("APPROVAL_EMAIL_FROM") {
+        let default_to = var("APPROVAL_EMAIL_TO")
+            .map(|to| {
+                to.split(',')
+                    .map(|a| a.trim().to_owned())
+                    .filter(|a| !a.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        channels.push(Channel::Email {
+            ses: aws_sdk_ses::Client::new(config),
+            from,
+            default_to,
+        });
+    }
+    channels
+}
+
+impl Channel {
+    pub async fn notify(&self, notice: &Notice<'_>) {
+        let result = match self {
+            Channel::Webhook { url, http } => webhook(http, url, notice).await,
+            Channel::Email {
+                ses,
+                from,
+                default_to,
+            } => email(ses, from, default_to, notice).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(run_id = notice.run_id, error = %error, "approval notification failed");
         }
     }
+}
+
+/// The Slack-compatible message: the subject, the summary, one button per decision.
+pub fn webhook_message(notice: &Notice<'_>) -> Value {
+    let buttons: Vec<Value> = notice
+        .links
+        .iter()
+        .map(|(decision, link)| json!({ "type": "button", "text": { "type": "plain_text", "text": decision }, "url": link }))
+        .collect();
+    json!({
+        "text": format!("Approval needed for run {}: {}", notice.run_id, notice.subject),
+        "blocks": [
+            { "type": "section", "text": { "type": "mrkdwn", "text": format!("*{}*\nrun `{}`\n```{}```", notice.subject, notice.run_id, notice.summary) } },
+            { "type": "actions", "elements": buttons },
+        ],
+    })
+}
+
+async fn webhook(http: &reqwest::Client, url: &str, notice: &Notice<'_>) -> Result<(), String> {
+    let response = http
+        .post(url)
+        .json(&webhook_message(notice))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "webhook answered HTTP {}",
+            response.status().as_u16()
+        ))
+    }
+}
+
+async fn email(
+    ses: &aws_sdk_ses::Client,
+    from: &str,
+    default_to: &[String],
+    notice: &Notice<'_>,
+) -> Result<(), String> {
+    use aws_sdk_ses::types::{Body, Content, Destination, Message};
+    let to = if notice.approvers.is_empty() {
+        default_to
+    } else {
+        notice.approvers
+    };
+    if to.is_empty() {
+        return Ok(());
+    }
+    let links: String = notice
+        .links
+        .iter()
+        .map(|(decision, link)| format!("{decision}: {link}\n"))
+        .collect();
+    let text = format!(
+        "Run {} waits for your decision: {}\n\n{}\n\nOpen one link to review and confirm:\n{links}",
+        notice.run_id, notice.subject, notice.summary
+    );
+    let content = |data: String| {
+        Content::builder()
+            .data(data)
+            .charset("UTF-8")
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let message = Message::builder()
+        .subject(content(format!("Approval needed: {}", notice.subject))?)
+        .body(Body::builder().text(content(text)?).build())
+        .build();
+    ses.send_email()
+        .source(from)
+        .destination(
+            Destination::builder()
+                .set_to_addresses(Some(to.to_vec()))
+                .build(),
+        )
+        .message(message)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| aws_sdk_ses::error::DisplayErrorContext(e).to_string())
 }
 
 pub struct ApprovalRequests {
@@ -120,7 +222,7 @@ pub struct ApprovalRequests {
     sfn: aws_sdk_sfn::Client,
     table: String,
     signer: LinkSigner,
-    notifier: Notifier,
+    channels: Vec<Channel>,
     auto_approve: bool,
 }
 
@@ -136,7 +238,7 @@ impl ApprovalRequests {
             table: required_var("APPROVALS_TABLE")?,
             signer: LinkSigner::new(secret.as_bytes(), &base)
                 .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?,
-            notifier: Notifier::from_env(),
+            channels: channels_from_env(config),
             // Never in production, whatever AUTO_APPROVE_IN_DEV says.
             auto_approve: development && auto,
         })
@@ -254,11 +356,111 @@ impl ApprovalRequests {
                     })?;
             }
             None => {
-                self.notifier
-                    .notify(&event.gate.subject, &summary, &event.context.run_id, &links)
-                    .await
+                let notice = Notice {
+                    subject: &event.gate.subject,
+                    summary: &summary,
+                    run_id: &event.context.run_id,
+                    approvers: &event.gate.approvers,
+                    links: &links,
+                };
+                for channel in &self.channels {
+                    channel.notify(&notice).await;
+                }
             }
         }
         Ok(json!({ "request_id": request_id }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn notice<'a>(links: &'a [(String, String)]) -> Notice<'a> {
+        Notice {
+            subject: "Ship it?",
+            summary: "{\"total\":1}",
+            run_id: "run-7",
+            approvers: &[],
+            links,
+        }
+    }
+
+    #[test]
+    fn the_webhook_message_has_one_button_per_decision() {
+        let links = [
+            ("approve".to_owned(), "https://x/a".to_owned()),
+            ("reject".to_owned(), "https://x/r".to_owned()),
+        ];
+        let message = webhook_message(&notice(&links));
+        assert!(message["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("run-7") && t.contains("Ship it?")));
+        let buttons = &message["blocks"][1]["elements"];
+        assert_eq!(buttons[0]["url"], "https://x/a");
+        assert_eq!(buttons[1]["text"]["text"], "reject");
+    }
+
+    /// A one-request HTTP server that returns the request it received.
+    async fn capture_one() -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut received = Vec::new();
+            let mut buffer = [0u8; 4096];
+            loop {
+                let n = socket.read(&mut buffer).await.expect("read");
+                received.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&received).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                            .await
+                            .expect("write");
+                        return text;
+                    }
+                }
+                if n == 0 {
+                    return text;
+                }
+            }
+        });
+        (url, server)
+    }
+
+    #[tokio::test]
+    async fn the_webhook_channel_posts_the_message_as_json() {
+        let (url, server) = capture_one().await;
+        let links = [("approve".to_owned(), "https://x/a".to_owned())];
+        Channel::Webhook {
+            url,
+            http: reqwest::Client::new(),
+        }
+        .notify(&notice(&links))
+        .await;
+        let request = server.await.expect("server");
+        assert!(request.starts_with("POST /hook HTTP/1.1"), "{request}");
+        assert!(request
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"));
+        let body = request
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        let json: Value = serde_json::from_str(body).expect("JSON body");
+        assert_eq!(json["blocks"][1]["elements"][0]["url"], "https://x/a");
     }
 }

@@ -1,0 +1,352 @@
+//! `switchyard runs ...`: start, get, list, cancel, logs, timeline.
+
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::error::CliError;
+use crate::output::{self, print_json, Align};
+use crate::{progress, workflows, Context, Outcome};
+
+#[derive(Subcommand)]
+pub enum RunsCommand {
+    /// Start a run.
+    Start(StartArgs),
+    /// A run: status, steps with their cost, approvals, output or failure.
+    Get { run_id: String },
+    /// The tenant's runs, newest first.
+    List(ListArgs),
+    /// Stop a running run.
+    Cancel { run_id: String },
+    /// The agents' log lines for a run.
+    Logs(LogsArgs),
+    /// The execution's events merged with the step attempts, in time order.
+    Timeline { run_id: String },
+}
+
+#[derive(Args)]
+pub struct StartArgs {
+    #[arg(long)]
+    workflow: String,
+    /// The run input as JSON, or `@FILE` to read it from a file.
+    #[arg(long, conflicts_with = "example", required_unless_present = "example")]
+    input: Option<String>,
+    /// Use the workflow's shipped example input (infra/cli/examples/<workflow>.json).
+    #[arg(long)]
+    example: bool,
+    /// Follow the run until it ends, printing each step.
+    #[arg(long)]
+    wait: bool,
+    /// Make approval gates wait for a person even where the deployment auto-approves.
+    #[arg(long)]
+    no_auto_approve: bool,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// running, succeeded, failed or cancelled.
+    #[arg(long)]
+    status: Option<String>,
+    #[arg(long)]
+    workflow: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    /// The `next_cursor` of the previous page.
+    #[arg(long)]
+    cursor: Option<String>,
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    run_id: String,
+    /// Lowest level shown: trace, debug, info, warn or error.
+    #[arg(long)]
+    level: Option<String>,
+    /// Only this step's lines.
+    #[arg(long)]
+    step: Option<String>,
+}
+
+pub async fn run(context: &Context, command: RunsCommand) -> Result<Outcome, CliError> {
+    match command {
+        RunsCommand::Start(args) => start(context, args).await,
+        RunsCommand::Get { run_id } => get(context, &run_id).await,
+        RunsCommand::List(args) => list(context, args).await,
+        RunsCommand::Cancel { run_id } => cancel(context, &run_id).await,
+        RunsCommand::Logs(args) => logs(context, args).await,
+        RunsCommand::Timeline { run_id } => timeline(context, &run_id).await,
+    }
+}
+
+fn read_input(context: &Context, args: &StartArgs) -> Result<Value, CliError> {
+    if args.example {
+        return workflows::example(&context.root, &args.workflow);
+    }
+    let text = args.input.clone().unwrap_or_default();
+    let text = match text.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(CliError::io(path))?,
+        None => text,
+    };
+    serde_json::from_str(&text).map_err(CliError::BadInput)
+}
+
+/// The outcome of a finished run, as an exit code.
+pub fn outcome_of(run: &Value) -> Outcome {
+    if run["status"] == "succeeded" {
+        Outcome::Done
+    } else {
+        Outcome::RunDidNotSucceed
+    }
+}
+
+async fn start(context: &Context, args: StartArgs) -> Result<Outcome, CliError> {
+    let input = read_input(context, &args)?;
+    let mut body = json!({ "workflow": args.workflow, "input": input });
+    if args.no_auto_approve {
+        body["auto_approve"] = json!(false);
+    }
+    let client = context.client().await?;
+    let started = client.call("POST", "/runs/start", &[], Some(&body)).await?;
+    let run_id = output::text(&started["run_id"]);
+    if !args.wait {
+        if context.json {
+            print_json(&started);
+        } else {
+            println!("run {run_id} started ({})", output::text(&started["workflow"]));
+            println!("follow it: switchyard runs get {run_id}");
+        }
+        return Ok(Outcome::Done);
+    }
+    if !context.json {
+        println!("run {run_id} started ({}); following it\n", output::text(&started["workflow"]));
+    }
+    let run = progress::follow(&client, &run_id, context.json).await?;
+    if context.json {
+        print_json(&run);
+    } else {
+        println!();
+        show_run(&run);
+    }
+    Ok(outcome_of(&run))
+}
+
+/// A run in text: header, step table, approvals, output or failure.
+pub fn show_run(run: &Value) {
+    println!(
+        "run {}  {}  {}  (tenant {})",
+        output::text(&run["run_id"]),
+        output::text(&run["workflow"]),
+        output::text(&run["status"]),
+        output::text(&run["tenant_id"]),
+    );
+    println!(
+        "started {}  finished {}  current step {}",
+        output::timestamp(&run["created_at"]),
+        output::timestamp(&run["finished_at"]),
+        output::text(&run["current_step"]),
+    );
+    println!("\n{}", progress::summary_table(run));
+    let approvals = run["approvals"].as_array().cloned().unwrap_or_default();
+    if !approvals.is_empty() {
+        println!("\napprovals:");
+        for approval in &approvals {
+            println!(
+                "  {}  {}  {}{}",
+                output::text(&approval["gate"]),
+                output::text(&approval["status"]),
+                output::text(&approval["subject"]),
+                approval["decided_by"]
+                    .as_str()
+                    .map(|by| format!("  (by {by})"))
+                    .unwrap_or_default(),
+            );
+            for (decision, link) in approval["links"].as_object().into_iter().flatten() {
+                println!("      {decision}: {}", output::text(link));
+            }
+        }
+    }
+    if let Some(failure) = run.get("failure") {
+        println!(
+            "\nfailed: {}: {}",
+            output::text(&failure["error"]),
+            output::text(&failure["cause"])
+        );
+    }
+    if let Some(result) = run.get("output") {
+        let text = serde_json::to_string_pretty(result).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        println!("\noutput:");
+        for line in lines.iter().take(40) {
+            println!("  {line}");
+        }
+        if lines.len() > 40 {
+            println!("  … {} more lines (--json shows all)", lines.len() - 40);
+        }
+    }
+}
+
+async fn get(context: &Context, run_id: &str) -> Result<Outcome, CliError> {
+    let run = context.client().await?.get(&format!("/runs/{run_id}"), &[]).await?;
+    if context.json {
+        print_json(&run);
+    } else {
+        show_run(&run);
+    }
+    Ok(Outcome::Done)
+}
+
+async fn list(context: &Context, args: ListArgs) -> Result<Outcome, CliError> {
+    let query = [
+        ("status", args.status.unwrap_or_default()),
+        ("workflow", args.workflow.unwrap_or_default()),
+        ("limit", args.limit.to_string()),
+        ("cursor", args.cursor.unwrap_or_default()),
+    ];
+    let page = context.client().await?.get("/runs", &query).await?;
+    if context.json {
+        print_json(&page);
+        return Ok(Outcome::Done);
+    }
+    let rows: Vec<Vec<String>> = page["runs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|run| {
+            vec![
+                output::text(&run["run_id"]),
+                output::text(&run["workflow"]),
+                output::text(&run["status"]),
+                output::text(&run["current_step"]),
+                output::timestamp(&run["created_at"]),
+                output::count(&run["totals"]["tokens_in"]),
+                output::count(&run["totals"]["tokens_out"]),
+                output::cost(&run["totals"]["cost_usd"]),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        output::table(
+            &[
+                ("run", Align::Left),
+                ("workflow", Align::Left),
+                ("status", Align::Left),
+                ("step", Align::Left),
+                ("created (UTC)", Align::Left),
+                ("tokens in", Align::Right),
+                ("tokens out", Align::Right),
+                ("cost", Align::Right),
+            ],
+            &rows,
+        )
+    );
+    if let Some(cursor) = page["next_cursor"].as_str() {
+        println!("\nmore: switchyard runs list --cursor {cursor}");
+    }
+    Ok(Outcome::Done)
+}
+
+async fn cancel(context: &Context, run_id: &str) -> Result<Outcome, CliError> {
+    let answer = context
+        .client()
+        .await?
+        .call("DELETE", &format!("/runs/{run_id}"), &[], None)
+        .await?;
+    if context.json {
+        print_json(&answer);
+    } else {
+        println!("run {run_id} cancelled");
+    }
+    Ok(Outcome::Done)
+}
+
+async fn logs(context: &Context, args: LogsArgs) -> Result<Outcome, CliError> {
+    let query = [
+        ("level", args.level.unwrap_or_default()),
+        ("step", args.step.unwrap_or_default()),
+    ];
+    let answer = context
+        .client()
+        .await?
+        .get(&format!("/runs/{}/logs", args.run_id), &query)
+        .await?;
+    if context.json {
+        print_json(&answer);
+        return Ok(Outcome::Done);
+    }
+    let lines = answer["lines"].as_array().cloned().unwrap_or_default();
+    if lines.is_empty() {
+        println!("no log lines for run {} (yet)", args.run_id);
+    }
+    for line in &lines {
+        let mut fields = line["fields"].as_object().cloned().unwrap_or_default();
+        for shown in ["level", "message", "step", "run_id", "timestamp", "tenant_id"] {
+            fields.remove(shown);
+        }
+        println!(
+            "{}  {:<5}  {:<24}  {:<16}  {}  {}",
+            output::timestamp(&line["at"]),
+            output::text(&line["level"]),
+            output::text(&line["function"]),
+            output::text(&line["step"]),
+            output::text(&line["message"]),
+            if fields.is_empty() { String::new() } else { Value::Object(fields).to_string() },
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+async fn timeline(context: &Context, run_id: &str) -> Result<Outcome, CliError> {
+    let answer = context
+        .client()
+        .await?
+        .get(&format!("/runs/{run_id}/timeline"), &[])
+        .await?;
+    if context.json {
+        print_json(&answer);
+        return Ok(Outcome::Done);
+    }
+    let events = answer["events"].as_array().cloned().unwrap_or_default();
+    let start = events.first().and_then(|e| e["at"].as_u64()).unwrap_or_default();
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|event| {
+            let at = event["at"].as_u64().unwrap_or_default();
+            let what = event["state"]
+                .as_str()
+                .or(event["step"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let detail = match (event["error"].as_str(), event["cause"].as_str()) {
+                (Some(error), Some(cause)) => format!("{error}: {cause}"),
+                (Some(error), None) => error.to_owned(),
+                _ if event["source"] == "agent" && event.get("latency_ms").is_some() => format!(
+                    "{}  {}/{} tokens  {}",
+                    output::millis(&event["latency_ms"]),
+                    output::count(&event["tokens_in"]),
+                    output::count(&event["tokens_out"]),
+                    output::cost(&event["cost_usd"]),
+                ),
+                _ => String::new(),
+            };
+            vec![
+                format!("+{:.3}s", at.saturating_sub(start) as f64 / 1000.0),
+                output::text(&event["type"]),
+                what,
+                detail,
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        output::table(
+            &[
+                ("at", Align::Right),
+                ("event", Align::Left),
+                ("state / step", Align::Left),
+                ("detail", Align::Left),
+            ],
+            &rows,
+        )
+    );
+    Ok(Outcome::Done)
+}
