@@ -27,6 +27,7 @@ def create_tables(template_path: str, prefix: str) -> None:
 
     client = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
     existing = set(client.list_tables()["TableNames"])
+    waiter = client.get_waiter("table_exists")
     template = json.load(open(template_path))
     for resource in template["Resources"].values():
         if resource["Type"] != "AWS::DynamoDB::Table":
@@ -34,6 +35,7 @@ def create_tables(template_path: str, prefix: str) -> None:
         props = resource["Properties"]
         name = props["TableName"]["Fn::Sub"].replace("${TablePrefix}", prefix)
         if name in existing:
+            add_missing_indexes(client, name, props)
             print(f"{name}: exists")
             continue
         args = {
@@ -45,7 +47,23 @@ def create_tables(template_path: str, prefix: str) -> None:
         if "GlobalSecondaryIndexes" in props:
             args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         client.create_table(**args)
+        waiter.wait(TableName=name)
         print(f"{name}: created")
+
+
+def add_missing_indexes(client, name: str, props: dict) -> None:
+    """Indexes added to the template since the table was made, one per call (DynamoDB's rule)."""
+    have = {i["IndexName"] for i in client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in have:
+            continue
+        used = {k["AttributeName"] for k in index["KeySchema"]}
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=[a for a in props["AttributeDefinitions"] if a["AttributeName"] in used],
+            GlobalSecondaryIndexCreates=[{"Create": index}],
+        )
+        print(f"{name}: index {index['IndexName']} added")
 
 
 def write_outputs(target: str, region: str, out: str) -> None:
@@ -69,7 +87,9 @@ def write_outputs(target: str, region: str, out: str) -> None:
             "runs": outputs.get("RunsTable"),
             "steps": outputs.get("StepsTable"),
             "approvals": outputs.get("ApprovalsTable"),
+            "api_keys": outputs.get("ApiKeysTable"),
         },
+        "api_url": outputs.get("ApiUrl"),
         "approval_callback_url": outputs.get("ApprovalCallbackUrl"),
         "payload_bucket": outputs.get("PayloadBucket"),
     }

@@ -477,3 +477,79 @@ impl Stack {
 pub fn run_id(execution_arn: &str) -> &str {
     execution_arn.rsplit(':').next().unwrap_or(execution_arn)
 }
+
+fn cache_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../.cache")
+        .join(name)
+}
+
+/// The run API's Function URL (`api_url` in `.cache/deployed-local.json`), without the
+/// trailing `/`.
+pub fn api_url() -> String {
+    let path = cache_file("deployed-local.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} is missing ({e}): {HOW_TO_START}", path.display()));
+    let deployed: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a deployment file: {e}", path.display()));
+    deployed["api_url"]
+        .as_str()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "{} has no api_url: the API function is not deployed; {HOW_TO_START}",
+                path.display()
+            )
+        })
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// The API key the deploy saved for its default tenant (`demo`), `.cache/api-key-local`.
+pub fn saved_api_key() -> String {
+    let path = cache_file("api-key-local");
+    let key = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} ({e}): {HOW_TO_START}", path.display()));
+    let key = key.trim();
+    assert!(
+        !key.is_empty(),
+        "{} is empty: {HOW_TO_START}",
+        path.display()
+    );
+    key.to_owned()
+}
+
+/// A new API key for `tenant`, made the one way keys are made: `switchyard tenants
+/// create-key` (the release build the deploy uses, so it is normally built already).
+pub fn create_api_key(tenant: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["run", "--quiet", "--release", "-p", "switchyard", "--"])
+        .args([
+            "--target",
+            "local",
+            "--json",
+            "tenants",
+            "create-key",
+            "--tenant",
+            tenant,
+        ])
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("running `switchyard tenants create-key`: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "`switchyard tenants create-key --tenant {tenant}` failed ({}): {stdout}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("create-key --json printed no JSON ({e}): {stdout}"));
+    assert_eq!(created["tenant_id"], tenant, "{created}");
+    created["api_key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no api_key in {created}"))
+        .to_owned()
+}

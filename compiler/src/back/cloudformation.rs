@@ -22,6 +22,29 @@ pub const TABLES: &[(&str, &str, &str, Option<&str>)] = &[
     ("RunsTable", "runs", "run_id", None),
     ("StepsTable", "steps", "run_id", Some("step_key")),
     ("ApprovalsTable", "approvals", "request_id", None),
+    ("ApiKeysTable", "api-keys", "key_hash", None),
+];
+
+/// Secondary indexes: table suffix, index name, hash key (S), range key (N), projection.
+const INDEXES: &[(&str, &str, &str, Option<&str>, &str)] = &[
+    // A tenant's runs newest first; runs by status (health counts, lists by status).
+    ("runs", "by-tenant", "tenant_id", Some("created_at"), "ALL"),
+    (
+        "runs",
+        "by-status",
+        "status",
+        Some("created_at"),
+        "KEYS_ONLY",
+    ),
+    // A run's approval requests (links in the run status, expiry on timeout); a tenant's.
+    ("approvals", "by-run", "run_id", None, "ALL"),
+    (
+        "approvals",
+        "by-tenant",
+        "tenant_id",
+        Some("created_at"),
+        "ALL",
+    ),
 ];
 
 pub fn write(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> String {
@@ -114,6 +137,46 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     ),
                 ],
             ),
+            "api" => {
+                extra.insert(
+                    "STATE_MACHINE_ARN_PREFIX".into(),
+                    json!({ "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:switchyard-" }),
+                );
+                let states = |resource: &str, actions: Value| {
+                    json!({
+                        "PolicyName": format!("states-{}", resource.split(':').next().unwrap_or_default()),
+                        "PolicyDocument": statement(
+                            actions,
+                            json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:{resource}") }),
+                        ),
+                    })
+                };
+                (
+                    "The Run API (behind a Function URL): start, inspect, cancel runs, decide approvals",
+                    vec![
+                        dynamodb_policy(&["RunsTable"], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+                        dynamodb_policy(&["StepsTable"], &["dynamodb:Query"]),
+                        dynamodb_policy(&["ApprovalsTable"], &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+                        dynamodb_policy(&["ApiKeysTable"], &["dynamodb:GetItem"]),
+                        states("stateMachine:switchyard-*", json!(["states:StartExecution"])),
+                        states(
+                            "execution:switchyard-*:*",
+                            json!(["states:DescribeExecution", "states:StopExecution", "states:GetExecutionHistory"]),
+                        ),
+                        send_task(),
+                        json!({
+                            "PolicyName": "read-agent-logs",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    { "Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": { "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*" } },
+                                    { "Effect": "Allow", "Action": ["logs:FilterLogEvents"], "Resource": { "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/switchyard-*:*" } },
+                                ],
+                            },
+                        }),
+                    ],
+                )
+            }
             "approval-callback" => {
                 extra.insert(
                     "APPROVAL_LINK_SECRET".into(),
@@ -171,15 +234,20 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             function(
                 &platform.function_name,
                 platform.role,
-                30,
+                // The API's log search reads every agent's log group.
+                if platform.role == "api" { 60 } else { 30 },
                 &format!("Role{id}"),
                 description,
                 extra,
             ),
         );
-        if platform.role == "approval-callback" {
-            // Approvers click links from anywhere: the URL is public, every request is
-            // authenticated by its link's signature instead.
+        if let Some(output) = match platform.role {
+            "approval-callback" => Some("ApprovalCallbackUrl"),
+            "api" => Some("ApiUrl"),
+            _ => None,
+        } {
+            // Public URLs: approvers click links from anywhere (each request is authenticated
+            // by its link's signature), and API clients present a tenant key the API checks.
             resources.insert(
                 format!("Url{id}"),
                 json!({
@@ -200,7 +268,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 }),
             );
             outputs.insert(
-                "ApprovalCallbackUrl".into(),
+                output.into(),
                 json!({ "Value": { "Fn::GetAtt": [format!("Url{id}"), "FunctionUrl"] } }),
             );
         }
@@ -330,17 +398,29 @@ fn table(suffix: &str, hash: &str, range: Option<&str>) -> Value {
             "AttributeDefinitions": attributes,
         },
     });
-    if suffix == "approvals" {
-        // A run's approval requests: pending links for the run status, expiry on timeout.
-        table["Properties"]["AttributeDefinitions"]
-            .as_array_mut()
-            .expect("built above as an array")
-            .push(json!({ "AttributeName": "run_id", "AttributeType": "S" }));
-        table["Properties"]["GlobalSecondaryIndexes"] = json!([{
-            "IndexName": "by-run",
-            "KeySchema": [{ "AttributeName": "run_id", "KeyType": "HASH" }],
-            "Projection": { "ProjectionType": "ALL" },
-        }]);
+    let indexes: Vec<Value> = INDEXES
+        .iter()
+        .filter(|(table, ..)| *table == suffix)
+        .map(|(_, name, hash, range, projection)| {
+            let mut keys = vec![json!({ "AttributeName": hash, "KeyType": "HASH" })];
+            let mut defined = vec![json!({ "AttributeName": hash, "AttributeType": "S" })];
+            if let Some(range) = range {
+                keys.push(json!({ "AttributeName": range, "KeyType": "RANGE" }));
+                defined.push(json!({ "AttributeName": range, "AttributeType": "N" }));
+            }
+            let attributes = table["Properties"]["AttributeDefinitions"]
+                .as_array_mut()
+                .expect("built above as an array");
+            for attribute in defined {
+                if !attributes.contains(&attribute) {
+                    attributes.push(attribute);
+                }
+            }
+            json!({ "IndexName": name, "KeySchema": keys, "Projection": { "ProjectionType": projection } })
+        })
+        .collect();
+    if !indexes.is_empty() {
+        table["Properties"]["GlobalSecondaryIndexes"] = json!(indexes);
     }
     table
 }
@@ -367,7 +447,8 @@ fn function(
         let var = match *logical {
             "RunsTable" => "RUNS_TABLE",
             "StepsTable" => "STEPS_TABLE",
-            _ => "APPROVALS_TABLE",
+            "ApprovalsTable" => "APPROVALS_TABLE",
+            _ => "API_KEYS_TABLE",
         };
         variables.insert(var.into(), table_name_of(logical));
     }

@@ -147,6 +147,11 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
                 function_name: function_name("approval_callback"),
                 substitution: None,
             },
+            PlatformFunction {
+                role: "api",
+                function_name: function_name("api"),
+                substitution: None,
+            },
         ],
         state_machines,
     }

@@ -214,12 +214,10 @@ impl<B: Backend> Api<B> {
         request: &ApiRequest,
         tenant_slot: &mut Option<String>,
     ) -> Result<ApiResponse, ApiError> {
-        if !route.needs_key() {
-            return self.health().await;
+        if route.needs_key() {
+            *tenant_slot = Some(self.authenticate(request).await?);
         }
-        let tenant = self.authenticate(request).await?;
-        *tenant_slot = Some(tenant.clone());
-        let tenant = tenant.as_str();
+        let tenant = tenant_slot.as_deref().unwrap_or_default();
         match route {
             Route::Health => self.health().await,
             Route::StartRun => {
@@ -292,15 +290,15 @@ impl<B: Backend> Api<B> {
             Ended::Finished(end) => self.backend.end_run(&run.run_id, end).await?,
             Ended::Aborted => {
                 self.backend.cancel_run(&run.run_id).await?;
-                self.expire_pending(&run.run_id).await?;
             }
         }
+        self.expire_pending(&run.run_id).await?;
         tracing::info!(run_id = %run.run_id, tenant_id = %run.tenant_id, "run record reconciled with its ended execution");
         let run = self.backend.run(&run.run_id).await?.unwrap_or(run);
         Ok((run, execution))
     }
 
-    /// A stopped run waits for nobody: its pending approvals can no longer be decided.
+    /// An ended run waits for nobody: its pending approvals can no longer be decided.
     async fn expire_pending(&self, run_id: &str) -> Result<(), ApiError> {
         for approval in self.backend.approvals_of_run(run_id).await? {
             if approval.status == "pending" {
@@ -360,7 +358,7 @@ impl<B: Backend> Api<B> {
             .filter(|e| e.status == ExecutionStatus::Succeeded)
             .and_then(|e| e.output.as_deref())
             .map(|text| serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into())));
-        let failure = (run.status == "failed").then(|| Failure {
+        let failure = (run.status == "failed").then_some(Failure {
             error: run.failure_error.as_deref(),
             cause: run.failure_cause.as_deref(),
         });
@@ -798,6 +796,7 @@ mod tests {
         {
             let mut state = api.backend.state();
             state.approvals.push(pending(&aborted, "tenant-a"));
+            state.approvals.push(pending(&timed_out, "tenant-a"));
             let arn = state.runs[&aborted].execution_arn.clone().expect("arn");
             state.executions.get_mut(&arn).expect("execution").status = ExecutionStatus::Aborted;
             let arn = state.runs[&timed_out].execution_arn.clone().expect("arn");
@@ -811,6 +810,7 @@ mod tests {
         assert_eq!(body["status"], "failed");
         assert_eq!(body["failure"]["error"], "States.Timeout");
         assert_eq!(api.backend.state().runs[&timed_out].status, "failed");
+        assert_eq!(body["approvals"][0]["status"], "expired");
     }
 
     #[test]

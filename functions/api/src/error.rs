@@ -32,12 +32,8 @@ pub enum ApiError {
     },
     #[error("run {run_id} is {status}, not running")]
     NotRunning { run_id: String, status: String },
-    #[error("{field} is {size} bytes; at most {limit} are accepted")]
-    TooLarge {
-        field: &'static str,
-        size: usize,
-        limit: usize,
-    },
+    #[error("{field} is too large: at most {limit} bytes are accepted")]
+    TooLarge { field: &'static str, limit: usize },
     #[error(transparent)]
     Decision(#[from] DecisionError),
     #[error("the run store is unavailable: {0}")]
@@ -202,7 +198,6 @@ mod tests {
             ApiError::NotDeployed("x".into()),
             ApiError::TooLarge {
                 field: "input",
-                size: 2,
                 limit: 1,
             },
         ];

@@ -50,3 +50,56 @@ pub async fn handle<B: Backend>(api: &Api<B>, event: Value) -> Result<Value, Inf
     };
     Ok(response(answer))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{MemoryBackend, KEY_A};
+
+    fn event(method: &str, path: &str, body: Option<&str>, base64: bool) -> Value {
+        json!({
+            "version": "2.0",
+            "rawPath": path,
+            "rawQueryString": "limit=1",
+            "headers": { "x-api-key": KEY_A, "content-type": "application/json" },
+            "body": body,
+            "isBase64Encoded": base64,
+            "requestContext": { "http": { "method": method } },
+        })
+    }
+
+    fn answer(event: Value) -> Value {
+        switchyard_agents::link();
+        let api = Api::new(MemoryBackend::new());
+        futures::executor::block_on(handle(&api, event)).unwrap_or_else(|never| match never {})
+    }
+
+    #[test]
+    fn events_become_requests_and_answers_become_function_url_responses() {
+        let response = answer(event("GET", "/runs", None, false));
+        assert_eq!(response["statusCode"], 200);
+        assert_eq!(response["headers"]["content-type"], "application/json");
+        let body: Value =
+            serde_json::from_str(response["body"].as_str().expect("a body")).expect("json");
+        assert_eq!(body["runs"], json!([]));
+    }
+
+    #[test]
+    fn base64_bodies_are_decoded() {
+        let body = STANDARD.encode(r#"{"workflow": "gate-test", "input": {"topic": "t"}}"#);
+        let mut request = event("POST", "/runs/start", Some(&body), true);
+        request["rawQueryString"] = json!("");
+        assert_eq!(answer(request)["statusCode"], 202);
+        let broken = event("POST", "/runs/start", Some("%%%"), true);
+        assert_eq!(answer(broken)["statusCode"], 400);
+    }
+
+    #[test]
+    fn events_that_are_not_function_url_requests_are_400() {
+        let response = answer(json!({ "hello": "world" }));
+        assert_eq!(response["statusCode"], 400);
+        let body: Value =
+            serde_json::from_str(response["body"].as_str().expect("a body")).expect("json");
+        assert_eq!(body["field"], "event");
+    }
+}

@@ -88,6 +88,7 @@ impl ApiResponse {
     }
 
     /// The body as JSON (it always is).
+    #[cfg(test)]
     pub fn json_body(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }

@@ -27,11 +27,11 @@ pub enum KeyError {
 }
 
 /// A key just created: the only time its text exists.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct NewKey {
     pub api_key: String,
     pub tenant_id: String,
-    pub key_hash: String,
+    /// Epoch milliseconds.
     pub created_at: u64,
 }
 
@@ -81,7 +81,7 @@ impl ApiKeys {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(HashMap::from([
-                ("key_hash".to_owned(), AttributeValue::S(key_hash.clone())),
+                ("key_hash".to_owned(), AttributeValue::S(key_hash)),
                 ("tenant_id".to_owned(), AttributeValue::S(tenant.to_owned())),
                 (
                     "created_at".to_owned(),
@@ -99,7 +99,6 @@ impl ApiKeys {
         Ok(NewKey {
             api_key,
             tenant_id: tenant.to_owned(),
-            key_hash,
             created_at,
         })
     }

@@ -37,7 +37,6 @@ pub use backend::{
 };
 pub use error::ApiError;
 pub use http::{ApiRequest, ApiResponse};
-pub use route::Route;
 /// What `Api::from_env` and `ApiKeys::from_env` fail with: a missing variable.
 pub use switchyard_lambda::ConfigError;
 

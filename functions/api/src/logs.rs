@@ -16,8 +16,26 @@ pub struct LogLine {
     pub level: Option<String>,
     pub step: Option<String>,
     pub message: Option<String>,
-    /// The whole JSON object as logged.
+    /// Every field of the line, its spans' included.
     pub fields: Map<String, Value>,
+}
+
+/// One flat object per line: the fields of the spans the event happened in (outermost
+/// first: the agent runtime puts `run_id` and `step` on its span), then the event's own.
+fn flatten_spans(mut object: Map<String, Value>) -> Map<String, Value> {
+    let spans = match object.remove("spans") {
+        Some(Value::Array(spans)) => spans,
+        _ => Vec::new(),
+    };
+    let current = object.remove("span");
+    let mut fields = Map::new();
+    for span in spans.into_iter().chain(current) {
+        if let Value::Object(span) = span {
+            fields.extend(span.into_iter().filter(|(key, _)| key != "name"));
+        }
+    }
+    fields.extend(object);
+    fields
 }
 
 fn severity(level: &str) -> Option<usize> {
@@ -42,7 +60,7 @@ pub fn run_lines(
                 .message
                 .lines()
                 .filter_map(|line| match serde_json::from_str::<Value>(line.trim()) {
-                    Ok(Value::Object(fields)) => Some(fields),
+                    Ok(Value::Object(object)) => Some(flatten_spans(object)),
                     _ => None,
                 })
                 .map(|fields| {
@@ -97,6 +115,11 @@ mod tests {
             ),
             event(2, "switchyard-analyst", r#"{"level":"INFO","message":"other run","run_id":"r10","step":"analyze"}"#),
             event(4, "switchyard-analyst", "not json mentioning r1"),
+            event(
+                5,
+                "switchyard-analyst",
+                r#"{"level":"INFO","message":"agent succeeded","tokens_in":3,"spans":[{"name":"Lambda runtime invoke","requestId":"q"},{"name":"agent","run_id":"r1","step":"analyze","attempt":2}]}"#,
+            ),
         ]
     }
 
@@ -107,9 +130,17 @@ mod tests {
             .iter()
             .map(|l| l.message.clone().unwrap_or_default())
             .collect();
-        assert_eq!(messages, ["agent started", "boom", "retrying"]);
+        assert_eq!(
+            messages,
+            ["agent started", "boom", "retrying", "agent succeeded"]
+        );
         assert_eq!(lines[0].function, "switchyard-analyst");
         assert_eq!(lines[0].fields["step"], "analyze");
+        let from_span = &lines[3];
+        assert_eq!(from_span.step.as_deref(), Some("analyze"));
+        assert_eq!(from_span.fields["attempt"], 2);
+        assert_eq!(from_span.fields["requestId"], "q");
+        assert!(!from_span.fields.contains_key("spans"));
     }
 
     #[test]
@@ -123,7 +154,7 @@ mod tests {
             .into_iter()
             .map(|l| l.message.unwrap_or_default())
             .collect();
-        assert_eq!(analyze, ["agent started", "boom"]);
+        assert_eq!(analyze, ["agent started", "boom", "agent succeeded"]);
         assert!(run_lines(events(), "r1", Some("error"), Some("qa")).is_empty());
     }
 }

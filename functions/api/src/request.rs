@@ -187,11 +187,9 @@ pub fn start_run(
         input,
         auto_approve,
     };
-    let size = start.execution_input(tenant).to_string().len();
-    if size > MAX_EXECUTION_INPUT {
+    if start.execution_input(tenant).to_string().len() > MAX_EXECUTION_INPUT {
         return Err(ApiError::TooLarge {
             field: "input",
-            size,
             limit: MAX_EXECUTION_INPUT,
         });
     }

@@ -141,6 +141,33 @@ mod tests {
     }
 
     #[test]
+    fn openapi_documents_every_endpoint() {
+        let spec = include_str!("../openapi.yaml");
+        for (path, methods) in [
+            ("/health", &["get"][..]),
+            ("/runs/start", &["post"]),
+            ("/runs", &["get"]),
+            ("/runs/{run_id}", &["get", "delete"]),
+            ("/runs/{run_id}/timeline", &["get"]),
+            ("/runs/{run_id}/logs", &["get"]),
+            ("/approvals", &["get"]),
+            ("/approvals/submit", &["post"]),
+        ] {
+            let section = spec
+                .split(&format!("\n  {path}:\n"))
+                .nth(1)
+                .unwrap_or_else(|| panic!("{path} is not in openapi.yaml"));
+            let section = format!("\n{}", section.split("\n  /").next().unwrap_or_default());
+            for method in methods {
+                assert!(
+                    section.contains(&format!("\n    {method}:")),
+                    "{method} {path} is not documented"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn only_health_is_open() {
         assert!(!Route::Health.needs_key());
         assert!(Route::ListRuns.needs_key());

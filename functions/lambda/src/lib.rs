@@ -18,6 +18,8 @@ pub const APPROVAL_REQUEST: &str = "approval-request";
 pub const RUN_TRACKER: &str = "run-tracker";
 /// `SWITCHYARD_FUNCTION` value of the approval callback function (behind a Function URL).
 pub const APPROVAL_CALLBACK: &str = "approval-callback";
+/// `SWITCHYARD_FUNCTION` value of the Run API function (behind a Function URL).
+pub const API: &str = "api";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -39,6 +41,7 @@ pub enum Role {
     ApprovalRequest,
     ApprovalCallback,
     RunTracker,
+    Api,
 }
 
 impl Role {
@@ -48,6 +51,7 @@ impl Role {
             APPROVAL_REQUEST => return Ok(Role::ApprovalRequest),
             RUN_TRACKER => return Ok(Role::RunTracker),
             APPROVAL_CALLBACK => return Ok(Role::ApprovalCallback),
+            API => return Ok(Role::Api),
             _ => {}
         }
         switchyard_sdk::agents()

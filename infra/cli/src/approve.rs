@@ -48,7 +48,9 @@ async fn submit(
     if let Some(notes) = notes.filter(|n| !n.is_empty()) {
         body["notes"] = json!(notes);
     }
-    client.call("POST", "/approvals/submit", &[], Some(&body)).await
+    client
+        .call("POST", "/approvals/submit", &[], Some(&body))
+        .await
 }
 
 /// The decisions a request accepts, as the approvals store defines them.
@@ -66,7 +68,10 @@ fn decisions(approval: &Value) -> Vec<String> {
     choices
 }
 
-async fn ask(lines: &mut Lines<BufReader<Stdin>>, prompt: &str) -> Result<Option<String>, CliError> {
+async fn ask(
+    lines: &mut Lines<BufReader<Stdin>>,
+    prompt: &str,
+) -> Result<Option<String>, CliError> {
     use std::io::Write;
     print!("{prompt}");
     std::io::stdout().flush().map_err(CliError::io("stdout"))?;
@@ -78,7 +83,14 @@ pub async fn run(context: &Context, args: ApproveArgs) -> Result<Outcome, CliErr
     let client = context.client().await?;
     let approver = approver(&args);
     if let (Some(request_id), Some(decision)) = (&args.request, &args.decision) {
-        let decided = submit(&client, request_id, decision, &approver, args.notes.as_deref()).await?;
+        let decided = submit(
+            &client,
+            request_id,
+            decision,
+            &approver,
+            args.notes.as_deref(),
+        )
+        .await?;
         if context.json {
             print_json(&decided);
         } else {
@@ -93,13 +105,23 @@ pub async fn run(context: &Context, args: ApproveArgs) -> Result<Outcome, CliErr
         return Ok(Outcome::Done);
     }
     let page = client
-        .get("/approvals", &[("status", "pending".to_owned()), ("limit", "100".to_owned())])
+        .get(
+            "/approvals",
+            &[
+                ("status", "pending".to_owned()),
+                ("limit", "100".to_owned()),
+            ],
+        )
         .await?;
     let pending: Vec<Value> = page["approvals"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|a| args.run.as_ref().is_none_or(|run| a["run_id"] == run.as_str()))
+        .filter(|a| {
+            args.run
+                .as_ref()
+                .is_none_or(|run| a["run_id"] == run.as_str())
+        })
         .cloned()
         .collect();
     if context.json {
@@ -115,7 +137,11 @@ pub async fn run(context: &Context, args: ApproveArgs) -> Result<Outcome, CliErr
     for (i, approval) in pending.iter().enumerate() {
         let request_id = output::text(&approval["request_id"]);
         let allowed = decisions(approval);
-        println!("\n[{}/{total}] {}", i + 1, output::text(&approval["subject"]));
+        println!(
+            "\n[{}/{total}] {}",
+            i + 1,
+            output::text(&approval["subject"])
+        );
         println!(
             "  run {} ({}) waits at gate {}; request {}",
             output::text(&approval["run_id"]),
@@ -137,7 +163,9 @@ pub async fn run(context: &Context, args: ApproveArgs) -> Result<Outcome, CliErr
             println!("  skipped");
             continue;
         };
-        let notes = ask(&mut lines, "  notes (optional): ").await?.unwrap_or_default();
+        let notes = ask(&mut lines, "  notes (optional): ")
+            .await?
+            .unwrap_or_default();
         match submit(&client, &request_id, &decision, &approver, Some(&notes)).await {
             Ok(decided) => println!(
                 "  {} by {}",

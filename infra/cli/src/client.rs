@@ -89,8 +89,8 @@ impl Client {
                 if !query_string.is_empty() {
                     url = format!("{url}?{query_string}");
                 }
-                let method = reqwest::Method::from_bytes(method.as_bytes())
-                    .unwrap_or(reqwest::Method::GET);
+                let method =
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
                 let mut request = http.request(method, &url).bearer_auth(api_key);
                 if let Some(body) = body {
                     request = request.json(body);

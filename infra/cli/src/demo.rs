@@ -89,7 +89,11 @@ pub fn prepare_stack(root: &Path, args: &DemoArgs) -> Result<(), CliError> {
         }
     }
     if !args.no_deploy {
-        script(root, "infra/deploy", &["--target", "local", "--auto-approve"])?;
+        script(
+            root,
+            "infra/deploy",
+            &["--target", "local", "--auto-approve"],
+        )?;
     }
     Ok(())
 }
@@ -108,7 +112,10 @@ async fn client_with_key(context: &Context, tenant: &str) -> Result<Client, CliE
     let config = aws_config::load_from_env().await;
     let key = ApiKeys::from_env(&config)?.create(tenant).await?;
     let path = deployment::save_api_key(&context.root, Target::Local, &key.api_key)?;
-    eprintln!("created an API key for tenant {tenant}, saved to {}", path.display());
+    eprintln!(
+        "created an API key for tenant {tenant}, saved to {}",
+        path.display()
+    );
     context.client().await
 }
 

@@ -110,7 +110,10 @@ impl Deployment {
                 std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", dynamodb);
             }
             // LocalStack and DynamoDB Local accept any credentials but need some.
-            for (name, value) in [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")] {
+            for (name, value) in [
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+            ] {
                 if std::env::var_os(name).is_none() {
                     std::env::set_var(name, value);
                 }
@@ -136,7 +139,10 @@ pub fn key_path(root: &Path, target: Target) -> PathBuf {
 
 /// `SWITCHYARD_API_KEY`, else the saved key of the target.
 pub fn api_key(root: &Path, target: Target) -> Result<String, CliError> {
-    if let Some(key) = std::env::var("SWITCHYARD_API_KEY").ok().filter(|k| !k.is_empty()) {
+    if let Some(key) = std::env::var("SWITCHYARD_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
         return Ok(key);
     }
     let path = key_path(root, target);

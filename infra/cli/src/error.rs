@@ -43,6 +43,35 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// The error as `--json` prints it: `{error, message}`, plus the API's `status` and
+    /// `field` when the API refused.
+    pub fn to_json(&self) -> serde_json::Value {
+        let code = match self {
+            CliError::NotDeployed { .. } => "not_deployed",
+            CliError::BadDeployment { .. } => "bad_deployment",
+            CliError::NoApiKey { .. } => "no_api_key",
+            CliError::Api { code, .. } => code.as_str(),
+            CliError::Unreachable { .. } => "unreachable",
+            CliError::NotJson { .. } => "not_json",
+            CliError::Config(_) => "configuration",
+            CliError::Key(_) => "api_key",
+            CliError::BadInput(_) => "bad_input",
+            CliError::NoExample { .. } => "no_example",
+            CliError::Io { .. } => "io",
+            CliError::Script { .. } => "script_failed",
+            CliError::StackDown => "stack_down",
+            CliError::DemoIsLocal => "demo_is_local",
+        };
+        let mut json = serde_json::json!({ "error": code, "message": self.to_string() });
+        if let CliError::Api { status, field, .. } = self {
+            json["status"] = serde_json::json!(status);
+            if let Some(field) = field {
+                json["field"] = serde_json::json!(field);
+            }
+        }
+        json
+    }
+
     pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
         let what = what.into();
         move |source| CliError::Io { what, source }

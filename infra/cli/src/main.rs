@@ -66,10 +66,12 @@ pub struct Context {
 
 impl Context {
     pub fn deployment(&self) -> Result<&Deployment, CliError> {
-        self.deployment.as_ref().ok_or_else(|| CliError::NotDeployed {
-            path: Deployment::path(&self.root, self.target),
-            target: self.target.name().to_owned(),
-        })
+        self.deployment
+            .as_ref()
+            .ok_or_else(|| CliError::NotDeployed {
+                path: Deployment::path(&self.root, self.target),
+                target: self.target.name().to_owned(),
+            })
     }
 
     /// The API: its Function URL if deployed with one, else in-process.
@@ -97,7 +99,7 @@ fn main() -> ExitCode {
         Ok(Outcome::RunDidNotSucceed) => ExitCode::from(3),
         Err(error) => {
             if json {
-                output::print_json(&serde_json::json!({ "error": error.to_string() }));
+                output::print_json(&error.to_json());
             }
             eprintln!("switchyard: {error}");
             ExitCode::FAILURE

@@ -35,7 +35,10 @@ pub fn table(columns: &[(&str, Align)], rows: &[Vec<String>]) -> String {
         padded.join("  ").trim_end().to_owned()
     };
     let mut out = vec![line(columns.iter().map(|(h, _)| *h).collect())];
-    out.extend(rows.iter().map(|row| line(row.iter().map(String::as_str).collect())));
+    out.extend(
+        rows.iter()
+            .map(|row| line(row.iter().map(String::as_str).collect())),
+    );
     out.join("\n")
 }
 
@@ -110,7 +113,10 @@ mod tests {
     fn tables_align_columns() {
         let out = table(
             &[("step", Align::Left), ("cost", Align::Right)],
-            &[vec!["analyze".into(), "$0.1".into()], vec!["qa".into(), "$10.25".into()]],
+            &[
+                vec!["analyze".into(), "$0.1".into()],
+                vec!["qa".into(), "$10.25".into()],
+            ],
         );
         assert_eq!(out, "step       cost\nanalyze    $0.1\nqa       $10.25");
     }
@@ -118,7 +124,10 @@ mod tests {
     #[test]
     fn timestamps_are_utc_dates() {
         assert_eq!(timestamp(&json!(0)), "1970-01-01 00:00:00");
-        assert_eq!(timestamp(&json!(1_732_147_200_000u64)), "2024-11-21 00:00:00");
+        assert_eq!(
+            timestamp(&json!(1_732_147_200_000u64)),
+            "2024-11-21 00:00:00"
+        );
         assert_eq!(timestamp(&json!(951_825_600_000u64)), "2000-02-29 12:00:00");
         assert_eq!(timestamp(&Value::Null), "-");
     }

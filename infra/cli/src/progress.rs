@@ -18,6 +18,14 @@ struct Follower {
     approvals: HashMap<String, String>,
 }
 
+/// Approval times are whole seconds; the moment the change was seen is closer.
+fn seen_now() -> Value {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| Value::from(d.as_millis() as u64))
+        .unwrap_or(Value::Null)
+}
+
 fn elapsed(run: &Value, at: &Value) -> String {
     match (run["created_at"].as_u64(), at.as_u64()) {
         (Some(start), Some(at)) => format!("{:>7.1}s", at.saturating_sub(start) as f64 / 1000.0),
@@ -45,7 +53,11 @@ impl Follower {
                 continue;
             }
             match status.as_str() {
-                "running" => println!("{}  ▶ {}", elapsed(run, &step["started_at"]), attempt_name(step)),
+                "running" => println!(
+                    "{}  ▶ {}",
+                    elapsed(run, &step["started_at"]),
+                    attempt_name(step)
+                ),
                 "failed" => println!(
                     "{}  ✗ {}  {}: {}",
                     elapsed(run, &step["finished_at"]),
@@ -77,17 +89,19 @@ impl Follower {
                 "pending" => {
                     println!(
                         "{}  ⏸ {gate}: {} — waiting for a decision",
-                        elapsed(run, &Value::from(approval["created_at"].as_u64().map(|s| s * 1000))),
+                        elapsed(run, &seen_now()),
                         output::text(&approval["subject"]),
                     );
                     for (decision, link) in approval["links"].as_object().into_iter().flatten() {
                         println!("             {decision}: {}", output::text(link));
                     }
-                    println!("             or: switchyard approve --request {id} --decision <decision>");
+                    println!(
+                        "             or: switchyard approve --request {id} --decision <decision>"
+                    );
                 }
                 _ => println!(
                     "{}  {} {gate}: {status}{}",
-                    elapsed(run, &Value::from(approval["decided_at"].as_u64().map(|s| s * 1000))),
+                    elapsed(run, &seen_now()),
                     if status == "approved" { "✓" } else { "✗" },
                     approval["decided_by"]
                         .as_str()
@@ -124,7 +138,10 @@ pub fn summary_table(run: &Value) -> String {
         .map(|step| {
             vec![
                 output::text(&step["step"]),
-                step["item"].as_u64().map(|i| i.to_string()).unwrap_or_default(),
+                step["item"]
+                    .as_u64()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
                 output::count(&step["attempt"]),
                 output::text(&step["status"]),
                 output::millis(&step["latency_ms"]),

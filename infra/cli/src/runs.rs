@@ -111,13 +111,19 @@ async fn start(context: &Context, args: StartArgs) -> Result<Outcome, CliError> 
         if context.json {
             print_json(&started);
         } else {
-            println!("run {run_id} started ({})", output::text(&started["workflow"]));
+            println!(
+                "run {run_id} started ({})",
+                output::text(&started["workflow"])
+            );
             println!("follow it: switchyard runs get {run_id}");
         }
         return Ok(Outcome::Done);
     }
     if !context.json {
-        println!("run {run_id} started ({}); following it\n", output::text(&started["workflow"]));
+        println!(
+            "run {run_id} started ({}); following it\n",
+            output::text(&started["workflow"])
+        );
     }
     let run = progress::follow(&client, &run_id, context.json).await?;
     if context.json {
@@ -185,7 +191,11 @@ pub fn show_run(run: &Value) {
 }
 
 async fn get(context: &Context, run_id: &str) -> Result<Outcome, CliError> {
-    let run = context.client().await?.get(&format!("/runs/{run_id}"), &[]).await?;
+    let run = context
+        .client()
+        .await?
+        .get(&format!("/runs/{run_id}"), &[])
+        .await?;
     if context.json {
         print_json(&run);
     } else {
@@ -279,7 +289,17 @@ async fn logs(context: &Context, args: LogsArgs) -> Result<Outcome, CliError> {
     }
     for line in &lines {
         let mut fields = line["fields"].as_object().cloned().unwrap_or_default();
-        for shown in ["level", "message", "step", "run_id", "timestamp", "tenant_id"] {
+        // Shown in their own columns, or the same on every line of the run.
+        for shown in [
+            "level",
+            "message",
+            "step",
+            "run_id",
+            "timestamp",
+            "tenant_id",
+            "requestId",
+            "xrayTraceId",
+        ] {
             fields.remove(shown);
         }
         println!(
@@ -289,7 +309,11 @@ async fn logs(context: &Context, args: LogsArgs) -> Result<Outcome, CliError> {
             output::text(&line["function"]),
             output::text(&line["step"]),
             output::text(&line["message"]),
-            if fields.is_empty() { String::new() } else { Value::Object(fields).to_string() },
+            if fields.is_empty() {
+                String::new()
+            } else {
+                Value::Object(fields).to_string()
+            },
         );
     }
     Ok(Outcome::Done)
@@ -306,7 +330,10 @@ async fn timeline(context: &Context, run_id: &str) -> Result<Outcome, CliError> 
         return Ok(Outcome::Done);
     }
     let events = answer["events"].as_array().cloned().unwrap_or_default();
-    let start = events.first().and_then(|e| e["at"].as_u64()).unwrap_or_default();
+    let start = events
+        .first()
+        .and_then(|e| e["at"].as_u64())
+        .unwrap_or_default();
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|event| {

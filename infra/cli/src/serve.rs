@@ -46,19 +46,16 @@ async fn api_request(request: Request<Incoming>) -> Result<ApiRequest, ApiError>
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let too_large = |size: usize| ApiError::TooLarge {
+    let too_large = ApiError::TooLarge {
         field: "body",
-        size,
         limit: MAX_BODY_BYTES,
     };
-    if let Some(size) = declared.filter(|size| *size > MAX_BODY_BYTES) {
-        return Err(too_large(size));
+    if declared.is_some_and(|size| size > MAX_BODY_BYTES) {
+        return Err(too_large);
     }
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes().to_vec(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(too_large(MAX_BODY_BYTES + 1))
-        }
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large),
         Err(e) => {
             return Err(ApiError::bad_field(
                 "body",

@@ -31,7 +31,11 @@ pub async fn run(context: &Context, command: TenantsCommand) -> Result<Outcome, 
     let config = aws_config::load_from_env().await;
     let key = ApiKeys::from_env(&config)?.create(&args.tenant).await?;
     let saved = if args.save {
-        Some(deployment::save_api_key(&context.root, context.target, &key.api_key)?)
+        Some(deployment::save_api_key(
+            &context.root,
+            context.target,
+            &key.api_key,
+        )?)
     } else {
         None
     };

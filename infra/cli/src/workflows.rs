@@ -65,7 +65,12 @@ pub fn run(context: &Context) -> Result<Outcome, CliError> {
         .map(|w| {
             vec![
                 output::text(&w["workflow"]),
-                if w["state_machine_arn"].is_string() { "yes" } else { "no" }.to_owned(),
+                if w["state_machine_arn"].is_string() {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_owned(),
                 output::text(&w["input_type"]),
                 w["approval_gates"]
                     .as_array()
@@ -88,7 +93,11 @@ pub fn run(context: &Context) -> Result<Outcome, CliError> {
     );
     println!("\nexample inputs (switchyard runs start --workflow NAME --example):");
     for w in &workflows {
-        println!("  {:<24} {}", output::text(&w["workflow"]), output::text(&w["example_input"]));
+        println!(
+            "  {:<24} {}",
+            output::text(&w["workflow"]),
+            output::text(&w["example_input"])
+        );
     }
     Ok(Outcome::Done)
 }

@@ -47,6 +47,14 @@ async fn main() -> Result<(), Error> {
             }))
             .await
         }
+        Role::Api => {
+            let api = switchyard_api::Api::from_env(&config)?;
+            let api = &api;
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                switchyard_api::function_url::handle(api, event.payload).await
+            }))
+            .await
+        }
         Role::RunTracker => {
             let store = RunStore::from_env(&config)?;
             let approvals = approval::ApprovalStore::new(

@@ -1,0 +1,1214 @@
+//! The run API over HTTP, through its Function URL on the live local stack: keys and tenants,
+//! the five seed workflows started and followed through it, approval gates decided through
+//! it and through signed links, listing, cancelling, timelines, logs, and every way a request
+//! can be wrong. Every answer must be JSON and nothing a client sends may produce a 5xx.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_sdk_sfn::types::ExecutionStatus;
+use serde_json::{json, Value};
+use switchyard_e2e::{api_url, create_api_key, function_url_client, saved_api_key, Stack};
+
+const LIMIT: Duration = Duration::from_secs(90);
+const POLL: Duration = Duration::from_millis(300);
+const SEEDS: [&str; 5] = [
+    "campaign-creation",
+    "sales-outreach",
+    "movie-production",
+    "enterprise-coordinator",
+    "dev-team",
+];
+
+/// Two tenants made for this run of the file, so listings hold exactly what the tests made.
+struct Tenants {
+    a: String,
+    a_key: String,
+    b: String,
+    b_key: String,
+}
+
+fn tenants() -> &'static Tenants {
+    static TENANTS: OnceLock<Tenants> = OnceLock::new();
+    TENANTS.get_or_init(|| {
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+        let a = format!("e2e-api-a-{suffix}");
+        let b = format!("e2e-api-b-{suffix}");
+        let (a_key, b_key) = std::thread::scope(|scope| {
+            let a_key = scope.spawn(|| create_api_key(&a));
+            let b_key = scope.spawn(|| create_api_key(&b));
+            (
+                a_key.join().expect("key for tenant a"),
+                b_key.join().expect("key for tenant b"),
+            )
+        });
+        Tenants { a, a_key, b, b_key }
+    })
+}
+
+/// One answer: status, headers and the JSON body (every answer has one).
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `(status, error, field)` of an error answer.
+    fn error(&self) -> (u16, &str, Option<&str>) {
+        (
+            self.status,
+            self.body["error"].as_str().unwrap_or("<no error code>"),
+            self.body["field"].as_str(),
+        )
+    }
+}
+
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: Option<String>,
+}
+
+impl Api {
+    fn anonymous() -> Api {
+        let base = api_url();
+        Api {
+            http: function_url_client(&base),
+            base,
+            key: None,
+        }
+    }
+
+    fn with_key(key: &str) -> Api {
+        Api {
+            key: Some(key.to_owned()),
+            ..Api::anonymous()
+        }
+    }
+
+    fn a() -> Api {
+        Api::with_key(&tenants().a_key)
+    }
+
+    fn b() -> Api {
+        Api::with_key(&tenants().b_key)
+    }
+
+    fn demo() -> Api {
+        Api::with_key(&saved_api_key())
+    }
+
+    fn builder(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        match &self.key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    }
+
+    /// Sends and checks what every answer must be: JSON, never a 5xx, errors with a code and
+    /// a message.
+    async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Reply {
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: the API does not answer: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status < 500, "{what} answered {status}: {text}");
+        assert!(
+            headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json")),
+            "{what} answered {status} without JSON content-type: {headers:?} {text}"
+        );
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!("{what} answered {status} with a body that is not JSON ({e}): {text}")
+        });
+        if status >= 400 {
+            assert!(
+                body["error"].is_string() && body["message"].is_string(),
+                "{what}: {status} without {{error, message}}: {body}"
+            );
+        }
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str) -> Reply {
+        self.send(self.builder(method, path), &format!("{method} {path}"))
+            .await
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.call("GET", path).await
+    }
+
+    async fn delete(&self, path: &str) -> Reply {
+        self.call("DELETE", path).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_raw(path, body.to_string().into_bytes()).await
+    }
+
+    async fn post_raw(&self, path: &str, body: Vec<u8>) -> Reply {
+        let request = self
+            .builder("POST", path)
+            .header("content-type", "application/json")
+            .body(body);
+        self.send(request, &format!("POST {path}")).await
+    }
+
+    /// Starts a run; returns its id.
+    async fn start(&self, body: Value) -> String {
+        let reply = self.post("/runs/start", &body).await;
+        assert_eq!(reply.status, 202, "start {body}: {}", reply.body);
+        assert_eq!(reply.body["status"], "running");
+        let run_id = reply.body["run_id"]
+            .as_str()
+            .expect("a started run has an id")
+            .to_owned();
+        assert_eq!(
+            reply.header("location"),
+            Some(format!("/runs/{run_id}").as_str())
+        );
+        assert_eq!(reply.body["links"]["self"], format!("/runs/{run_id}"));
+        run_id
+    }
+
+    async fn run(&self, run_id: &str) -> Value {
+        let reply = self.get(&format!("/runs/{run_id}")).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    }
+
+    /// Follows the run through `GET /runs/{id}` until it leaves `running`.
+    async fn finished(&self, run_id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            let run = self.run(run_id).await;
+            if run["status"] != "running" {
+                return run;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {run_id} still running after {LIMIT:?}: {run}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Follows the run until it waits at `gate`; returns the run and the pending approval.
+    async fn pending(&self, run_id: &str, gate: &str) -> (Value, Value) {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            let run = self.run(run_id).await;
+            let approval = run["approvals"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["gate"] == gate && a["status"] == "pending")
+                .cloned();
+            if let Some(approval) = approval {
+                return (run, approval);
+            }
+            assert_eq!(
+                run["status"], "running",
+                "run {run_id} ended before waiting at {gate}: {run}"
+            );
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {run_id} not waiting at {gate} after {LIMIT:?}: {run}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Every run id of a listing, following `next_cursor` to the end.
+    async fn list_all(&self, query: &str) -> (Vec<String>, usize) {
+        let mut ids = Vec::new();
+        let mut pages = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/runs?{query}&cursor={c}"),
+                None => format!("/runs?{query}"),
+            };
+            let reply = self.get(&path).await;
+            assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+            ids.extend(run_ids(&reply.body));
+            pages += 1;
+            assert!(pages < 20, "{query}: the cursor never ends");
+            match reply.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => {
+                    assert!(reply.body["next_cursor"].is_null());
+                    return (ids, pages);
+                }
+            }
+        }
+    }
+}
+
+fn run_ids(page: &Value) -> Vec<String> {
+    page["runs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a page of runs: {page}"))
+        .iter()
+        .map(|r| r["run_id"].as_str().expect("run id").to_owned())
+        .collect()
+}
+
+fn example(workflow: &str) -> Value {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../infra/cli/examples")
+        .join(format!("{workflow}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("examples are JSON")
+}
+
+fn number(value: &Value, what: &str) -> f64 {
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what} is not a number: {value}"))
+}
+
+/// What every finished, successful run shows: each attempt with its latency, tokens and
+/// cost, and totals that add them up exactly once.
+fn assert_succeeded_with_costs(run: &Value, workflow: &str) {
+    let id = run["run_id"].as_str().unwrap_or_default();
+    assert_eq!(run["status"], "succeeded", "{workflow} {id}: {run}");
+    assert_eq!(run["workflow"], workflow);
+    assert!(run.get("failure").is_none(), "{run}");
+    assert!(run["execution_arn"]
+        .as_str()
+        .is_some_and(|arn| arn.ends_with(id)));
+    assert!(number(&run["finished_at"], "finished_at") >= number(&run["created_at"], "created_at"));
+    let steps = run["steps"].as_array().expect("steps");
+    assert!(!steps.is_empty(), "{workflow}: no step attempts: {run}");
+    let (mut tokens_in, mut tokens_out, mut cost) = (0.0, 0.0, 0.0);
+    for step in steps {
+        let name = step["step"].as_str().expect("step name");
+        assert!(
+            step["status"] == "succeeded" || step["status"] == "failed",
+            "{workflow}.{name} unfinished in a finished run: {step}"
+        );
+        let latency = number(&step["latency_ms"], "latency_ms");
+        let started = number(&step["started_at"], "started_at");
+        let finished = number(&step["finished_at"], "finished_at");
+        assert!(finished >= started && latency >= 0.0, "{step}");
+        tokens_in += number(&step["tokens_in"], "tokens_in");
+        tokens_out += number(&step["tokens_out"], "tokens_out");
+        let step_cost = number(&step["cost_usd"], "cost_usd");
+        assert!(step_cost >= 0.0, "{step}");
+        cost += step_cost;
+        if step["status"] == "succeeded" {
+            assert!(
+                step["model"].is_string(),
+                "{workflow}.{name}: no model: {step}"
+            );
+        }
+    }
+    assert!(
+        steps
+            .iter()
+            .any(|s| number(&s["tokens_out"], "tokens_out") > 0.0),
+        "{workflow}: no step asked the model: {steps:?}"
+    );
+    let totals = &run["totals"];
+    assert_eq!(
+        number(&totals["step_attempts"], "step_attempts"),
+        steps.len() as f64,
+        "{workflow}: {totals}"
+    );
+    assert_eq!(number(&totals["tokens_in"], "tokens_in"), tokens_in);
+    assert_eq!(number(&totals["tokens_out"], "tokens_out"), tokens_out);
+    assert!((number(&totals["cost_usd"], "cost_usd") - cost).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn health_answers_without_a_key_and_counts_active_runs() {
+    let anonymous = Api::anonymous();
+    let reply = anonymous.get("/health").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["status"], "ok");
+    assert!(reply.body["active_runs"].is_u64(), "{}", reply.body);
+    // A wrong key does not matter where none is needed.
+    let reply = Api::with_key("sy_not-a-key").get("/health").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        anonymous.call("POST", "/health").await.error(),
+        (405, "method_not_allowed", None)
+    );
+}
+
+#[tokio::test]
+async fn every_other_endpoint_needs_a_known_key() {
+    let anonymous = Api::anonymous();
+    let unknown = Api::with_key("sy_nobody-has-this-key");
+    for (method, path) in [
+        ("GET", "/runs"),
+        ("POST", "/runs/start"),
+        ("GET", "/runs/r1"),
+        ("DELETE", "/runs/r1"),
+        ("GET", "/runs/r1/timeline"),
+        ("GET", "/runs/r1/logs"),
+        ("GET", "/approvals"),
+        ("POST", "/approvals/submit"),
+    ] {
+        let reply = anonymous.call(method, path).await;
+        assert_eq!(reply.error().0, 401, "{method} {path}: {}", reply.body);
+        assert_eq!(reply.body["error"], "unauthorized");
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+        let reply = unknown.call(method, path).await;
+        assert_eq!(
+            (reply.status, reply.body["message"].as_str()),
+            (401, Some("unknown API key")),
+            "{method} {path}"
+        );
+    }
+    // The key through x-api-key works as well as Bearer; other schemes and junk do not.
+    let key = &tenants().a_key;
+    let reply = anonymous
+        .send(
+            anonymous.builder("GET", "/runs").header("x-api-key", key),
+            "GET /runs with x-api-key",
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    for authorization in [
+        format!("Basic {key}"),
+        "Bearer".to_owned(),
+        format!("Bearer {}", "k".repeat(300)),
+    ] {
+        let reply = anonymous
+            .send(
+                anonymous
+                    .builder("GET", "/runs")
+                    .header("authorization", &authorization),
+                "GET /runs with a bad Authorization",
+            )
+            .await;
+        assert_eq!(reply.error().0, 401, "{authorization:.20}: {}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn the_five_seed_workflows_run_to_success_through_the_api() {
+    let a = Api::a();
+    let mut started = Vec::new();
+    for workflow in SEEDS {
+        let id = a
+            .start(json!({ "workflow": workflow, "input": example(workflow) }))
+            .await;
+        started.push((a.clone(), workflow, id));
+    }
+    // The campaign seed's own form, as the deploy's `demo` tenant.
+    let demo = Api::demo();
+    let seed = demo
+        .post(
+            "/runs/start",
+            &json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "demo" }),
+        )
+        .await;
+    assert_eq!(seed.status, 202, "{}", seed.body);
+    assert_eq!(seed.body["workflow"], "campaign-creation");
+    assert_eq!(seed.body["tenant_id"], "demo");
+    let seed_id = seed.body["run_id"].as_str().expect("run id").to_owned();
+    started.push((demo, "campaign-creation", seed_id));
+
+    let waits: Vec<_> = started
+        .into_iter()
+        .map(|(api, workflow, id)| tokio::spawn(async move { (workflow, api.finished(&id).await) }))
+        .collect();
+    for wait in waits {
+        let (workflow, run) = wait.await.expect("the wait finishes");
+        assert_succeeded_with_costs(&run, workflow);
+        let output = &run["output"];
+        let gates: Vec<(&str, &str)> = run["approvals"]
+            .as_array()
+            .expect("approvals")
+            .iter()
+            .map(|a| {
+                assert!(a.get("links").is_none(), "decided: no links: {a}");
+                assert!(a.get("tenant_id").is_none(), "{a}");
+                (
+                    a["gate"].as_str().unwrap_or_default(),
+                    a["status"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        match workflow {
+            "campaign-creation" => {
+                let id = run["run_id"].as_str().expect("id");
+                assert_eq!(output["deployment_id"], format!("dep-{id}"), "{output}");
+                assert_eq!(
+                    gates,
+                    [
+                        ("approve_strategy", "approved"),
+                        ("approve_content", "approved"),
+                        ("approve_deployment", "approved")
+                    ]
+                );
+                let expected_tenant = if run["tenant_id"] == "demo" {
+                    "demo"
+                } else {
+                    tenants().a.as_str()
+                };
+                assert_eq!(run["tenant_id"], expected_tenant);
+            }
+            "sales-outreach" => {
+                let input = example(workflow);
+                let stages: Vec<String> =
+                    serde_json::from_value(input["stages"].clone()).expect("stages");
+                let expected = switchyard_agents::sales::crm()
+                    .expect("dataset")
+                    .iter()
+                    .filter(|d| d.close_quarter == input["quarter"] && d.value >= 20000.0)
+                    .filter(|d| stages.contains(&d.stage))
+                    .count()
+                    .min(10);
+                assert!(expected > 0, "the example matches deals");
+                assert_eq!(output["emails"], expected, "{output}");
+                let written = run["steps"]
+                    .as_array()
+                    .expect("steps")
+                    .iter()
+                    .filter(|s| s["step"] == "write_email" && s["status"] == "succeeded")
+                    .count();
+                assert_eq!(written, expected, "one attempt per deal");
+                assert!(gates.is_empty(), "{gates:?}");
+            }
+            "movie-production" => {
+                assert_eq!(output["episodes"], 3, "{output}");
+                assert_eq!(gates, [("pick_concept", "approved")]);
+            }
+            "enterprise-coordinator" => {
+                assert_eq!(output["purchase_order"], "PO-R-1001", "{output}");
+                // 4 × 2400 + 4 × 90 is over the 5000 finance threshold.
+                assert_eq!(gates, [("finance_approval", "approved")]);
+            }
+            "dev-team" => {
+                assert_eq!(output["passed"], true, "{output}");
+                assert_eq!(output["changes"].as_array().map(Vec::len), Some(2));
+                assert!(gates.is_empty(), "{gates:?}");
+            }
+            other => unreachable!("{other}"),
+        }
+    }
+}
+
+/// Posts a signed decision link's confirmation form, asking for JSON (as a mail client's
+/// browser would, minus the HTML).
+async fn post_link(url: &str, approver: &str) -> (u16, Value) {
+    let response = function_url_client(url)
+        .post(url)
+        .header("accept", "application/json")
+        .form(&[("approver", approver), ("notes", "via the link")])
+        .send()
+        .await
+        .expect("the callback answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_gated_run_waits_and_resumes_on_api_and_link_decisions() {
+    let stack = Stack::connect().await;
+    let callback = stack
+        .deployment
+        .approval_callback_url
+        .clone()
+        .expect("deployment has the callback URL");
+    let a = Api::a();
+    let run_id = a
+        .start(json!({ "brand_id": "acme", "selected_month": "2024-09", "auto_approve": false }))
+        .await;
+
+    // Gate 1, through the API.
+    let (run, strategy) = a.pending(&run_id, "approve_strategy").await;
+    assert_eq!(run["status"], "running");
+    assert_eq!(run["current_step"], "approve_strategy");
+    assert!(run.get("output").is_none());
+    let done: Vec<&str> = run["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["status"] == "succeeded")
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert!(
+        done.contains(&"analyze") && done.contains(&"strategize"),
+        "{done:?}"
+    );
+    assert!(strategy["subject"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(strategy.get("tenant_id").is_none(), "{strategy}");
+    let links = strategy["links"]
+        .as_object()
+        .expect("a pending request has links");
+    assert!(
+        links.contains_key("approve") && links.contains_key("reject"),
+        "{links:?}"
+    );
+    for link in links.values() {
+        assert!(
+            link.as_str()
+                .is_some_and(|l| l.starts_with(callback.trim_end_matches('/'))),
+            "{link} is not a callback link"
+        );
+    }
+    let request_id = strategy["request_id"].as_str().expect("id").to_owned();
+    let listed = a.get("/approvals?status=pending&limit=100").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(
+        listed.body["approvals"]
+            .as_array()
+            .expect("approvals")
+            .iter()
+            .any(|x| x["request_id"] == request_id.as_str()),
+        "{}",
+        listed.body
+    );
+    let decision = json!({
+        "request_id": request_id, "decision": "approve",
+        "approver": "ada@acme.test", "notes": "strategy ok"
+    });
+    let reply = a.post("/approvals/submit", &decision).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["status"], "approved");
+    assert_eq!(reply.body["decided_by"], "ada@acme.test");
+    assert_eq!(reply.body["notes"], "strategy ok");
+    assert!(reply.body.get("links").is_none());
+    // Deciding twice: the first decision stands.
+    let again = a
+        .post(
+            "/approvals/submit",
+            &json!({ "request_id": request_id, "decision": "reject", "approver": "eve" }),
+        )
+        .await;
+    assert_eq!(again.error(), (409, "already_decided", None));
+    assert_eq!(again.body["decided_by"], "ada@acme.test");
+
+    // Gate 2, through the signed link the request carries.
+    let (_, content) = a.pending(&run_id, "approve_content").await;
+    let url = content["links"]["approve"].as_str().expect("approve link");
+    let (status, body) = post_link(url, "bob@acme.test").await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("approved")),
+        "{body}"
+    );
+
+    // Gate 3, through the API again, after a decision the gate does not offer.
+    let (_, deployment) = a.pending(&run_id, "approve_deployment").await;
+    let id = deployment["request_id"].as_str().expect("id");
+    let maybe = a
+        .post(
+            "/approvals/submit",
+            &json!({ "request_id": id, "decision": "maybe", "approver": "carol@acme.test" }),
+        )
+        .await;
+    assert_eq!(
+        maybe.error(),
+        (400, "decision_not_allowed", Some("decision"))
+    );
+    let reply = a
+        .post(
+            "/approvals/submit",
+            &json!({ "request_id": id, "decision": "approve", "approver": "carol@acme.test" }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let run = a.finished(&run_id).await;
+    assert_succeeded_with_costs(&run, "campaign-creation");
+    assert_eq!(run["output"]["deployment_id"], format!("dep-{run_id}"));
+    let decided: Vec<(&str, &str, &str)> = run["approvals"]
+        .as_array()
+        .expect("approvals")
+        .iter()
+        .map(|x| {
+            (
+                x["gate"].as_str().unwrap_or_default(),
+                x["status"].as_str().unwrap_or_default(),
+                x["decided_by"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decided,
+        [
+            ("approve_strategy", "approved", "ada@acme.test"),
+            ("approve_content", "approved", "bob@acme.test"),
+            ("approve_deployment", "approved", "carol@acme.test"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn runs_are_listed_newest_first_filtered_and_paged() {
+    // Tenant b's runs are only the ones made here.
+    let b = Api::b();
+    let first = b
+        .start(json!({ "workflow": "self-test", "input": { "fail_times": 0, "numbers": [1] } }))
+        .await;
+    let gated = b
+        .start(json!({
+            "workflow": "campaign-creation",
+            "input": { "brand_id": "acme", "selected_month": "2024-10" },
+            "auto_approve": false,
+        }))
+        .await;
+    let last = b
+        .start(json!({ "workflow": "self-test", "input": { "fail_times": 0, "numbers": [2] } }))
+        .await;
+    let (one, three) = tokio::join!(b.finished(&first), b.finished(&last));
+    assert_eq!(one["status"], "succeeded", "{one}");
+    assert_eq!(one["tenant_id"], tenants().b.as_str());
+    assert_eq!(three["status"], "succeeded", "{three}");
+    let ids = |list: &[&String]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let all = b.get("/runs").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(
+        run_ids(&all.body),
+        ids(&[&last, &gated, &first]),
+        "newest first"
+    );
+    assert!(all.body["next_cursor"].is_null());
+    let newest = &all.body["runs"][0];
+    assert_eq!(newest["workflow"], "self-test");
+    assert_eq!(newest["status"], "succeeded");
+    assert_eq!(newest["links"]["self"], format!("/runs/{last}"));
+    assert!(
+        newest["totals"]["step_attempts"].as_u64() > Some(0),
+        "{newest}"
+    );
+
+    for (query, expected) in [
+        ("status=succeeded", ids(&[&last, &first])),
+        ("status=running", ids(&[&gated])),
+        ("workflow=self-test", ids(&[&last, &first])),
+        ("workflow=campaign-creation&status=running", ids(&[&gated])),
+        ("workflow=campaign-creation&status=succeeded", vec![]),
+        ("status=failed", vec![]),
+        ("workflow=dev-team", vec![]),
+        ("status=&workflow=", ids(&[&last, &gated, &first])),
+    ] {
+        let reply = b.get(&format!("/runs?{query}")).await;
+        assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+        assert_eq!(run_ids(&reply.body), expected, "{query}");
+    }
+
+    // Pages: two, then the rest, without overlap.
+    let page = b.get("/runs?limit=2").await;
+    assert_eq!(run_ids(&page.body), ids(&[&last, &gated]));
+    let cursor = page.body["next_cursor"].as_str().expect("a second page");
+    let rest = b.get(&format!("/runs?limit=2&cursor={cursor}")).await;
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    assert_eq!(run_ids(&rest.body), ids(&[&first]));
+    assert!(rest.body["next_cursor"].is_null());
+    // One by one, and one by one through a filter.
+    let (paged, pages) = b.list_all("limit=1").await;
+    assert_eq!(paged, ids(&[&last, &gated, &first]));
+    assert!(pages >= 3);
+    let (paged, _) = b
+        .list_all("limit=1&status=succeeded&workflow=self-test")
+        .await;
+    assert_eq!(paged, ids(&[&last, &first]));
+
+    // Bad parameters name themselves.
+    for (query, field) in [
+        ("status=done", "status"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=not-a-cursor", "cursor"),
+        ("cursor=e30", "cursor"),
+        ("sort=asc", "sort"),
+        ("limit=1&limit=2", "limit"),
+    ] {
+        let reply = b.get(&format!("/runs?{query}")).await;
+        assert_eq!(reply.error(), (400, "bad_request", Some(field)), "{query}");
+    }
+    // A cursor this API could have made but pointing nowhere sensible is still the
+    // client's mistake: never a 5xx (send() checks), at most a 400.
+    for forged in [
+        json!({ "id": "", "created_at": 1 }),
+        json!({ "id": "x".repeat(3000), "created_at": 1 }),
+    ] {
+        let cursor = base64url(forged.to_string().as_bytes());
+        let reply = b.get(&format!("/runs?cursor={cursor}")).await;
+        assert!(
+            reply.status == 200 || reply.error() == (400, "bad_request", Some("cursor")),
+            "forged cursor {forged:.60}: {reply:?}"
+        );
+    }
+
+    // Cancelling moves the gated run to `cancelled`; a finished run cannot be cancelled.
+    let cancelled = b.delete(&format!("/runs/{gated}")).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let reply = b.get("/runs?status=cancelled").await;
+    assert_eq!(run_ids(&reply.body), ids(&[&gated]));
+    let reply = b.delete(&format!("/runs/{first}")).await;
+    assert_eq!(reply.error(), (409, "not_running", None));
+    assert_eq!(reply.body["status"], "succeeded");
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn another_tenant_can_neither_see_nor_touch_a_run_and_cancelling_stops_it() {
+    let stack = Stack::connect().await;
+    let (a, b) = (Api::a(), Api::b());
+    let run_id = a
+        .start(json!({
+            "workflow": "campaign-creation",
+            "input": { "brand_id": "globex", "selected_month": "2024-08" },
+            "auto_approve": false,
+        }))
+        .await;
+    let (run, approval) = a.pending(&run_id, "approve_strategy").await;
+    let arn = run["execution_arn"].as_str().expect("arn").to_owned();
+    let request_id = approval["request_id"].as_str().expect("id").to_owned();
+    let health = Api::anonymous().get("/health").await;
+    assert!(
+        health.body["active_runs"].as_u64() >= Some(1),
+        "a run is waiting: {}",
+        health.body
+    );
+
+    // Tenant b: the run and its request are as absent as ones that never existed.
+    let never = "never-existed-0000";
+    for suffix in ["", "/timeline", "/logs"] {
+        let theirs = b.get(&format!("/runs/{run_id}{suffix}")).await;
+        assert_eq!(theirs.error(), (404, "not_found", None), "{suffix}");
+        let missing = b.get(&format!("/runs/{never}{suffix}")).await;
+        assert_eq!(missing.status, 404);
+        assert_eq!(
+            theirs.body["message"]
+                .as_str()
+                .map(|m| m.replace(&run_id, "ID")),
+            missing.body["message"]
+                .as_str()
+                .map(|m| m.replace(never, "ID")),
+            "the answer does not tell a foreign run from none"
+        );
+    }
+    let reply = b.delete(&format!("/runs/{run_id}")).await;
+    assert_eq!(reply.error(), (404, "not_found", None));
+    let reply = b
+        .post(
+            "/approvals/submit",
+            &json!({ "request_id": request_id, "decision": "approve", "approver": "mallory" }),
+        )
+        .await;
+    assert_eq!(reply.error(), (404, "not_found", None));
+    let reply = b
+        .post(
+            "/approvals/submit",
+            &json!({ "request_id": request_id, "decision": "reject", "approver": "mallory" }),
+        )
+        .await;
+    assert_eq!(reply.error(), (404, "not_found", None));
+    let listed = b.get("/runs?limit=100").await;
+    assert!(!run_ids(&listed.body).contains(&run_id), "{}", listed.body);
+    let listed = b.get("/approvals?limit=100").await;
+    assert_eq!(listed.status, 200);
+    assert!(
+        !listed.body["approvals"]
+            .as_array()
+            .expect("approvals")
+            .iter()
+            .any(|x| x["request_id"] == request_id.as_str()),
+        "{}",
+        listed.body
+    );
+    // b claiming a's tenant in a start body is refused.
+    let reply = b
+        .post(
+            "/runs/start",
+            &json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": tenants().a }),
+        )
+        .await;
+    assert_eq!(reply.error(), (403, "forbidden", Some("tenant_id")));
+
+    // Nothing b did changed a's run.
+    let run = a.run(&run_id).await;
+    assert_eq!(run["status"], "running");
+    let still = run["approvals"]
+        .as_array()
+        .expect("approvals")
+        .iter()
+        .find(|x| x["request_id"] == request_id.as_str())
+        .expect("the request");
+    assert_eq!(still["status"], "pending");
+    assert!(still["decided_by"].is_null() && still["links"]["approve"].is_string());
+    assert_eq!(stack.status(&arn).await, ExecutionStatus::Running);
+
+    // a cancels: the execution stops, the run is cancelled and its request expires.
+    let reply = a.delete(&format!("/runs/{run_id}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["status"], "cancelled");
+    assert_eq!(reply.body["run_id"], run_id.as_str());
+    assert_eq!(reply.body["workflow"], "campaign-creation");
+    assert_eq!(stack.status(&arn).await, ExecutionStatus::Aborted);
+    let run = a.run(&run_id).await;
+    assert_eq!(run["status"], "cancelled");
+    assert!(run["finished_at"].is_u64(), "{run}");
+    let expired = &run["approvals"][0];
+    assert_eq!(expired["status"], "expired", "{run}");
+    assert!(expired.get("links").is_none(), "{expired}");
+    let again = a.delete(&format!("/runs/{run_id}")).await;
+    assert_eq!(again.error(), (409, "not_running", None));
+    assert_eq!(again.body["status"], "cancelled");
+    let late = a
+        .post(
+            "/approvals/submit",
+            &json!({ "request_id": request_id, "decision": "approve", "approver": "ada" }),
+        )
+        .await;
+    assert_eq!(late.error(), (410, "request_expired", None));
+}
+
+#[tokio::test]
+async fn the_timeline_is_in_order_and_logs_filter_by_level_and_step() {
+    let a = Api::a();
+    let run_id = a
+        .start(json!({ "workflow": "self-test", "input": { "fail_times": 1, "numbers": [1, 2] } }))
+        .await;
+    let run = a.finished(&run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["output"], json!([5, 4]));
+
+    let timeline = a.get(&format!("/runs/{run_id}/timeline")).await;
+    assert_eq!(timeline.status, 200, "{}", timeline.body);
+    assert_eq!(timeline.body["run_id"], run_id.as_str());
+    assert_eq!(timeline.body["status"], "succeeded");
+    let events = timeline.body["events"].as_array().expect("events");
+    let at: Vec<u64> = events
+        .iter()
+        .map(|e| e["at"].as_u64().expect("at"))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] <= w[1]), "in time order: {at:?}");
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"ExecutionStarted"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"ExecutionSucceeded"), "{kinds:?}");
+    let history_ids: Vec<i64> = events
+        .iter()
+        .filter(|e| e["source"] == "execution")
+        .map(|e| e["event_id"].as_i64().expect("event id"))
+        .collect();
+    assert!(
+        history_ids.windows(2).all(|w| w[0] < w[1]),
+        "history keeps its order: {history_ids:?}"
+    );
+    let position = |kind: &str, step: &str, attempt: u64| {
+        events
+            .iter()
+            .position(|e| e["type"] == kind && e["step"] == step && e["attempt"] == attempt)
+            .unwrap_or_else(|| panic!("no {kind} of {step} attempt {attempt}: {kinds:?}"))
+    };
+    let failed = &events[position("AgentAttemptFailed", "flaky_step", 0)];
+    assert_eq!(failed["error"], "Agent.Retryable", "{failed}");
+    assert!(
+        position("AgentAttemptStarted", "flaky_step", 0)
+            < position("AgentAttemptFailed", "flaky_step", 0)
+    );
+    assert!(
+        position("AgentAttemptFailed", "flaky_step", 0)
+            < position("AgentAttemptStarted", "flaky_step", 1)
+    );
+    let retried = &events[position("AgentAttemptSucceeded", "flaky_step", 1)];
+    assert!(
+        retried["latency_ms"].is_u64() && retried["tokens_in"].is_u64(),
+        "{retried}"
+    );
+    assert_eq!(
+        events[position("AgentAttemptFailed", "risky", 0)]["error"],
+        "Agent.Permanent"
+    );
+    let items: BTreeSet<u64> = events
+        .iter()
+        .filter(|e| e["type"] == "AgentAttemptSucceeded" && e["step"] == "square_one")
+        .filter_map(|e| e["item"].as_u64())
+        .collect();
+    assert_eq!(items, BTreeSet::from([0, 1]), "one attempt per map item");
+    let entered = events
+        .iter()
+        .position(|e| e["source"] == "execution" && e["state"] == "flaky_step")
+        .expect("the state machine entered flaky_step");
+    assert!(entered < position("AgentAttemptStarted", "flaky_step", 0));
+
+    // Logs reach CloudWatch shortly after each invocation ends.
+    let logs = format!("/runs/{run_id}/logs");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let flaky = loop {
+        let reply = a.get(&format!("{logs}?step=flaky_step")).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let lines = reply.body["lines"].as_array().cloned().expect("lines");
+        let said = |m: &str| lines.iter().any(|l| l["message"] == m);
+        if said("agent failed") && said("agent succeeded") {
+            break lines;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "flaky_step's lines never arrived: {lines:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for line in &flaky {
+        assert_eq!(line["step"], "flaky_step", "{line}");
+        assert_eq!(line["fields"]["run_id"], run_id.as_str(), "{line}");
+        assert!(line["function"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("switchyard-")));
+    }
+    let attempts: BTreeSet<u64> = flaky
+        .iter()
+        .filter_map(|l| l["fields"]["attempt"].as_u64())
+        .collect();
+    assert_eq!(attempts, BTreeSet::from([0, 1]), "{flaky:?}");
+    let ats: Vec<u64> = flaky.iter().filter_map(|l| l["at"].as_u64()).collect();
+    assert!(ats.windows(2).all(|w| w[0] <= w[1]), "{ats:?}");
+
+    let reply = a.get(&format!("{logs}?level=warn&step=flaky_step")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let warnings = reply.body["lines"].as_array().expect("lines");
+    assert!(!warnings.is_empty());
+    for line in warnings {
+        assert!(
+            line["level"] == "WARN" || line["level"] == "ERROR",
+            "{line}"
+        );
+        assert_eq!(line["step"], "flaky_step");
+    }
+    assert!(warnings.iter().any(|l| l["message"] == "agent failed"));
+    assert!(!warnings.iter().any(|l| l["message"] == "agent succeeded"));
+
+    let reply = a.get(&logs).await;
+    let all = reply.body["lines"].as_array().expect("lines");
+    assert!(all.len() > flaky.len(), "the step filter filtered nothing");
+    assert!(all.iter().all(|l| l["fields"]["run_id"] == run_id.as_str()));
+    let reply = a.get(&format!("{logs}?level=error&step=square_one")).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.body["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .all(|l| l["level"] == "ERROR" && l["step"] == "square_one"));
+    assert_eq!(
+        a.get(&format!("{logs}?level=chatty")).await.error(),
+        (400, "bad_request", Some("level"))
+    );
+    assert_eq!(
+        a.get(&format!("{logs}?since=1")).await.error(),
+        (400, "bad_request", Some("since"))
+    );
+    assert_eq!(
+        a.get(&format!("/runs/{run_id}/timeline?verbose=1"))
+            .await
+            .error(),
+        (400, "bad_request", Some("verbose"))
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_are_400_naming_the_field() {
+    let a = Api::a();
+    let start = |body: Value| {
+        let a = a.clone();
+        async move { a.post("/runs/start", &body).await }
+    };
+    for (body, expected) in [
+        (
+            json!({ "workflow": "campaign-creation", "input": { "brand_id": "acme" } }),
+            ("invalid_input", "input.selected_month"),
+        ),
+        (
+            json!({ "brand_id": "acme" }),
+            ("invalid_input", "selected_month"),
+        ),
+        (
+            json!({ "brand_id": "acme", "selected_month": 202411 }),
+            ("invalid_input", "selected_month"),
+        ),
+        (
+            json!({ "workflow": "self-test", "input": { "fail_times": "two", "numbers": [] } }),
+            ("invalid_input", "input.fail_times"),
+        ),
+        (
+            json!({ "workflow": "enterprise-coordinator", "input": {
+                "request_id": "R-1", "department": "eng", "requester": "ada",
+                "items": [{ "description": "x", "quantity": "four", "unit_price": 1.0 }] } }),
+            ("invalid_input", "input.items[0].quantity"),
+        ),
+        (
+            json!({ "workflow": "self-test", "input": "all of them" }),
+            ("invalid_input", "input"),
+        ),
+        (
+            json!({ "workflow": "no-such-flow", "input": {} }),
+            ("unknown_workflow", "workflow"),
+        ),
+        (json!({ "workflow": "self-test" }), ("bad_request", "input")),
+        (json!({ "input": {} }), ("bad_request", "workflow")),
+        (
+            json!({ "workflow": 7, "input": {} }),
+            ("bad_request", "workflow"),
+        ),
+        (
+            json!({ "workflow": "self-test", "input": { "fail_times": 0, "numbers": [] }, "extra": 1 }),
+            ("bad_request", "extra"),
+        ),
+        (
+            json!({ "workflow": "gate-test", "input": { "topic": "t" }, "auto_approve": "yes" }),
+            ("bad_request", "auto_approve"),
+        ),
+    ] {
+        let reply = start(body.clone()).await;
+        assert_eq!(
+            reply.error(),
+            (400, expected.0, Some(expected.1)),
+            "{body}: {}",
+            reply.body
+        );
+    }
+    // Not JSON, not an object, nothing at all, not UTF-8.
+    for raw in [
+        &b"{\"workflow\": "[..],
+        b"[]",
+        b"\"campaign\"",
+        b"",
+        b"   ",
+        b"\xff\xfe{}",
+    ] {
+        let reply = a.post_raw("/runs/start", raw.to_vec()).await;
+        assert_eq!(
+            reply.error(),
+            (400, "malformed_json", Some("body")),
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
+        let reply = a.post_raw("/approvals/submit", raw.to_vec()).await;
+        assert_eq!(reply.error(), (400, "malformed_json", Some("body")));
+    }
+    // An input over Step Functions' 256 KiB.
+    let big = json!({ "workflow": "gate-test", "input": { "topic": "x".repeat(300 * 1024) } });
+    let reply = start(big).await;
+    assert_eq!(reply.error(), (413, "payload_too_large", Some("input")));
+    // A query string where none is taken.
+    let reply = a.post_raw("/runs/start?dry_run=1", b"{}".to_vec()).await;
+    assert_eq!(reply.error(), (400, "bad_request", Some("dry_run")));
+
+    for (body, field) in [
+        (json!({}), "request_id"),
+        (json!({ "request_id": "r" }), "decision"),
+        (
+            json!({ "request_id": "", "decision": "approve" }),
+            "request_id",
+        ),
+        (
+            json!({ "request_id": 5, "decision": "approve" }),
+            "request_id",
+        ),
+        (
+            json!({ "request_id": "r", "decision": "approve", "approver": 1 }),
+            "approver",
+        ),
+        (
+            json!({ "request_id": "r", "decision": "approve", "vote": "yes" }),
+            "vote",
+        ),
+    ] {
+        let reply = a.post("/approvals/submit", &body).await;
+        assert_eq!(reply.error().0, 400, "{body}: {}", reply.body);
+        assert_eq!(reply.error().2, Some(field), "{body}: {}", reply.body);
+    }
+    // Requests that do not exist, however odd their ids.
+    for request_id in [
+        "no-such-request".to_owned(),
+        "x".repeat(3000),
+        "../../etc".to_owned(),
+    ] {
+        let reply = a
+            .post(
+                "/approvals/submit",
+                &json!({ "request_id": request_id, "decision": "approve" }),
+            )
+            .await;
+        assert_eq!(reply.error(), (404, "not_found", None), "{request_id:.20}");
+    }
+    for query in ["status=maybe", "limit=-1", "cursor=%%%"] {
+        let reply = a.get(&format!("/approvals?{query}")).await;
+        assert_eq!(reply.error().0, 400, "{query}: {}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405() {
+    let a = Api::a();
+    for path in [
+        "/",
+        "/nowhere",
+        "/runs/r-1/other",
+        "//runs",
+        "/runs/has%20space",
+        "/runs/never-existed-0000",
+        "/runs/never-existed-0000/timeline",
+        "/runs/never-existed-0000/logs",
+        "/approvals/submit/extra",
+    ] {
+        let reply = a.get(path).await;
+        assert_eq!(reply.error(), (404, "not_found", None), "GET {path}");
+    }
+    let long = format!("/runs/{}", "x".repeat(81));
+    assert_eq!(a.get(&long).await.status, 404);
+    assert_eq!(a.delete("/runs/never-existed-0000").await.status, 404);
+    for (method, path, allow) in [
+        ("POST", "/runs", "GET"),
+        ("GET", "/runs/start", "POST"),
+        ("PUT", "/runs/r-1", "GET, DELETE"),
+        ("PATCH", "/runs/r-1", "GET, DELETE"),
+        ("POST", "/runs/r-1/timeline", "GET"),
+        ("DELETE", "/runs/r-1/logs", "GET"),
+        ("GET", "/approvals/submit", "POST"),
+        ("DELETE", "/approvals", "GET"),
+    ] {
+        let reply = a.call(method, path).await;
+        assert_eq!(
+            reply.error(),
+            (405, "method_not_allowed", None),
+            "{method} {path}"
+        );
+        assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
+    }
+}
