@@ -9,8 +9,28 @@ use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Approved, Prompt
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CampaignRequest {
     pub brand_id: String,
-    /// `YYYY-MM`.
+    /// `YYYY-MM`; anything else is refused when the run input is checked.
+    #[serde(deserialize_with = "year_month")]
     pub selected_month: String,
+}
+
+fn year_month<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let bytes = text.as_bytes();
+    let well_formed = bytes.len() == 7
+        && bytes[4] == b'-'
+        && bytes[..4].iter().chain(&bytes[5..]).all(u8::is_ascii_digit)
+        && matches!(
+            &text[5..],
+            "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12"
+        );
+    if well_formed {
+        Ok(text)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "expected a month as YYYY-MM, got `{text}`"
+        )))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

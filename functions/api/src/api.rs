@@ -348,7 +348,17 @@ impl<B: Backend> Api<B> {
 
     async fn get_run(&self, run_id: &str, tenant: &str) -> Result<ApiResponse, ApiError> {
         let run = self.owned_run(run_id, tenant).await?;
-        let (run, execution) = self.reconciled(run).await?;
+        let (mut run, execution) = self.reconciled(run).await?;
+        // The tracker records the end a moment before the execution ends: until it has,
+        // report the run as still running, so the output arrives with the final status.
+        if run.status != "running"
+            && execution
+                .as_ref()
+                .is_some_and(|e| e.status == ExecutionStatus::Running)
+        {
+            run.status = "running".to_owned();
+            run.finished_at = None;
+        }
         let (steps, approvals) = futures::try_join!(
             self.backend.steps(run_id),
             self.backend.approvals_of_run(run_id)
@@ -410,7 +420,17 @@ impl<B: Backend> Api<B> {
 
     async fn cancel_run(&self, run_id: &str, tenant: &str) -> Result<ApiResponse, ApiError> {
         let run = self.owned_run(run_id, tenant).await?;
-        let (run, execution) = self.reconciled(run).await?;
+        let (mut run, execution) = self.reconciled(run).await?;
+        // The tracker records the end a moment before the execution ends: until it has,
+        // report the run as still running, so the output arrives with the final status.
+        if run.status != "running"
+            && execution
+                .as_ref()
+                .is_some_and(|e| e.status == ExecutionStatus::Running)
+        {
+            run.status = "running".to_owned();
+            run.finished_at = None;
+        }
         if run.status != "running" {
             return Err(ApiError::NotRunning {
                 run_id: run.run_id,

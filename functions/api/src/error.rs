@@ -106,7 +106,16 @@ impl ApiError {
 
     /// `{error, message, field?}` with the error's status and headers.
     pub fn response(&self) -> ApiResponse {
-        let mut body = json!({ "error": self.code(), "message": self.to_string() });
+        // Infrastructure detail (AWS request ids, endpoints) is for our logs, not for clients.
+        let message = match self {
+            ApiError::Unavailable(detail)
+            | ApiError::Decision(DecisionError::Unavailable(detail)) => {
+                tracing::error!(error = %detail, "backend unavailable");
+                "the service is temporarily unavailable; try again".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut body = json!({ "error": self.code(), "message": message });
         if let Some(field) = self.field() {
             body["field"] = json!(field);
         }

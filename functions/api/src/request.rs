@@ -305,7 +305,9 @@ fn decode_cursor(text: &str) -> Result<PageCursor, ApiError> {
     URL_SAFE_NO_PAD
         .decode(text)
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|bytes| serde_json::from_slice::<PageCursor>(&bytes).ok())
+        // The id becomes a DynamoDB start key: it must look like the ids we hand out.
+        .filter(|cursor| crate::route::is_run_id(&cursor.id))
         .ok_or_else(|| {
             ApiError::bad_field(
                 "cursor",

@@ -18,6 +18,11 @@ use switchyard_sdk::ApprovalDecision;
 
 use crate::store::now_ms;
 
+/// Longest approver name or email accepted.
+pub const MAX_APPROVER_BYTES: usize = 256;
+/// Longest notes accepted with a decision (the record must stay far below DynamoDB's 400 KB).
+pub const MAX_NOTES_BYTES: usize = 4096;
+
 /// The reserved decision every gate allows.
 pub const REJECT: &str = "reject";
 /// The positive decision of a gate without choices.
@@ -204,6 +209,17 @@ impl ApprovalStore {
     }
 
     pub async fn get(&self, request_id: &str) -> Result<ApprovalRecord, DecisionError> {
+        // Ids are UUIDs: anything else cannot exist, and must not reach DynamoDB's key limits.
+        let plausible = !request_id.is_empty()
+            && request_id.len() <= 64
+            && request_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !plausible {
+            return Err(DecisionError::NotFound(
+                request_id.chars().take(64).collect(),
+            ));
+        }
         let item = self
             .dynamodb
             .get_item()
@@ -225,6 +241,15 @@ impl ApprovalStore {
         request: &DecisionRequest,
         now: u64,
     ) -> Result<(), DecisionError> {
+        let too_long = |field: &'static str, value: &Option<String>, limit: usize| match value {
+            Some(v) if v.len() > limit => Err(DecisionError::BadRequest {
+                field,
+                message: format!("at most {limit} bytes"),
+            }),
+            _ => Ok(()),
+        };
+        too_long("approver", &request.approver, MAX_APPROVER_BYTES)?;
+        too_long("notes", &request.notes, MAX_NOTES_BYTES)?;
         if record.status != "pending" {
             if record.status == "expired" {
                 return Err(DecisionError::RequestExpired);
