@@ -800,6 +800,9 @@ mod tests {
             run.status = "failed".into();
             run.failure_error = Some("Agent.Permanent".into());
             run.failure_cause = Some("no".into());
+            // The record says failed once the execution has ended too.
+            let arn = run.execution_arn.clone().expect("arn");
+            state.executions.get_mut(&arn).expect("execution").status = ExecutionStatus::Failed;
         }
         let (_, body) = call(&api, as_a("GET", &format!("/runs/{failed}")));
         assert_eq!(
