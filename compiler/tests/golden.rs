@@ -224,7 +224,7 @@ fn runs_are_recorded_at_start_end_and_on_every_failure() {
 fn the_manifest_lists_every_function_and_state_machine() {
     let manifest: Value = serde_json::from_str(&seed_artefacts()["manifest.json"]).expect("JSON");
     let agents = manifest["agents"].as_array().expect("agents");
-    assert_eq!(agents.len(), 44);
+    assert_eq!(agents.len(), 45);
     let analyst = agents
         .iter()
         .find(|a| a["agent"] == "analyst")
@@ -232,7 +232,7 @@ fn the_manifest_lists_every_function_and_state_machine() {
     assert_eq!(analyst["function_name"], "switchyard-analyst");
     assert_eq!(analyst["substitution"], "AgentAnalystArn");
     let machines = manifest["state_machines"].as_array().expect("machines");
-    assert_eq!(machines.len(), 8);
+    assert_eq!(machines.len(), 9);
     let campaign = machines
         .iter()
         .find(|m| m["workflow"] == "campaign-creation")
@@ -240,4 +240,74 @@ fn the_manifest_lists_every_function_and_state_machine() {
     assert_eq!(campaign["approval_gates"].as_array().map(Vec::len), Some(3));
     assert!(campaign["estimate"]["state_transitions"].as_u64() > Some(20));
     assert_eq!(campaign["estimate"]["bounded"], true);
+}
+
+/// States reachable from `StartAt` through `Next`, `Default`, choice rules and catchers.
+fn unreachable_states(machine: &Value) -> Vec<String> {
+    let states = machine["States"].as_object().expect("States");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack = vec![machine["StartAt"].as_str().expect("StartAt").to_owned()];
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let state = &states[&name];
+        let mut next: Vec<&Value> = vec![&state["Next"], &state["Default"]];
+        for list in ["Choices", "Catch"] {
+            if let Some(items) = state[list].as_array() {
+                next.extend(items.iter().map(|item| &item["Next"]));
+            }
+        }
+        stack.extend(
+            next.into_iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned),
+        );
+    }
+    let mut unreachable: Vec<String> = states
+        .keys()
+        .filter(|k| !seen.contains(*k))
+        .cloned()
+        .collect();
+    for state in states.values() {
+        for branch in state["Branches"].as_array().into_iter().flatten() {
+            unreachable.extend(unreachable_states(branch));
+        }
+        if state["ItemProcessor"].is_object() {
+            unreachable.extend(unreachable_states(&state["ItemProcessor"]));
+        }
+    }
+    unreachable
+}
+
+#[test]
+fn no_definition_has_a_state_nothing_reaches() {
+    for (name, text) in seed_artefacts() {
+        if name.ends_with(".asl.json") {
+            let machine: Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(unreachable_states(&machine), Vec::<String>::new(), "{name}");
+        }
+    }
+    // A guarded map with an item limit: the guard leads to the limit check, not past it.
+    let mut workflow = switchyard_sdk::workflows()
+        .into_iter()
+        .map(|w| (w.definition)())
+        .find(|w| w.name == "self-test")
+        .expect("self-test");
+    let squares = workflow
+        .steps
+        .iter_mut()
+        .find(|s| s.name == "squares")
+        .expect("squares");
+    squares.when = Some(switchyard_ir::Condition::Compare {
+        field: switchyard_ir::FieldPath(vec!["fail_times".into()]),
+        op: switchyard_ir::CompareOp::Lt,
+        value: switchyard_ir::Literal::Integer(5),
+    });
+    let machine = compiler::asl::definition(&workflow);
+    assert_eq!(unreachable_states(&machine), Vec::<String>::new());
+    assert_eq!(
+        machine["States"]["squares-when"]["Choices"][0]["Next"],
+        "squares-count"
+    );
 }

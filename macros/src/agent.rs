@@ -124,7 +124,13 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
     let sig = check_signature(function)?;
     let vis = &function.vis;
     let ident = &function.sig.ident;
-    let name = ident.to_string();
+    let name = crate::shape::unraw(ident);
+    let mut cx = Ctxt::default();
+    for error in switchyard_ir::check_agent_name(&name) {
+        cx.error_spanned_by(ident, error);
+    }
+    cx.check()?;
+    let unique = unique_name_marker("agent", &name, ident.span());
     let description = doc_text(&function.attrs);
     let (input, output) = (sig.input, sig.output);
     let call = if sig.takes_context {
@@ -140,6 +146,8 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
     let convert_error = quote_spanned!(ok_span=> ::std::convert::Into::<#sdk::AgentError>::into);
     Ok(quote! {
         #function
+
+        #unique
 
         #[allow(non_camel_case_types)]
         #[doc = concat!("The `", #name, "` agent (see the function of the same name).")]
@@ -175,4 +183,26 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
             }
         }
     })
+}
+
+/// A crate-level marker named after the AWS name `name` deploys as: a second agent (or
+/// workflow) in the same crate that AWS would see under the same name — `score` in two
+/// modules, `score_lead` beside `scoreLead` — defines the marker twice, which rustc reports
+/// at the second declaration.
+pub fn unique_name_marker(kind: &str, name: &str, span: proc_macro2::Span) -> TokenStream {
+    let marker = syn::Ident::new(
+        &format!(
+            "switchyard_{kind}_deploys_as_{}_which_must_be_unique_in_this_crate",
+            switchyard_ir::resource_key(name)
+        ),
+        span,
+    );
+    // Every token at the name, so rustc's "defined multiple times" points at it.
+    quote_spanned! {span=>
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #marker {
+            () => {};
+        }
+    }
 }

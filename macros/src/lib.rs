@@ -6,6 +6,7 @@
 
 mod agent;
 mod ctxt;
+mod shape;
 mod workflow;
 
 use proc_macro::TokenStream;
@@ -24,4 +25,12 @@ pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn workflow(input: TokenStream) -> TokenStream {
     workflow::expand(input.into()).into()
+}
+
+/// Describes the JSON serde writes for a type (`switchyard_sdk::JsonShape`), read from the
+/// same `#[serde(...)]` attributes. Derive it next to `Serialize` on every type that flows
+/// through a workflow.
+#[proc_macro_derive(JsonShape, attributes(serde))]
+pub fn derive_json_shape(input: TokenStream) -> TokenStream {
+    shape::derive(input.into()).into()
 }

@@ -20,6 +20,7 @@ async fn every_compiled_workflow_is_accepted_by_step_functions() {
         "self-test",
         "payload-test",
         "gate-test",
+        "shape-test",
     ] {
         let described = stack
             .sfn
@@ -227,6 +228,69 @@ async fn gated_workflows_complete_with_dev_auto_approval() {
         assert!(
             campaign.entered().contains(&gate.to_owned()),
             "{gate} not entered"
+        );
+    }
+}
+
+/// `shape-test` routes on `orderTotal` (renamed by `rename_all`), `type` (a raw identifier),
+/// `prio` (renamed, with SCREAMING_SNAKE variants), `isVip` (flattened from a nested struct),
+/// an internally tagged enum, and a subject field after a gate. Each run must end in the
+/// step the Rust declaration names for its input: the emitted paths are serde's, not Rust's.
+#[tokio::test]
+async fn runs_route_on_the_json_serde_writes() {
+    let stack = Stack::connect().await;
+    let order = |total: f64, kind: &str, prio: &str, channel: serde_json::Value, vip: bool| {
+        json!({
+            "orderTotal": total, "type": kind, "prio": prio, "channel": channel,
+            "region": "eu", "isVip": vip,
+        })
+    };
+    let cases = [
+        (
+            order(8000.0, "wholesale", "HIGH", json!({"kind": "email"}), false),
+            "urgent",
+        ),
+        (
+            order(2000.0, "wholesale", "HIGH", json!({"kind": "email"}), false),
+            "standard",
+        ),
+        (
+            order(2000.0, "wholesale", "LOW", json!({"kind": "email"}), true),
+            "standard",
+        ),
+        (
+            order(10.0, "retail", "HIGH", json!({"kind": "sms"}), true),
+            "texted",
+        ),
+        (
+            order(10.0, "retail", "HIGH", json!({"kind": "email"}), true),
+            "emailed",
+        ),
+        (
+            order(
+                10.0,
+                "retail",
+                "HIGH",
+                json!({"kind": "push", "token": "t"}),
+                true,
+            ),
+            "standard",
+        ),
+        (
+            order(9000.0, "retail", "HIGH", json!({"kind": "sms"}), false),
+            "standard",
+        ),
+    ];
+    let mut runs = Vec::new();
+    for (input, _) in &cases {
+        runs.push(stack.start("shape-test", "tenant-a", input.clone()).await);
+    }
+    for ((input, route), run) in cases.iter().zip(&runs) {
+        let finished = stack.wait(run, LIMIT).await;
+        assert_eq!(
+            finished.succeeded()["route"],
+            json!(route),
+            "input {input} should end in `{route}`"
         );
     }
 }

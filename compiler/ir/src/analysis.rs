@@ -67,9 +67,10 @@ pub fn estimate(workflow: &Workflow) -> Estimate {
         workflow,
         counters,
         memo: HashMap::new(),
+        missing: Vec::new(),
         bounded: true,
     };
-    let body = walk.from(workflow.start, &vec![0; walk.counters.len()]);
+    let body = walk.total(workflow.start, vec![0; walk.counters.len()]);
     // Execution started/finished, the init state, the run-tracker tasks at the start and
     // the end, and the final state.
     let total = body.add(Cost {
@@ -88,23 +89,50 @@ pub fn estimate(workflow: &Workflow) -> Estimate {
 struct Walk<'a> {
     workflow: &'a Workflow,
     counters: Vec<StepId>,
+    /// Worst-case cost from a step with given loop counts to the end of the run.
     memo: HashMap<(StepId, Vec<u32>), Cost>,
+    /// Successors [`Walk::from`] needed but found no cost for yet.
+    missing: Vec<(StepId, Vec<u32>)>,
     bounded: bool,
 }
 
 impl Walk<'_> {
+    /// The cost from `start`, with an explicit stack: a loop of bound N walks N times round
+    /// its cycle, deeper than a thread's stack allows when written as recursion.
+    fn total(&mut self, start: StepId, counts: Vec<u32>) -> Cost {
+        let mut stack = vec![(start, counts.clone())];
+        while let Some((id, counts)) = stack.pop() {
+            if self.memo.contains_key(&(id, counts.clone())) {
+                continue;
+            }
+            self.missing.clear();
+            let cost = self.from(id, &counts);
+            if self.missing.is_empty() {
+                self.memo.insert((id, counts), cost);
+            } else {
+                // Come back once every successor is costed.
+                stack.push((id, counts));
+                stack.append(&mut self.missing);
+            }
+        }
+        self.memo[&(start, counts)]
+    }
+
     fn target(&mut self, target: Target, counts: &[u32]) -> Cost {
         match target {
-            Target::Step(id) => self.from(id, counts),
+            Target::Step(id) => match self.memo.get(&(id, counts.to_vec())) {
+                Some(cost) => *cost,
+                None => {
+                    self.missing.push((id, counts.to_vec()));
+                    Cost::default()
+                }
+            },
             Target::End | Target::Fail => Cost::default(),
         }
     }
 
+    /// The cost from `id`, if every successor's is known (else they are in `missing`).
     fn from(&mut self, id: StepId, counts: &[u32]) -> Cost {
-        let key = (id, counts.to_vec());
-        if let Some(cost) = self.memo.get(&key) {
-            return *cost;
-        }
         let step = self.workflow.step(id);
         let guard = if step.when.is_some() {
             Cost {
@@ -204,8 +232,6 @@ impl Walk<'_> {
                 .add(worst)
             }
         };
-        let cost = guard.add(cost);
-        self.memo.insert(key, cost);
-        cost
+        guard.add(cost)
     }
 }

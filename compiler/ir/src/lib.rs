@@ -12,11 +12,16 @@ mod valid;
 
 pub use analysis::{estimate, Estimate, MAX_HISTORY_EVENTS, USD_PER_TRANSITION};
 pub use graph::*;
-pub use valid::{validate, ErrorKind, Locus, RetryKey, Setting, ValidationError};
+pub use valid::{
+    check_agent_name, closest, known_error_names, resource_key, validate, ErrorKind, Locus,
+    RetryKey, Setting, ValidationError, PLATFORM_FUNCTIONS,
+};
 
 /// Step Functions' limit on state and state machine names.
 pub const MAX_NAME_LEN: usize = 80;
 /// Lambda's limit on function names.
 pub const MAX_FUNCTION_NAME_LEN: usize = 64;
+/// Step Functions' limit on a state machine definition, in bytes.
+pub const MAX_DEFINITION_BYTES: usize = 1_048_576;
 /// Prefix of every Lambda function and state machine Switchyard deploys.
 pub const RESOURCE_PREFIX: &str = "switchyard-";

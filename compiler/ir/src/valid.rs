@@ -3,8 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::graph::{AgentCall, Retry, StepId, StepKind, Target, Workflow};
-use crate::{MAX_FUNCTION_NAME_LEN, MAX_NAME_LEN, RESOURCE_PREFIX};
+use crate::analysis::{estimate, MAX_HISTORY_EVENTS};
+use crate::graph::{
+    AgentCall, Arm, CompareOp, Condition, FieldPath, Literal, Retry, StepId, StepKind, Target,
+    Workflow,
+};
+use crate::{MAX_DEFINITION_BYTES, MAX_FUNCTION_NAME_LEN, MAX_NAME_LEN, RESOURCE_PREFIX};
 
 /// Lambda's maximum function timeout.
 pub const MAX_AGENT_TIMEOUT_SECONDS: u32 = 900;
@@ -12,6 +16,141 @@ pub const MAX_AGENT_TIMEOUT_SECONDS: u32 = 900;
 pub const MAX_APPROVAL_TIMEOUT_SECONDS: u32 = 31_536_000;
 /// Step Functions' ceiling on retry intervals, attempts and delays.
 pub const MAX_RETRY_VALUE: u32 = 99_999_999;
+/// Step Functions' ceiling on `MaxDelaySeconds` (a year and a day).
+pub const MAX_RETRY_DELAY_SECONDS: u32 = 31_622_400;
+/// The platform's own functions: no agent may deploy under their names.
+pub const PLATFORM_FUNCTIONS: &[&str] = &[
+    "approval_request",
+    "run_tracker",
+    "approval_callback",
+    "api",
+];
+
+/// Errors an agent task can raise: the agents' own (`AgentError`'s variants), Lambda's and
+/// the Step Functions errors a Lambda task state can see. `States.ALL` matches all of them.
+const TASK_ERROR_NAMES: &[&str] = &[
+    "States.ALL",
+    "States.Timeout",
+    "States.TaskFailed",
+    "States.Permissions",
+    "States.DataLimitExceeded",
+    "States.ResultPathMatchFailure",
+    "States.ParameterPathFailure",
+    "Agent.Retryable",
+    "Agent.Permanent",
+    "Agent.InvalidInput",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ResourceNotReadyException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+    "Runtime.ExitError",
+];
+
+/// Names Step Functions defines that an agent task never raises, with why.
+const NEVER_RAISED: &[(&str, &str)] = &[
+    (
+        "States.Runtime",
+        "Step Functions never retries or catches it: it always fails the run",
+    ),
+    ("States.HeartbeatTimeout", "agent tasks send no heartbeats"),
+    (
+        "States.BranchFailed",
+        "only parallel and map states raise it, and they take no `.retry`/`.catch`",
+    ),
+    ("States.NoChoiceMatched", "only choice states raise it"),
+    (
+        "States.IntrinsicFailure",
+        "agent tasks call no intrinsic functions",
+    ),
+    (
+        "States.ExceedToleratedFailureThreshold",
+        "only distributed maps raise it",
+    ),
+    ("States.ItemReaderFailed", "only distributed maps raise it"),
+    (
+        "States.ResultWriterFailed",
+        "only distributed maps raise it",
+    ),
+];
+
+/// Every error name `.retry(on = ...)` and `.catch(on = ...)` accept.
+pub fn known_error_names() -> &'static [&'static str] {
+    TASK_ERROR_NAMES
+}
+
+/// The key AWS names collide on: CloudFormation logical ids and substitutions keep only
+/// letters and digits, case-folded (`score_lead` and `scoreLead` are one).
+pub fn resource_key(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Whether an agent's name makes valid, unique AWS names: the Lambda function
+/// `switchyard-<name>`, the logical id and the substitution variable.
+pub fn check_agent_name(name: &str) -> Vec<ErrorKind> {
+    let mut errors = Vec::new();
+    if let Some(ch) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        errors.push(ErrorKind::AgentNameCharacter {
+            name: name.to_owned(),
+            ch,
+        });
+    } else if resource_key(name).is_empty() {
+        errors.push(ErrorKind::AgentNameCharacter {
+            name: name.to_owned(),
+            ch: '_',
+        });
+    }
+    if RESOURCE_PREFIX.len() + name.len() > MAX_FUNCTION_NAME_LEN {
+        errors.push(ErrorKind::FunctionNameTooLong {
+            name: name.to_owned(),
+        });
+    }
+    if let Some(platform) = PLATFORM_FUNCTIONS
+        .iter()
+        .find(|p| resource_key(p) == resource_key(name))
+    {
+        errors.push(ErrorKind::ReservedAgentName {
+            name: name.to_owned(),
+            platform,
+        });
+    }
+    errors
+}
+
+/// The known name closest to `name`, if it is a plausible typo.
+pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (edit_distance(&name.to_lowercase(), &k.to_lowercase()), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// Characters Step Functions refuses in state and state machine names.
 const FORBIDDEN_NAME_CHARS: &str = " <>{}[]?*\"#%\\^|~`$&,;:/";
 
@@ -44,6 +183,10 @@ pub enum Setting {
     Branch(usize),
     /// A key of the `index`th retry policy.
     Retry(usize, RetryKey),
+    /// The error names of `.catch(on = ...)`.
+    CatchErrors,
+    /// The condition of the `index`th arm of a branch.
+    Arm(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,8 +231,6 @@ pub enum ErrorKind {
         min: String,
         max: String,
     },
-    #[error("heartbeat ({heartbeat}s) must be shorter than the timeout ({timeout}s)")]
-    HeartbeatNotShorter { heartbeat: u32, timeout: u32 },
     #[error("`States.ALL` must be the only error of the last retry policy")]
     StatesAllNotLast,
     #[error("retry policy lists no error names; use `on = [\"States.ALL\"]` to retry everything")]
@@ -108,6 +249,32 @@ pub enum ErrorKind {
     },
     #[error("agent name `{name}` makes the Lambda function name `{RESOURCE_PREFIX}{name}` longer than {MAX_FUNCTION_NAME_LEN} characters")]
     FunctionNameTooLong { name: String },
+    #[error("agent name `{name}` cannot name AWS resources: Lambda functions and CloudFormation ids take ASCII letters, digits and `_`, not `{ch}`")]
+    AgentNameCharacter { name: String, ch: char },
+    #[error("agent name `{name}` would deploy as the platform's own `{platform}` function; rename the agent")]
+    ReservedAgentName {
+        name: String,
+        platform: &'static str,
+    },
+    #[error("workflow name `{name}` cannot name AWS resources: state machines and CloudFormation ids take ASCII letters and digits, not `{ch}`")]
+    WorkflowNameCharacter { name: String, ch: char },
+    #[error("no agent or Step Functions raises `{name}` in a task{}", .suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| "; agents raise `Agent.Retryable`, `Agent.Permanent`, `Agent.InvalidInput`".to_owned()))]
+    UnknownErrorName {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("`{name}` never reaches this policy: {why}")]
+    ErrorNeverRaised { name: String, why: &'static str },
+    #[error("`States.ALL` must be alone in a `.catch(on = ...)`: it already matches every error")]
+    StatesAllNotAlone,
+    #[error("`heartbeat` on an approval gate is refused: nothing sends heartbeats while a person decides, so the gate would expire after {0} seconds; use `timeout` alone")]
+    HeartbeatUnsupported(u32),
+    #[error("this arm is never taken: {reason}")]
+    ShadowedArm { reason: String },
+    #[error("the definition is {bytes} bytes; Step Functions accepts at most {MAX_DEFINITION_BYTES} (split the workflow or shorten it)")]
+    DefinitionTooLarge { bytes: usize },
+    #[error("a run may take {events} history events; Step Functions stops a run at {MAX_HISTORY_EVENTS} (lower loop bounds or map max_items)")]
+    HistoryBudget { events: u64 },
 }
 
 /// Check a whole workflow, collecting every error rather than stopping at the first.
@@ -125,6 +292,16 @@ pub fn validate(workflow: &Workflow) -> Result<(), Vec<ValidationError>> {
     }
     check_graph(workflow, &mut report);
     if errors.is_empty() {
+        // The estimate walks the graph, which must be sound (bounded, terminating) first.
+        let events = estimate(workflow).history_events;
+        if events > MAX_HISTORY_EVENTS {
+            errors.push(ValidationError {
+                locus: Locus::Workflow,
+                kind: ErrorKind::HistoryBudget { events },
+            });
+        }
+    }
+    if errors.is_empty() {
         Ok(())
     } else {
         Err(errors)
@@ -132,6 +309,19 @@ pub fn validate(workflow: &Workflow) -> Result<(), Vec<ValidationError>> {
 }
 
 fn check_workflow_name(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {
+    if let Some(ch) = workflow
+        .name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        report(
+            Locus::Workflow,
+            ErrorKind::WorkflowNameCharacter {
+                name: workflow.name.clone(),
+                ch,
+            },
+        );
+    }
     let max = MAX_NAME_LEN - RESOURCE_PREFIX.len();
     if workflow.name.len() > max {
         report(
@@ -172,13 +362,8 @@ fn check_names(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {
             check_name(&derived, Locus::Step(id), report);
         }
         for call in step_calls(&step.kind) {
-            if RESOURCE_PREFIX.len() + call.agent.len() > MAX_FUNCTION_NAME_LEN {
-                report(
-                    Locus::Step(id),
-                    ErrorKind::FunctionNameTooLong {
-                        name: call.agent.clone(),
-                    },
-                );
+            for error in check_agent_name(&call.agent) {
+                report(Locus::Step(id), error);
             }
         }
     }
@@ -251,6 +436,20 @@ fn check_settings(workflow: &Workflow, id: StepId, report: &mut impl FnMut(Locus
         }
         check_retries(&call.retry, id, report);
     }
+    if let StepKind::Task {
+        catch: Some(catch), ..
+    } = &step.kind
+    {
+        let at = at(Setting::CatchErrors);
+        if catch.errors.iter().any(|e| e == "States.ALL") && catch.errors.len() > 1 {
+            report(at, ErrorKind::StatesAllNotAlone);
+        }
+        for name in &catch.errors {
+            if let Some(error) = check_error_name(name) {
+                report(at, error);
+            }
+        }
+    }
     match &step.kind {
         StepKind::Map {
             max_items,
@@ -284,6 +483,12 @@ fn check_settings(workflow: &Workflow, id: StepId, report: &mut impl FnMut(Locus
             } else if default.is_none() && exhaustive_enum.is_none() {
                 report(Locus::Step(id), ErrorKind::MissingDefault);
             }
+            // Enum arms are checked by rustc (`unreachable_patterns` is denied).
+            if exhaustive_enum.is_none() {
+                for (later, reason) in shadowed_arms(arms) {
+                    report(at(Setting::Arm(later)), ErrorKind::ShadowedArm { reason });
+                }
+            }
         }
         StepKind::Approval(gate) => {
             if let Some(e) = range(
@@ -295,15 +500,10 @@ fn check_settings(workflow: &Workflow, id: StepId, report: &mut impl FnMut(Locus
                 report(at(Setting::Timeout), e);
             }
             if let Some(heartbeat) = gate.heartbeat_seconds {
-                if heartbeat == 0 || heartbeat >= gate.timeout_seconds {
-                    report(
-                        at(Setting::Heartbeat),
-                        ErrorKind::HeartbeatNotShorter {
-                            heartbeat,
-                            timeout: gate.timeout_seconds,
-                        },
-                    );
-                }
+                report(
+                    at(Setting::Heartbeat),
+                    ErrorKind::HeartbeatUnsupported(heartbeat),
+                );
             }
             let mut seen = HashSet::new();
             for choice in &gate.choices {
@@ -333,6 +533,11 @@ fn check_retries(retries: &[Retry], id: StepId, report: &mut impl FnMut(Locus, E
         if retry.errors.iter().any(String::is_empty) {
             report(at(RetryKey::Errors), ErrorKind::EmptyErrorName);
         }
+        for name in &retry.errors {
+            if let Some(error) = check_error_name(name) {
+                report(at(RetryKey::Errors), error);
+            }
+        }
         let has_all = retry.errors.iter().any(|e| e == "States.ALL");
         if has_all && (retry.errors.len() > 1 || i + 1 != retries.len()) {
             report(at(RetryKey::Errors), ErrorKind::StatesAllNotLast);
@@ -353,9 +558,9 @@ fn check_retries(retries: &[Retry], id: StepId, report: &mut impl FnMut(Locus, E
             ),
             (
                 RetryKey::MaxDelay,
-                retry
-                    .max_delay_seconds
-                    .and_then(|d| range("retry max_delay (seconds)", d, 1, MAX_RETRY_VALUE)),
+                retry.max_delay_seconds.and_then(|d| {
+                    range("retry max_delay (seconds)", d, 1, MAX_RETRY_DELAY_SECONDS)
+                }),
             ),
         ];
         for (key, error) in checks {
@@ -373,6 +578,201 @@ fn check_retries(retries: &[Retry], id: StepId, report: &mut impl FnMut(Locus, E
                     max: "1000.0".into(),
                 },
             );
+        }
+    }
+}
+
+/// Why `.retry(on = ...)`/`.catch(on = ...)` naming `name` can never fire, if it cannot.
+fn check_error_name(name: &str) -> Option<ErrorKind> {
+    if name.is_empty() || TASK_ERROR_NAMES.contains(&name) {
+        return None;
+    }
+    if let Some((_, why)) = NEVER_RAISED.iter().find(|(n, _)| *n == name) {
+        return Some(ErrorKind::ErrorNeverRaised {
+            name: name.to_owned(),
+            why,
+        });
+    }
+    Some(ErrorKind::UnknownErrorName {
+        name: name.to_owned(),
+        suggestion: closest(name, TASK_ERROR_NAMES.iter().copied()).map(str::to_owned),
+    })
+}
+
+/// Arms no input can reach because an earlier arm takes every input they match, where that
+/// is decidable: conjunctions of comparisons of fields with literals (numeric bounds,
+/// string and bool equality), and disjunctions of those.
+fn shadowed_arms(arms: &[Arm]) -> Vec<(usize, String)> {
+    let mut shadowed = Vec::new();
+    for (later, arm) in arms.iter().enumerate() {
+        for (earlier, before) in arms[..later].iter().enumerate() {
+            if implies(&arm.condition, &before.condition) {
+                let reason = if arm.condition == before.condition {
+                    format!("arm {} has the same condition", earlier + 1)
+                } else {
+                    format!(
+                        "every input it matches is taken first by arm {} ({})",
+                        earlier + 1,
+                        describe_condition(&before.condition)
+                    )
+                };
+                shadowed.push((later, reason));
+                break;
+            }
+        }
+    }
+    shadowed
+}
+
+fn describe_condition(condition: &Condition) -> String {
+    match condition {
+        Condition::Compare { field, op, value } => {
+            let op = match op {
+                CompareOp::Eq => "==",
+                CompareOp::Ne => "!=",
+                CompareOp::Lt => "<",
+                CompareOp::Le => "<=",
+                CompareOp::Gt => ">",
+                CompareOp::Ge => ">=",
+            };
+            let value = match value {
+                Literal::Bool(b) => b.to_string(),
+                Literal::Integer(i) => i.to_string(),
+                Literal::Float(f) => format!("{f:?}"),
+                Literal::String(s) => format!("{s:?}"),
+            };
+            format!("`{field} {op} {value}`")
+        }
+        Condition::And(all) => join_conditions(all, " && "),
+        Condition::Or(all) => join_conditions(all, " || "),
+        Condition::Not(inner) => format!("!({})", describe_condition(inner)),
+    }
+}
+
+fn join_conditions(all: &[Condition], separator: &str) -> String {
+    all.iter()
+        .map(describe_condition)
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// Whether every input satisfying `later` satisfies `earlier` (false when undecided).
+fn implies(later: &Condition, earlier: &Condition) -> bool {
+    if later == earlier {
+        return true;
+    }
+    match (later, earlier) {
+        (Condition::Or(parts), _) => !parts.is_empty() && parts.iter().all(|p| implies(p, earlier)),
+        (_, Condition::Or(parts)) => parts.iter().any(|p| implies(later, p)),
+        _ => match (conjunction(later), conjunction(earlier)) {
+            (Some(later), Some(earlier)) => earlier.iter().all(|(field, wanted)| {
+                later
+                    .iter()
+                    .filter(|(f, _)| f == field)
+                    .any(|(_, have)| have.within(wanted))
+            }),
+            _ => false,
+        },
+    }
+}
+
+/// A condition that is an `&&` of comparisons, as (field, constraint) pairs.
+fn conjunction(condition: &Condition) -> Option<Vec<(&FieldPath, Constraint)>> {
+    match condition {
+        Condition::Compare { field, op, value } => Some(vec![(field, Constraint::of(*op, value)?)]),
+        Condition::And(all) => {
+            let mut out = Vec::new();
+            for part in all {
+                out.extend(conjunction(part)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// The set of values one comparison admits.
+#[derive(Clone, Debug, PartialEq)]
+enum Constraint {
+    /// `lo < x < hi` (or `<=` where inclusive); infinite bounds are open ends.
+    Range {
+        lo: f64,
+        lo_inclusive: bool,
+        hi: f64,
+        hi_inclusive: bool,
+    },
+    NotNumber(f64),
+    Is(Literal),
+    IsNot(Literal),
+}
+
+impl Constraint {
+    fn of(op: CompareOp, value: &Literal) -> Option<Constraint> {
+        let number = match value {
+            Literal::Integer(i) => Some(*i as f64),
+            Literal::Float(f) => Some(*f),
+            _ => None,
+        };
+        let range = |lo, lo_inclusive, hi, hi_inclusive| Constraint::Range {
+            lo,
+            lo_inclusive,
+            hi,
+            hi_inclusive,
+        };
+        Some(match (op, number) {
+            (CompareOp::Eq, Some(n)) => range(n, true, n, true),
+            (CompareOp::Ne, Some(n)) => Constraint::NotNumber(n),
+            (CompareOp::Lt, Some(n)) => range(f64::NEG_INFINITY, false, n, false),
+            (CompareOp::Le, Some(n)) => range(f64::NEG_INFINITY, false, n, true),
+            (CompareOp::Gt, Some(n)) => range(n, false, f64::INFINITY, false),
+            (CompareOp::Ge, Some(n)) => range(n, true, f64::INFINITY, false),
+            (CompareOp::Eq, None) => Constraint::Is(value.clone()),
+            (CompareOp::Ne, None) => Constraint::IsNot(value.clone()),
+            // Ordering on strings: undecided.
+            _ => return None,
+        })
+    }
+
+    /// Whether every value this admits is admitted by `other`.
+    fn within(&self, other: &Constraint) -> bool {
+        use Constraint::*;
+        match (self, other) {
+            (
+                Range {
+                    lo,
+                    lo_inclusive,
+                    hi,
+                    hi_inclusive,
+                },
+                Range {
+                    lo: olo,
+                    lo_inclusive: olo_inclusive,
+                    hi: ohi,
+                    hi_inclusive: ohi_inclusive,
+                },
+            ) => {
+                let lo_ok = lo > olo || (lo == olo && (*olo_inclusive || !*lo_inclusive));
+                let hi_ok = hi < ohi || (hi == ohi && (*ohi_inclusive || !*hi_inclusive));
+                lo_ok && hi_ok
+            }
+            (
+                Range {
+                    lo,
+                    lo_inclusive,
+                    hi,
+                    hi_inclusive,
+                },
+                NotNumber(n),
+            ) => {
+                let below = hi < n || (hi == n && !*hi_inclusive);
+                let above = lo > n || (lo == n && !*lo_inclusive);
+                below || above
+            }
+            (NotNumber(a), NotNumber(b)) => a == b,
+            (Is(a), Is(b)) => a == b,
+            (Is(a), IsNot(b)) => a != b,
+            (IsNot(a), IsNot(b)) => a == b,
+            _ => false,
         }
     }
 }

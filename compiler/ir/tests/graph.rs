@@ -252,10 +252,7 @@ fn approval_heartbeat_must_be_shorter_than_timeout() {
     assert_eq!(
         kinds(&wf),
         vec![
-            ErrorKind::HeartbeatNotShorter {
-                heartbeat: 60,
-                timeout: 60
-            },
+            ErrorKind::HeartbeatUnsupported(60),
             ErrorKind::DuplicateChoice("a".into()),
             ErrorKind::ReservedChoice("reject".into()),
         ]
@@ -304,4 +301,117 @@ fn the_ir_round_trips_through_json() {
     let json = serde_json::to_string(&wf).expect("serialises");
     let back: Workflow = serde_json::from_str(&json).expect("deserialises");
     assert_eq!(back, wf);
+}
+
+fn branch_with(conditions: Vec<Condition>) -> Workflow {
+    let arms = conditions
+        .into_iter()
+        .map(|condition| Arm {
+            condition,
+            target: Target::End,
+        })
+        .collect();
+    workflow(vec![Step {
+        name: "route".into(),
+        kind: StepKind::Branch {
+            arms,
+            default: Some(Target::End),
+            exhaustive_enum: None,
+        },
+        when: None,
+    }])
+}
+
+fn compare(field: &str, op: CompareOp, value: Literal) -> Condition {
+    Condition::Compare {
+        field: FieldPath(vec![field.into()]),
+        op,
+        value,
+    }
+}
+
+#[test]
+fn arms_an_earlier_arm_always_takes_are_refused() {
+    let shadowed = |conditions| {
+        kinds(&branch_with(conditions))
+            .iter()
+            .filter(|k| matches!(k, ErrorKind::ShadowedArm { .. }))
+            .count()
+    };
+    let gt = |n: f64| compare("total", CompareOp::Gt, Literal::Float(n));
+    let ge = |n: i64| compare("total", CompareOp::Ge, Literal::Integer(n));
+    let is = |v: &str| compare("region", CompareOp::Eq, Literal::String(v.into()));
+    // `total > 500` after `total > 100`: never taken. The other order is fine.
+    assert_eq!(shadowed(vec![gt(100.0), gt(500.0)]), 1);
+    assert_eq!(shadowed(vec![gt(500.0), gt(100.0)]), 0);
+    // Bounds: `>= 100` does not cover `> 99.5`; `> 100` is covered by `>= 100`.
+    assert_eq!(shadowed(vec![ge(100), gt(99.5)]), 0);
+    assert_eq!(shadowed(vec![ge(100), gt(100.0)]), 1);
+    // The same condition twice, and a conjunction narrower than an earlier arm.
+    assert_eq!(shadowed(vec![is("eu"), is("eu")]), 1);
+    assert_eq!(
+        shadowed(vec![is("eu"), Condition::And(vec![is("eu"), gt(1.0)])]),
+        1
+    );
+    assert_eq!(
+        shadowed(vec![Condition::And(vec![is("eu"), gt(1.0)]), is("eu")]),
+        0
+    );
+    // Either disjunct of an earlier `||` covers a later arm.
+    assert_eq!(
+        shadowed(vec![Condition::Or(vec![is("us"), gt(10.0)]), gt(20.0)]),
+        1
+    );
+    // Different fields: undecided, so allowed.
+    assert_eq!(
+        shadowed(vec![
+            gt(10.0),
+            compare("count", CompareOp::Gt, Literal::Integer(20))
+        ]),
+        0
+    );
+}
+
+#[test]
+fn error_names_no_task_raises_are_refused_with_a_suggestion() {
+    let mut wf = bounded_revise_loop();
+    if let StepKind::Task { call, .. } = &mut wf.steps[0].kind {
+        call.retry = vec![Retry {
+            errors: vec!["Agent.Retriable".into(), "States.Runtime".into()],
+            interval_seconds: 1,
+            max_attempts: 2,
+            backoff_rate: 2.0,
+            max_delay_seconds: Some(40_000_000),
+            jitter: false,
+        }];
+    }
+    let kinds = kinds(&wf);
+    assert!(kinds.contains(&ErrorKind::UnknownErrorName {
+        name: "Agent.Retriable".into(),
+        suggestion: Some("Agent.Retryable".into()),
+    }));
+    assert!(kinds.iter().any(
+        |k| matches!(k, ErrorKind::ErrorNeverRaised { name, .. } if name == "States.Runtime")
+    ));
+    assert!(kinds.iter().any(
+        |k| matches!(k, ErrorKind::OutOfRange { what, .. } if *what == "retry max_delay (seconds)")
+    ));
+}
+
+#[test]
+fn agent_names_must_make_valid_unique_aws_names() {
+    assert_eq!(check_agent_name("score_lead"), vec![]);
+    assert!(matches!(
+        check_agent_name("café")[..],
+        [ErrorKind::AgentNameCharacter { ch: 'é', .. }]
+    ));
+    assert!(matches!(
+        check_agent_name("run_tracker")[..],
+        [ErrorKind::ReservedAgentName { .. }]
+    ));
+    assert!(matches!(
+        check_agent_name(&"a".repeat(60))[..],
+        [ErrorKind::FunctionNameTooLong { .. }]
+    ));
+    assert_eq!(resource_key("score_lead"), resource_key("scoreLead"));
 }

@@ -3,10 +3,10 @@
 //! send → [deployment approval] → deploy.
 
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Approved, Prompt};
+use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Approved, JsonShape, Prompt};
 
 /// The seed's `POST /runs/start {brand_id, selected_month, tenant_id}` body, minus the tenant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct CampaignRequest {
     pub brand_id: String,
     /// `YYYY-MM`; anything else is refused when the run input is checked.
@@ -33,7 +33,7 @@ fn year_month<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Strin
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct SegmentMetrics {
     pub segment: String,
     pub campaigns: u32,
@@ -189,7 +189,7 @@ pub fn analyse(
     Ok((segments, monthly))
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct MonthMetrics {
     pub month: String,
     pub sends: u64,
@@ -197,7 +197,7 @@ pub struct MonthMetrics {
     pub click_rate: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct CampaignAnalysis {
     pub brand_id: String,
     pub month: String,
@@ -209,14 +209,14 @@ pub struct CampaignAnalysis {
     pub summary: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct CalendarEntry {
     pub date: String,
     pub segment: String,
     pub theme: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct CampaignStrategy {
     pub brand_id: String,
     pub month: String,
@@ -225,34 +225,34 @@ pub struct CampaignStrategy {
     pub target_segments: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct SubjectLines {
     pub variant_a: String,
     pub variant_b: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct EmailCopy {
     pub headline: String,
     pub body: String,
     pub call_to_action: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct MockupSpec {
     pub layout: String,
     pub hero_image: String,
     pub palette: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct PersonalizationRule {
     pub segment: String,
     pub field: String,
     pub value: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Personalization {
     pub rules: Vec<PersonalizationRule>,
 }
@@ -260,14 +260,14 @@ pub struct Personalization {
 /// The four creative outputs, in the order of the `content` step's branches.
 pub type ContentDraft = (SubjectLines, EmailCopy, MockupSpec, Personalization);
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct QaFinding {
     pub field: String,
     pub rule: String,
     pub message: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct QaReport {
     pub passed: bool,
     pub findings: Vec<QaFinding>,
@@ -277,19 +277,19 @@ pub struct QaReport {
     pub personalization: Personalization,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct SendSchedule {
     pub send_at: String,
     pub timezone: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct AudienceSegments {
     pub segments: Vec<String>,
     pub estimated_recipients: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct TestSend {
     pub recipients: Vec<String>,
     pub delivered: u32,
@@ -299,14 +299,14 @@ pub struct TestSend {
 pub type DeploymentParts = (SendSchedule, AudienceSegments, TestSend);
 
 /// What the deployment approver sees.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct DeploymentPlan {
     pub schedule: SendSchedule,
     pub audience: AudienceSegments,
     pub test_send: TestSend,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct DeploymentReceipt {
     pub deployment_id: String,
     pub send_at: String,

@@ -2,36 +2,36 @@
 //! pair, and a debugger runs only when QA found defects.
 
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Prompt};
+use switchyard_sdk::{agent, workflow, AgentContext, AgentError, JsonShape, Prompt};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct FeatureRequest {
     pub feature: String,
     pub repository: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct FeaturePlan {
     pub feature: String,
     pub frontend_tasks: Vec<String>,
     pub backend_tasks: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Change {
     pub component: String,
     pub files: Vec<String>,
     pub summary: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct QaResult {
     pub passed: bool,
     pub defects: Vec<String>,
     pub changes: Vec<Change>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct DebugReport {
     pub fixed: Vec<String>,
     pub changes: Vec<Change>,

@@ -2,16 +2,16 @@
 //! sent for finance approval only when its total exceeds 5000, then fulfilled.
 
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{agent, workflow, AgentError};
+use switchyard_sdk::{agent, workflow, AgentError, JsonShape};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct LineItem {
     pub description: String,
     pub quantity: u32,
     pub unit_price: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct PurchaseRequest {
     pub request_id: String,
     pub department: String,
@@ -19,7 +19,7 @@ pub struct PurchaseRequest {
     pub items: Vec<LineItem>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonShape)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Software,
@@ -27,14 +27,14 @@ pub enum Category {
     Procurement,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct ClassifiedRequest {
     pub request: PurchaseRequest,
     pub category: Category,
     pub total: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct ReviewedRequest {
     pub request: PurchaseRequest,
     pub category: Category,
@@ -43,7 +43,7 @@ pub struct ReviewedRequest {
     pub conditions: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Fulfilment {
     pub request_id: String,
     pub purchase_order: String,

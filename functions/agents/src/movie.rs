@@ -3,9 +3,9 @@
 //! are written in parallel, and the production package is assembled.
 
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Approved, Prompt};
+use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Approved, JsonShape, Prompt};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct MovieBrief {
     pub title: String,
     pub logline: String,
@@ -13,7 +13,7 @@ pub struct MovieBrief {
     pub episodes: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Story {
     pub brief: MovieBrief,
     pub synopsis: String,
@@ -21,40 +21,40 @@ pub struct Story {
     pub revision: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonShape)]
 #[serde(rename_all = "snake_case")]
 pub enum StoryVerdict {
     Approved,
     NeedsRevision,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct StoryReview {
     pub story: Story,
     pub verdict: StoryVerdict,
     pub notes: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Concept {
     pub id: String,
     pub description: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct ConceptBoard {
     pub story: Story,
     pub concepts: Vec<Concept>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct EpisodeOutline {
     pub number: u32,
     pub title: String,
     pub concept: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct CastSheet {
     pub title: String,
     pub concept: String,
@@ -62,14 +62,14 @@ pub struct CastSheet {
     pub episodes: Vec<EpisodeOutline>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct EpisodeScript {
     pub number: u32,
     pub title: String,
     pub scenes: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct ProductionPackage {
     pub episodes: u32,
     pub scenes: u32,

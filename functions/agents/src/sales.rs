@@ -2,12 +2,14 @@
 //! email is written per deal (at most `max_emails`), then a report totals the outreach.
 
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{agent, workflow, AgentContext, AgentError, OutboundMessage, Prompt};
+use switchyard_sdk::{
+    agent, workflow, AgentContext, AgentError, JsonShape, OutboundMessage, Prompt,
+};
 
 /// Most emails one run may write; the map step enforces it too.
 pub const MAX_EMAILS: u32 = 50;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct OutreachRequest {
     /// e.g. `2024-Q4`.
     pub quarter: String,
@@ -16,7 +18,7 @@ pub struct OutreachRequest {
     pub max_emails: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Deal {
     pub deal_id: String,
     pub company: String,
@@ -27,7 +29,7 @@ pub struct Deal {
     pub close_quarter: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct DealList {
     pub quarter: String,
     pub deals: Vec<Deal>,
@@ -35,7 +37,7 @@ pub struct DealList {
     pub skipped: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct OutreachEmail {
     pub deal_id: String,
     pub to: String,
@@ -46,7 +48,7 @@ pub struct OutreachEmail {
     pub channel: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct OutreachReport {
     pub emails: u32,
     pub recipients: Vec<String>,

@@ -2,23 +2,23 @@
 //! `switchyard` users (and the end-to-end suite) can check a stack works end to end.
 
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{agent, workflow, AgentContext, AgentError};
+use switchyard_sdk::{agent, workflow, AgentContext, AgentError, JsonShape};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct SelfTestInput {
     /// How many attempts of the `flaky` step fail before one succeeds.
     pub fail_times: u32,
     pub numbers: Vec<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Recovered {
     pub numbers: Vec<i64>,
     /// Attempts the flaky step needed.
     pub flaky_attempts: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Flaked {
     pub input: SelfTestInput,
     pub attempts: u32,
@@ -87,19 +87,19 @@ workflow! {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct PayloadRequest {
     /// Roughly how many bytes the produced output holds.
     pub bytes: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct Blob {
     pub label: String,
     pub chunks: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct BlobDigest {
     pub label: String,
     pub chunks: u32,
@@ -140,12 +140,12 @@ workflow! {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct GateRequest {
     pub topic: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct GateOutcome {
     pub topic: String,
     /// Which path the gate took: `approved`, `rejected` or `timed-out`.
@@ -191,5 +191,81 @@ workflow! {
         approved = on_approved -> end;
         rejected = on_rejected -> end;
         timed_out = on_timed_out -> end;
+    }
+}
+
+/// The run input of `shape-test`: its JSON differs from its Rust names in every way serde
+/// allows, so a run proves the emitted paths follow serde (`orderTotal`, `type`, `prio`,
+/// `isVip` at the top level, `{"kind": "sms"}`), not the Rust identifiers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+#[serde(rename_all = "camelCase")]
+pub struct ShapeRequest {
+    pub order_total: f64,
+    pub r#type: String,
+    #[serde(rename = "prio")]
+    pub priority: Priority,
+    pub channel: Channel,
+    #[serde(flatten)]
+    pub meta: ShapeMeta,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+#[serde(rename_all = "camelCase")]
+pub struct ShapeMeta {
+    pub region: String,
+    pub is_vip: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonShape)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Priority {
+    High,
+    Low,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonShape)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Channel {
+    Email,
+    Sms,
+    Push { token: String },
+}
+
+/// Which step a `shape-test` run ended in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+pub struct ShapeRoute {
+    pub route: String,
+    pub order_total: f64,
+}
+
+/// Reports the step it runs as: the route the run took.
+#[agent]
+pub async fn report_route(
+    input: ShapeRequest,
+    ctx: AgentContext,
+) -> Result<ShapeRoute, AgentError> {
+    Ok(ShapeRoute {
+        route: ctx.run.step,
+        order_total: input.order_total,
+    })
+}
+
+workflow! {
+    /// Routes on renamed, raw-identifier and flattened fields and on tagged enums, through an
+    /// approval gate: each run ends in the step the Rust conditions name.
+    pub ShapeTest(ShapeRequest) {
+        classify = branch {
+            order_total > 1000.0 && r#type == "wholesale" => by_priority,
+            meta.is_vip => by_channel,
+            _ => standard,
+        };
+        by_priority = match priority { Priority::High => sign_off, Priority::Low => standard };
+        sign_off = approval(subject = "Approve an urgent wholesale order", timeout = 300) -> after_sign_off;
+        after_sign_off = branch { order_total > 5000.0 && approval.decision == "approve" => urgent, _ => standard };
+        by_channel = match channel { Channel::Email => emailed, Channel::Sms => texted, _ => standard };
+        urgent = report_route -> end;
+        standard = report_route -> end;
+        emailed = report_route -> end;
+        texted = report_route -> end;
     }
 }

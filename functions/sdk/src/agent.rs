@@ -4,12 +4,13 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::model::{EmbeddedModel, Model, ModelError};
 use crate::sender::{MemoryOutbox, SendError, Sender};
+use crate::shape::JsonShape;
 use crate::BoxFuture;
 
 /// A typed step of a workflow. Implemented by `#[agent]` on an async function.
 pub trait Agent {
-    type Input: DeserializeOwned + Send + 'static;
-    type Output: Serialize + Send + 'static;
+    type Input: DeserializeOwned + JsonShape + Send + 'static;
+    type Output: Serialize + JsonShape + Send + 'static;
     /// The registered name; the Lambda function is `switchyard-<NAME>` with `_` as `-`.
     const NAME: &'static str;
     /// The function's doc comment.

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::shape::{Field, JsonShape, Presence, Shape, Struct, APPROVAL_FIELD};
 use crate::FlowsInto;
 
 /// What an approval gate outputs: the data that was approved, plus the decision.
@@ -13,6 +14,39 @@ pub struct Approved<T> {
     pub approval: ApprovalDecision,
 }
 
+impl<T> std::ops::Deref for Approved<T> {
+    type Target = T;
+
+    /// A subject's field reads the same in Rust as in the JSON: `total`, not `subject.total`.
+    fn deref(&self) -> &T {
+        &self.subject
+    }
+}
+
+impl<T: JsonShape> JsonShape for Approved<T> {
+    const SHAPE: Shape = Shape::Struct(&Struct {
+        name: "Approved",
+        fields: &[
+            Field {
+                rust: "subject",
+                json: "subject",
+                shape: &T::SHAPE,
+                presence: Presence::Always,
+                flatten: true,
+            },
+            Field {
+                rust: APPROVAL_FIELD,
+                json: APPROVAL_FIELD,
+                shape: &<ApprovalDecision as JsonShape>::SHAPE,
+                presence: Presence::Always,
+                flatten: false,
+            },
+        ],
+        deny_unknown_fields: false,
+        approved: true,
+    });
+}
+
 #[diagnostic::do_not_recommend]
 impl<T> FlowsInto<T> for Approved<T> {}
 
@@ -21,7 +55,7 @@ impl<T> FlowsInto<T> for Approved<T> {}
 impl<T> FlowsInto<T> for Approved<Approved<T>> {}
 
 /// A person's (or the dev auto-approver's) decision at a gate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::JsonShape)]
 pub struct ApprovalDecision {
     /// `approve`, `reject`, or one of the gate's declared choices.
     pub decision: String,

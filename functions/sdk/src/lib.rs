@@ -19,11 +19,14 @@
 //! `#[agent]` turns an async function into an [`Agent`]; `workflow!` checks the graph at
 //! `cargo build` and registers it so `cargo run -p compiler` finds it.
 
+extern crate self as switchyard_sdk;
+
 mod agent;
 mod approval;
 mod model;
 mod registry;
 mod sender;
+pub mod shape;
 
 pub use agent::{Agent, AgentContext, AgentError, RunContext};
 pub use approval::{ApprovalDecision, Approved};
@@ -32,8 +35,9 @@ pub use registry::{
     agents, workflows, AgentRegistration, InputError, WorkflowDef, WorkflowRegistration,
 };
 pub use sender::{MemoryOutbox, OutboundMessage, SendError, SendReceipt, Sender};
+pub use shape::JsonShape;
 pub use switchyard_ir as ir;
-pub use switchyard_macros::{agent, workflow};
+pub use switchyard_macros::{agent, workflow, JsonShape};
 
 /// A boxed, sendable future, as returned by [`Agent::run`] and [`Model::complete`].
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -97,16 +101,5 @@ pub mod __private {
     /// `std::any::type_name` without the crate-internal noise of references.
     pub fn type_name<T: ?Sized>() -> String {
         std::any::type_name::<T>().to_owned()
-    }
-
-    /// The JSON string an enum variant serialises to, honouring serde renames.
-    pub fn variant_name<T: serde::Serialize>(value: &T) -> String {
-        match serde_json::to_value(value) {
-            Ok(serde_json::Value::String(name)) => name,
-            other => panic!(
-                "`match` arms in a workflow need unit variants that serialise to strings; {} serialises to {other:?}",
-                std::any::type_name::<T>()
-            ),
-        }
     }
 }

@@ -29,6 +29,7 @@ fn ui() {
 
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/pass_full_language.rs");
+    t.pass("tests/ui/pass_serde_shapes.rs");
     for path in &failing {
         t.compile_fail(
             path.strip_prefix(env!("CARGO_MANIFEST_DIR"))

@@ -2,14 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use switchyard_sdk::{agent, workflow, AgentError};
+use switchyard_sdk::{agent, workflow, AgentError, JsonShape};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Item {
     pub quantity: u32,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub id: String,
     pub items: Vec<Item>,

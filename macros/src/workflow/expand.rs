@@ -22,15 +22,24 @@ fn sdk() -> TokenStream {
 }
 
 /// The workflow's type, its `WorkflowDef` impl and its registration.
-pub fn workflow(decl: &WorkflowDecl, lowered: &Lowered, checks: TokenStream) -> TokenStream {
+pub fn workflow(decl: &WorkflowDecl, lowered: &Lowered, checked: Checked) -> TokenStream {
     let sdk = sdk();
-    let body = Emitter { lowered, decl }.workflow();
+    let Checked { checks, inputs } = checked;
+    let body = Emitter {
+        lowered,
+        decl,
+        inputs: &inputs,
+    }
+    .workflow();
     let header = header(decl);
     let ident = &decl.ident;
     let name = &lowered.ir.name;
     let input = &decl.input;
+    let unique = crate::agent::unique_name_marker("workflow", name, ident.span());
     quote! {
         #header
+
+        #unique
 
         impl #sdk::WorkflowDef for #ident {
             type Input = #input;
@@ -87,6 +96,8 @@ pub fn fallback(decl: &WorkflowDecl) -> TokenStream {
 struct Emitter<'a> {
     lowered: &'a Lowered,
     decl: &'a WorkflowDecl,
+    /// The Rust type of each step's input, where known.
+    inputs: &'a HashMap<StepId, TokenStream>,
 }
 
 impl Emitter<'_> {
@@ -97,7 +108,11 @@ impl Emitter<'_> {
         let comment = option(ir.comment.as_ref().map(|c| quote!(#c.to_owned())));
         let input = &self.decl.input;
         let start = step_id(ir.start);
-        let steps = ir.steps.iter().map(|s| self.step(s));
+        let steps = ir
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.step(StepId(i as u32), s));
         quote! {
             #sdk::ir::Workflow {
                 name: #name.to_owned(),
@@ -109,15 +124,16 @@ impl Emitter<'_> {
         }
     }
 
-    fn step(&self, step: &Step) -> TokenStream {
+    fn step(&self, id: StepId, step: &Step) -> TokenStream {
         let sdk = sdk();
         let name = &step.name;
-        let when = option(step.when.as_ref().map(condition));
-        let kind = self.kind(&step.kind);
+        let input = self.inputs.get(&id);
+        let when = option(step.when.as_ref().map(|c| condition(c, input)));
+        let kind = self.kind(&step.kind, input);
         quote!(#sdk::ir::Step { name: #name.to_owned(), kind: #kind, when: #when })
     }
 
-    fn kind(&self, kind: &StepKind) -> TokenStream {
+    fn kind(&self, kind: &StepKind, input: Option<&TokenStream>) -> TokenStream {
         let ir = quote!(::switchyard_sdk::ir);
         match kind {
             StepKind::Task { call, catch, next } => {
@@ -142,7 +158,7 @@ impl Emitter<'_> {
                 max_items,
                 next,
             } => {
-                let items = field_path(items);
+                let items = json_path(items, input);
                 let item = self.branch(item);
                 let max_items = option(max_items.map(|n| quote!(#n)));
                 let next = target(*next);
@@ -169,17 +185,22 @@ impl Emitter<'_> {
                             },
                             Some(_),
                         ) => {
-                            let variant = &self.lowered.variants[variant];
-                            let field = field_path(field);
-                            quote!(#ir::Condition::Compare {
-                                field: #field,
-                                op: #ir::CompareOp::Eq,
-                                value: #ir::Literal::String(
-                                    ::switchyard_sdk::__private::variant_name(&#variant)
-                                ),
+                            let variant = variant_ident(&self.lowered.variants[variant]);
+                            let parts = &field.0;
+                            let ty = input.cloned().unwrap_or_else(|| quote!(()));
+                            quote!({
+                                let (field, value) = ::switchyard_sdk::shape::variant_rule::<#ty>(
+                                    &[#(#parts),*],
+                                    #variant,
+                                );
+                                #ir::Condition::Compare {
+                                    field: #ir::FieldPath(field),
+                                    op: #ir::CompareOp::Eq,
+                                    value: #ir::Literal::String(value),
+                                }
                             })
                         }
-                        (other, _) => condition(other),
+                        (other, _) => condition(other, input),
                     };
                     let target = target(arm.target);
                     quote!(#ir::Arm { condition: #condition, target: #target })
@@ -277,11 +298,11 @@ fn retry(retry: &Retry) -> TokenStream {
     })
 }
 
-fn condition(cond: &Condition) -> TokenStream {
+fn condition(cond: &Condition, input: Option<&TokenStream>) -> TokenStream {
     let ir = quote!(::switchyard_sdk::ir);
     match cond {
         Condition::Compare { field, op, value } => {
-            let field = field_path(field);
+            let field = json_path(field, input);
             let op = match op {
                 CompareOp::Eq => quote!(Eq),
                 CompareOp::Ne => quote!(Ne),
@@ -299,25 +320,40 @@ fn condition(cond: &Condition) -> TokenStream {
             quote!(#ir::Condition::Compare { field: #field, op: #ir::CompareOp::#op, value: #value })
         }
         Condition::And(all) => {
-            let all = all.iter().map(condition);
+            let all = all.iter().map(|c| condition(c, input));
             quote!(#ir::Condition::And(::std::vec![#(#all),*]))
         }
         Condition::Or(all) => {
-            let all = all.iter().map(condition);
+            let all = all.iter().map(|c| condition(c, input));
             quote!(#ir::Condition::Or(::std::vec![#(#all),*]))
         }
         Condition::Not(inner) => {
-            let inner = condition(inner);
+            let inner = condition(inner, input);
             quote!(#ir::Condition::Not(::std::boxed::Box::new(#inner)))
         }
     }
 }
 
-fn field_path(path: &FieldPath) -> TokenStream {
+/// The JSONPath serde gives a Rust field path on the step's input, resolved through the
+/// input type's [`JsonShape`] when the compiler builds the definition.
+fn json_path(path: &FieldPath, input: Option<&TokenStream>) -> TokenStream {
     let parts = &path.0;
-    quote!(::switchyard_sdk::ir::FieldPath(
-        ::std::vec![#(#parts.to_owned()),*]
-    ))
+    match input {
+        Some(ty) => quote!(::switchyard_sdk::ir::FieldPath(
+            ::switchyard_sdk::shape::json_path::<#ty>(&[#(#parts),*])
+        )),
+        None => quote!(::switchyard_sdk::ir::FieldPath(
+            ::std::vec![#(#parts.to_owned()),*]
+        )),
+    }
+}
+
+/// `Approved` of `Verdict::Approved`, as serde's model names it.
+fn variant_ident(path: &syn::Path) -> String {
+    path.segments
+        .last()
+        .map(|s| crate::shape::unraw(&s.ident))
+        .unwrap_or_default()
 }
 
 fn target(target: Target) -> TokenStream {
@@ -348,8 +384,17 @@ fn option(value: Option<TokenStream>) -> TokenStream {
     }
 }
 
-/// Assertions that make rustc check every edge, condition and map at the user's tokens.
-pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> TokenStream {
+/// What [`type_checks`] produces: the assertions, and each step's input type for the
+/// emitter (which resolves JSON paths through it).
+pub struct Checked {
+    pub checks: TokenStream,
+    pub inputs: HashMap<StepId, TokenStream>,
+}
+
+/// Assertions that make rustc check every edge, condition and map at the user's tokens —
+/// as Rust (types, fields, exhaustiveness) and as the JSON serde writes (`const` checks over
+/// each type's `JsonShape`, which fail the build with a message at the same tokens).
+pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Checked {
     let mut types = Types {
         decl,
         lowered,
@@ -358,9 +403,15 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
     };
     let sdk = sdk();
     let mut checks = Vec::new();
+    let mut inputs = HashMap::new();
 
-    // The run input feeds the first step.
+    // The run input feeds the first step, and the API starts runs with a JSON object.
     let input = decl.input.to_token_stream();
+    let run_input = shape_of(&input);
+    checks.push(shape_check(
+        quote!(#sdk::shape::check_run_input(#run_input)),
+        decl.input.span(),
+    ));
     for (target, span) in types.accepted(StepId(0), decl.steps[0].name.span()) {
         checks.push(assert_flows(&input, &target, span));
     }
@@ -371,6 +422,15 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
         };
         for (target, span) in types.accepted(edge.to, edge.span) {
             checks.push(assert_flows(&carried, &target, span));
+            if feeds_agent(decl, edge.to) {
+                // What the JSON holds must be what the agent's input accepts (a gate adds
+                // `approval`, and routing steps pass it on).
+                let (from, to) = (shape_of(&carried), shape_of(&target));
+                checks.push(shape_check(
+                    quote!(#sdk::shape::check_flow(#from, #to)),
+                    span,
+                ));
+            }
         }
     }
     let has_incoming = |id: StepId| id == StepId(0) || lowered.edges.iter().any(|e| e.to == id);
@@ -388,15 +448,18 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
             );
             continue;
         };
+        inputs.insert(id, input.clone());
+        let input_shape = shape_of(&input);
         if let Some((_, condition)) = step.modifiers.when.first() {
             checks.push(condition_check(&input, condition));
+            checks.extend(condition_shape_checks(&input, condition));
         }
         match &step.kind {
             KindDecl::Branch { arms, .. } => {
-                checks.extend(
-                    arms.iter()
-                        .map(|(condition, _)| condition_check(&input, condition)),
-                );
+                for (condition, _) in arms {
+                    checks.push(condition_check(&input, condition));
+                    checks.extend(condition_shape_checks(&input, condition));
+                }
             }
             KindDecl::Match {
                 token,
@@ -407,15 +470,34 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
                 let field = rewrite(scrutinee);
                 let patterns = arms.iter().map(|(path, _)| path);
                 let wildcard = default.as_ref().map(|_| quote!(_ => {}));
-                checks.push(respan(
-                    quote! {
-                        let _ = |__input: &#input| match #field {
-                            #(#patterns => {})*
-                            #wildcard
-                        };
-                    },
+                // The arms keep their own spans, so an unknown or repeated variant is
+                // reported where it is written. A repeated variant, or `_` after every
+                // variant, is an arm no run takes: an error.
+                let head = respan(
+                    quote!(#[deny(unreachable_patterns)] let _ = |__input: &#input|),
                     token.span,
-                ));
+                );
+                let span = token.span;
+                checks.push(quote_spanned! {span=>
+                    #head match #field {
+                        #(#patterns => {})*
+                        #wildcard
+                    };
+                });
+                if let Some(rust_path) = rust_field_path(scrutinee) {
+                    for (variant, _) in arms {
+                        let name = variant_ident(variant);
+                        checks.push(shape_check(
+                            quote! {
+                                match #sdk::shape::variant_test(#input_shape, &[#(#rust_path),*], #name) {
+                                    ::std::result::Result::Ok(_) => ::std::option::Option::None,
+                                    ::std::result::Result::Err(message) => ::std::option::Option::Some(message),
+                                }
+                            },
+                            variant.span(),
+                        ));
+                    }
+                }
             }
             KindDecl::Map { items, item, .. } => {
                 let items_expr = rewrite(items);
@@ -426,17 +508,135 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Tok
                     },
                     items.span(),
                 ));
+                if let Some(rust_path) = rust_field_path(items) {
+                    checks.push(shape_check(
+                        quote!(#sdk::shape::check_map_items(#input_shape, &[#(#rust_path),*])),
+                        items.span(),
+                    ));
+                }
+            }
+            KindDecl::Approval { token, .. } => {
+                checks.push(shape_check(
+                    quote!(#sdk::shape::check_gate_subject(#input_shape)),
+                    token.span(),
+                ));
             }
             _ => {}
         }
     }
-    quote! {
+    let checks = quote! {
         const _: () = {
             #[allow(dead_code, unused_variables, unreachable_patterns, clippy::all)]
             fn __switchyard_type_checks() {
                 #(#checks)*
             }
         };
+    };
+    Checked { checks, inputs }
+}
+
+/// Whether the step at `id` hands its input to an agent as that agent's input type.
+fn feeds_agent(decl: &WorkflowDecl, id: StepId) -> bool {
+    matches!(
+        decl.steps[id.index()].kind,
+        KindDecl::Agent(_) | KindDecl::Parallel { .. }
+    )
+}
+
+/// `&<T as JsonShape>::SHAPE`.
+fn shape_of(ty: &TokenStream) -> TokenStream {
+    quote!(&<#ty as ::switchyard_sdk::shape::JsonShape>::SHAPE)
+}
+
+/// A `const` item that fails the build with the check's message, at `span`.
+fn shape_check(check: TokenStream, span: Span) -> TokenStream {
+    respan(
+        quote! {
+            const _: () = if let ::std::option::Option::Some(message) = #check {
+                ::std::panic!("{}", message.as_str())
+            };
+        },
+        span,
+    )
+}
+
+/// The shape checks of every `field OP literal` in a condition, each at its field.
+fn condition_shape_checks(input: &TokenStream, condition: &Expr) -> Vec<TokenStream> {
+    let mut leaves = Vec::new();
+    condition_leaves(condition, &mut leaves);
+    let input_shape = shape_of(input);
+    leaves
+        .into_iter()
+        .filter_map(|(field, kind)| {
+            let rust_path = rust_field_path(field)?;
+            let kind = match kind {
+                LeafKind::Bool => quote!(Bool),
+                LeafKind::Number => quote!(Number),
+                LeafKind::String => quote!(String),
+            };
+            Some(shape_check(
+                quote!(::switchyard_sdk::shape::check_condition(
+                    #input_shape,
+                    &[#(#rust_path),*],
+                    ::switchyard_sdk::shape::LiteralKind::#kind,
+                )),
+                field.span(),
+            ))
+        })
+        .collect()
+}
+
+enum LeafKind {
+    Bool,
+    Number,
+    String,
+}
+
+/// The fields a condition compares, with what they are compared to. Shapes the lowering
+/// refused (and reported) are skipped.
+fn condition_leaves<'e>(expr: &'e Expr, out: &mut Vec<(&'e Expr, LeafKind)>) {
+    match expr {
+        Expr::Paren(inner) => condition_leaves(&inner.expr, out),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => condition_leaves(&u.expr, out),
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
+            condition_leaves(&b.left, out);
+            condition_leaves(&b.right, out);
+        }
+        Expr::Binary(b) => {
+            let literal = match &*b.right {
+                Expr::Lit(l) => Some(&l.lit),
+                Expr::Unary(u) => match &*u.expr {
+                    Expr::Lit(l) => Some(&l.lit),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let kind = match literal {
+                Some(syn::Lit::Int(_) | syn::Lit::Float(_)) => LeafKind::Number,
+                Some(syn::Lit::Str(_)) => LeafKind::String,
+                Some(syn::Lit::Bool(_)) => LeafKind::Bool,
+                _ => return,
+            };
+            out.push((&b.left, kind));
+        }
+        Expr::Path(_) | Expr::Field(_) => out.push((expr, LeafKind::Bool)),
+        _ => {}
+    }
+}
+
+/// `["order", "total"]` for `order.total`, as Rust names them (`r#type` is `type`).
+fn rust_field_path(expr: &Expr) -> Option<Vec<String>> {
+    match expr {
+        Expr::Path(p) if p.qself.is_none() => Some(vec![crate::shape::unraw(p.path.get_ident()?)]),
+        Expr::Field(f) => {
+            let mut path = rust_field_path(&f.base)?;
+            path.push(match &f.member {
+                Member::Named(ident) => crate::shape::unraw(ident),
+                Member::Unnamed(index) => index.index.to_string(),
+            });
+            Some(path)
+        }
+        _ => None,
     }
 }
 

@@ -6,14 +6,15 @@ use std::collections::{BTreeMap, HashMap};
 use proc_macro2::Span;
 use quote::ToTokens;
 use switchyard_ir::{
-    validate, AgentCall, ApprovalGate, Arm, Branch, Catch, CompareOp, Condition, FieldPath,
-    Literal, Locus, Retry, Setting, Step, StepId, StepKind, Target, Workflow,
+    AgentCall, ApprovalGate, Arm, Branch, Catch, CompareOp, Condition, FieldPath, Literal, Locus,
+    Retry, Setting, Step, StepId, StepKind, Target, Workflow,
 };
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Ident, Lit, Member, Path, UnOp};
 
 use super::ast::{BranchDecl, KindDecl, Modifiers, SettingDecl, StepDecl, WorkflowDecl};
 use crate::ctxt::Ctxt;
+use crate::shape::unraw;
 
 /// Error names retried when `.retry(...)` lists none.
 pub const DEFAULT_RETRY_ON: &[&str] = &[
@@ -91,8 +92,17 @@ pub fn lower(decl: &WorkflowDecl, cx: &mut Ctxt) -> Option<Lowered> {
         start: StepId(0),
         steps,
     };
-    if let Err(errors) = validate(&ir) {
+    if let Err(errors) = switchyard_back::check(&ir) {
         for error in errors {
+            // `#[agent]` reports a bad agent name where the agent is declared.
+            if matches!(
+                error.kind,
+                switchyard_ir::ErrorKind::AgentNameCharacter { .. }
+                    | switchyard_ir::ErrorKind::FunctionNameTooLong { .. }
+                    | switchyard_ir::ErrorKind::ReservedAgentName { .. }
+            ) {
+                continue;
+            }
             // A duplicate or reserved name is reported already; that nothing reaches the
             // second step of that name follows from it.
             if let (switchyard_ir::ErrorKind::Unreachable(name), Locus::Step(id)) =
@@ -232,7 +242,10 @@ impl Lowerer<'_> {
                 self.no_next(decl);
                 let arms = arms
                     .iter()
-                    .map(|(condition, target)| {
+                    .enumerate()
+                    .map(|(i, (condition, target))| {
+                        self.spans
+                            .insert(Locus::Setting(id, Setting::Arm(i)), condition.span());
                         // A condition that failed to lower is reported; keep the arm so its
                         // target is not also reported as unreachable.
                         let condition = self
@@ -443,7 +456,7 @@ impl Lowerer<'_> {
         let name = path
             .segments
             .last()
-            .map(|s| s.ident.to_string())
+            .map(|s| unraw(&s.ident))
             .unwrap_or_default();
         match self.agents.get(&name) {
             Some(known)
@@ -542,7 +555,7 @@ impl Lowerer<'_> {
         let (token, settings) = modifiers.catch.first()?;
         let mut s = Settings::new(id, settings);
         let errors = s
-            .take(self, "on", None)
+            .take(self, "on", Some(Setting::CatchErrors))
             .map(|v| self.strings(v))
             .unwrap_or_else(|| vec!["States.ALL".to_owned()]);
         let fallback = match s.take(self, "then", None) {
@@ -638,7 +651,7 @@ impl Lowerer<'_> {
                     Target::Step(*to)
                 }
                 None => {
-                    let hint = closest(&name, self.names.keys())
+                    let hint = switchyard_ir::closest(&name, self.names.keys().map(String::as_str))
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
                     self.cx.error_spanned_by(
@@ -723,12 +736,12 @@ impl Lowerer<'_> {
     fn field_path(&mut self, expr: &Expr) -> Option<FieldPath> {
         match expr {
             Expr::Path(p) if p.path.get_ident().is_some() && p.qself.is_none() => {
-                Some(FieldPath(vec![p.path.get_ident()?.to_string()]))
+                Some(FieldPath(vec![unraw(p.path.get_ident()?)]))
             }
             Expr::Field(f) => {
                 let mut path = self.field_path(&f.base)?;
                 path.0.push(match &f.member {
-                    Member::Named(ident) => ident.to_string(),
+                    Member::Named(ident) => unraw(ident),
                     Member::Unnamed(index) => index.index.to_string(),
                 });
                 Some(path)
@@ -917,28 +930,4 @@ fn enum_of(variant: &Path) -> Option<String> {
         .map(|s| s.ident.to_string())
         .collect();
     (segments.len() > 1).then(|| segments[..segments.len() - 1].join("::"))
-}
-
-/// The known name closest to `name`, if it is a plausible typo.
-fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
-    known
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }

@@ -15,17 +15,17 @@ pub fn expand(input: TokenStream) -> TokenStream {
     };
     let mut cx = Ctxt::default();
     let lowered = lower::lower(&decl, &mut cx);
-    let checks = lowered
+    let checked = lowered
         .as_ref()
-        .map(|lowered| expand::type_checks(&decl, lowered, &mut cx))
-        .unwrap_or_default();
-    match (cx.check(), lowered) {
-        (Ok(()), Some(lowered)) => expand::workflow(&decl, &lowered, checks),
-        (Err(errors), _) => {
+        .map(|lowered| expand::type_checks(&decl, lowered, &mut cx));
+    match (cx.check(), lowered, checked) {
+        (Ok(()), Some(lowered), Some(checked)) => expand::workflow(&decl, &lowered, checked),
+        (Err(errors), _, checked) => {
             let errors = errors.to_compile_error();
             let fallback = expand::fallback(&decl);
+            let checks = checked.map(|c| c.checks).unwrap_or_default();
             quote::quote!(#fallback #checks #errors)
         }
-        (Ok(()), None) => unreachable!("lowering returns None only after reporting an error"),
+        (Ok(()), _, _) => unreachable!("lowering returns None only after reporting an error"),
     }
 }

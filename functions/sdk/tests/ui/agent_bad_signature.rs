@@ -1,8 +1,9 @@
 // Mistake: `#[agent]` given arguments, on a generic fn, on a fn with three parameters, and on one with none.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, AgentContext, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
 }

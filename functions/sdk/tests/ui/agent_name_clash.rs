@@ -1,8 +1,9 @@
 // Mistake: two different agents named `score` (agent names are global: they name Lambda functions).
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Lead {
     pub score: u32,
 }

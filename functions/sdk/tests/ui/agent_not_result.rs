@@ -1,8 +1,9 @@
 // Mistake: `#[agent]` on a function that returns its output directly instead of a `Result`.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::agent;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
 }

@@ -1,8 +1,9 @@
-// Mistake: approval gates with `timeout = 0`, and with a heartbeat not shorter than the timeout.
+// Mistake: an approval gate with `timeout = 0` (a gate must wait at least a second).
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
 }
@@ -15,8 +16,7 @@ async fn fulfil(order: Order) -> Result<Order, AgentError> {
 workflow! {
     Purchase(Order) {
         manager = approval(subject = "Manager sign-off", timeout = 0) -> fulfilment;
-        fulfilment = fulfil -> finance;
-        finance = approval(subject = "Finance sign-off", timeout = 3600, heartbeat = 3600) -> end;
+        fulfilment = fulfil -> end;
     }
 }
 

@@ -1,8 +1,9 @@
 // Mistake: an approval gate without `timeout`: the run could wait for a person forever.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
 }

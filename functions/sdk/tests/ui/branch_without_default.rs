@@ -1,8 +1,9 @@
 // Mistake: a `branch` without a `_ => target` arm: a run where no condition holds would fail.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
 }

@@ -1,8 +1,9 @@
 // Mistake: a condition compares two fields (`total > limit`); conditions compare a field with a literal.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
     pub limit: f64,
@@ -10,7 +11,7 @@ pub struct Order {
     pub lines: Vec<LineItem>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct LineItem {
     pub sku: String,
 }

@@ -1,8 +1,9 @@
 // Mistake: a `.when(...)` guard reads `totl`, which is not a field of the step's input (`total` is).
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
 }

@@ -1,8 +1,9 @@
 // Mistake: a retry policy whose backoff shrinks the delay (0.5) and whose interval is 0; both are reported.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
 }

@@ -1,19 +1,20 @@
 // Mistake: a map runs an agent taking `LineItem` over a field whose elements are `String`s.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub notes: Vec<String>,
     pub lines: Vec<LineItem>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct LineItem {
     pub sku: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Packed {
     pub box_id: String,
 }

@@ -1,14 +1,15 @@
 // Mistake: a `match` arm written as a bare name (`Approve`) instead of `Verdict::Approve`.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub enum Verdict {
     Approve,
     Reject,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Claim {
     pub verdict: Verdict,
 }

@@ -1,14 +1,15 @@
 // Mistake: a `match` arm names `Verdict::Maybe`, which is not a variant of `Verdict`.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub enum Verdict {
     Approve,
     Reject,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Claim {
     pub verdict: Verdict,
 }

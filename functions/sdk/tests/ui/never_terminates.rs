@@ -1,8 +1,9 @@
 // Mistake: `draft` and `edit` hand the data back and forth forever: no path reaches `end` or `fail`.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Draft {
     pub text: String,
 }

@@ -1,15 +1,16 @@
 // Mistake: the `match` on `verdict` has no arm for `Verdict::Escalate` and no `_ =>` arm.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub enum Verdict {
     Approve,
     Reject,
     Escalate,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Claim {
     pub verdict: Verdict,
 }

@@ -1,9 +1,10 @@
 // Not a mistake: one declaration using every construct of the language, which must compile and run.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::ir::{Condition, Literal, StepId, StepKind, Target};
 use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Approved, WorkflowDef};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub id: String,
     pub total: f64,
@@ -11,48 +12,48 @@ pub struct Order {
     pub lines: Vec<LineItem>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct LineItem {
     pub sku: String,
     pub quantity: u32,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Credit {
     pub limit: f64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Stock {
     pub available: bool,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Packed {
     pub sku: String,
     pub box_id: String,
 }
 
-#[derive(Clone, Copy, Serialize, Deserialize)]
+#[derive(Clone, Copy, Serialize, Deserialize, JsonShape)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
     Repack,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Inspection {
     pub verdict: Verdict,
     pub hold: bool,
     pub boxes: Vec<Packed>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Shipment {
     pub tracking: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Notice {
     pub message: String,
 }
@@ -150,7 +151,6 @@ workflow! {
         review = approval(
             subject = "Approve a large order",
             timeout = 86400,
-            heartbeat = 3600,
             choices = ["standard", "express"],
             approvers = ["sales@switchyard.test"],
             on_reject = notify,

@@ -1,8 +1,9 @@
 // Mistake: `end` is a reserved target and cannot name a step.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
     pub limit: f64,
@@ -10,7 +11,7 @@ pub struct Order {
     pub lines: Vec<LineItem>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct LineItem {
     pub sku: String,
 }

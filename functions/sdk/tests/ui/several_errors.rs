@@ -1,8 +1,9 @@
 // Mistake: several mistakes in one workflow (unknown target, bad retry backoff, agent timeout 0, unreachable steps, unknown approval setting), all reported by one build.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub total: f64,
 }

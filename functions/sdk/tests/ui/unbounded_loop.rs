@@ -1,8 +1,9 @@
 // Mistake: the revise cycle `review -> decide -> revise -> review` has no `loop(max = N)` step bounding it.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Draft {
     pub text: String,
     pub approved: bool,

@@ -1,13 +1,14 @@
 // Mistake: unknown setting keys: `attempts` in a retry (it is `max_attempts`) and `concurrency` in a map.
 use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
 use switchyard_sdk::{agent, workflow, AgentError};
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct Order {
     pub lines: Vec<LineItem>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonShape)]
 pub struct LineItem {
     pub sku: String,
 }

@@ -10,7 +10,7 @@ use super::{
     agent_substitution, function_name, state_machine_name, APPROVAL_REQUEST_SUBSTITUTION,
     RUN_TRACKER_SUBSTITUTION,
 };
-use crate::back::asl::DEFAULT_AGENT_TIMEOUT_SECONDS;
+use crate::asl::DEFAULT_AGENT_TIMEOUT_SECONDS;
 use crate::{AgentInfo, Compiled};
 
 pub const FILE_NAME: &str = "manifest.json";

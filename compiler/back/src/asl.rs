@@ -168,11 +168,19 @@ fn catch_all() -> Value {
     json!({ "ErrorEquals": ["States.ALL"], "ResultPath": "$.meta.error", "Next": FAIL_RECORD_STATE })
 }
 
-/// The state a step is entered through (its guard or limit check, if it has one).
+/// The state a step is entered through (its guard, if it has one).
 fn entry_state(step: &Step) -> String {
     if step.when.is_some() {
         format!("{}-when", step.name)
-    } else if let StepKind::Map {
+    } else {
+        guarded_state(step)
+    }
+}
+
+/// The state a step's guard leads to when it holds: the map's item-count check, if it has
+/// one, else the step itself.
+fn guarded_state(step: &Step) -> String {
+    if let StepKind::Map {
         max_items: Some(_), ..
     } = step.kind
     {
@@ -202,7 +210,7 @@ impl StepWriter<'_> {
         if let Some(condition) = &step.when {
             let skip = self.target(next_of(&step.kind), Edge::Next);
             let mut rule = choice_rule(condition);
-            rule["Next"] = json!(name);
+            rule["Next"] = json!(guarded_state(step));
             states.insert(
                 format!("{name}-when"),
                 json!({ "Type": "Choice", "Choices": [rule], "Default": skip }),

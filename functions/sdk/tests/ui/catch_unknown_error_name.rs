@@ -1,0 +1,28 @@
+// Mistake: `.catch(on = ["Agent.Permanant"], ...)` names an error nothing raises (a misspelling of `Agent.Permanent`).
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize, JsonShape)]
+pub struct Order {
+    pub total: f64,
+}
+
+#[agent]
+async fn charge(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+#[agent]
+async fn refund(order: Order) -> Result<Order, AgentError> {
+    Ok(order)
+}
+
+workflow! {
+    Payment(Order) {
+        charging = charge.catch(on = ["Agent.Permanant"], then = fallback) -> end;
+        fallback = refund -> end;
+    }
+}
+
+fn main() {}

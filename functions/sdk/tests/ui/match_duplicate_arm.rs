@@ -1,0 +1,39 @@
+// Mistake: the `match` on `verdict` has two arms for `Verdict::Approve`; the second can never be taken.
+use serde::{Deserialize, Serialize};
+use switchyard_sdk::JsonShape;
+use switchyard_sdk::{agent, workflow, AgentError};
+
+#[derive(Serialize, Deserialize, JsonShape)]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+#[derive(Serialize, Deserialize, JsonShape)]
+pub struct Claim {
+    pub verdict: Verdict,
+}
+
+#[agent]
+async fn assess(claim: Claim) -> Result<Claim, AgentError> {
+    Ok(claim)
+}
+
+#[agent]
+async fn pay(claim: Claim) -> Result<Claim, AgentError> {
+    Ok(claim)
+}
+
+workflow! {
+    Claims(Claim) {
+        assessment = assess -> route;
+        route = match verdict {
+            Verdict::Approve => payout,
+            Verdict::Approve => fail,
+            Verdict::Reject => fail,
+        };
+        payout = pay -> end;
+    }
+}
+
+fn main() {}
