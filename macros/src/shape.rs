@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, ToTokens};
 use serde_derive_internals::ast::{Container, Data, Field, Style, Variant};
 use serde_derive_internals::attr::TagType;
 use serde_derive_internals::{Ctxt, Derive};
@@ -69,7 +69,7 @@ fn container_shape(container: &Container, errors: &mut Vec<syn::Error>) -> Token
                     .find(|f| !f.attrs.skip_serializing())
                     .or(fields.first());
                 return match field {
-                    Some(field) => field_type_shape(field),
+                    Some(field) => field_type_shape(field, &container.ident),
                     None => quote!(#sh::Shape::Null),
                 };
             }
@@ -80,15 +80,22 @@ fn container_shape(container: &Container, errors: &mut Vec<syn::Error>) -> Token
                         TagType::Internal { tag } => Some(tag.clone()),
                         _ => None,
                     };
-                    struct_shape(&name, fields, attrs.deny_unknown_fields(), tag, errors)
+                    struct_shape(
+                        &container.ident,
+                        &name,
+                        fields,
+                        attrs.deny_unknown_fields(),
+                        tag,
+                        errors,
+                    )
                 }
-                Style::Newtype => field_type_shape(&fields[0]),
+                Style::Newtype => field_type_shape(&fields[0], &container.ident),
                 Style::Tuple => {
                     let elements = fields
                         .iter()
                         .filter(|f| !f.attrs.skip_serializing())
                         .map(|f| {
-                            let shape = field_type_shape(f);
+                            let shape = field_type_shape(f, &container.ident);
                             quote!(&#shape)
                         });
                     quote!(#sh::Shape::Tuple(&[#(#elements),*]))
@@ -116,6 +123,7 @@ fn container_shape(container: &Container, errors: &mut Vec<syn::Error>) -> Token
 }
 
 fn struct_shape(
+    container: &syn::Ident,
     name: &str,
     fields: &[Field],
     deny_unknown_fields: bool,
@@ -154,7 +162,7 @@ fn struct_shape(
                 format!("two fields of `{name}` serialize as `{json}`: the JSON would carry the key twice and Step Functions would see only one"),
             ));
         }
-        let shape = field_type_shape(field);
+        let shape = field_type_shape(field, container);
         entries.push(quote!(#sh::Field {
             rust: #rust,
             json: #json,
@@ -171,10 +179,15 @@ fn struct_shape(
     }))
 }
 
-/// The shape of one field's value: its type's, unless serde writes it another way.
-fn field_type_shape(field: &Field) -> TokenStream {
+/// The shape of one field's value: its type's, unless serde writes it another way. A field
+/// whose type mentions the type being described (a tree's children) is opaque: a constant
+/// cannot contain itself, and routing inside a recursive value is out of reach anyway.
+fn field_type_shape(field: &Field, container: &syn::Ident) -> TokenStream {
     let sh = quote!(::switchyard_sdk::shape);
-    if field.attrs.serialize_with().is_some() || field.attrs.getter().is_some() {
+    if field.attrs.serialize_with().is_some()
+        || field.attrs.getter().is_some()
+        || mentions(field.ty.to_token_stream(), container)
+    {
         return quote!(#sh::Shape::Any);
     }
     let ty = field.ty;
@@ -194,6 +207,14 @@ fn variant_shape(variant: &Variant) -> TokenStream {
         unit: #unit,
         skipped: #skipped,
         untagged: #untagged,
+    })
+}
+
+fn mentions(tokens: TokenStream, ident: &syn::Ident) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(i) => i == *ident || i == "Self",
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), ident),
+        _ => false,
     })
 }
 

@@ -69,3 +69,67 @@ pub struct ApprovalDecision {
     #[serde(default)]
     pub auto_approved: bool,
 }
+
+impl ApprovalDecision {
+    /// The positive decision of a gate.
+    pub const APPROVE: &'static str = "approve";
+    /// The negative decision every gate offers.
+    pub const REJECT: &'static str = "reject";
+
+    /// The decision a gate outputs when `picked` (`approve`, `reject` or one of the gate's
+    /// `choices`) is chosen. People and the dev auto-approver both go through here, so a
+    /// workflow routing on `approval.decision` or `approval.choice` behaves the same in
+    /// development and production: `decision` is `approve` or `reject`, and `choice` is the
+    /// picked option on a gate with choices.
+    pub fn picked(
+        choices: &[String],
+        picked: &str,
+        approver: Option<String>,
+        notes: Option<String>,
+        auto_approved: bool,
+    ) -> ApprovalDecision {
+        let rejected = picked == Self::REJECT;
+        ApprovalDecision {
+            decision: if rejected {
+                Self::REJECT
+            } else {
+                Self::APPROVE
+            }
+            .to_owned(),
+            approver,
+            notes,
+            choice: (!choices.is_empty() && !rejected).then(|| picked.to_owned()),
+            auto_approved,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_and_the_auto_approver_decide_in_the_same_shape() {
+        let choices = vec!["concept-1".to_owned(), "concept-2".to_owned()];
+        let person =
+            ApprovalDecision::picked(&choices, "concept-1", Some("ada".into()), None, false);
+        let auto = ApprovalDecision::picked(
+            &choices,
+            &choices[0],
+            Some("auto-approver".into()),
+            None,
+            true,
+        );
+        assert_eq!(person.decision, auto.decision);
+        assert_eq!(person.choice, auto.choice);
+        assert_eq!(person.decision, "approve");
+        assert_eq!(person.choice.as_deref(), Some("concept-1"));
+        let plain = ApprovalDecision::picked(&[], "approve", None, None, true);
+        assert_eq!((plain.decision.as_str(), plain.choice), ("approve", None));
+        let rejected = ApprovalDecision::picked(&choices, "reject", None, None, false);
+        assert_eq!(
+            (rejected.decision.as_str(), rejected.choice),
+            ("reject", None)
+        );
+    }
+}

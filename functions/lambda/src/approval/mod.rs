@@ -341,18 +341,13 @@ impl ApprovalStore {
             }
             return Err(unavailable(e));
         }
-        let decision = ApprovalDecision {
-            decision: if request.decision == REJECT {
-                REJECT.into()
-            } else {
-                APPROVE.into()
-            },
-            approver: Some(approver.clone()),
-            notes: request.notes.clone(),
-            choice: (!record.choices.is_empty() && request.decision != REJECT)
-                .then(|| request.decision.clone()),
-            auto_approved: false,
-        };
+        let decision = ApprovalDecision::picked(
+            &record.choices,
+            &request.decision,
+            Some(approver.clone()),
+            request.notes.clone(),
+            false,
+        );
         let output = serde_json::to_string(&decision)
             .map_err(|e| DecisionError::Unavailable(e.to_string()))?;
         if let Err(e) = self

@@ -300,24 +300,25 @@ impl ApprovalRequests {
             ),
         ]);
         let run_opts_out = event.execution_input["auto_approve"] == Value::Bool(false);
-        let decision = (self.auto_approve && !run_opts_out).then(|| ApprovalDecision {
-            decision: APPROVE.to_owned(),
-            approver: Some("auto-approver".to_owned()),
-            notes: Some("AUTO_APPROVE_IN_DEV".to_owned()),
-            choice: event.gate.choices.first().cloned(),
-            auto_approved: true,
+        // The auto-approver picks what a person would: the first choice, or `approve`.
+        let picked = event
+            .gate
+            .choices
+            .first()
+            .map(String::as_str)
+            .unwrap_or(APPROVE);
+        let decision = (self.auto_approve && !run_opts_out).then(|| {
+            ApprovalDecision::picked(
+                &event.gate.choices,
+                picked,
+                Some("auto-approver".to_owned()),
+                Some("AUTO_APPROVE_IN_DEV".to_owned()),
+                true,
+            )
         });
         if decision.is_some() {
             item.insert("status".to_owned(), s("approved"));
-            item.insert(
-                "decision".to_owned(),
-                s(event
-                    .gate
-                    .choices
-                    .first()
-                    .map(String::as_str)
-                    .unwrap_or(APPROVE)),
-            );
+            item.insert("decision".to_owned(), s(picked));
             item.insert("decided_by".to_owned(), s("auto-approver"));
             item.insert("decided_at".to_owned(), AttributeValue::N(now.to_string()));
             item.insert("auto_approved".to_owned(), AttributeValue::Bool(true));

@@ -19,6 +19,14 @@ pub struct Order {
     pub code: Code,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    pub thread: Comment,
+}
+
+/// A recursive type: fine to carry, and its other fields can be routed on.
+#[derive(Clone, Serialize, Deserialize, JsonShape)]
+pub struct Comment {
+    pub votes: i64,
+    pub replies: Vec<Comment>,
 }
 
 #[derive(Clone, Serialize, Deserialize, JsonShape)]
@@ -91,6 +99,7 @@ workflow! {
         triage = branch {
             order_total > 100.0 && r#type == "bulk" => by_state,
             customer.is_vip || customer.customer_tier >= 3 => by_route,
+            thread.votes > 10 => both,
             _ => both,
         };
         by_state = match state { State::Open => gate, State::Closed => both, _ => both };
@@ -134,6 +143,7 @@ fn main() {
             ("type".into(), s("bulk")),
             ("is-vip".into(), Literal::Bool(true)),
             ("customer-tier".into(), Literal::Integer(3)),
+            ("thread.votes".into(), Literal::Integer(10)),
         ]
     );
     assert_eq!(
