@@ -29,8 +29,9 @@ pub fn workflow(input: TokenStream) -> TokenStream {
 
 /// Describes the JSON serde writes for a type (`switchyard_sdk::JsonShape`), read from the
 /// same `#[serde(...)]` attributes. Derive it next to `Serialize` on every type that flows
-/// through a workflow.
-#[proc_macro_derive(JsonShape, attributes(serde))]
+/// through a workflow. A field of a type from another crate that cannot derive it declares
+/// its JSON: `#[shape(string)]` (or `number`, `integer`, `bool`, `array`, `object`, `opaque`).
+#[proc_macro_derive(JsonShape, attributes(serde, shape))]
 pub fn derive_json_shape(input: TokenStream) -> TokenStream {
     shape::derive(input.into()).into()
 }

@@ -184,6 +184,9 @@ fn struct_shape(
 /// cannot contain itself, and routing inside a recursive value is out of reach anyway.
 fn field_type_shape(field: &Field, container: &syn::Ident) -> TokenStream {
     let sh = quote!(::switchyard_sdk::shape);
+    if let Some(declared) = declared_shape(field) {
+        return declared;
+    }
     if field.attrs.serialize_with().is_some()
         || field.attrs.getter().is_some()
         || mentions(field.ty.to_token_stream(), container)
@@ -192,6 +195,35 @@ fn field_type_shape(field: &Field, container: &syn::Ident) -> TokenStream {
     }
     let ty = field.ty;
     quote!(<#ty as #sh::JsonShape>::SHAPE)
+}
+
+/// `#[shape(string)]` on a field whose type comes from another crate and cannot derive
+/// `JsonShape` (a `chrono::DateTime`, say): the JSON it serializes as, declared.
+fn declared_shape(field: &Field) -> Option<TokenStream> {
+    let attr = field
+        .original
+        .attrs
+        .iter()
+        .find(|a| a.path().is_ident("shape"))?;
+    let sh = quote!(::switchyard_sdk::shape);
+    let declared = attr.parse_args::<syn::Ident>().ok()?;
+    Some(match declared.to_string().as_str() {
+        "string" => quote!(#sh::Shape::String),
+        "number" => quote!(#sh::Shape::Number),
+        "integer" => quote!(#sh::Shape::Integer),
+        "bool" => quote!(#sh::Shape::Bool),
+        "array" => quote!(#sh::Shape::Array(&#sh::Shape::Any)),
+        "object" => quote!(#sh::Shape::Map(&#sh::Shape::Any)),
+        "opaque" => quote!(#sh::Shape::Any),
+        _ => {
+            let error = syn::Error::new_spanned(
+                &declared,
+                "`#[shape(...)]` takes one of: string, number, integer, bool, array, object, opaque",
+            )
+            .to_compile_error();
+            quote!({ #error; #sh::Shape::Any })
+        }
+    })
 }
 
 fn variant_shape(variant: &Variant) -> TokenStream {

@@ -18,7 +18,7 @@
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not describe its JSON to Switchyard",
     label = "data crossing a workflow step must implement `JsonShape`",
-    note = "add `#[derive(switchyard_sdk::JsonShape)]` next to `#[derive(Serialize, Deserialize)]` on `{Self}` (and on the types of its fields): workflows check conditions, maps and gates against the JSON serde produces, not against Rust names"
+    note = "add `#[derive(switchyard_sdk::JsonShape)]` next to `#[derive(Serialize, Deserialize)]` on `{Self}` (and on the types of its fields): workflows check conditions, maps and gates against the JSON serde produces, not against Rust names; for a field whose type comes from another crate, declare its JSON with `#[shape(string)]` (or `number`, `integer`, `bool`, `array`, `object`, `opaque`)"
 )]
 pub trait JsonShape {
     const SHAPE: Shape;

@@ -20,6 +20,9 @@ pub struct Order {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub thread: Comment,
+    /// A type from another crate, declared.
+    #[shape(string)]
+    pub placed_at: std::net::Ipv4Addr,
 }
 
 /// A recursive type: fine to carry, and its other fields can be routed on.
@@ -161,6 +164,10 @@ fn main() {
         vec![("orderTotal".into(), Literal::Float(1000.0)), ("type".into(), s("bulk"))]
     );
     assert_eq!(step_paths("lines"), vec![("code".into(), s("x"))]);
+    assert_eq!(
+        switchyard_sdk::shape::json_path::<Order>(&["placed_at"]),
+        vec!["placedAt".to_owned()]
+    );
     let workflow = <Shapes as WorkflowDef>::definition();
     let lines = workflow.steps.iter().find(|s| s.name == "lines").expect("map");
     match &lines.kind {
