@@ -311,3 +311,29 @@ fn no_definition_has_a_state_nothing_reaches() {
         "squares-count"
     );
 }
+
+#[test]
+fn check_refuses_a_definition_over_one_megabyte() {
+    let mut workflow = switchyard_sdk::workflows()
+        .into_iter()
+        .map(|w| (w.definition)())
+        .find(|w| w.name == "gate-test")
+        .expect("gate-test");
+    assert!(compiler::check(&workflow).is_ok());
+    for step in &mut workflow.steps {
+        if let switchyard_ir::StepKind::Approval(gate) = &mut step.kind {
+            gate.subject = "x".repeat(compiler::MAX_DEFINITION_BYTES);
+        }
+    }
+    let errors = compiler::check(&workflow).expect_err("too large");
+    assert!(
+        matches!(
+            errors[..],
+            [switchyard_ir::ValidationError {
+                kind: switchyard_ir::ErrorKind::DefinitionTooLarge { .. },
+                locus: switchyard_ir::Locus::Workflow,
+            }]
+        ),
+        "{errors:?}"
+    );
+}

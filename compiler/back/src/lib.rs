@@ -52,9 +52,8 @@ pub fn pascal_case(snake: &str) -> String {
 
 use std::collections::{BTreeMap, HashMap};
 
-use switchyard_ir::{
-    resource_key, ErrorKind, Estimate, Locus, ValidationError, Workflow, MAX_DEFINITION_BYTES,
-};
+pub use switchyard_ir::MAX_DEFINITION_BYTES;
+use switchyard_ir::{resource_key, ErrorKind, Estimate, Locus, ValidationError, Workflow};
 
 /// What the compiler knows about an agent besides the workflows' references to it.
 #[derive(Clone, Debug)]
