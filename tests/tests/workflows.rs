@@ -233,7 +233,8 @@ async fn gated_workflows_complete_with_dev_auto_approval() {
 }
 
 /// `shape-test` routes on `orderTotal` (renamed by `rename_all`), `type` (a raw identifier),
-/// `prio` (renamed, with SCREAMING_SNAKE variants), `isVip` (flattened from a nested struct),
+/// `prio` (renamed, with SCREAMING_SNAKE variants), `is-vip` (flattened from a kebab-case struct,
+/// so addressed in bracket notation),
 /// an internally tagged enum, and a subject field after a gate. Each run must end in the
 /// step the Rust declaration names for its input: the emitted paths are serde's, not Rust's.
 #[tokio::test]
@@ -242,7 +243,7 @@ async fn runs_route_on_the_json_serde_writes() {
     let order = |total: f64, kind: &str, prio: &str, channel: serde_json::Value, vip: bool| {
         json!({
             "orderTotal": total, "type": kind, "prio": prio, "channel": channel,
-            "region": "eu", "isVip": vip,
+            "region": "eu", "is-vip": vip,
         })
     };
     let cases = [

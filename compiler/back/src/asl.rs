@@ -538,15 +538,26 @@ fn retrier(retry: &Retry) -> Value {
     value
 }
 
-/// `$.data.order.total` for `order.total`; numeric segments index arrays (`$.data[0]`).
+/// `$.data.order.total` for `order.total`; numeric segments index arrays (`$.data[0]`), and
+/// keys that are not plain identifiers (`is-vip`, `order total`) use bracket notation
+/// (`$.data['is-vip']`), which JSONPath reads as one key rather than an expression.
 fn data_path(field: &FieldPath) -> String {
     let mut path = String::from("$.data");
     for segment in &field.0 {
-        if segment.chars().all(|c| c.is_ascii_digit()) {
+        let plain = segment
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !segment.is_empty() && segment.chars().all(|c| c.is_ascii_digit()) {
             path.push_str(&format!("[{segment}]"));
-        } else {
+        } else if plain {
             path.push('.');
             path.push_str(segment);
+        } else {
+            path.push_str(&format!("['{segment}']"));
         }
     }
     path

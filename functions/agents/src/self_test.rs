@@ -196,7 +196,7 @@ workflow! {
 
 /// The run input of `shape-test`: its JSON differs from its Rust names in every way serde
 /// allows, so a run proves the emitted paths follow serde (`orderTotal`, `type`, `prio`,
-/// `isVip` at the top level, `{"kind": "sms"}`), not the Rust identifiers.
+/// `is-vip` at the top level, `{"kind": "sms"}`), not the Rust identifiers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 #[serde(rename_all = "camelCase")]
 pub struct ShapeRequest {
@@ -210,7 +210,7 @@ pub struct ShapeRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "kebab-case")]
 pub struct ShapeMeta {
     pub region: String,
     pub is_vip: bool,

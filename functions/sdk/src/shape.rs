@@ -241,6 +241,31 @@ const fn parse_index(text: &str) -> Option<usize> {
     Some(value)
 }
 
+/// A key a JSONPath can address as one key: bracket notation carries anything but quotes,
+/// backslashes and control characters, and a key of digits alone would read as a position.
+const fn check_key(key: &str) -> Option<Message> {
+    let bytes = key.as_bytes();
+    let mut digits = !bytes.is_empty();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\'' || b == b'\\' || b == b'"' || b < 0x20 {
+            return Some(Message::new().push("the key `").push(key).push("` cannot be addressed by a JSONPath (it holds a quote, backslash or control character); rename it"));
+        }
+        digits = digits && b.is_ascii_digit();
+        i += 1;
+    }
+    if digits {
+        return Some(
+            Message::new()
+                .push("the key `")
+                .push(key)
+                .push("` is all digits, which a JSONPath reads as a list position; rename it"),
+        );
+    }
+    None
+}
+
 /// What a literal in a condition is compared as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LiteralKind {
@@ -349,6 +374,12 @@ pub const fn resolve(root: &'static Shape, rust_path: &[&str]) -> Result<Resolve
                     // Its fields are this object's: the path does not change.
                     shape = field.shape;
                 } else {
+                    if let Some(message) = check_key(field.json) {
+                        return Err(message);
+                    }
+                    if path.len == MAX_PATH {
+                        return Err(Message::new().push("this field path is deeper than Switchyard addresses (16 levels)"));
+                    }
                     path = path.push(Segment::Key(field.json));
                     shape = field.shape;
                 }
@@ -820,6 +851,14 @@ mod tests {
         let error = check_condition(&OUTER, &["kind"], LiteralKind::Number);
         assert!(error.is_some_and(|m| m.as_str().contains("serializes as a string")));
         assert!(check_condition(&OUTER, &["kind"], LiteralKind::String).is_none());
+    }
+
+    #[test]
+    fn keys_a_jsonpath_cannot_address_are_refused() {
+        assert!(check_key("is-vip").is_none());
+        assert!(check_key("order total").is_none());
+        assert!(check_key("it's").is_some_and(|m| m.as_str().contains("quote")));
+        assert!(check_key("42").is_some_and(|m| m.as_str().contains("all digits")));
     }
 
     #[test]
