@@ -55,7 +55,7 @@ impl<T> FlowsInto<T> for Approved<T> {}
 impl<T> FlowsInto<T> for Approved<Approved<T>> {}
 
 /// A person's (or the dev auto-approver's) decision at a gate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, crate::JsonShape)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalDecision {
     /// `approve`, `reject`, or one of the gate's declared choices.
     pub decision: String,
@@ -68,6 +68,53 @@ pub struct ApprovalDecision {
     pub choice: Option<String>,
     #[serde(default)]
     pub auto_approved: bool,
+}
+
+/// Written by hand: `decision` only ever holds `approve` or `reject`, so a condition
+/// comparing it with anything else is refused at build.
+impl JsonShape for ApprovalDecision {
+    const SHAPE: Shape = Shape::Struct(&Struct {
+        name: "ApprovalDecision",
+        fields: &[
+            Field {
+                rust: "decision",
+                json: "decision",
+                shape: &Shape::OneOf(&[ApprovalDecision::APPROVE, ApprovalDecision::REJECT]),
+                presence: Presence::Always,
+                flatten: false,
+            },
+            Field {
+                rust: "approver",
+                json: "approver",
+                shape: &Shape::Nullable(&Shape::String),
+                presence: Presence::Always,
+                flatten: false,
+            },
+            Field {
+                rust: "notes",
+                json: "notes",
+                shape: &Shape::Nullable(&Shape::String),
+                presence: Presence::Always,
+                flatten: false,
+            },
+            Field {
+                rust: "choice",
+                json: "choice",
+                shape: &Shape::Nullable(&Shape::String),
+                presence: Presence::Always,
+                flatten: false,
+            },
+            Field {
+                rust: "auto_approved",
+                json: "auto_approved",
+                shape: &Shape::Bool,
+                presence: Presence::Always,
+                flatten: false,
+            },
+        ],
+        deny_unknown_fields: false,
+        approved: false,
+    });
 }
 
 impl ApprovalDecision {

@@ -34,6 +34,8 @@ pub enum Shape {
     Integer,
     Number,
     String,
+    /// A string that is always one of these values (a gate's `decision`).
+    OneOf(&'static [&'static str]),
     /// Always a JSON array of this element shape.
     Array(&'static Shape),
     /// A fixed-length JSON array (tuples).
@@ -417,15 +419,40 @@ pub const fn resolve(root: &'static Shape, rust_path: &[&str]) -> Result<Resolve
 
 /// A condition `field OP literal`: the field must always be in the JSON, with a JSON type
 /// Step Functions compares like Rust does.
+/// `text` is the literal's value when it is a string: compared with a field that only takes
+/// a few values, it must be one of them.
 pub const fn check_condition(
     root: &'static Shape,
     rust_path: &[&str],
     literal: LiteralKind,
+    text: &str,
 ) -> Option<Message> {
     let resolved = match resolve(root, rust_path) {
         Ok(resolved) => resolved,
         Err(message) => return Some(message),
     };
+    if let (Shape::OneOf(values), LiteralKind::String) = (resolved.shape, literal) {
+        let mut i = 0;
+        while i < values.len() {
+            if str_eq(values[i], text) {
+                return None;
+            }
+            i += 1;
+        }
+        let mut message = Message::new()
+            .push("`")
+            .push(text)
+            .push("` is never the value here, so this condition never holds: it is one of ");
+        let mut i = 0;
+        while i < values.len() {
+            if i > 0 {
+                message = message.push(", ");
+            }
+            message = message.push("`").push(values[i]).push("`");
+            i += 1;
+        }
+        return Some(message);
+    }
     let fits = matches!(
         (resolved.shape, literal),
         (Shape::Bool, LiteralKind::Bool)
@@ -678,7 +705,7 @@ const fn describe(shape: &Shape) -> &'static str {
         Shape::Null => "`null`",
         Shape::Bool => "a bool",
         Shape::Integer | Shape::Number => "a number",
-        Shape::String => "a string",
+        Shape::String | Shape::OneOf(_) => "a string",
         Shape::Array(_) => "an array",
         Shape::Tuple(_) => "a fixed-length array (tuple)",
         Shape::Map(_) => "a JSON object with data keys (a map)",
@@ -846,11 +873,11 @@ mod tests {
 
     #[test]
     fn fields_that_may_be_absent_are_refused() {
-        let error = check_condition(&OUTER, &["maybe"], LiteralKind::Number);
+        let error = check_condition(&OUTER, &["maybe"], LiteralKind::Number, "");
         assert!(error.is_some_and(|m| m.as_str().contains("may be absent")));
-        let error = check_condition(&OUTER, &["kind"], LiteralKind::Number);
+        let error = check_condition(&OUTER, &["kind"], LiteralKind::Number, "");
         assert!(error.is_some_and(|m| m.as_str().contains("serializes as a string")));
-        assert!(check_condition(&OUTER, &["kind"], LiteralKind::String).is_none());
+        assert!(check_condition(&OUTER, &["kind"], LiteralKind::String, "x").is_none());
     }
 
     #[test]

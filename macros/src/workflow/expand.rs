@@ -569,16 +569,17 @@ fn condition_shape_checks(input: &TokenStream, condition: &Expr) -> Vec<TokenStr
         .into_iter()
         .filter_map(|(field, kind)| {
             let rust_path = rust_field_path(field)?;
-            let kind = match kind {
-                LeafKind::Bool => quote!(Bool),
-                LeafKind::Number => quote!(Number),
-                LeafKind::String => quote!(String),
+            let (kind, text) = match kind {
+                LeafKind::Bool => (quote!(Bool), String::new()),
+                LeafKind::Number => (quote!(Number), String::new()),
+                LeafKind::String(text) => (quote!(String), text),
             };
             Some(shape_check(
                 quote!(::switchyard_sdk::shape::check_condition(
                     #input_shape,
                     &[#(#rust_path),*],
                     ::switchyard_sdk::shape::LiteralKind::#kind,
+                    #text,
                 )),
                 field.span(),
             ))
@@ -589,7 +590,7 @@ fn condition_shape_checks(input: &TokenStream, condition: &Expr) -> Vec<TokenStr
 enum LeafKind {
     Bool,
     Number,
-    String,
+    String(String),
 }
 
 /// The fields a condition compares, with what they are compared to. Shapes the lowering
@@ -613,7 +614,7 @@ fn condition_leaves<'e>(expr: &'e Expr, out: &mut Vec<(&'e Expr, LeafKind)>) {
             };
             let kind = match literal {
                 Some(syn::Lit::Int(_) | syn::Lit::Float(_)) => LeafKind::Number,
-                Some(syn::Lit::Str(_)) => LeafKind::String,
+                Some(syn::Lit::Str(text)) => LeafKind::String(text.value()),
                 Some(syn::Lit::Bool(_)) => LeafKind::Bool,
                 _ => return,
             };
