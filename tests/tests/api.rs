@@ -604,24 +604,33 @@ async fn a_gated_run_waits_and_resumes_on_api_and_link_decisions() {
         listed.body
     );
     let decision = json!({
-        "request_id": request_id, "decision": "approve",
-        "approver": "ada@acme.test", "notes": "strategy ok"
+        "request_id": request_id, "decision": "approve", "notes": "strategy ok"
     });
     let reply = a.post("/approvals/submit", &decision).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["status"], "approved");
-    assert_eq!(reply.body["decided_by"], "ada@acme.test");
+    // Recorded as the API key that decided, verified; never a name from the body.
+    let key_identity = reply.body["decided_by"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        key_identity.starts_with(&format!("api-key:{}/", tenants().a)),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body["approver_verified"], true);
     assert_eq!(reply.body["notes"], "strategy ok");
     assert!(reply.body.get("links").is_none());
     // Deciding twice: the first decision stands.
     let again = a
         .post(
             "/approvals/submit",
-            &json!({ "request_id": request_id, "decision": "reject", "approver": "eve" }),
+            &json!({ "request_id": request_id, "decision": "reject" }),
         )
         .await;
     assert_eq!(again.error(), (409, "already_decided", None));
-    assert_eq!(again.body["decided_by"], "ada@acme.test");
+    assert_eq!(again.body["decided_by"], key_identity.as_str());
 
     // Gate 2, through the signed link the request carries.
     let (_, content) = a.pending(&run_id, "approve_content").await;
@@ -639,7 +648,7 @@ async fn a_gated_run_waits_and_resumes_on_api_and_link_decisions() {
     let maybe = a
         .post(
             "/approvals/submit",
-            &json!({ "request_id": id, "decision": "maybe", "approver": "carol@acme.test" }),
+            &json!({ "request_id": id, "decision": "maybe" }),
         )
         .await;
     assert_eq!(
@@ -649,7 +658,7 @@ async fn a_gated_run_waits_and_resumes_on_api_and_link_decisions() {
     let reply = a
         .post(
             "/approvals/submit",
-            &json!({ "request_id": id, "decision": "approve", "approver": "carol@acme.test" }),
+            &json!({ "request_id": id, "decision": "approve" }),
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -679,9 +688,9 @@ async fn a_gated_run_waits_and_resumes_on_api_and_link_decisions() {
     assert_eq!(
         decided,
         BTreeSet::from([
-            ("approve_strategy", "approved", "ada@acme.test"),
+            ("approve_strategy", "approved", key_identity.as_str()),
             ("approve_content", "approved", "bob@acme.test"),
-            ("approve_deployment", "approved", "carol@acme.test"),
+            ("approve_deployment", "approved", key_identity.as_str()),
         ])
     );
 }
@@ -890,14 +899,14 @@ async fn another_tenant_can_neither_see_nor_touch_a_run_and_cancelling_stops_it(
     let reply = b
         .post(
             "/approvals/submit",
-            &json!({ "request_id": request_id, "decision": "approve", "approver": "mallory" }),
+            &json!({ "request_id": request_id, "decision": "approve" }),
         )
         .await;
     assert_eq!(reply.error(), (404, "not_found", None));
     let reply = b
         .post(
             "/approvals/submit",
-            &json!({ "request_id": request_id, "decision": "reject", "approver": "mallory" }),
+            &json!({ "request_id": request_id, "decision": "reject" }),
         )
         .await;
     assert_eq!(reply.error(), (404, "not_found", None));
@@ -955,7 +964,7 @@ async fn another_tenant_can_neither_see_nor_touch_a_run_and_cancelling_stops_it(
     let late = a
         .post(
             "/approvals/submit",
-            &json!({ "request_id": request_id, "decision": "approve", "approver": "ada" }),
+            &json!({ "request_id": request_id, "decision": "approve" }),
         )
         .await;
     assert_eq!(late.error(), (410, "request_expired", None));
@@ -1310,7 +1319,7 @@ async fn oversized_or_made_up_values_are_4xx_never_5xx() {
     let what = "POST /approvals/submit with 450 KB of notes";
     let body = json!({
         "request_id": pending["request_id"], "decision": "approve",
-        "approver": "ada", "notes": "n".repeat(450 * 1024),
+        "notes": "n".repeat(450 * 1024),
     });
     let reply = a
         .answer(

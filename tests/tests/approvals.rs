@@ -225,19 +225,25 @@ async fn only_designated_approvers_may_decide() {
         .await;
     let run = run_id(&execution).to_owned();
     let approval = stack.pending_approval(&run, "finance_approval").await;
-    let url = Links::link(&approval, "approve");
-    // The designated approver was emailed the links (through SES).
+    let request_id = approval["request_id"].as_str().expect("id").to_owned();
+    // No shared links on the request: each designated approver was emailed their own.
+    assert!(
+        approval
+            .get("links")
+            .is_none_or(|l| l.as_object().is_none_or(|m| m.is_empty())),
+        "{approval:?}"
+    );
     let emails = stack.ses_messages().await;
     let email = emails
         .iter()
         .find(|m| {
             m["Body"]["text_part"]
                 .as_str()
-                .is_some_and(|b| b.contains(&url))
+                .is_some_and(|b| b.contains(&format!("approvals/{request_id}?")))
         })
         .unwrap_or_else(|| {
             panic!(
-                "no approval email with the link among {} messages",
+                "no approval email for {request_id} among {} messages",
                 emails.len()
             )
         });
@@ -246,16 +252,36 @@ async fn only_designated_approvers_may_decide() {
         "finance@switchyard.test"
     );
     assert_eq!(email["Source"], "approvals@switchyard.test");
-    let (status, body) = links.post(&url, "mallory@evil.test", "").await;
+    let text = email["Body"]["text_part"].as_str().unwrap_or_default();
+    let url = text
+        .lines()
+        .find_map(|l| l.strip_prefix("approve: "))
+        .expect("an approve link in the email")
+        .trim()
+        .to_owned();
+    assert!(url.contains("approver=finance%40switchyard.test"), "{url}");
+    // The approver is inside the signature: the link cannot be moved to another name.
+    let moved = url.replace("finance%40switchyard.test", "mallory%40evil.test");
+    assert_eq!(links.post(&moved, "mallory@evil.test", "").await.0, 403);
+    // A shared (undesignated) link with the CFO's name typed in is not the CFO.
+    let expires = approval["expires_at"].as_f64().expect("expiry") as u64;
+    let shared = links.signer.link(&request_id, "approve", expires);
+    let (status, body) = links.post(&shared, "finance@switchyard.test", "").await;
     assert_eq!((status, body["field"].as_str()), (403, Some("approver")));
     assert_eq!(
         current(&stack, &run, &approval["request_id"]).await["status"],
         "pending"
     );
-    let (status, _) = links
-        .post(&url, "finance@switchyard.test", "within budget")
-        .await;
-    assert_eq!(status, 200);
+    // The approver's own link decides as them, whatever is typed.
+    let (status, body) = links.post(&url, "someone else", "within budget").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["decided_by"].as_str(),
+            body["approver_verified"].as_bool()
+        ),
+        (Some("finance@switchyard.test"), Some(true))
+    );
     assert_eq!(
         stack.wait(&execution, LIMIT).await.succeeded()["purchase_order"],
         "PO-R-9"

@@ -531,7 +531,8 @@ impl<B: Backend> Api<B> {
         request: &ApiRequest,
         tenant: &str,
     ) -> Result<ApiResponse, ApiError> {
-        let decision = request::decision(&request.body)?;
+        let key_hash = keys::hash_key(request::api_key(request)?);
+        let decision = request::decision(&request.body, request::key_identity(tenant, &key_hash))?;
         let approval = self.backend.decide(&decision, tenant).await?;
         Ok(ApiResponse::json(200, &approval))
     }
@@ -1016,18 +1017,16 @@ mod tests {
         let submit = |who: ApiRequest, id: &str| {
             call(
                 &api,
-                who.with_body(
-                    json!({ "request_id": id, "decision": "approve", "approver": "ada" })
-                        .to_string(),
-                ),
+                who.with_body(json!({ "request_id": id, "decision": "approve" }).to_string()),
             )
         };
         let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-b");
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
         let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-a");
+        let identity = request::key_identity("tenant-a", &keys::hash_key(KEY_A));
         assert_eq!(
             (status, body["status"].as_str(), body["decided_by"].as_str()),
-            (200, Some("approved"), Some("ada"))
+            (200, Some("approved"), Some(identity.as_str()))
         );
         let (status, body) = submit(as_a("POST", "/approvals/submit"), "req-run-a");
         assert_eq!(

@@ -88,6 +88,8 @@ pub struct Approval {
     pub links: BTreeMap<String, String>,
     pub decision: Option<String>,
     pub decided_by: Option<String>,
+    /// Whether `decided_by` is proven (a designated approver's link, an API key) or typed.
+    pub approver_verified: Option<bool>,
     pub decided_at: Option<u64>,
     pub notes: Option<String>,
 }
@@ -115,6 +117,7 @@ impl From<switchyard_lambda::approval::ApprovalRecord> for Approval {
             links,
             decision: record.decision,
             decided_by: record.decided_by,
+            approver_verified: record.approver_verified,
             decided_at: record.decided_at,
             notes: record.notes,
         }

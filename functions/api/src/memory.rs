@@ -306,7 +306,8 @@ impl Backend for MemoryBackend {
         }
         .into();
         approval.decision = Some(request.decision.clone());
-        approval.decided_by = request.approver.clone();
+        approval.decided_by = Some(request.approver.name().to_owned());
+        approval.approver_verified = Some(request.approver.is_verified());
         approval.links.clear();
         Ok(approval.clone())
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
-use switchyard_lambda::approval::DecisionRequest;
+use switchyard_lambda::approval::{Approver, DecisionRequest};
 use switchyard_sdk::WorkflowRegistration;
 
 use crate::backend::{PageCursor, PageRequest, RunFilter};
@@ -24,7 +24,7 @@ const CAMPAIGN_FIELDS: [&str; 2] = ["brand_id", "selected_month"];
 const MAX_KEY_LEN: usize = 256;
 
 pub const RUN_STATUSES: [&str; 4] = ["running", "succeeded", "failed", "cancelled"];
-pub const APPROVAL_STATUSES: [&str; 4] = ["pending", "approved", "rejected", "expired"];
+pub const APPROVAL_STATUSES: [&str; 5] = ["pending", "deciding", "approved", "rejected", "expired"];
 pub const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
 
 /// The API key from `Authorization: Bearer <key>` or `x-api-key: <key>`.
@@ -170,6 +170,16 @@ pub fn start_run(
             .ok_or_else(|| ApiError::bad_field("input", "required: the run input"))?;
         (name, input, Some("input"))
     };
+    // The runtime's offload marker is its own to write: refused anywhere in a client's input.
+    if switchyard_lambda::payload::contains_reference(&input) {
+        return Err(ApiError::bad_field(
+            body_path(prefix, "input"),
+            format!(
+                "`{}` is reserved for the platform's payload references",
+                switchyard_lambda::payload::REFERENCE_KEY
+            ),
+        ));
+    }
     let registration =
         workflows
             .iter()
@@ -208,24 +218,40 @@ fn body_path(prefix: Option<&str>, field: &str) -> String {
     }
 }
 
-/// A validated `POST /approvals/submit`.
-pub fn decision(body: &[u8]) -> Result<DecisionRequest, ApiError> {
+/// A validated `POST /approvals/submit`, decided as `identity` (the API key's): who decides
+/// is never a body field.
+pub fn decision(body: &[u8], identity: String) -> Result<DecisionRequest, ApiError> {
     let body = json_object(body)?;
+    if body.contains_key("approver") {
+        return Err(ApiError::bad_field(
+            "approver",
+            "not accepted: decisions are recorded as the API key's identity",
+        ));
+    }
     if let Some(unknown) = body
         .keys()
-        .find(|k| !matches!(k.as_str(), "request_id" | "decision" | "approver" | "notes"))
+        .find(|k| !matches!(k.as_str(), "request_id" | "decision" | "notes"))
     {
         return Err(ApiError::bad_field(
             unknown.as_str(),
-            "unknown field; expected request_id, decision, approver, notes",
+            "unknown field; expected request_id, decision, notes",
         ));
     }
     Ok(DecisionRequest {
         request_id: required_string(&body, "request_id")?,
         decision: required_string(&body, "decision")?,
-        approver: optional_string(&body, "approver")?,
+        approver: Approver::Verified(identity),
         notes: optional_string(&body, "notes")?,
     })
+}
+
+/// The identity an API key decides as: its tenant and a prefix of its hash (which key, never
+/// the key).
+pub fn key_identity(tenant: &str, key_hash: &str) -> String {
+    format!(
+        "api-key:{tenant}/{}",
+        key_hash.get(..12).unwrap_or(key_hash)
+    )
 }
 
 /// The query string's parameters; each may appear once and must be one of `allowed`.
@@ -414,6 +440,22 @@ mod tests {
     }
 
     #[test]
+    fn payload_references_in_a_clients_input_are_refused() {
+        let forged =
+            json!({ "bucket": "switchyard-payloads", "key": "runs/other/x.json", "bytes": 1 });
+        for body in [
+            json!({ "workflow": "gate-test", "input": { "topic": "t", "$payload": forged } }),
+            json!({ "workflow": "self-test", "input": { "$payload": forged } }),
+            json!({ "brand_id": "acme", "selected_month": "2024-11", "$payload": forged }),
+            json!({ "workflow": "gate-test", "input": { "topic": "t", "deep": [{ "$payload": forged }] } }),
+        ] {
+            let (status, code, field) = refusal(body.clone());
+            assert_eq!((status, code.as_str()), (400, "bad_request"), "{body}");
+            assert!(field.is_some_and(|f| f == "input" || f == "body"), "{body}");
+        }
+    }
+
+    #[test]
     fn start_refusals() {
         let cases = [
             (json!({ "input": {} }), 400, "bad_request", "workflow"),
@@ -495,14 +537,15 @@ mod tests {
     #[test]
     fn decisions_need_request_id_and_decision() {
         let ok = decision(
-            br#"{"request_id": "r", "decision": "approve", "approver": "ada", "notes": "ok"}"#,
+            br#"{"request_id": "r", "decision": "approve", "notes": "ok"}"#,
+            "api-key:t/abc".into(),
         )
         .expect("valid");
         assert_eq!(
             (ok.request_id.as_str(), ok.decision.as_str()),
             ("r", "approve")
         );
-        assert_eq!(ok.approver.as_deref(), Some("ada"));
+        assert_eq!(ok.approver, Approver::Verified("api-key:t/abc".into()));
         for (body, field) in [
             (r#"{"decision": "approve"}"#, "request_id"),
             (r#"{"request_id": "r"}"#, "decision"),
@@ -515,8 +558,13 @@ mod tests {
                 r#"{"request_id": "r", "decision": "approve", "why": "x"}"#,
                 "why",
             ),
+            // Who decides is the key's identity, never what the body claims.
+            (
+                r#"{"request_id": "r", "decision": "approve", "approver": "cfo@acme.test"}"#,
+                "approver",
+            ),
         ] {
-            let error = decision(body.as_bytes()).expect_err("refused");
+            let error = decision(body.as_bytes(), "api-key:t/abc".into()).expect_err("refused");
             assert_eq!(
                 (error.status(), error.field()),
                 (400, Some(field)),

@@ -10,7 +10,7 @@ use switchyard_sdk::{AgentContext, AgentError, AgentRegistration, Model, RunCont
 use tracing::Instrument;
 
 use crate::metering::MeteredModel;
-use crate::payload::PayloadStore;
+use crate::payload::{PayloadError, PayloadStore};
 use crate::store::RunStore;
 
 /// What the compiled state machine sends every agent task.
@@ -46,11 +46,31 @@ impl From<AgentError> for TaskFailure {
     }
 }
 
+/// What tenants read in a run's failure cause for infrastructure trouble; the AWS error
+/// text (ARNs, bucket names, request ids) stays in the function's logs.
+pub const INFRASTRUCTURE_MESSAGE: &str =
+    "the platform could not complete this step (details are in the platform's logs)";
+
 /// Infrastructure trouble (DynamoDB, S3) is worth retrying, like a provider's 5xx.
 fn infrastructure(error: impl std::fmt::Display) -> TaskFailure {
+    tracing::error!(error = %error, "infrastructure error");
     TaskFailure {
         name: AgentError::RETRYABLE,
-        message: error.to_string(),
+        message: INFRASTRUCTURE_MESSAGE.to_owned(),
+    }
+}
+
+/// A payload reference the runtime did not write for this run is refused for good.
+fn payload_failure(error: PayloadError) -> TaskFailure {
+    match error {
+        PayloadError::BadReference(_) => {
+            tracing::warn!(error = %error, "payload reference refused");
+            TaskFailure {
+                name: AgentError::INVALID_INPUT,
+                message: error.to_string(),
+            }
+        }
+        other => infrastructure(other),
     }
 }
 
@@ -125,9 +145,9 @@ impl AgentRuntime {
         let result = async {
             let input = self
                 .payloads
-                .resolve(event.input)
+                .resolve(&run.run_id, event.input)
                 .await
-                .map_err(infrastructure)?;
+                .map_err(payload_failure)?;
             let ctx = AgentContext {
                 run: run.clone(),
                 model: metered.clone(),

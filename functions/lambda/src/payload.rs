@@ -4,6 +4,12 @@
 //! A reference keeps the output's top-level scalar fields inline, so `branch` conditions and
 //! `.when` guards on them still work; lists and objects live only in S3. Fields added to the
 //! reference later (a gate's `approval`) are merged back when it is resolved.
+//!
+//! A reference is only trusted when the runtime could have written it for this run: the
+//! deployment's own bucket, a key under `runs/<this run>/`, a size under
+//! [`MAX_RESOLVED_BYTES`] and the SHA-256 of the stored bytes, checked after the read. A
+//! client cannot smuggle one in through a run's input (the API refuses the marker anywhere
+//! in it), and a forged one cannot read another run's data or any other object.
 
 use serde_json::{Map, Value};
 use switchyard_sdk::RunContext;
@@ -13,6 +19,70 @@ pub const REFERENCE_KEY: &str = "$payload";
 /// Offload outputs larger than this many bytes (overridable by `PAYLOAD_OFFLOAD_BYTES`);
 /// leaves room under 256 KiB for the envelope and a gate's decision.
 pub const DEFAULT_OFFLOAD_BYTES: usize = 200_000;
+/// The largest stored payload the runtime reads back (Lambda's memory is the real bound).
+pub const MAX_RESOLVED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Whether `value` contains the reference marker as an object key at any depth.
+pub fn contains_reference(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => {
+            map.contains_key(REFERENCE_KEY) || map.values().any(contains_reference)
+        }
+        Value::Array(items) => items.iter().any(contains_reference),
+        _ => false,
+    }
+}
+
+/// A reference that passed every check: where to read, how much and what digest to expect.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TrustedReference {
+    pub key: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Checks a reference's location against what this runtime writes for `run_id` in `bucket`.
+pub fn check_reference(
+    location: &Value,
+    bucket: Option<&str>,
+    run_id: &str,
+) -> Result<TrustedReference, PayloadError> {
+    let bad = |why: &str| PayloadError::BadReference(why.to_owned());
+    let bucket = bucket.ok_or_else(|| bad("no payload bucket is configured"))?;
+    if location["bucket"].as_str() != Some(bucket) {
+        return Err(bad("not in this deployment's payload bucket"));
+    }
+    let key = location["key"].as_str().ok_or_else(|| bad("no key"))?;
+    let prefix = run_prefix(run_id);
+    if run_id.is_empty() || !key.starts_with(&prefix) || key.contains("..") {
+        return Err(bad("not a payload of this run"));
+    }
+    let bytes = location["bytes"].as_u64().ok_or_else(|| bad("no size"))?;
+    if bytes > MAX_RESOLVED_BYTES {
+        return Err(bad("larger than the runtime reads"));
+    }
+    let sha256 = location["sha256"]
+        .as_str()
+        .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| bad("no SHA-256 digest"))?;
+    Ok(TrustedReference {
+        key: key.to_owned(),
+        bytes,
+        sha256: sha256.to_ascii_lowercase(),
+    })
+}
+
+fn run_prefix(run_id: &str) -> String {
+    format!("runs/{run_id}/")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadError {
@@ -24,7 +94,7 @@ pub enum PayloadError {
         key: String,
         reason: String,
     },
-    #[error("malformed payload reference: {0}")]
+    #[error("refused payload reference: {0}")]
     BadReference(String),
 }
 
@@ -57,15 +127,15 @@ impl PayloadStore {
 
     /// The input with every reference (at the top level, or as an element of a parallel
     /// step's list) replaced by the stored value.
-    pub async fn resolve(&self, input: Value) -> Result<Value, PayloadError> {
+    pub async fn resolve(&self, run_id: &str, input: Value) -> Result<Value, PayloadError> {
         match input {
-            Value::Object(map) if map.contains_key(REFERENCE_KEY) => self.fetch(map).await,
+            Value::Object(map) if map.contains_key(REFERENCE_KEY) => self.fetch(run_id, map).await,
             Value::Array(items) => {
                 let mut resolved = Vec::with_capacity(items.len());
                 for item in items {
                     resolved.push(match item {
                         Value::Object(map) if map.contains_key(REFERENCE_KEY) => {
-                            self.fetch(map).await?
+                            self.fetch(run_id, map).await?
                         }
                         other => other,
                     });
@@ -76,12 +146,15 @@ impl PayloadStore {
         }
     }
 
-    async fn fetch(&self, mut reference: Map<String, Value>) -> Result<Value, PayloadError> {
+    async fn fetch(
+        &self,
+        run_id: &str,
+        mut reference: Map<String, Value>,
+    ) -> Result<Value, PayloadError> {
         let location = reference.remove(REFERENCE_KEY).unwrap_or_default();
-        let (Some(bucket), Some(key)) = (location["bucket"].as_str(), location["key"].as_str())
-        else {
-            return Err(PayloadError::BadReference(location.to_string()));
-        };
+        let trusted = check_reference(&location, self.bucket.as_deref(), run_id)?;
+        let bucket = self.bucket.as_deref().unwrap_or_default();
+        let key = trusted.key.as_str();
         let object = self
             .s3
             .get_object()
@@ -92,12 +165,24 @@ impl PayloadStore {
             .map_err(|e| {
                 PayloadError::Store(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
             })?;
+        // Refuse before reading: the stored object must be the size the reference says.
+        let length = object.content_length().and_then(|l| u64::try_from(l).ok());
+        if length.is_some_and(|l| l != trusted.bytes) {
+            return Err(PayloadError::BadReference(
+                "stored size differs from the reference".to_owned(),
+            ));
+        }
         let bytes = object
             .body
             .collect()
             .await
             .map_err(|e| PayloadError::Store(e.to_string()))?
             .into_bytes();
+        if bytes.len() as u64 != trusted.bytes || sha256_hex(&bytes) != trusted.sha256 {
+            return Err(PayloadError::BadReference(
+                "stored payload does not match its digest".to_owned(),
+            ));
+        }
         let mut value: Value =
             serde_json::from_slice(&bytes).map_err(|e| PayloadError::Corrupt {
                 bucket: bucket.to_owned(),
@@ -164,10 +249,13 @@ impl PayloadStore {
         };
         let item = run.item.map(|i| format!("-{i}")).unwrap_or_default();
         let key = format!(
-            "runs/{}/{}{item}-{}.json",
-            run.run_id, run.step, run.attempt
+            "{}{}{item}-{}.json",
+            run_prefix(&run.run_id),
+            run.step,
+            run.attempt
         );
         let size = bytes.len();
+        let digest = sha256_hex(&bytes);
         self.s3
             .put_object()
             .bucket(bucket)
@@ -192,8 +280,73 @@ impl PayloadStore {
         }
         reference.insert(
             REFERENCE_KEY.to_owned(),
-            serde_json::json!({ "bucket": bucket, "key": key, "bytes": size }),
+            serde_json::json!({ "bucket": bucket, "key": key, "bytes": size, "sha256": digest }),
         );
         Ok(Value::Object(reference))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn location(bucket: &str, key: &str) -> Value {
+        json!({ "bucket": bucket, "key": key, "bytes": 10, "sha256": "ab".repeat(32) })
+    }
+
+    #[test]
+    fn only_this_runs_payloads_in_this_bucket_are_trusted() {
+        let ok = check_reference(&location("pay", "runs/r1/step-0.json"), Some("pay"), "r1");
+        assert_eq!(
+            ok.map(|t| t.key).ok().as_deref(),
+            Some("runs/r1/step-0.json")
+        );
+        let refused = [
+            (location("other", "runs/r1/step-0.json"), Some("pay"), "r1"),
+            (location("pay", "runs/r2/step-0.json"), Some("pay"), "r1"),
+            (location("pay", "runs/r1x/step-0.json"), Some("pay"), "r1"),
+            (location("pay", "outbox/r1/m.json"), Some("pay"), "r1"),
+            (location("pay", "runs/r1/../r2/s.json"), Some("pay"), "r1"),
+            (location("pay", "runs//s.json"), Some("pay"), ""),
+            (location("pay", "runs/r1/step-0.json"), None, "r1"),
+        ];
+        for (reference, bucket, run) in refused {
+            assert!(
+                matches!(
+                    check_reference(&reference, bucket, run),
+                    Err(PayloadError::BadReference(_))
+                ),
+                "{reference} in {bucket:?} for {run}"
+            );
+        }
+    }
+
+    #[test]
+    fn references_need_a_digest_and_a_bounded_size() {
+        let mut no_digest = location("pay", "runs/r1/s.json");
+        no_digest["sha256"] = Value::Null;
+        let mut huge = location("pay", "runs/r1/s.json");
+        huge["bytes"] = json!(MAX_RESOLVED_BYTES + 1);
+        let mut no_size = location("pay", "runs/r1/s.json");
+        no_size["bytes"] = json!("10");
+        for reference in [no_digest, huge, no_size] {
+            assert!(
+                check_reference(&reference, Some("pay"), "r1").is_err(),
+                "{reference}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_marker_is_found_at_any_depth() {
+        assert!(contains_reference(&json!({ "$payload": {} })));
+        assert!(contains_reference(
+            &json!({ "a": [1, { "b": { "$payload": 1 } }] })
+        ));
+        assert!(!contains_reference(
+            &json!({ "a": ["$payload"], "payload": 1 })
+        ));
     }
 }

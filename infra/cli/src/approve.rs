@@ -21,30 +21,19 @@ pub struct ApproveArgs {
     /// The decision for --request: approve, reject, or one of the gate's choices.
     #[arg(long, requires = "request")]
     decision: Option<String>,
-    /// Notes recorded with the decision (with --request).
+    /// Notes recorded with the decision (with --request). The decision is recorded as the
+    /// API key's identity.
     #[arg(long)]
     notes: Option<String>,
-    /// Who decides, as recorded; defaults to $USER.
-    #[arg(long)]
-    approver: Option<String>,
-}
-
-fn approver(args: &ApproveArgs) -> String {
-    args.approver
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "switchyard-cli".to_owned())
 }
 
 async fn submit(
     client: &Client,
     request_id: &str,
     decision: &str,
-    approver: &str,
     notes: Option<&str>,
 ) -> Result<Value, CliError> {
-    let mut body = json!({ "request_id": request_id, "decision": decision, "approver": approver });
+    let mut body = json!({ "request_id": request_id, "decision": decision });
     if let Some(notes) = notes.filter(|n| !n.is_empty()) {
         body["notes"] = json!(notes);
     }
@@ -81,16 +70,8 @@ async fn ask(
 
 pub async fn run(context: &Context, args: ApproveArgs) -> Result<Outcome, CliError> {
     let client = context.client().await?;
-    let approver = approver(&args);
     if let (Some(request_id), Some(decision)) = (&args.request, &args.decision) {
-        let decided = submit(
-            &client,
-            request_id,
-            decision,
-            &approver,
-            args.notes.as_deref(),
-        )
-        .await?;
+        let decided = submit(&client, request_id, decision, args.notes.as_deref()).await?;
         if context.json {
             print_json(&decided);
         } else {
@@ -166,7 +147,7 @@ pub async fn run(context: &Context, args: ApproveArgs) -> Result<Outcome, CliErr
         let notes = ask(&mut lines, "  notes (optional): ")
             .await?
             .unwrap_or_default();
-        match submit(&client, &request_id, &decision, &approver, Some(&notes)).await {
+        match submit(&client, &request_id, &decision, Some(&notes)).await {
             Ok(decided) => println!(
                 "  {} by {}",
                 output::text(&decided["status"]),

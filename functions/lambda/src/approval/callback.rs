@@ -2,7 +2,10 @@
 //!
 //! `GET /approvals/{id}?decision=..&expires=..&sig=..` shows what is being decided and a form;
 //! it never changes anything, so mail scanners that prefetch links are harmless. The form
-//! posts back to the same URL with optional `approver` and `notes`; only that POST decides.
+//! posts back to the same URL with `notes` (and, on a gate without designated approvers, an
+//! optional typed `approver`, recorded as unverified); only that POST decides. A designated
+//! approver's link names them inside its signature: that is who is recorded. A body that
+//! does not parse is refused (400) and decides nothing.
 //! Answers are HTML, or JSON `{error, message, field?}` when the client asks for JSON.
 
 use std::collections::HashMap;
@@ -13,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::links::{LinkSigner, SignedDecision};
-use super::{now_secs, ApprovalRecord, ApprovalStore, DecisionError, DecisionRequest};
+use super::{now_secs, ApprovalRecord, ApprovalStore, Approver, DecisionError, DecisionRequest};
 use crate::{required_var, ConfigError};
 
 /// A Function URL request (payload format 2.0), the parts used here.
@@ -42,6 +45,13 @@ pub struct HttpContext {
     pub method: String,
 }
 
+/// The pages' policy: inline styles only, forms post to this origin, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What the pages say when a backing service failed (the details go to the logs).
+const UNAVAILABLE_MESSAGE: &str = "Approvals are unavailable right now; try again in a minute.";
+
 pub struct Callback {
     store: ApprovalStore,
     signer: LinkSigner,
@@ -68,6 +78,11 @@ impl Answer {
                 // Decision pages must not be cached or framed by anyone.
                 "cache-control": "no-store",
                 "x-frame-options": "DENY",
+                // No scripts, no outside resources, forms only back here; the signed link
+                // in the URL never leaks through a Referer.
+                "content-security-policy": CONTENT_SECURITY_POLICY,
+                "referrer-policy": "no-referrer",
+                "x-content-type-options": "nosniff",
             },
             "body": self.body,
         })
@@ -78,8 +93,8 @@ impl Callback {
     pub fn from_env(config: &aws_config::SdkConfig) -> Result<Callback, ConfigError> {
         let secret = required_var("APPROVAL_LINK_SECRET")?;
         // The links this function checks were made with its own URL; any base works for
-        // verifying, which covers only id, decision and expiry.
-        let signer = LinkSigner::new(secret.as_bytes(), "/")
+        // verifying, which covers only id, decision, approver and expiry.
+        let signer = LinkSigner::from_secret_list(&secret, "/")
             .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?;
         Ok(Callback {
             store: ApprovalStore::new(config, required_var("APPROVALS_TABLE")?),
@@ -135,12 +150,19 @@ impl Callback {
                 Err(e) => failure(&e, wants_json),
             },
             "POST" => {
-                let form = form_fields(&request);
+                let form = match form_fields(&request) {
+                    Ok(form) => form,
+                    Err(e) => return failure(&e, wants_json),
+                };
+                let approver = match &signed.approver {
+                    Some(designated) => Approver::Verified(designated.clone()),
+                    None => Approver::typed(form.approver),
+                };
                 let decision = DecisionRequest {
                     request_id: request_id.to_owned(),
                     decision: signed.decision.clone(),
-                    approver: form.get("approver").cloned(),
-                    notes: form.get("notes").cloned(),
+                    approver,
+                    notes: form.notes,
                 };
                 match self.store.decide(&decision, None).await {
                     Ok(record) => decided_page(&record, wants_json),
@@ -175,15 +197,35 @@ fn signed_decision(
     Ok(SignedDecision {
         request_id: request_id.to_owned(),
         decision: field("decision")?,
+        approver: query.get("approver").cloned(),
         expires,
+        key_id: query.get("kid").cloned(),
         signature: field("sig")?,
     })
 }
 
-fn form_fields(request: &UrlRequest) -> HashMap<String, String> {
+/// What the confirmation form posts.
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormFields {
+    #[serde(default)]
+    pub approver: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// The posted form (urlencoded, or JSON when the content type says so). Anything that does
+/// not parse, repeats a field or sends one the form does not have is refused.
+pub fn form_fields(request: &UrlRequest) -> Result<FormFields, DecisionError> {
+    let malformed = |message: String| DecisionError::BadRequest {
+        field: "body",
+        message,
+    };
     let body = request.body.clone().unwrap_or_default();
     let bytes = if request.is_base64_encoded {
-        STANDARD.decode(body.as_bytes()).unwrap_or_default()
+        STANDARD
+            .decode(body.as_bytes())
+            .map_err(|_| malformed("not valid base64".to_owned()))?
     } else {
         body.into_bytes()
     };
@@ -192,20 +234,44 @@ fn form_fields(request: &UrlRequest) -> HashMap<String, String> {
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("application/json"));
     if is_json {
-        return serde_json::from_slice::<HashMap<String, Value>>(&bytes)
-            .map(|m| {
-                m.into_iter()
-                    .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // An object only: serde would also read a struct from a list.
+        return match serde_json::from_slice::<Value>(&bytes) {
+            Ok(object @ Value::Object(_)) => serde_json::from_value::<FormFields>(object)
+                .map_err(|e| malformed(format!("not the form's fields: {e}"))),
+            Ok(_) => Err(malformed("expected a JSON object".to_owned())),
+            Err(e) => Err(malformed(format!("not JSON: {e}"))),
+        };
     }
-    form_urlencoded::parse(&bytes).into_owned().collect()
+    let text = std::str::from_utf8(&bytes).map_err(|_| malformed("not UTF-8".to_owned()))?;
+    let mut fields = FormFields::default();
+    for (name, value) in form_urlencoded::parse(text.as_bytes()) {
+        let slot = match name.as_ref() {
+            "approver" => &mut fields.approver,
+            "notes" => &mut fields.notes,
+            other => {
+                return Err(malformed(format!(
+                    "unknown field `{}`; the form has approver and notes",
+                    other.chars().take(64).collect::<String>()
+                )))
+            }
+        };
+        if slot.replace(value.into_owned()).is_some() {
+            return Err(malformed(format!("`{name}` given more than once")));
+        }
+    }
+    Ok(fields)
 }
 
 fn failure(error: &DecisionError, json: bool) -> Answer {
     let mut extra = String::new();
-    let mut body = json!({ "error": error.code(), "message": error.to_string() });
+    let message = match error {
+        DecisionError::Unavailable(detail) => {
+            tracing::error!(error = %detail, "approval callback: a backing service failed");
+            UNAVAILABLE_MESSAGE.to_owned()
+        }
+        other => other.to_string(),
+    };
+    let mut body = json!({ "error": error.code(), "message": message });
     if let Some(field) = error.field() {
         body["field"] = json!(field);
     }
@@ -223,7 +289,7 @@ fn failure(error: &DecisionError, json: bool) -> Answer {
         } else {
             page(
                 "Not decided",
-                &format!("<p>{}</p>{extra}", escape(&error.to_string())),
+                &format!("<p>{}</p>{extra}", escape(&message)),
             )
         },
     }
@@ -254,9 +320,15 @@ fn confirmation_page(
         };
     }
     let state = if record.status == "pending" {
+        // A designated approver's link already says who they are.
+        let who = match &signed.approver {
+            Some(approver) => format!("<p>Deciding as <b>{}</b>.</p>", escape(approver)),
+            None => "<label>Your name or email (recorded as unverified) \
+                     <input name=\"approver\"></label>"
+                .to_owned(),
+        };
         format!(
-            "<form method=\"post\" action=\"/approvals/{id}?{query}\">\
-             <label>Your name or email <input name=\"approver\"></label>\
+            "<form method=\"post\" action=\"/approvals/{id}?{query}\">{who}\
              <label>Notes <textarea name=\"notes\" rows=\"3\"></textarea></label>\
              <button type=\"submit\">Confirm: {decision}</button></form>",
             id = escape(&record.request_id),
@@ -295,7 +367,15 @@ fn decided_page(record: &ApprovalRecord, json: bool) -> Answer {
         status: 200,
         json,
         body: if json {
-            json!({ "request_id": record.request_id, "status": record.status, "decision": decision, "decided_by": by, "run_id": record.run_id }).to_string()
+            json!({
+                "request_id": record.request_id,
+                "status": record.status,
+                "decision": decision,
+                "decided_by": by,
+                "approver_verified": record.approver_verified.unwrap_or(false),
+                "run_id": record.run_id,
+            })
+            .to_string()
         } else {
             page(
                 "Decision recorded",
@@ -326,4 +406,99 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(content_type: &str, body: &str, base64: bool) -> UrlRequest {
+        serde_json::from_value(json!({
+            "rawPath": "/approvals/r1",
+            "headers": { "content-type": content_type },
+            "body": body,
+            "isBase64Encoded": base64,
+            "requestContext": { "http": { "method": "POST" } },
+        }))
+        .expect("a Function URL request")
+    }
+
+    #[test]
+    fn well_formed_bodies_give_their_fields() {
+        let form = form_fields(&post(
+            "application/x-www-form-urlencoded",
+            "approver=ada&notes=ok+then",
+            false,
+        ))
+        .expect("parses");
+        assert_eq!(form.approver.as_deref(), Some("ada"));
+        assert_eq!(form.notes.as_deref(), Some("ok then"));
+        let json =
+            form_fields(&post("application/json", r#"{"notes":"n"}"#, false)).expect("parses");
+        assert_eq!(json.notes.as_deref(), Some("n"));
+        assert_eq!(
+            form_fields(&post("application/x-www-form-urlencoded", "", false)).ok(),
+            Some(FormFields::default())
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_refused_not_read_as_empty() {
+        let cases = [
+            post("application/json", "{not json", false),
+            post("application/json", r#"{"approver": 7}"#, false),
+            post("application/json", r#"["ada"]"#, false),
+            post(
+                "application/json",
+                r#"{"approver":"a","role":"cfo"}"#,
+                false,
+            ),
+            post(
+                "application/x-www-form-urlencoded",
+                "approver=a&approver=b",
+                false,
+            ),
+            post("application/x-www-form-urlencoded", "garbage", false),
+            post("application/x-www-form-urlencoded", "%%%", true),
+            post(
+                "application/x-www-form-urlencoded",
+                &STANDARD.encode([b'a', b'=', 0xff, 0xfe]),
+                true,
+            ),
+        ];
+        for request in &cases {
+            let error = form_fields(request).expect_err("refused");
+            assert_eq!(
+                (error.status(), error.field()),
+                (400, Some("body")),
+                "{request:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pages_carry_the_security_headers() {
+        let response = failure(&DecisionError::BadSignature, false).into_response();
+        let headers = &response["headers"];
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers["content-security-policy"]
+            .as_str()
+            .is_some_and(
+                |p| p.contains("default-src 'none'") && p.contains("frame-ancestors 'none'")
+            ));
+    }
+
+    #[test]
+    fn backing_service_errors_are_not_shown() {
+        let error = DecisionError::Unavailable(
+            "ResourceNotFoundException: arn:aws:dynamodb:us-east-1:123456789012:table/x".into(),
+        );
+        for json in [true, false] {
+            let answer = failure(&error, json);
+            assert_eq!(answer.status, 503);
+            assert!(!answer.body.contains("arn:aws"), "{}", answer.body);
+            assert!(answer.body.contains("unavailable"), "{}", answer.body);
+        }
+    }
 }

@@ -50,6 +50,9 @@ pub struct ApprovalRecord {
     pub links: HashMap<String, String>,
     pub decision: Option<String>,
     pub decided_by: Option<String>,
+    /// Whether `decided_by` was proven (a designated approver's signed link, an API key) or
+    /// only typed by whoever held the link.
+    pub approver_verified: Option<bool>,
     pub decided_at: Option<u64>,
     pub notes: Option<String>,
     #[serde(skip)]
@@ -106,6 +109,10 @@ impl ApprovalRecord {
             links,
             decision: s("decision"),
             decided_by: s("decided_by"),
+            approver_verified: item
+                .get("approver_verified")
+                .and_then(|v| v.as_bool().ok())
+                .copied(),
             decided_at: n("decided_at"),
             notes: s("notes"),
             task_token: s("task_token")?,
@@ -178,14 +185,51 @@ impl DecisionError {
     }
 }
 
+/// Who asks for a decision, and how sure we are of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Approver {
+    /// Proven: named inside a signed link, or the identity of the API key that called.
+    Verified(String),
+    /// Typed into the form by whoever holds an undesignated gate's link.
+    Unverified(String),
+    /// Nobody gave a name.
+    Anonymous,
+}
+
+impl Approver {
+    /// A name typed into a form: unverified, or anonymous when empty.
+    pub fn typed(name: Option<String>) -> Approver {
+        match name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
+            Some(name) => Approver::Unverified(name),
+            None => Approver::Anonymous,
+        }
+    }
+
+    /// The name recorded as `decided_by`.
+    pub fn name(&self) -> &str {
+        match self {
+            Approver::Verified(name) | Approver::Unverified(name) => name,
+            Approver::Anonymous => "anonymous",
+        }
+    }
+
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Approver::Verified(_))
+    }
+}
+
 /// A decision someone asks for.
 #[derive(Clone, Debug)]
 pub struct DecisionRequest {
     pub request_id: String,
     pub decision: String,
-    pub approver: Option<String>,
+    pub approver: Approver,
     pub notes: Option<String>,
 }
+
+/// The status of a request whose decision is recorded but whose run is not resumed yet: a
+/// retry of the decision (or the gate's timeout) completes it.
+pub const DECIDING: &str = "deciding";
 
 pub struct ApprovalStore {
     dynamodb: aws_sdk_dynamodb::Client,
@@ -201,9 +245,22 @@ fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
 
 impl ApprovalStore {
     pub fn new(config: &aws_config::SdkConfig, table: String) -> Self {
+        ApprovalStore::with_clients(
+            aws_sdk_dynamodb::Client::new(config),
+            aws_sdk_sfn::Client::new(config),
+            table,
+        )
+    }
+
+    /// With given clients (tests point Step Functions at a server that fails).
+    pub fn with_clients(
+        dynamodb: aws_sdk_dynamodb::Client,
+        sfn: aws_sdk_sfn::Client,
+        table: String,
+    ) -> Self {
         ApprovalStore {
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            sfn: aws_sdk_sfn::Client::new(config),
+            dynamodb,
+            sfn,
             table,
         }
     }
@@ -248,7 +305,11 @@ impl ApprovalStore {
             }),
             _ => Ok(()),
         };
-        too_long("approver", &request.approver, MAX_APPROVER_BYTES)?;
+        too_long(
+            "approver",
+            &Some(request.approver.name().to_owned()),
+            MAX_APPROVER_BYTES,
+        )?;
         too_long("notes", &request.notes, MAX_NOTES_BYTES)?;
         if record.status != "pending" {
             if record.status == "expired" {
@@ -271,20 +332,27 @@ impl ApprovalStore {
             });
         }
         if !record.approvers.is_empty() {
-            let approver = request.approver.clone().unwrap_or_default();
-            if !record
-                .approvers
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(&approver))
-            {
-                return Err(DecisionError::NotAnApprover(approver));
+            // Only a proven identity counts: a typed name is what anyone can type.
+            let designated = match &request.approver {
+                Approver::Verified(name) => record
+                    .approvers
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(name)),
+                _ => false,
+            };
+            if !designated {
+                return Err(DecisionError::NotAnApprover(
+                    request.approver.name().to_owned(),
+                ));
             }
         }
         Ok(())
     }
 
-    /// Decides: conditional write (the first writer wins), then resumes the run. Refused
-    /// requests change nothing.
+    /// Decides: a conditional write to `deciding` (the first writer wins), then resumes the
+    /// run, then records the final status. If the resume fails the request stays
+    /// `deciding`: a retry completes it with the recorded decision, and the gate's timeout
+    /// expires it. Refused requests change nothing.
     pub async fn decide(
         &self,
         request: &DecisionRequest,
@@ -296,17 +364,11 @@ impl ApprovalStore {
             // Another tenant's request does not exist as far as this caller can tell.
             return Err(DecisionError::NotFound(request.request_id.clone()));
         }
+        if record.status == DECIDING {
+            return self.complete_retry(record, request).await;
+        }
         self.check(&record, request, now)?;
-        let approver = request
-            .approver
-            .clone()
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "anonymous".to_owned());
-        let status = if request.decision == REJECT {
-            "rejected"
-        } else {
-            "approved"
-        };
+        let approver = request.approver.name().to_owned();
         let mut update = self
             .dynamodb
             .update_item()
@@ -315,12 +377,17 @@ impl ApprovalStore {
             .condition_expression("#status = :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
-            .expression_attribute_values(":status", AttributeValue::S(status.into()))
+            .expression_attribute_values(":status", AttributeValue::S(DECIDING.into()))
             .expression_attribute_values(":decision", AttributeValue::S(request.decision.clone()))
             .expression_attribute_values(":by", AttributeValue::S(approver.clone()))
+            .expression_attribute_values(
+                ":verified",
+                AttributeValue::Bool(request.approver.is_verified()),
+            )
             .expression_attribute_values(":at", AttributeValue::N(now.to_string()));
         let mut expression = String::from(
-            "SET #status = :status, decision = :decision, decided_by = :by, decided_at = :at",
+            "SET #status = :status, decision = :decision, decided_by = :by, \
+             approver_verified = :verified, decided_at = :at",
         );
         if let Some(notes) = request.notes.clone().filter(|n| !n.is_empty()) {
             expression.push_str(", notes = :notes");
@@ -341,11 +408,50 @@ impl ApprovalStore {
             }
             return Err(unavailable(e));
         }
+        record.status = DECIDING.to_owned();
+        record.decision = Some(request.decision.clone());
+        record.decided_by = Some(approver);
+        record.approver_verified = Some(request.approver.is_verified());
+        record.decided_at = Some(now);
+        record.notes = request.notes.clone().filter(|n| !n.is_empty());
+        self.complete(record).await
+    }
+
+    /// A decision arriving while an earlier one is recorded but not resumed: the recorded
+    /// one is completed, and stands; the caller learns whether it was theirs.
+    async fn complete_retry(
+        &self,
+        record: ApprovalRecord,
+        request: &DecisionRequest,
+    ) -> Result<ApprovalRecord, DecisionError> {
+        let same = record.decision.as_deref() == Some(request.decision.as_str())
+            && record.decided_by.as_deref() == Some(request.approver.name());
+        let completed = self.complete(record).await?;
+        if same {
+            return Ok(completed);
+        }
+        Err(DecisionError::AlreadyDecided {
+            status: completed.status,
+            by: completed.decided_by.unwrap_or_default(),
+            at: completed.decided_at.unwrap_or_default(),
+        })
+    }
+
+    /// Resumes the run with a `deciding` request's recorded decision, then records the final
+    /// status. Safe to repeat: Step Functions refuses a second resume of the same token, and
+    /// that is read as "already resumed" only after the first one succeeded.
+    async fn complete(&self, mut record: ApprovalRecord) -> Result<ApprovalRecord, DecisionError> {
+        let decision_name = record.decision.clone().unwrap_or_default();
+        let status = if decision_name == REJECT {
+            "rejected"
+        } else {
+            "approved"
+        };
         let decision = ApprovalDecision::picked(
             &record.choices,
-            &request.decision,
-            Some(approver.clone()),
-            request.notes.clone(),
+            &decision_name,
+            record.decided_by.clone(),
+            record.notes.clone(),
             false,
         );
         let output = serde_json::to_string(&decision)
@@ -363,27 +469,52 @@ impl ApprovalStore {
             });
             if gone {
                 // The run stopped waiting (timed out or stopped): the decision cannot count.
-                self.mark_expired(&record.request_id, Some(status)).await?;
+                self.mark_expired(&record.request_id, Some(DECIDING))
+                    .await?;
                 return Err(DecisionError::RequestExpired);
             }
+            tracing::error!(
+                run_id = %record.run_id,
+                request_id = %record.request_id,
+                error = %aws_sdk_sfn::error::DisplayErrorContext(&e),
+                "decision recorded but the run was not resumed; a retry completes it"
+            );
             return Err(DecisionError::Unavailable(
                 aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
             ));
+        }
+        let finished = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("request_id", AttributeValue::S(record.request_id.clone()))
+            .update_expression("SET #status = :status")
+            .condition_expression("#status = :deciding")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", AttributeValue::S(status.into()))
+            .expression_attribute_values(":deciding", AttributeValue::S(DECIDING.into()))
+            .send()
+            .await;
+        if let Err(e) = finished {
+            // The run is resumed; a concurrent retry may have recorded the status already.
+            if !e
+                .as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception())
+            {
+                tracing::error!(request_id = %record.request_id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "run resumed but its final status was not recorded");
+            }
         }
         tracing::info!(
             run_id = %record.run_id,
             step = %record.gate,
             tenant_id = %record.tenant_id,
             request_id = %record.request_id,
-            decision = %request.decision,
-            approver = %approver,
+            decision = %decision_name,
+            approver = record.decided_by.as_deref().unwrap_or_default(),
+            approver_verified = record.approver_verified.unwrap_or(false),
             "approval decided"
         );
         record.status = status.to_owned();
-        record.decision = Some(request.decision.clone());
-        record.decided_by = Some(approver);
-        record.decided_at = Some(now);
-        record.notes = request.notes.clone();
         Ok(record)
     }
 
@@ -441,8 +572,9 @@ impl ApprovalStore {
             ) else {
                 continue;
             };
-            if item_gate == gate && status == "pending" {
-                self.mark_expired(id, None).await?;
+            // The wait is over: a decision that never reached the run does not count either.
+            if item_gate == gate && (status == "pending" || status == DECIDING) {
+                self.mark_expired(id, Some(status)).await?;
                 expired += 1;
             }
         }

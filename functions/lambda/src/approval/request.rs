@@ -135,19 +135,40 @@ impl Channel {
     }
 }
 
-/// The Slack-compatible message: the subject, the summary, one button per decision.
+/// Text made inert for Slack's mrkdwn: no links, mentions (`<!channel>`, `<http://..|..>`)
+/// or breaking out of a code span.
+pub fn escape_mrkdwn(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('`', "'")
+}
+
+/// The Slack-compatible message: the subject, the summary, one button per decision (none on
+/// a gate with designated approvers: their links go to them alone).
 pub fn webhook_message(notice: &Notice<'_>) -> Value {
     let buttons: Vec<Value> = notice
         .links
         .iter()
         .map(|(decision, link)| json!({ "type": "button", "text": { "type": "plain_text", "text": decision }, "url": link }))
         .collect();
+    let subject = escape_mrkdwn(notice.subject);
+    let mut blocks = vec![
+        json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!(
+        "*{}*\nrun `{}`\n```{}```",
+        subject,
+        escape_mrkdwn(notice.run_id),
+        escape_mrkdwn(notice.summary)
+    ) } }),
+    ];
+    if buttons.is_empty() {
+        blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": "The designated approvers were sent their own links." }] }));
+    } else {
+        blocks.push(json!({ "type": "actions", "elements": buttons }));
+    }
     json!({
-        "text": format!("Approval needed for run {}: {}", notice.run_id, notice.subject),
-        "blocks": [
-            { "type": "section", "text": { "type": "mrkdwn", "text": format!("*{}*\nrun `{}`\n```{}```", notice.subject, notice.run_id, notice.summary) } },
-            { "type": "actions", "elements": buttons },
-        ],
+        "text": format!("Approval needed for run {}: {}", escape_mrkdwn(notice.run_id), subject),
+        "blocks": blocks,
     })
 }
 
@@ -236,7 +257,7 @@ impl ApprovalRequests {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             sfn: aws_sdk_sfn::Client::new(config),
             table: required_var("APPROVALS_TABLE")?,
-            signer: LinkSigner::new(secret.as_bytes(), &base)
+            signer: LinkSigner::from_secret_list(&secret, &base)
                 .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?,
             channels: channels_from_env(config),
             // Never in production, whatever AUTO_APPROVE_IN_DEV says.
@@ -270,10 +291,32 @@ impl ApprovalRequests {
         .into_iter()
         .chain([REJECT.to_owned()])
         .collect();
-        let links: Vec<(String, String)> = decisions
+        // A gate with designated approvers gets one set of links per approver, each naming
+        // them inside the signature; the request stores none (an API key holder must not
+        // pick up someone's links). Otherwise one shared set, stored on the request.
+        let approver_links: Vec<(String, Vec<(String, String)>)> = event
+            .gate
+            .approvers
             .iter()
-            .map(|d| (d.clone(), self.signer.link(&request_id, d, expires)))
+            .map(|approver| {
+                let links = decisions
+                    .iter()
+                    .map(|d| {
+                        let link = self.signer.approver_link(&request_id, d, approver, expires);
+                        (d.clone(), link)
+                    })
+                    .collect();
+                (approver.clone(), links)
+            })
             .collect();
+        let links: Vec<(String, String)> = if event.gate.approvers.is_empty() {
+            decisions
+                .iter()
+                .map(|d| (d.clone(), self.signer.link(&request_id, d, expires)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let s = |v: &str| AttributeValue::S(v.to_owned());
         let list = |v: &[String]| AttributeValue::L(v.iter().map(|x| s(x)).collect());
         let mut item = HashMap::from([
@@ -365,7 +408,19 @@ impl ApprovalRequests {
                     links: &links,
                 };
                 for channel in &self.channels {
-                    channel.notify(&notice).await;
+                    match channel {
+                        Channel::Email { .. } if !approver_links.is_empty() => {
+                            for (approver, links) in &approver_links {
+                                let own = Notice {
+                                    approvers: std::slice::from_ref(approver),
+                                    links,
+                                    ..notice
+                                };
+                                channel.notify(&own).await;
+                            }
+                        }
+                        _ => channel.notify(&notice).await,
+                    }
                 }
             }
         }
@@ -386,6 +441,40 @@ mod tests {
             approvers: &[],
             links,
         }
+    }
+
+    #[test]
+    fn the_webhook_message_cannot_inject_mrkdwn() {
+        let links = [("approve".to_owned(), "https://x/a".to_owned())];
+        let mut hostile = notice(&links);
+        hostile.subject = "<!channel> pay <https://evil.test|here>";
+        hostile.summary = "``` *bold* <@U123> & more";
+        let message = webhook_message(&hostile);
+        let section = message["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        let text = message["text"].as_str().unwrap_or_default();
+        for rendered in [section, text] {
+            assert!(
+                !rendered.contains("<!channel>") && !rendered.contains("<https://evil"),
+                "{rendered}"
+            );
+        }
+        assert!(
+            !section.contains("<@U123>") && section.contains("&amp; more"),
+            "{section}"
+        );
+        assert_eq!(
+            section.matches("```").count(),
+            2,
+            "the summary stays in its code block: {section}"
+        );
+    }
+
+    #[test]
+    fn designated_gates_post_no_links_to_the_shared_webhook() {
+        let message = webhook_message(&notice(&[]));
+        assert_eq!(message["blocks"][1]["type"], "context");
     }
 
     #[test]
