@@ -71,6 +71,36 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 "LifecycleConfiguration": {
                     "Rules": [{ "Id": "expire-payloads", "Status": "Enabled", "ExpirationInDays": 30 }],
                 },
+                // Run data is never public, whatever a later ACL or policy says.
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": true,
+                    "BlockPublicPolicy": true,
+                    "IgnorePublicAcls": true,
+                    "RestrictPublicBuckets": true,
+                },
+            },
+        }),
+    );
+    resources.insert(
+        "PayloadBucketPolicy".into(),
+        json!({
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": { "Ref": PAYLOAD_BUCKET },
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "TlsOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [
+                            { "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}", payload_bucket_pattern()) },
+                            { "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{}/*", payload_bucket_pattern()) },
+                        ],
+                        "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+                    }],
+                },
             },
         }),
     );
@@ -219,9 +249,18 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     vec![
                         dynamodb_policy(&["ApprovalsTable"], &["dynamodb:PutItem"]),
                         send_task(),
+                        // Only as the configured sender (an address or domain identity).
                         json!({
                             "PolicyName": "notify-by-email",
-                            "PolicyDocument": statement(json!(["ses:SendEmail"]), json!("*")),
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [{
+                                    "Effect": "Allow",
+                                    "Action": ["ses:SendEmail"],
+                                    "Resource": { "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*" },
+                                    "Condition": { "StringEquals": { "ses:FromAddress": { "Ref": "ApprovalEmailFrom" } } },
+                                }],
+                            },
                         }),
                     ],
                 )
@@ -246,6 +285,17 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             "api" => Some("ApiUrl"),
             _ => None,
         } {
+            // A flood on a public URL must not take the concurrency the agents need.
+            if let Some(function) = resources
+                .get_mut(&format!("Fn{id}"))
+                .and_then(|f| f.get_mut("Properties"))
+                .and_then(Value::as_object_mut)
+            {
+                function.insert(
+                    "ReservedConcurrentExecutions".into(),
+                    json!({ "Fn::If": ["LimitPublicConcurrency", { "Ref": "PublicFunctionConcurrency" }, { "Ref": "AWS::NoValue" }] }),
+                );
+            }
             // Public URLs: approvers click links from anywhere (each request is authenticated
             // by its link's signature), and API clients present a tenant key the API checks.
             resources.insert(
@@ -339,11 +389,13 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             "ApprovalWebhookUrl": { "Type": "String", "Default": "", "Description": "Slack-compatible webhook notified of approval requests; empty for none" },
             "ApprovalEmailFrom": { "Type": "String", "Default": "", "Description": "SES-verified sender of approval emails; empty for no email" },
             "ApprovalEmailTo": { "Type": "String", "Default": "", "Description": "Comma-separated recipients for gates without designated approvers" },
+            "PublicFunctionConcurrency": { "Type": "Number", "Default": 10, "MinValue": 0, "Description": "Reserved (and maximum) concurrency of each public Function URL function (approval callback, API); 0 leaves them unreserved, for accounts whose concurrency quota cannot spare any" },
             "PrimaryModel": { "Type": "String", "Default": "embedded", "Description": "provider:model for every agent, e.g. bedrock:amazon.nova-lite-v1:0; embedded is the offline deterministic model" },
         },
         "Conditions": {
             "CreateTables": { "Fn::Equals": [{ "Ref": "ManageTables" }, "true"] },
             "CustomDynamoDbEndpoint": { "Fn::Not": [{ "Fn::Equals": [{ "Ref": "DynamoDbEndpoint" }, ""] }] },
+            "LimitPublicConcurrency": { "Fn::Not": [{ "Fn::Equals": [{ "Ref": "PublicFunctionConcurrency" }, "0"] }] },
         },
         "Resources": resources,
         "Outputs": outputs,
