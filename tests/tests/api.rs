@@ -359,12 +359,11 @@ fn assert_succeeded_with_costs(run: &Value, workflow: &str) {
 }
 
 #[tokio::test]
-async fn health_answers_without_a_key_and_counts_active_runs() {
+async fn health_answers_without_a_key_and_tells_nothing_about_tenants() {
     let anonymous = Api::anonymous();
     let reply = anonymous.get("/health").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(reply.body["status"], "ok");
-    assert!(reply.body["active_runs"].is_u64(), "{}", reply.body);
+    assert_eq!(reply.body, json!({ "status": "ok" }));
     // A wrong key does not matter where none is needed.
     let reply = Api::with_key("sy_not-a-key").get("/health").await;
     assert_eq!(reply.status, 200);
@@ -870,12 +869,6 @@ async fn another_tenant_can_neither_see_nor_touch_a_run_and_cancelling_stops_it(
     let (run, approval) = a.pending(&run_id, "approve_strategy").await;
     let arn = run["execution_arn"].as_str().expect("arn").to_owned();
     let request_id = approval["request_id"].as_str().expect("id").to_owned();
-    let health = Api::anonymous().get("/health").await;
-    assert!(
-        health.body["active_runs"].as_u64() >= Some(1),
-        "a run is waiting: {}",
-        health.body
-    );
 
     // Tenant b: the run and its request are as absent as ones that never existed.
     let never = "never-existed-0000";

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use switchyard_lambda::approval::{ApprovalStore, DecisionError, DecisionRequest, RUN_INDEX};
 use switchyard_lambda::store::{RunOutcome, RunStore};
@@ -15,7 +15,7 @@ use crate::backend::{
     PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
 };
 use crate::keys::ApiKeys;
-use crate::{APPROVALS_BY_TENANT, RUNS_BY_STATUS, RUNS_BY_TENANT};
+use crate::{APPROVALS_BY_TENANT, RUNS_BY_TENANT};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -728,30 +728,5 @@ impl Backend for AwsBackend {
             .decide(request, Some(tenant))
             .await
             .map(Approval::from)
-    }
-
-    async fn active_runs(&self) -> Result<u64, BackendError> {
-        let mut count = 0u64;
-        let mut start = None;
-        loop {
-            let output = self
-                .dynamodb
-                .query()
-                .table_name(&self.runs_table)
-                .index_name(RUNS_BY_STATUS)
-                .key_condition_expression("#status = :running")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":running", AttributeValue::S("running".into()))
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(dynamodb_error)?;
-            count += output.count().max(0) as u64;
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(count);
-            }
-        }
     }
 }

@@ -298,7 +298,4 @@ pub trait Backend: Send + Sync {
         request: &DecisionRequest,
         tenant: &str,
     ) -> impl Future<Output = Result<Approval, DecisionError>> + Send;
-
-    /// Runs currently `running`, across tenants.
-    fn active_runs(&self) -> impl Future<Output = Result<u64, BackendError>> + Send;
 }

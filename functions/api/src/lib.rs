@@ -42,7 +42,5 @@ pub use switchyard_lambda::ConfigError;
 
 /// The runs table's index by tenant, newest first (`tenant_id` HASH, `created_at` N RANGE).
 pub const RUNS_BY_TENANT: &str = "by-tenant";
-/// The runs table's index by status (`status` HASH, `created_at` N RANGE), for counting.
-pub const RUNS_BY_STATUS: &str = "by-status";
 /// The approvals table's index by tenant (`tenant_id` HASH, `created_at` N RANGE).
 pub const APPROVALS_BY_TENANT: &str = "by-tenant";

@@ -311,13 +311,4 @@ impl Backend for MemoryBackend {
         approval.links.clear();
         Ok(approval.clone())
     }
-
-    async fn active_runs(&self) -> Result<u64, BackendError> {
-        Ok(self
-            .check()?
-            .runs
-            .values()
-            .filter(|r| r.status == "running")
-            .count() as u64)
-    }
 }
