@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use switchyard_api::keys::{hash_key, key_id, ApiKeys};
 use switchyard_e2e::{
     api_url, function_url_client, link_secret, run_id, saved_api_key, Record, Stack,
 };
@@ -405,6 +406,48 @@ async fn designated_approvers(stack: &Stack, attacks: &mut Attacks) {
         .await;
 }
 
+async fn revoked_and_expired_keys(stack: &Stack, attacks: &mut Attacks) {
+    let keys = ApiKeys::new(
+        stack.dynamodb.clone(),
+        stack.deployment.tables["api_keys"].clone(),
+    );
+    let tenant = format!(
+        "e2e-sec-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let key = keys.create(&tenant).await.expect("a key");
+    let api = Api {
+        key: key.api_key.clone(),
+        ..Api::demo()
+    };
+    let (before, _) = api.call(reqwest::Method::GET, "/runs", None).await;
+    keys.revoke(&key_id(&hash_key(&key.api_key)))
+        .await
+        .expect("revoked");
+    let (after, body) = api.call(reqwest::Method::GET, "/runs", None).await;
+    attacks.record(
+        "a revoked API key",
+        "401 unauthorized",
+        format!("before {before}, after {}", error_of(after, &body)),
+        before == 200 && after == 401,
+    );
+    let expired = keys
+        .create_expiring(&tenant, Some(1))
+        .await
+        .expect("an expired key");
+    let api = Api {
+        key: expired.api_key,
+        ..Api::demo()
+    };
+    let (status, body) = api.call(reqwest::Method::GET, "/runs", None).await;
+    attacks.record(
+        "an expired API key",
+        "401 unauthorized",
+        error_of(status, &body),
+        status == 401,
+    );
+}
+
 #[tokio::test]
 async fn attacks_are_refused_and_change_nothing() {
     let stack = Stack::connect().await;
@@ -413,5 +456,6 @@ async fn attacks_are_refused_and_change_nothing() {
     forged_payload_references(&stack, &api, &mut attacks).await;
     decisions(&stack, &api, &mut attacks).await;
     designated_approvers(&stack, &mut attacks).await;
+    revoked_and_expired_keys(&stack, &mut attacks).await;
     attacks.finish();
 }

@@ -1,6 +1,9 @@
 //! API keys: one per tenant (or several), stored only as the SHA-256 hex of the key in the
-//! table named by `API_KEYS_TABLE` (`key_hash` S, `tenant_id`, `created_at` epoch ms). The key
-//! itself is shown once, when it is created, and kept nowhere.
+//! table named by `API_KEYS_TABLE` (`key_hash` S, `tenant_id`, `created_at` epoch ms, and
+//! optionally `expires_at` and `revoked_at`, epoch ms). The key itself is shown once, when it
+//! is created, and kept nowhere. A key is known by its id, the first [`KEY_ID_LEN`] hex
+//! digits of its hash: `list` shows ids, `revoke` takes one; a revoked or expired key
+//! authenticates nobody.
 
 use std::collections::HashMap;
 
@@ -15,6 +18,8 @@ use switchyard_lambda::{required_var, ConfigError};
 pub const KEY_PREFIX: &str = "sy_";
 const KEY_BYTES: usize = 32;
 const MAX_TENANT_LEN: usize = 64;
+/// Hex digits of a key's hash that name it (in listings, revocations and decision records).
+pub const KEY_ID_LEN: usize = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -24,6 +29,47 @@ pub enum KeyError {
     Random(getrandom::Error),
     #[error("API keys table: {0}")]
     Store(String),
+    #[error("no key with id `{0}`")]
+    UnknownKey(String),
+    #[error("key id `{0}` is ambiguous: give more of it")]
+    AmbiguousKey(String),
+}
+
+/// A stored key as listings show it (never the key, never the whole hash).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct KeyInfo {
+    pub key_id: String,
+    pub tenant_id: String,
+    pub created_at: u64,
+    pub expires_at: Option<u64>,
+    pub revoked_at: Option<u64>,
+}
+
+impl KeyInfo {
+    fn from_item(item: &HashMap<String, AttributeValue>) -> Option<KeyInfo> {
+        let n = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+        };
+        Some(KeyInfo {
+            key_id: key_id(item.get("key_hash")?.as_s().ok()?),
+            tenant_id: item.get("tenant_id")?.as_s().ok()?.clone(),
+            created_at: n("created_at").unwrap_or_default(),
+            expires_at: n("expires_at"),
+            revoked_at: n("revoked_at"),
+        })
+    }
+
+    /// Whether the key authenticates at `now` (epoch ms).
+    pub fn usable(&self, now: u64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+/// The id of a key, from its hash.
+pub fn key_id(key_hash: &str) -> String {
+    key_hash.chars().take(KEY_ID_LEN).collect()
 }
 
 /// A key just created: the only time its text exists.
@@ -65,29 +111,46 @@ pub struct ApiKeys {
 
 impl ApiKeys {
     pub fn from_env(config: &aws_config::SdkConfig) -> Result<ApiKeys, ConfigError> {
-        Ok(ApiKeys {
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            table: required_var("API_KEYS_TABLE")?,
-        })
+        Ok(ApiKeys::new(
+            aws_sdk_dynamodb::Client::new(config),
+            required_var("API_KEYS_TABLE")?,
+        ))
+    }
+
+    pub fn new(dynamodb: aws_sdk_dynamodb::Client, table: String) -> ApiKeys {
+        ApiKeys { dynamodb, table }
     }
 
     /// Creates a key for `tenant`. The returned text is the only copy.
     pub async fn create(&self, tenant: &str) -> Result<NewKey, KeyError> {
+        self.create_expiring(tenant, None).await
+    }
+
+    /// Creates a key for `tenant` that stops working at `expires_at` (epoch ms), if given.
+    pub async fn create_expiring(
+        &self,
+        tenant: &str,
+        expires_at: Option<u64>,
+    ) -> Result<NewKey, KeyError> {
         validate_tenant(tenant)?;
         let api_key = generate_key()?;
         let key_hash = hash_key(&api_key);
         let created_at = now_ms();
+        let mut item = HashMap::from([
+            ("key_hash".to_owned(), AttributeValue::S(key_hash)),
+            ("tenant_id".to_owned(), AttributeValue::S(tenant.to_owned())),
+            (
+                "created_at".to_owned(),
+                AttributeValue::N(created_at.to_string()),
+            ),
+        ]);
+        if let Some(at) = expires_at {
+            item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
+        }
         self.dynamodb
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(HashMap::from([
-                ("key_hash".to_owned(), AttributeValue::S(key_hash)),
-                ("tenant_id".to_owned(), AttributeValue::S(tenant.to_owned())),
-                (
-                    "created_at".to_owned(),
-                    AttributeValue::N(created_at.to_string()),
-                ),
-            ])))
+            .set_item(Some(item))
             // 256 random bits do not collide; the condition makes sure of it.
             .condition_expression("attribute_not_exists(key_hash)")
             .send()
@@ -103,24 +166,118 @@ impl ApiKeys {
         })
     }
 
-    /// The tenant of a key, given its hash.
+    /// The tenant of a key, given its hash, while the key is neither revoked nor expired.
     pub async fn tenant_of(&self, key_hash: &str) -> Result<Option<String>, KeyError> {
         let item = self
             .dynamodb
             .get_item()
             .table_name(&self.table)
             .key("key_hash", AttributeValue::S(key_hash.to_owned()))
+            .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                KeyError::Store(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(store_error)?;
         Ok(item
             .item()
-            .and_then(|item| item.get("tenant_id"))
-            .and_then(|v| v.as_s().ok())
-            .cloned())
+            .and_then(KeyInfo::from_item)
+            .filter(|key| key.usable(now_ms()))
+            .map(|key| key.tenant_id))
     }
+
+    /// Every key (of `tenant`, if given), oldest first. An operator's listing: it scans.
+    pub async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyInfo>, KeyError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(store_error)?;
+            keys.extend(
+                page.items()
+                    .iter()
+                    .filter_map(KeyInfo::from_item)
+                    .filter(|k| tenant.is_none_or(|t| k.tenant_id == t)),
+            );
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        keys.sort_by(|a, b| (a.created_at, &a.key_id).cmp(&(b.created_at, &b.key_id)));
+        Ok(keys)
+    }
+
+    /// Revokes the key whose id starts with `key_id` (at least 8 hex digits, one key only).
+    pub async fn revoke(&self, key_id: &str) -> Result<KeyInfo, KeyError> {
+        let wanted = key_id.trim().to_ascii_lowercase();
+        if wanted.len() < 8 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(KeyError::UnknownKey(key_id.to_owned()));
+        }
+        let mut start = None;
+        let mut found: Vec<HashMap<String, AttributeValue>> = Vec::new();
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(store_error)?;
+            found.extend(
+                page.items()
+                    .iter()
+                    .filter(|item| {
+                        item.get("key_hash")
+                            .and_then(|v| v.as_s().ok())
+                            .is_some_and(|h| h.starts_with(&wanted))
+                    })
+                    .cloned(),
+            );
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        let item = match found.as_slice() {
+            [] => return Err(KeyError::UnknownKey(key_id.to_owned())),
+            [one] => one,
+            _ => return Err(KeyError::AmbiguousKey(key_id.to_owned())),
+        };
+        let hash = item
+            .get("key_hash")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let now = now_ms();
+        self.dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .key("key_hash", AttributeValue::S(hash))
+            // The first revocation's time stands.
+            .update_expression("SET revoked_at = if_not_exists(revoked_at, :now)")
+            .condition_expression("attribute_exists(key_hash)")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await
+            .map_err(store_error)?;
+        let mut info =
+            KeyInfo::from_item(item).ok_or_else(|| KeyError::UnknownKey(key_id.to_owned()))?;
+        info.revoked_at = info.revoked_at.or(Some(now));
+        tracing::info!(tenant_id = %info.tenant_id, key_id = %info.key_id, "API key revoked");
+        Ok(info)
+    }
+}
+
+fn store_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    e: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> KeyError {
+    KeyError::Store(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
 #[cfg(test)]
@@ -138,6 +295,37 @@ mod tests {
             hash_key("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn revoked_and_expired_keys_are_not_usable() {
+        let key = KeyInfo {
+            key_id: "abcdef012345".into(),
+            tenant_id: "t".into(),
+            created_at: 1,
+            expires_at: None,
+            revoked_at: None,
+        };
+        assert!(key.usable(10));
+        let expiring = KeyInfo {
+            expires_at: Some(10),
+            ..key.clone()
+        };
+        assert!(expiring.usable(9) && !expiring.usable(10));
+        let revoked = KeyInfo {
+            revoked_at: Some(5),
+            ..key.clone()
+        };
+        assert!(!revoked.usable(1));
+        let item = HashMap::from([
+            ("key_hash".to_owned(), AttributeValue::S("a".repeat(64))),
+            ("tenant_id".to_owned(), AttributeValue::S("t".into())),
+            ("created_at".to_owned(), AttributeValue::N("1".into())),
+            ("revoked_at".to_owned(), AttributeValue::N("2".into())),
+        ]);
+        let read = KeyInfo::from_item(&item).expect("a key");
+        assert_eq!(read.key_id, "a".repeat(KEY_ID_LEN));
+        assert!(!read.usable(0));
     }
 
     #[test]
