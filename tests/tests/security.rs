@@ -43,12 +43,12 @@ impl Attacks {
     fn finish(self) {
         let mut table = String::from("\nsecurity: attacks tried against the local stack\n");
         table.push_str(&format!(
-            "  {:<58} {:<30} {:<36} {}\n",
+            "  {:<56} {:<36} {:<36} {}\n",
             "attack", "expected", "got", "refused"
         ));
         for o in &self.0 {
             table.push_str(&format!(
-                "  {:<58} {:<30} {:<36} {}\n",
+                "  {:<56} {:<36} {:<36} {}\n",
                 o.attack,
                 o.expected,
                 o.got.chars().take(36).collect::<String>(),
@@ -341,6 +341,28 @@ async fn decisions(stack: &Stack, api: &Api, attacks: &mut Attacks) {
     let _ = api
         .call(reqwest::Method::DELETE, &format!("/runs/{run}"), None)
         .await;
+
+    let (too_many, _) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/runs/{run}/timeline?limit=100000"),
+            None,
+        )
+        .await;
+    let (status, page) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/runs/{run}/timeline?limit=2"),
+            None,
+        )
+        .await;
+    let events = page["events"].as_array().map_or(0, Vec::len);
+    attacks.record(
+        "timeline read of unbounded size",
+        "400 over 1000; pages with a cursor",
+        format!("{too_many}; {status} {events} events"),
+        too_many == 400 && status == 200 && events <= 2 && page["next_cursor"].is_string(),
+    );
 }
 
 async fn designated_approvers(stack: &Stack, attacks: &mut Attacks) {

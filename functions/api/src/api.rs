@@ -233,10 +233,7 @@ impl<B: Backend> Api<B> {
                 request::query(&request.query, &[])?;
                 self.cancel_run(run_id, tenant).await
             }
-            Route::Timeline(run_id) => {
-                request::query(&request.query, &[])?;
-                self.timeline(run_id, tenant).await
-            }
+            Route::Timeline(run_id) => self.timeline(request, run_id, tenant).await,
             Route::Logs(run_id) => self.logs(request, run_id, tenant).await,
             Route::ListApprovals => self.list_approvals(request, tenant).await,
             Route::SubmitApproval => {
@@ -465,19 +462,28 @@ impl<B: Backend> Api<B> {
         ))
     }
 
-    async fn timeline(&self, run_id: &str, tenant: &str) -> Result<ApiResponse, ApiError> {
+    async fn timeline(
+        &self,
+        request: &ApiRequest,
+        run_id: &str,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let params = request::query(&request.query, &["limit", "cursor"])?;
+        let page = request::event_page(&params)?;
         let run = self.owned_run(run_id, tenant).await?;
         let history = match &run.execution_arn {
             Some(arn) => self.backend.history(arn).await?,
             None => Vec::new(),
         };
         let steps = self.backend.steps(run_id).await?;
+        let (events, next) = page.cut(timeline::merge(history, &steps));
         Ok(ApiResponse::json(
             200,
             &json!({
                 "run_id": run_id,
                 "status": run.status,
-                "events": timeline::merge(history, &steps),
+                "events": events,
+                "next_cursor": next,
             }),
         ))
     }
@@ -488,7 +494,8 @@ impl<B: Backend> Api<B> {
         run_id: &str,
         tenant: &str,
     ) -> Result<ApiResponse, ApiError> {
-        let params = request::query(&request.query, &["level", "step"])?;
+        let params = request::query(&request.query, &["level", "step", "limit", "cursor"])?;
+        let page = request::event_page(&params)?;
         let level = request::log_level(&params)?;
         let step = params.get("step").filter(|s| !s.is_empty());
         let run = self.owned_run(run_id, tenant).await?;
@@ -496,9 +503,10 @@ impl<B: Backend> Api<B> {
         let to = run.finished_at.unwrap_or_else(now_ms) + LOG_WINDOW_SLACK_MS;
         let events = self.backend.log_events(run_id, from, to).await?;
         let lines = logs::run_lines(events, run_id, level.as_deref(), step.map(String::as_str));
+        let (lines, next) = page.cut(lines);
         Ok(ApiResponse::json(
             200,
-            &json!({ "run_id": run_id, "lines": lines }),
+            &json!({ "run_id": run_id, "lines": lines, "next_cursor": next }),
         ))
     }
 

@@ -26,6 +26,8 @@ const READ_CONCURRENCY: usize = 8;
 /// Bounds one logs request: groups searched at once, and events read in all.
 const LOG_GROUP_CONCURRENCY: usize = 8;
 const MAX_LOG_EVENTS: usize = 10_000;
+/// Bytes of log messages one request reads, over every group (the function has 256 MB).
+const MAX_LOG_BYTES: usize = 16 * 1024 * 1024;
 /// Bounds one filtered listing: DynamoDB pages read before answering with a cursor.
 const MAX_LISTING_PAGES: usize = 10;
 /// Items DynamoDB reads per page of a filtered listing (filters apply after the read).
@@ -222,9 +224,11 @@ impl AwsBackend {
         run_id: &str,
         from: u64,
         to: u64,
+        byte_budget: usize,
     ) -> Result<Vec<LogEvent>, BackendError> {
         let function = group.trim_start_matches("/aws/lambda/").to_owned();
         let mut events = Vec::new();
+        let mut bytes = 0usize;
         let mut token = None;
         loop {
             let result = self
@@ -249,11 +253,18 @@ impl AwsBackend {
                 }
                 Err(e) => return Err(logs_error(e)),
             };
-            events.extend(output.events().iter().map(|e| LogEvent {
-                function: function.clone(),
-                at: e.timestamp().unwrap_or_default().max(0) as u64,
-                message: e.message().unwrap_or_default().to_owned(),
-            }));
+            for e in output.events() {
+                let message = e.message().unwrap_or_default();
+                bytes += message.len();
+                if bytes > byte_budget {
+                    return Ok(events);
+                }
+                events.push(LogEvent {
+                    function: function.clone(),
+                    at: e.timestamp().unwrap_or_default().max(0) as u64,
+                    message: message.to_owned(),
+                });
+            }
             token = output.next_token().map(str::to_owned);
             if token.is_none() || events.len() >= MAX_LOG_EVENTS {
                 return Ok(events);
@@ -709,8 +720,9 @@ impl Backend for AwsBackend {
         to: u64,
     ) -> Result<Vec<LogEvent>, BackendError> {
         let groups = self.log_groups().await?;
+        let budget = (MAX_LOG_BYTES / groups.len().max(1)).max(64 * 1024);
         let per_group: Vec<Vec<LogEvent>> = stream::iter(groups)
-            .map(|group| async move { self.group_events(&group, run_id, from, to).await })
+            .map(|group| async move { self.group_events(&group, run_id, from, to, budget).await })
             .buffer_unordered(LOG_GROUP_CONCURRENCY)
             .try_collect()
             .await?;

@@ -307,6 +307,59 @@ pub fn page(params: &BTreeMap<String, String>) -> Result<PageRequest, ApiError> 
     Ok(PageRequest { limit, after })
 }
 
+/// Default and largest page of `/logs` lines and `/timeline` events.
+pub const DEFAULT_EVENT_LIMIT: usize = 500;
+pub const MAX_EVENT_LIMIT: usize = 1000;
+
+/// A page of a run's log lines or timeline events: `limit` and `cursor` (the position to go
+/// on from, as the previous answer's `next_cursor` gave it).
+#[derive(Debug, PartialEq, Eq)]
+pub struct EventPage {
+    pub limit: usize,
+    pub offset: usize,
+}
+
+pub fn event_page(params: &BTreeMap<String, String>) -> Result<EventPage, ApiError> {
+    let number = |field: &str, default: usize, range: std::ops::RangeInclusive<usize>| match params
+        .get(field)
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_field(
+                    field,
+                    format!(
+                        "expected a number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    };
+    Ok(EventPage {
+        limit: number("limit", DEFAULT_EVENT_LIMIT, 1..=MAX_EVENT_LIMIT)?,
+        offset: number("cursor", 0, 0..=1_000_000)?,
+    })
+}
+
+impl EventPage {
+    /// This page of `items`, and the cursor of the next one if there is more.
+    pub fn cut<T>(&self, items: Vec<T>) -> (Vec<T>, Option<String>) {
+        let total = items.len();
+        let page: Vec<T> = items
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .collect();
+        let end = self.offset.saturating_add(page.len());
+        (page, (end < total).then(|| end.to_string()))
+    }
+}
+
 pub fn run_filter(params: &BTreeMap<String, String>) -> Result<RunFilter, ApiError> {
     Ok(RunFilter {
         status: one_of(params, "status", &RUN_STATUSES)?,
@@ -532,6 +585,37 @@ mod tests {
         assert_eq!(error.status(), 400);
         let error = json_object(b"{\"a\": 1,}").expect_err("trailing comma");
         assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn log_and_timeline_pages_are_bounded() {
+        let params = |q: &str| query(q, &["limit", "cursor"]).expect("known parameters");
+        let page = event_page(&params("")).expect("defaults");
+        assert_eq!(
+            page,
+            EventPage {
+                limit: DEFAULT_EVENT_LIMIT,
+                offset: 0
+            }
+        );
+        let (items, next) = event_page(&params("limit=2"))
+            .expect("valid")
+            .cut((0..5).collect());
+        assert_eq!((items, next.as_deref()), (vec![0, 1], Some("2")));
+        let (items, next) = event_page(&params("limit=2&cursor=4"))
+            .expect("valid")
+            .cut((0..5).collect());
+        assert_eq!((items, next), (vec![4], None));
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "limit=x",
+            "cursor=-1",
+            "cursor=99999999",
+        ] {
+            let error = event_page(&params(bad)).expect_err("refused");
+            assert_eq!(error.status(), 400, "{bad}");
+        }
     }
 
     #[test]

@@ -190,3 +190,29 @@ impl AgentRuntime {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infrastructure_errors_reach_tenants_without_their_details() {
+        let failure = infrastructure(
+            "ResourceNotFoundException: arn:aws:dynamodb:us-east-1:123456789012:table/steps",
+        );
+        assert_eq!(
+            (failure.name, failure.message.as_str()),
+            (AgentError::RETRYABLE, INFRASTRUCTURE_MESSAGE)
+        );
+        let refused = payload_failure(PayloadError::BadReference(
+            "not a payload of this run".into(),
+        ));
+        assert_eq!(refused.name, AgentError::INVALID_INPUT);
+        let stored = payload_failure(PayloadError::Store("s3://secret-bucket/key: 403".into()));
+        assert!(
+            !stored.message.contains("secret-bucket"),
+            "{}",
+            stored.message
+        );
+    }
+}
