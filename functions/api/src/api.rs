@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::{json, Value};
+use switchyard_lambda::approval::DECIDING;
 use switchyard_lambda::store::{now_ms, summarize};
 use switchyard_sdk::WorkflowRegistration;
 
@@ -292,11 +293,14 @@ impl<B: Backend> Api<B> {
         Ok((run, execution))
     }
 
-    /// An ended run waits for nobody: its pending approvals can no longer be decided.
+    /// An ended run waits for nobody: its pending approvals can no longer be decided, and a
+    /// decision recorded but never delivered (`deciding`) never will be.
     async fn expire_pending(&self, run_id: &str) -> Result<(), ApiError> {
         for approval in self.backend.approvals_of_run(run_id).await? {
-            if approval.status == "pending" {
-                self.backend.expire_approval(&approval.request_id).await?;
+            if approval.status == "pending" || approval.status == DECIDING {
+                self.backend
+                    .expire_approval(&approval.request_id, &approval.status)
+                    .await?;
             }
         }
         Ok(())
@@ -839,6 +843,21 @@ mod tests {
         assert_eq!(body["failure"]["error"], "States.Timeout");
         assert_eq!(api.backend.state().runs[&timed_out].status, "failed");
         assert_eq!(body["approvals"][0]["status"], "expired");
+    }
+
+    #[test]
+    fn cancelling_expires_a_decision_that_never_reached_the_run() {
+        let api = api();
+        let run_id = gate_run(&api);
+        api.backend.state().approvals.push(Approval {
+            status: DECIDING.into(),
+            decision: Some("approve".into()),
+            decided_by: Some("ada".into()),
+            ..pending(&run_id, "tenant-a")
+        });
+        let (status, _) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
+        assert_eq!(status, 200);
+        assert_eq!(api.backend.state().approvals[0].status, "expired");
     }
 
     #[test]

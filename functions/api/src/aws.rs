@@ -675,9 +675,9 @@ impl Backend for AwsBackend {
         }
     }
 
-    async fn expire_approval(&self, request_id: &str) -> Result<(), BackendError> {
+    async fn expire_approval(&self, request_id: &str, from: &str) -> Result<(), BackendError> {
         self.approval_store
-            .mark_expired(request_id, None)
+            .mark_expired(request_id, Some(from))
             .await
             .map_err(unavailable)
     }

@@ -274,9 +274,11 @@ pub trait Backend: Send + Sync {
     fn cancel_run(&self, run_id: &str) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
     /// Marks a pending approval request expired (its run stopped waiting).
+    /// Expires a request if it is still `from` (`pending` or `deciding`).
     fn expire_approval(
         &self,
         request_id: &str,
+        from: &str,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn history(

@@ -246,10 +246,10 @@ impl Backend for MemoryBackend {
         }
     }
 
-    async fn expire_approval(&self, request_id: &str) -> Result<(), BackendError> {
+    async fn expire_approval(&self, request_id: &str, from: &str) -> Result<(), BackendError> {
         let mut state = self.check()?;
         for approval in state.approvals.iter_mut() {
-            if approval.request_id == request_id && approval.status == "pending" {
+            if approval.request_id == request_id && approval.status == from {
                 approval.status = "expired".into();
                 approval.links.clear();
             }
