@@ -50,14 +50,21 @@ pub enum ApprovalError {
 
 impl From<ApprovalError> for Diagnostic {
     fn from(error: ApprovalError) -> Diagnostic {
-        let error_type = match error {
-            ApprovalError::Malformed(_) => "Approval.Malformed",
-            ApprovalError::SubjectNotObject(_) => "Approval.SubjectNotObject",
-            ApprovalError::Store(_) | ApprovalError::Resume(_) => "Approval.Unavailable",
+        let (error_type, error_message) = match &error {
+            ApprovalError::Malformed(_) => ("Approval.Malformed", error.to_string()),
+            ApprovalError::SubjectNotObject(_) => ("Approval.SubjectNotObject", error.to_string()),
+            // The AWS text stays in the logs; a run's failure cause is the tenant's to read.
+            ApprovalError::Store(_) | ApprovalError::Resume(_) => {
+                tracing::error!(error = %error, "approval request failed");
+                (
+                    "Approval.Unavailable",
+                    crate::agent::INFRASTRUCTURE_MESSAGE.to_owned(),
+                )
+            }
         };
         Diagnostic {
             error_type: error_type.to_owned(),
-            error_message: error.to_string(),
+            error_message,
         }
     }
 }
@@ -441,6 +448,19 @@ mod tests {
             approvers: &[],
             links,
         }
+    }
+
+    #[test]
+    fn infrastructure_failures_do_not_reach_the_run_in_detail() {
+        let diagnostic = Diagnostic::from(ApprovalError::Store(
+            "AccessDenied: arn:aws:dynamodb:us-east-1:123456789012:table/approvals".into(),
+        ));
+        assert_eq!(diagnostic.error_type, "Approval.Unavailable");
+        assert!(
+            !diagnostic.error_message.contains("arn:aws"),
+            "{}",
+            diagnostic.error_message
+        );
     }
 
     #[test]
