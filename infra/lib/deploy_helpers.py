@@ -1,25 +1,43 @@
 """Small steps of infra/deploy that are clearer in Python than in shell.
 
-    zip BINARY OUT            write a Lambda zip (bootstrap at the root, mode 0755); print its digest
+    zip BINARY DIR            write DIR/bootstrap-<digest>.zip (bootstrap at the root, mode 0755)
+                              unless it exists; print the digest
     tables TEMPLATE PREFIX    create the template's DynamoDB tables where AWS_ENDPOINT_URL_DYNAMODB points
     outputs TARGET REGION OUT read `describe-stacks` JSON on stdin; write the deployment file
+    hotswap STACK TEMPLATE RECORD ZIP KEY=VALUE...
+                              when the stack is what RECORD says the last full deploy made and
+                              only CodeKey changed, put ZIP into the functions directly; exit 1
+                              when a full deploy is needed
+    record STACK TEMPLATE RECORD ZIP KEY=VALUE...
+                              after a full deploy: write RECORD, and give any function whose code
+                              is not ZIP (a hotswap CloudFormation does not know of) ZIP
 """
 
+import base64
+import glob
 import hashlib
 import json
 import os
 import sys
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 
-def write_zip(binary: str, out: str) -> None:
+def write_zip(binary: str, out_dir: str) -> None:
     data = open(binary, "rb").read()
-    info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
-    info.external_attr = 0o100755 << 16  # a regular, executable file
-    info.compress_type = zipfile.ZIP_DEFLATED
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr(info, data)
-    print(hashlib.sha256(data).hexdigest()[:16])
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    out = os.path.join(out_dir, f"bootstrap-{digest}.zip")
+    if not os.path.exists(out):  # zipping a debug binary takes seconds: once per binary
+        for old in glob.glob(os.path.join(out_dir, "bootstrap*.zip")):
+            os.remove(old)
+        info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
+        info.external_attr = 0o100755 << 16  # a regular, executable file
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zipfile.ZipFile(out + ".partial", "w", compresslevel=1) as archive:
+            archive.writestr(info, data)
+        os.replace(out + ".partial", out)
+    print(digest)
 
 
 def create_tables(template_path: str, prefix: str) -> None:
@@ -98,6 +116,136 @@ def write_outputs(target: str, region: str, out: str) -> None:
         f.write("\n")
 
 
+# The hotswap: CloudFormation in LocalStack creates and updates resources one at a time and
+# waits about 5 s for each function to become active, minutes for the whole stack. When the
+# template and every parameter but CodeKey are what the last full deploy from this checkout
+# used, and the stack has not been updated since, the only change is the functions' code:
+# update-function-code does that, for all functions at once. The record is local state; the
+# stack itself still names the old CodeKey, so `record` (after every full deploy) compares
+# each function's code with the zip and puts right what CloudFormation saw no reason to touch.
+
+CODE_FROM_PARAMETERS = {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
+
+
+def stack_state(cfn, stack: str, template_path: str, parameters: list[str]) -> dict | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    except ClientError:
+        return None
+    template = open(template_path, "rb").read()
+    return {
+        "stack_id": described["StackId"],
+        "status": described["StackStatus"],
+        "updated": str(described.get("LastUpdatedTime") or described["CreationTime"]),
+        "template_sha256": hashlib.sha256(template).hexdigest(),
+        # hashed: the parameters include the approval link secret
+        "parameters_sha256": hashlib.sha256(
+            "\n".join(sorted(p for p in parameters if not p.startswith("CodeKey="))).encode()
+        ).hexdigest(),
+    }
+
+
+def code_functions(cfn, stack: str, template_path: str) -> list[str] | None:
+    """The physical names of the functions whose code is CodeBucket/CodeKey; None when
+    anything else in the template depends on CodeKey (then only CloudFormation knows)."""
+    template = json.load(open(template_path))
+    resources = template["Resources"]
+    logical = [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"
+               and r["Properties"].get("Code") == CODE_FROM_PARAMETERS]
+    references = json.dumps(template).count('{"Ref": "CodeKey"}')
+    if references != len(logical) or any(
+        r["Type"] in ("AWS::Lambda::Version", "AWS::Lambda::Alias") for r in resources.values()
+    ):
+        return None
+    physical = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack):
+        for summary in page["StackResourceSummaries"]:
+            physical[summary["LogicalResourceId"]] = summary.get("PhysicalResourceId")
+    if any(not physical.get(name) for name in logical):
+        return None
+    return [physical[name] for name in logical]
+
+
+def sync_code(functions: list[str], zip_path: str, parameters: list[str]) -> int:
+    """Gives every function whose code differs from ZIP the uploaded ZIP; returns how many."""
+    import boto3
+
+    values = dict(p.split("=", 1) for p in parameters)
+    sha = base64.b64encode(hashlib.sha256(open(zip_path, "rb").read()).digest()).decode()
+    client = boto3.client("lambda")
+
+    def update(name: str) -> bool:
+        if client.get_function_configuration(FunctionName=name)["CodeSha256"] == sha:
+            return False
+        client.update_function_code(
+            FunctionName=name, S3Bucket=values["CodeBucket"], S3Key=values["CodeKey"]
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            config = client.get_function_configuration(FunctionName=name)
+            status = config.get("LastUpdateStatus", "Successful")
+            if status == "Successful" and config["CodeSha256"] == sha:
+                return True
+            if status == "Failed" or time.monotonic() > deadline:
+                raise RuntimeError(f"{name}: code update {status}: {config.get('LastUpdateStatusReason')}")
+            time.sleep(0.2)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return sum(pool.map(update, functions))
+
+
+def hotswap(stack: str, template_path: str, record_path: str, zip_path: str, *parameters: str) -> None:
+    import boto3
+
+    cfn = boto3.client("cloudformation")
+    try:
+        recorded = json.load(open(record_path))
+    except (OSError, ValueError):
+        recorded = None
+    current = stack_state(cfn, stack, template_path, list(parameters))
+    if current is None or recorded != current or current["status"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        print("deploy: the stack, template or parameters changed since the last deploy from here")
+        sys.exit(1)
+    functions = code_functions(cfn, stack, template_path)
+    if functions is None:
+        print("deploy: the template depends on CodeKey beyond the functions' code")
+        sys.exit(1)
+    started = time.monotonic()
+    try:
+        updated = sync_code(functions, zip_path, list(parameters))
+    except Exception as error:  # a full deploy, whose `record` finishes the job, then
+        print(f"deploy: hotswap failed ({error})")
+        sys.exit(1)
+    if updated:
+        print(f"hotswap: new code in {updated} of {len(functions)} functions "
+              f"in {time.monotonic() - started:.1f}s (template and parameters unchanged)")
+    else:
+        print(f"stack {stack} is up to date: template, parameters and code unchanged")
+
+
+def record(stack: str, template_path: str, record_path: str, zip_path: str, *parameters: str) -> None:
+    import boto3
+
+    cfn = boto3.client("cloudformation")
+    functions = code_functions(cfn, stack, template_path)
+    if functions is not None:
+        updated = sync_code(functions, zip_path, list(parameters))
+        if updated:
+            print(f"new code in {updated} functions CloudFormation left unchanged (earlier hotswap)")
+    current = stack_state(cfn, stack, template_path, list(parameters))
+    with open(record_path, "w") as f:
+        json.dump(current, f, indent=2)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"zip": write_zip, "tables": create_tables, "outputs": write_outputs}[command](*args)
+    {
+        "zip": write_zip,
+        "tables": create_tables,
+        "outputs": write_outputs,
+        "hotswap": hotswap,
+        "record": record,
+    }[command](*args)

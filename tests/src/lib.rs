@@ -520,12 +520,34 @@ pub fn saved_api_key() -> String {
 }
 
 /// A new API key for `tenant`, made the one way keys are made: `switchyard tenants
-/// create-key` (the release build the deploy uses, so it is normally built already).
+/// create-key` (the dev build `tests/run` and the deploy use, so it is normally built
+/// already; `--bin` without `-p` keeps the workspace's feature set, so nothing is rebuilt).
 pub fn create_api_key(tenant: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = std::process::Command::new(cargo)
-        .args(["run", "--quiet", "--release", "-p", "switchyard", "--"])
+    let mut command = std::process::Command::new(cargo);
+    // `cargo test` gives this process its package's CARGO_PKG_*, CARGO_MANIFEST_DIR, ...;
+    // ring's build script reruns when those change, so a cargo that sees them rebuilds ring
+    // and the AWS SDK on top of it (and the next plain build does so again).
+    for (name, _) in std::env::vars_os() {
+        let set_by_cargo_test = name.to_str().is_some_and(|name| {
+            ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "OUT_DIR",
+                ]
+                .contains(&name)
+        });
+        if set_by_cargo_test {
+            command.env_remove(&name);
+        }
+    }
+    let output = command
+        .args(["run", "--quiet", "--bin", "switchyard", "--"])
         .args([
             "--target",
             "local",
