@@ -470,6 +470,29 @@ async fn revoked_and_expired_keys(stack: &Stack, attacks: &mut Attacks) {
     );
 }
 
+/// The local deployment's secrets on disk: for their owner only.
+fn secret_files(attacks: &mut Attacks) {
+    use std::os::unix::fs::PermissionsExt;
+    let cache = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cache");
+    for (attack, file) in [
+        (
+            "link secret file readable by other users",
+            "approval-link-secret",
+        ),
+        ("API key file readable by other users", "api-key-local"),
+    ] {
+        let mode = std::fs::metadata(cache.join(file))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o777);
+        attacks.record(
+            attack,
+            "mode 600",
+            format!("mode {mode:o}"),
+            mode & 0o077 == 0,
+        );
+    }
+}
+
 #[tokio::test]
 async fn attacks_are_refused_and_change_nothing() {
     let stack = Stack::connect().await;
@@ -479,5 +502,6 @@ async fn attacks_are_refused_and_change_nothing() {
     decisions(&stack, &api, &mut attacks).await;
     designated_approvers(&stack, &mut attacks).await;
     revoked_and_expired_keys(&stack, &mut attacks).await;
+    secret_files(&mut attacks);
     attacks.finish();
 }
