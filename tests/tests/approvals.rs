@@ -233,14 +233,23 @@ async fn only_designated_approvers_may_decide() {
             .is_none_or(|l| l.as_object().is_none_or(|m| m.is_empty())),
         "{approval:?}"
     );
-    let emails = stack.ses_messages().await;
+    // The request is stored before its emails go out: wait for them.
+    let for_this_request = |m: &serde_json::Value| {
+        m["Body"]["text_part"]
+            .as_str()
+            .is_some_and(|b| b.contains(&format!("approvals/{request_id}?")))
+    };
+    let mut emails = stack.ses_messages().await;
+    for _ in 0..60 {
+        if emails.iter().any(for_this_request) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        emails = stack.ses_messages().await;
+    }
     let email = emails
         .iter()
-        .find(|m| {
-            m["Body"]["text_part"]
-                .as_str()
-                .is_some_and(|b| b.contains(&format!("approvals/{request_id}?")))
-        })
+        .find(|m| for_this_request(m))
         .unwrap_or_else(|| {
             panic!(
                 "no approval email for {request_id} among {} messages",
