@@ -42,6 +42,8 @@ pub struct Stack {
     pub deployment: Deployment,
     pub sfn: aws_sdk_sfn::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The deployment's tables, through the state crate (the only code that names them).
+    pub state: switchyard_state::State,
     pub s3: aws_sdk_s3::Client,
 }
 
@@ -75,10 +77,16 @@ impl Stack {
             .endpoint_url(&aws)
             .force_path_style(true)
             .build();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb_config);
+        let names = switchyard_state::TableNames::from_lookup(|table| {
+            deployment.tables.get(table.key()).cloned()
+        })
+        .unwrap_or_else(|e| panic!("{e}: {HOW_TO_START}"));
         let stack = Stack {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sfn: aws_sdk_sfn::Client::from_conf(sfn_config),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb_config),
+            state: switchyard_state::State::new(dynamodb.clone(), names),
+            dynamodb,
             deployment,
         };
         if let Err(e) = stack.sfn.list_state_machines().max_results(1).send().await {
@@ -244,111 +252,50 @@ impl Finished {
 }
 
 /// A DynamoDB item as plain JSON-ish strings and numbers, for assertions.
+/// A record as JSON, for tests that look at a few fields.
 pub type Record = BTreeMap<String, Value>;
 
-fn record(
-    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-) -> Record {
-    use aws_sdk_dynamodb::types::AttributeValue as A;
-    item.iter()
-        .map(|(k, v)| {
-            let value = match v {
-                A::S(s) => Value::String(s.clone()),
-                A::N(n) => n.parse::<f64>().map(Value::from).unwrap_or(Value::Null),
-                A::Bool(b) => Value::Bool(*b),
-                other => Value::String(format!("{other:?}")),
-            };
-            (k.clone(), value)
-        })
-        .collect()
+fn record(value: &impl serde::Serialize) -> Record {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
 }
 
 impl Stack {
     /// The run's record in the runs table.
     pub async fn run_record(&self, run_id: &str) -> Option<Record> {
-        let table = &self.deployment.tables["runs"];
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(table)
-            .key(
-                "run_id",
-                aws_sdk_dynamodb::types::AttributeValue::S(run_id.into()),
-            )
-            .consistent_read(true)
-            .send()
+        self.state
+            .runs()
+            .get(run_id)
             .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "get run {run_id}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            });
-        item.item().map(record)
+            .unwrap_or_else(|e| panic!("get run {run_id}: {e}"))
+            .map(|run| record(&run))
     }
 
     /// Every step attempt recorded for the run, by step key.
     pub async fn step_records(&self, run_id: &str) -> Vec<Record> {
-        let table = &self.deployment.tables["steps"];
-        let page = self
-            .dynamodb
-            .query()
-            .table_name(table)
-            .key_condition_expression("run_id = :run")
-            .expression_attribute_values(
-                ":run",
-                aws_sdk_dynamodb::types::AttributeValue::S(run_id.into()),
-            )
-            .consistent_read(true)
-            .send()
+        let mut steps = self
+            .state
+            .steps()
+            .of_run(run_id)
             .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "query steps of {run_id}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            });
-        page.items().iter().map(record).collect()
+            .unwrap_or_else(|e| panic!("query steps of {run_id}: {e}"));
+        steps.sort_by(|a, b| a.step_key.cmp(&b.step_key));
+        steps.iter().map(record).collect()
     }
 }
 
 impl Stack {
     /// The approval requests of a run, as stored.
     pub async fn approvals(&self, run_id: &str) -> Vec<Record> {
-        let table = &self.deployment.tables["approvals"];
-        let page = self
-            .dynamodb
-            .query()
-            .table_name(table)
-            .index_name("by-run")
-            .key_condition_expression("run_id = :run")
-            .expression_attribute_values(
-                ":run",
-                aws_sdk_dynamodb::types::AttributeValue::S(run_id.into()),
-            )
-            .send()
+        self.state
+            .approvals()
+            .of_run(run_id)
             .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "approvals of {run_id}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            });
-        page.items()
+            .unwrap_or_else(|e| panic!("approvals of {run_id}: {e}"))
             .iter()
-            .map(|item| {
-                let mut record = record(item);
-                if let Some(links) = item.get("links").and_then(|l| l.as_m().ok()) {
-                    let links: serde_json::Map<String, Value> = links
-                        .iter()
-                        .filter_map(|(k, v)| {
-                            Some((k.clone(), Value::String(v.as_s().ok()?.clone())))
-                        })
-                        .collect();
-                    record.insert("links".into(), Value::Object(links));
-                }
-                record
-            })
+            .map(record)
             .collect()
     }
 

@@ -4,16 +4,15 @@
 //! Functions here is a local server that fails on demand; the approvals table is the
 //! deployed one in DynamoDB Local.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use switchyard_e2e::Stack;
 use switchyard_lambda::approval::{
     now_secs, ApprovalStore, Approver, DecisionError, DecisionRequest,
 };
+use switchyard_state::{ApprovalRecord, ApprovalStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A Step Functions endpoint that answers 500 while `failing`, else `{}`; it keeps the
@@ -110,45 +109,32 @@ async fn store(stack: &Stack, sfn_url: &str) -> ApprovalStore {
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build(),
     );
-    ApprovalStore::with_clients(
-        stack.dynamodb.clone(),
-        sfn,
-        stack.deployment.tables["approvals"].clone(),
-    )
+    ApprovalStore::new(stack.state.clone(), sfn)
 }
 
 /// A pending request of a made-up run, stored as the approval-request function stores it.
 async fn pending(stack: &Stack) -> (String, String) {
     let request_id = uuid::Uuid::new_v4().to_string();
     let run_id = format!("run-{}", uuid::Uuid::new_v4());
-    let s = |v: &str| AttributeValue::S(v.to_owned());
     let now = now_secs();
-    let item = HashMap::from([
-        ("request_id".to_owned(), s(&request_id)),
-        ("run_id".to_owned(), s(&run_id)),
-        ("tenant_id".to_owned(), s("tenant-resume")),
-        ("workflow".to_owned(), s("gate-test")),
-        ("gate".to_owned(), s("ask")),
-        ("subject".to_owned(), s("Resume test")),
-        ("summary".to_owned(), s("{}")),
-        ("choices".to_owned(), AttributeValue::L(vec![])),
-        ("approvers".to_owned(), AttributeValue::L(vec![])),
-        ("on_reject".to_owned(), s("rejected")),
-        ("task_token".to_owned(), s(&format!("token-{request_id}"))),
-        ("status".to_owned(), s("pending")),
-        ("created_at".to_owned(), AttributeValue::N(now.to_string())),
-        (
-            "expires_at".to_owned(),
-            AttributeValue::N((now + 600).to_string()),
-        ),
-        ("links".to_owned(), AttributeValue::M(HashMap::new())),
-    ]);
+    let record = ApprovalRecord {
+        request_id: request_id.clone(),
+        run_id: run_id.clone(),
+        tenant_id: "tenant-resume".into(),
+        workflow: "gate-test".into(),
+        gate: "ask".into(),
+        subject: "Resume test".into(),
+        summary: "{}".into(),
+        on_reject: Some("rejected".into()),
+        status: ApprovalStatus::Pending,
+        created_at: now,
+        expires_at: now + 600,
+        ..ApprovalRecord::default()
+    };
     stack
-        .dynamodb
-        .put_item()
-        .table_name(&stack.deployment.tables["approvals"])
-        .set_item(Some(item))
-        .send()
+        .state
+        .approvals()
+        .create(&record, &format!("token-{request_id}"))
         .await
         .expect("a pending request is stored");
     (request_id, run_id)
@@ -166,7 +152,7 @@ fn decision(request_id: &str, decision: &str, who: &str) -> DecisionRequest {
 async fn state(
     store: &ApprovalStore,
     request_id: &str,
-) -> (String, Option<String>, Option<String>) {
+) -> (ApprovalStatus, Option<String>, Option<String>) {
     let record = store.get(request_id).await.expect("the request");
     (record.status, record.decision, record.decided_by)
 }
@@ -182,7 +168,7 @@ async fn a_failed_resume_leaves_the_request_deciding_and_a_retry_completes_it() 
         .decide(&decision(&request_id, "approve", "ada"), None)
         .await;
     assert!(
-        matches!(first, Err(DecisionError::Unavailable(_))),
+        matches!(first, Err(DecisionError::Resume { .. })),
         "{first:?}"
     );
     assert!(
@@ -190,7 +176,7 @@ async fn a_failed_resume_leaves_the_request_deciding_and_a_retry_completes_it() 
         "the resume was tried"
     );
     let deciding = (
-        "deciding".to_owned(),
+        ApprovalStatus::Deciding,
         Some("approve".to_owned()),
         Some("ada".to_owned()),
     );
@@ -213,11 +199,11 @@ async fn a_failed_resume_leaves_the_request_deciding_and_a_retry_completes_it() 
         .decide(&decision(&request_id, "approve", "ada"), None)
         .await
         .expect("the retry completes the decision");
-    assert_eq!(retried.status, "approved");
+    assert_eq!(retried.status, ApprovalStatus::Approved);
     assert_eq!(
         state(&store, &request_id).await,
         (
-            "approved".to_owned(),
+            ApprovalStatus::Approved,
             Some("approve".to_owned()),
             Some("ada".to_owned())
         )
@@ -263,13 +249,13 @@ async fn a_gate_that_times_out_while_deciding_expires_the_request() {
         .decide(&decision(&request_id, "approve", "ada"), None)
         .await;
     assert!(
-        matches!(first, Err(DecisionError::Unavailable(_))),
+        matches!(first, Err(DecisionError::Resume { .. })),
         "{first:?}"
     );
-    assert_eq!(state(&store, &request_id).await.0, "deciding");
+    assert_eq!(state(&store, &request_id).await.0, ApprovalStatus::Deciding);
     // The gate's timeout path expires what is still waiting, decided-but-not-resumed too.
     assert_eq!(store.expire_gate(&run_id, "ask").await.expect("expired"), 1);
-    assert_eq!(state(&store, &request_id).await.0, "expired");
+    assert_eq!(state(&store, &request_id).await.0, ApprovalStatus::Expired);
     let late = store
         .decide(&decision(&request_id, "approve", "ada"), None)
         .await;

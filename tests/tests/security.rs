@@ -429,10 +429,7 @@ async fn designated_approvers(stack: &Stack, attacks: &mut Attacks) {
 }
 
 async fn revoked_and_expired_keys(stack: &Stack, attacks: &mut Attacks) {
-    let keys = ApiKeys::new(
-        stack.dynamodb.clone(),
-        stack.deployment.tables["api_keys"].clone(),
-    );
+    let keys = ApiKeys::new(stack.state.clone());
     let tenant = format!(
         "e2e-sec-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]

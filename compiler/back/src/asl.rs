@@ -15,6 +15,7 @@ use switchyard_ir::{
     fail_state_name, AgentCall, ApprovalGate, CompareOp, Condition, Edge, FieldPath, Literal,
     Retry, Step, StepKind, Target, Workflow,
 };
+use switchyard_state::schema::TrackerPhase;
 
 use super::{agent_substitution, APPROVAL_REQUEST_SUBSTITUTION, RUN_TRACKER_SUBSTITUTION};
 
@@ -77,14 +78,19 @@ pub fn definition(workflow: &Workflow) -> Value {
         RECORD_START_STATE.into(),
         tracker_task(
             workflow,
-            "started",
+            TrackerPhase::Started,
             &entry_state(workflow.step(workflow.start)),
             None,
         ),
     );
     states.insert(
         FINISH_STATE.into(),
-        tracker_task(workflow, "succeeded", SUCCEED_STATE, Some(SUCCEED_STATE)),
+        tracker_task(
+            workflow,
+            TrackerPhase::Succeeded,
+            SUCCEED_STATE,
+            Some(SUCCEED_STATE),
+        ),
     );
     states.insert(
         SUCCEED_STATE.into(),
@@ -92,7 +98,12 @@ pub fn definition(workflow: &Workflow) -> Value {
     );
     states.insert(
         FAIL_RECORD_STATE.into(),
-        tracker_task(workflow, "failed", FAIL_ROUTE_STATE, Some(FAIL_ROUTE_STATE)),
+        tracker_task(
+            workflow,
+            TrackerPhase::Failed,
+            FAIL_ROUTE_STATE,
+            Some(FAIL_ROUTE_STATE),
+        ),
     );
     // A Fail state may not raise Step Functions' own `States.*` names: those runs fail as
     // `Switchyard.Runtime` with the original name in the cause (and in the runs table).
@@ -132,12 +143,17 @@ pub fn definition(workflow: &Workflow) -> Value {
 
 /// A call to the run-tracker function. Tracking never decides a run's outcome: after its
 /// retries, a failed call still goes on to `fallback` (the success or failure state).
-fn tracker_task(workflow: &Workflow, phase: &str, next: &str, fallback: Option<&str>) -> Value {
+fn tracker_task(
+    workflow: &Workflow,
+    phase: TrackerPhase,
+    next: &str,
+    fallback: Option<&str>,
+) -> Value {
     let mut state = json!({
         "Type": "Task",
         "Resource": format!("${{{RUN_TRACKER_SUBSTITUTION}}}"),
         "Parameters": {
-            "phase": phase,
+            "phase": phase.as_str(),
             "run_id.$": "$$.Execution.Name",
             "execution_arn.$": "$$.Execution.Id",
             "tenant_id.$": "$.meta.tenant_id",
@@ -405,7 +421,7 @@ impl StepWriter<'_> {
                 states.insert(name.clone(), self.approval(gate));
                 let mut expire = tracker_task(
                     self.workflow,
-                    "approval_expired",
+                    TrackerPhase::ApprovalExpired,
                     &self.target(gate.on_timeout, Edge::TimedOut),
                     Some(&self.target(gate.on_timeout, Edge::TimedOut)),
                 );

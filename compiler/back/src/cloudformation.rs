@@ -10,42 +10,13 @@ use serde_json::{json, Map, Value};
 
 use super::manifest::Manifest;
 use super::pascal_case;
+use switchyard_state::schema::{env, Key, PlatformFunction as Platform, Table, TableSpec};
 
 pub const FILE_NAME: &str = "template.json";
 /// Logical id of the bucket holding step outputs too large for Step Functions.
 const PAYLOAD_BUCKET: &str = "PayloadBucket";
 /// Memory for every function; Rust agents need little, Lambda's CPU share scales with it.
 const FUNCTION_MEMORY_MB: u32 = 256;
-
-/// DynamoDB tables: logical id, name suffix, key schema (hash, optional range).
-pub const TABLES: &[(&str, &str, &str, Option<&str>)] = &[
-    ("RunsTable", "runs", "run_id", None),
-    ("StepsTable", "steps", "run_id", Some("step_key")),
-    ("ApprovalsTable", "approvals", "request_id", None),
-    ("ApiKeysTable", "api-keys", "key_hash", None),
-];
-
-/// Secondary indexes: table suffix, index name, hash key (S), range key (N), projection.
-const INDEXES: &[(&str, &str, &str, Option<&str>, &str)] = &[
-    // A tenant's runs newest first; runs by status (health counts, lists by status).
-    ("runs", "by-tenant", "tenant_id", Some("created_at"), "ALL"),
-    (
-        "runs",
-        "by-status",
-        "status",
-        Some("created_at"),
-        "KEYS_ONLY",
-    ),
-    // A run's approval requests (links in the run status, expiry on timeout); a tenant's.
-    ("approvals", "by-run", "run_id", None, "ALL"),
-    (
-        "approvals",
-        "by-tenant",
-        "tenant_id",
-        Some("created_at"),
-        "ALL",
-    ),
-];
 
 pub fn write(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> String {
     let mut text = serde_json::to_string_pretty(&template(manifest, definitions))
@@ -58,8 +29,8 @@ pub fn write(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Strin
 pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Value {
     let mut resources = Map::new();
     let mut outputs = Map::new();
-    for (logical, suffix, hash, range) in TABLES {
-        resources.insert((*logical).into(), table(suffix, hash, *range));
+    for table in Table::ALL {
+        resources.insert(table.spec().logical_id.into(), table_resource(table.spec()));
     }
     resources.insert(
         PAYLOAD_BUCKET.into(),
@@ -113,7 +84,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         let policies = vec![
             logs_policy(&agent.function_name),
             dynamodb_policy(
-                &["RunsTable", "StepsTable"],
+                &[Table::Runs, Table::Steps],
                 &[
                     "dynamodb:GetItem",
                     "dynamodb:PutItem",
@@ -156,20 +127,20 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
     for platform in &manifest.platform_functions {
         let id = pascal_case(platform.role);
         let mut extra = Map::new();
-        let (description, mut policies) = match platform.role {
-            "run-tracker" => (
+        let (description, mut policies) = match platform.function {
+            Platform::RunTracker => (
                 "Records runs starting and finishing, and expires timed-out approvals",
                 vec![
-                    dynamodb_policy(&["RunsTable"], &["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+                    dynamodb_policy(&[Table::Runs], &["dynamodb:PutItem", "dynamodb:UpdateItem"]),
                     dynamodb_policy(
-                        &["ApprovalsTable"],
+                        &[Table::Approvals],
                         &["dynamodb:Query", "dynamodb:UpdateItem"],
                     ),
                 ],
             ),
-            "api" => {
+            Platform::Api => {
                 extra.insert(
-                    "STATE_MACHINE_ARN_PREFIX".into(),
+                    env::STATE_MACHINE_ARN_PREFIX.into(),
                     json!({ "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:switchyard-" }),
                 );
                 let states = |resource: &str, actions: Value| {
@@ -184,10 +155,10 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 (
                     "The Run API (behind a Function URL): start, inspect, cancel runs, decide approvals",
                     vec![
-                        dynamodb_policy(&["RunsTable"], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
-                        dynamodb_policy(&["StepsTable"], &["dynamodb:Query"]),
-                        dynamodb_policy(&["ApprovalsTable"], &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
-                        dynamodb_policy(&["ApiKeysTable"], &["dynamodb:GetItem"]),
+                        dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+                        dynamodb_policy(&[Table::Steps], &["dynamodb:Query"]),
+                        dynamodb_policy(&[Table::Approvals], &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+                        dynamodb_policy(&[Table::ApiKeys], &["dynamodb:GetItem"]),
                         states("stateMachine:switchyard-*", json!(["states:StartExecution"])),
                         states(
                             "execution:switchyard-*:*",
@@ -207,7 +178,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     ],
                 )
             }
-            "approval-callback" => {
+            Platform::ApprovalCallback => {
                 extra.insert(
                     "APPROVAL_LINK_SECRET".into(),
                     json!({ "Ref": "ApprovalLinkSecret" }),
@@ -216,20 +187,20 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     "Shows and decides approval links (behind a Function URL)",
                     vec![
                         dynamodb_policy(
-                            &["ApprovalsTable"],
+                            &[Table::Approvals],
                             &["dynamodb:GetItem", "dynamodb:UpdateItem"],
                         ),
                         send_task(),
                     ],
                 )
             }
-            _ => {
+            Platform::ApprovalRequest => {
                 extra.insert(
                     "APPROVAL_LINK_SECRET".into(),
                     json!({ "Ref": "ApprovalLinkSecret" }),
                 );
                 extra.insert(
-                    "APPROVAL_CALLBACK_URL".into(),
+                    env::APPROVAL_CALLBACK_URL.into(),
                     json!({ "Fn::GetAtt": ["UrlApprovalCallback", "FunctionUrl"] }),
                 );
                 extra.insert(
@@ -247,7 +218,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 (
                     "Records approval requests and their task tokens, signs links, notifies",
                     vec![
-                        dynamodb_policy(&["ApprovalsTable"], &["dynamodb:PutItem"]),
+                        dynamodb_policy(&[Table::Approvals], &["dynamodb:PutItem"]),
                         send_task(),
                         // Only as the configured sender (an address or domain identity).
                         json!({
@@ -274,16 +245,20 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 &platform.function_name,
                 platform.role,
                 // The API's log search reads every agent's log group.
-                if platform.role == "api" { 60 } else { 30 },
+                if platform.function == Platform::Api {
+                    60
+                } else {
+                    30
+                },
                 &format!("Role{id}"),
                 description,
                 extra,
             ),
         );
-        if let Some(output) = match platform.role {
-            "approval-callback" => Some("ApprovalCallbackUrl"),
-            "api" => Some("ApiUrl"),
-            _ => None,
+        if let Some(output) = match platform.function {
+            Platform::ApprovalCallback => Some("ApprovalCallbackUrl"),
+            Platform::Api => Some("ApiUrl"),
+            Platform::RunTracker | Platform::ApprovalRequest => None,
         } {
             // A flood on a public URL must not take the concurrency the agents need.
             if let Some(function) = resources
@@ -368,11 +343,9 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             json!({ "Description": machine.workflow, "Value": { "Ref": format!("StateMachine{id}") } }),
         );
     }
-    for (logical, _, _, _) in TABLES {
-        outputs.insert(
-            (*logical).into(),
-            json!({ "Value": table_name_of(logical) }),
-        );
+    for table in Table::ALL {
+        let logical = table.spec().logical_id;
+        outputs.insert(logical.into(), json!({ "Value": table_name_of(table) }));
     }
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -424,22 +397,26 @@ fn compact(definition: &str) -> String {
         .unwrap_or_default()
 }
 
-fn table_name_of(logical: &str) -> Value {
-    let suffix = TABLES
-        .iter()
-        .find(|(l, ..)| *l == logical)
-        .map(|(_, s, ..)| *s)
-        .unwrap_or_default();
-    json!({ "Fn::Sub": format!("${{TablePrefix}}{suffix}") })
+fn table_name_of(table: Table) -> Value {
+    json!({ "Fn::Sub": format!("${{TablePrefix}}{}", table.spec().suffix) })
 }
 
-fn table(suffix: &str, hash: &str, range: Option<&str>) -> Value {
-    let mut keys = vec![json!({ "AttributeName": hash, "KeyType": "HASH" })];
-    let mut attributes = vec![json!({ "AttributeName": hash, "AttributeType": "S" })];
+/// A key schema and the definitions of its attributes.
+fn key_schema(hash: Key, range: Option<Key>) -> (Vec<Value>, Vec<Value>) {
+    let mut keys = vec![json!({ "AttributeName": hash.name, "KeyType": "HASH" })];
+    let mut attributes =
+        vec![json!({ "AttributeName": hash.name, "AttributeType": hash.kind.as_str() })];
     if let Some(range) = range {
-        keys.push(json!({ "AttributeName": range, "KeyType": "RANGE" }));
-        attributes.push(json!({ "AttributeName": range, "AttributeType": "S" }));
+        keys.push(json!({ "AttributeName": range.name, "KeyType": "RANGE" }));
+        attributes
+            .push(json!({ "AttributeName": range.name, "AttributeType": range.kind.as_str() }));
     }
+    (keys, attributes)
+}
+
+fn table_resource(spec: &TableSpec) -> Value {
+    let suffix = spec.suffix;
+    let (keys, attributes) = key_schema(spec.hash, spec.range);
     let mut table = json!({
         "Type": "AWS::DynamoDB::Table",
         "Condition": "CreateTables",
@@ -450,16 +427,11 @@ fn table(suffix: &str, hash: &str, range: Option<&str>) -> Value {
             "AttributeDefinitions": attributes,
         },
     });
-    let indexes: Vec<Value> = INDEXES
+    let indexes: Vec<Value> = spec
+        .indexes
         .iter()
-        .filter(|(table, ..)| *table == suffix)
-        .map(|(_, name, hash, range, projection)| {
-            let mut keys = vec![json!({ "AttributeName": hash, "KeyType": "HASH" })];
-            let mut defined = vec![json!({ "AttributeName": hash, "AttributeType": "S" })];
-            if let Some(range) = range {
-                keys.push(json!({ "AttributeName": range, "KeyType": "RANGE" }));
-                defined.push(json!({ "AttributeName": range, "AttributeType": "N" }));
-            }
+        .map(|index| {
+            let (keys, defined) = key_schema(index.hash, index.range);
             let attributes = table["Properties"]["AttributeDefinitions"]
                 .as_array_mut()
                 .expect("built above as an array");
@@ -468,7 +440,7 @@ fn table(suffix: &str, hash: &str, range: Option<&str>) -> Value {
                     attributes.push(attribute);
                 }
             }
-            json!({ "IndexName": name, "KeySchema": keys, "Projection": { "ProjectionType": projection } })
+            json!({ "IndexName": index.name, "KeySchema": keys, "Projection": { "ProjectionType": index.projection.as_str() } })
         })
         .collect();
     if !indexes.is_empty() {
@@ -486,23 +458,20 @@ fn function(
     extra: Map<String, Value>,
 ) -> Value {
     let mut variables = extra;
-    variables.insert("SWITCHYARD_FUNCTION".into(), json!(serves));
-    variables.insert("APP_ENVIRONMENT".into(), json!({ "Ref": "AppEnvironment" }));
+    variables.insert(env::FUNCTION.into(), json!(serves));
     variables.insert(
-        "AUTO_APPROVE_IN_DEV".into(),
+        env::APP_ENVIRONMENT.into(),
+        json!({ "Ref": "AppEnvironment" }),
+    );
+    variables.insert(
+        env::AUTO_APPROVE_IN_DEV.into(),
         json!({ "Ref": "AutoApproveInDev" }),
     );
     variables.insert("RUST_LOG".into(), json!("info"));
-    variables.insert("PAYLOAD_BUCKET".into(), json!({ "Ref": PAYLOAD_BUCKET }));
-    variables.insert("PRIMARY_MODEL".into(), json!({ "Ref": "PrimaryModel" }));
-    for (logical, ..) in TABLES {
-        let var = match *logical {
-            "RunsTable" => "RUNS_TABLE",
-            "StepsTable" => "STEPS_TABLE",
-            "ApprovalsTable" => "APPROVALS_TABLE",
-            _ => "API_KEYS_TABLE",
-        };
-        variables.insert(var.into(), table_name_of(logical));
+    variables.insert(env::PAYLOAD_BUCKET.into(), json!({ "Ref": PAYLOAD_BUCKET }));
+    variables.insert(env::PRIMARY_MODEL.into(), json!({ "Ref": "PrimaryModel" }));
+    for table in Table::ALL {
+        variables.insert(table.spec().env_var.into(), table_name_of(table));
     }
     let mut local = variables.clone();
     local.insert(
@@ -563,17 +532,8 @@ fn logs_policy(function_name: &str) -> Value {
     })
 }
 
-fn dynamodb_policy(tables: &[&str], actions: &[&str]) -> Value {
-    let suffixes: Vec<&str> = tables
-        .iter()
-        .map(|t| {
-            TABLES
-                .iter()
-                .find(|(l, ..)| l == t)
-                .map(|(_, s, ..)| *s)
-                .unwrap_or_default()
-        })
-        .collect();
+fn dynamodb_policy(tables: &[Table], actions: &[&str]) -> Value {
+    let suffixes: Vec<&str> = tables.iter().map(|t| t.spec().suffix).collect();
     // The tables and their indexes.
     let resources: Vec<Value> = suffixes
         .iter()

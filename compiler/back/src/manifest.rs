@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use switchyard_ir::{Estimate, StepKind};
+use switchyard_state::schema::PlatformFunction as Platform;
 
 use super::{
     agent_substitution, function_name, state_machine_name, APPROVAL_REQUEST_SUBSTITUTION,
@@ -40,6 +41,9 @@ pub struct AgentFunction<'a> {
 
 #[derive(Serialize)]
 pub struct PlatformFunction {
+    #[serde(skip)]
+    pub function: switchyard_state::schema::PlatformFunction,
+    /// Its `SWITCHYARD_FUNCTION` value.
     pub role: &'static str,
     pub function_name: String,
     pub substitution: Option<&'static str>,
@@ -131,28 +135,20 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
     Manifest {
         version: 1,
         agents,
-        platform_functions: vec![
-            PlatformFunction {
-                role: "approval-request",
-                function_name: function_name("approval_request"),
-                substitution: Some(APPROVAL_REQUEST_SUBSTITUTION),
-            },
-            PlatformFunction {
-                role: "run-tracker",
-                function_name: function_name("run_tracker"),
-                substitution: Some(RUN_TRACKER_SUBSTITUTION),
-            },
-            PlatformFunction {
-                role: "approval-callback",
-                function_name: function_name("approval_callback"),
-                substitution: None,
-            },
-            PlatformFunction {
-                role: "api",
-                function_name: function_name("api"),
-                substitution: None,
-            },
-        ],
+        platform_functions: Platform::ALL
+            .into_iter()
+            .map(|function| PlatformFunction {
+                function,
+                role: function.as_str(),
+                function_name: function_name(function.as_str()),
+                // The state machines call these two.
+                substitution: match function {
+                    Platform::ApprovalRequest => Some(APPROVAL_REQUEST_SUBSTITUTION),
+                    Platform::RunTracker => Some(RUN_TRACKER_SUBSTITUTION),
+                    Platform::ApprovalCallback | Platform::Api => None,
+                },
+            })
+            .collect(),
         state_machines,
     }
 }

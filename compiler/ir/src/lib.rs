@@ -14,7 +14,7 @@ pub use analysis::{estimate, Estimate, MAX_HISTORY_EVENTS, USD_PER_TRANSITION};
 pub use graph::*;
 pub use valid::{
     check_agent_name, closest, known_error_names, resource_key, validate, ErrorKind, Locus,
-    RetryKey, Setting, ValidationError, PLATFORM_FUNCTIONS,
+    RetryKey, Setting, ValidationError,
 };
 
 /// Step Functions' limit on state and state machine names.

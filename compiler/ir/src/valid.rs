@@ -18,13 +18,6 @@ pub const MAX_APPROVAL_TIMEOUT_SECONDS: u32 = 31_536_000;
 pub const MAX_RETRY_VALUE: u32 = 99_999_999;
 /// Step Functions' ceiling on `MaxDelaySeconds` (a year and a day).
 pub const MAX_RETRY_DELAY_SECONDS: u32 = 31_622_400;
-/// The platform's own functions: no agent may deploy under their names.
-pub const PLATFORM_FUNCTIONS: &[&str] = &[
-    "approval_request",
-    "run_tracker",
-    "approval_callback",
-    "api",
-];
 
 /// Errors an agent task can raise: the agents' own (`AgentError`'s variants), Lambda's and
 /// the Step Functions errors a Lambda task state can see. `States.ALL` matches all of them.
@@ -114,13 +107,14 @@ pub fn check_agent_name(name: &str) -> Vec<ErrorKind> {
             name: name.to_owned(),
         });
     }
-    if let Some(platform) = PLATFORM_FUNCTIONS
-        .iter()
-        .find(|p| resource_key(p) == resource_key(name))
+    // The platform's own functions: no agent may deploy under their names.
+    if let Some(platform) = switchyard_state::schema::PlatformFunction::ALL
+        .into_iter()
+        .find(|p| resource_key(p.as_str()) == resource_key(name))
     {
         errors.push(ErrorKind::ReservedAgentName {
             name: name.to_owned(),
-            platform,
+            platform: platform.as_str(),
         });
     }
     errors

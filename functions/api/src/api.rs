@@ -4,20 +4,22 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use switchyard_lambda::approval::DECIDING;
-use switchyard_lambda::store::{now_ms, summarize};
+use switchyard_lambda::summarize;
 use switchyard_sdk::WorkflowRegistration;
+use switchyard_state::now_ms;
 
 use crate::backend::{
-    Approval, Backend, Execution, ExecutionStatus, RunEnd, RunRecord, StepRecord,
+    ApprovalRecord, ApprovalStatus, Backend, Execution, ExecutionStatus, RunRecord, RunStatus,
+    StepRecord, StepStatus,
 };
 use crate::error::ApiError;
 use crate::http::{ApiRequest, ApiResponse};
+use crate::reconcile::{effective, expire_open_approvals, reconcile};
 use crate::request::{self, encode_cursor};
 use crate::route::{route, Route};
 use crate::{keys, logs, timeline, AwsBackend};
 
-/// How much of a run's input or output its record keeps (as the run-tracker does).
+/// How much of a run's input its record keeps (as the run-tracker does).
 const SUMMARY_CHARS: usize = 1_000;
 /// Log lines are searched from a little before a run starts to a little after it ends:
 /// function clocks and log ingestion are not exact.
@@ -45,7 +47,7 @@ struct RunView<'a> {
     run_id: &'a str,
     tenant_id: &'a str,
     workflow: &'a str,
-    status: &'a str,
+    status: RunStatus,
     current_step: Option<&'a str>,
     created_at: u64,
     updated_at: Option<u64>,
@@ -53,7 +55,7 @@ struct RunView<'a> {
     input_summary: Option<&'a str>,
     totals: Totals,
     steps: &'a [StepRecord],
-    approvals: &'a [Approval],
+    approvals: &'a [ApprovalRecord],
     #[serde(skip_serializing_if = "Option::is_none")]
     output: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,7 +69,7 @@ struct RunView<'a> {
 struct RunSummary<'a> {
     run_id: &'a str,
     workflow: &'a str,
-    status: &'a str,
+    status: RunStatus,
     current_step: Option<&'a str>,
     created_at: u64,
     finished_at: Option<u64>,
@@ -118,56 +120,25 @@ impl Links {
     }
 }
 
-/// What to record when the record says `running` but the execution already ended outside
-/// the state machine (stopped, timed out) or the run-tracker could not record the end.
-enum Ended {
-    Finished(RunEnd),
-    Aborted,
-}
-
-fn ended(execution: &Execution) -> Option<Ended> {
-    let output_summary = || {
-        let output = execution.output.as_deref().unwrap_or("null");
-        let value = serde_json::from_str(output).unwrap_or_else(|_| Value::String(output.into()));
-        summarize(&value, SUMMARY_CHARS)
-    };
-    let text = |v: &Option<String>, default: &str| v.clone().unwrap_or_else(|| default.to_owned());
-    match execution.status {
-        ExecutionStatus::Running => None,
-        ExecutionStatus::Succeeded => Some(Ended::Finished(RunEnd::Succeeded {
-            output_summary: output_summary(),
-        })),
-        ExecutionStatus::Failed => Some(Ended::Finished(RunEnd::Failed {
-            error: text(&execution.error, "States.Unknown"),
-            cause: text(&execution.cause, ""),
-        })),
-        ExecutionStatus::TimedOut => Some(Ended::Finished(RunEnd::Failed {
-            error: text(&execution.error, "States.Timeout"),
-            cause: text(&execution.cause, "the execution timed out"),
-        })),
-        ExecutionStatus::Aborted => Some(Ended::Aborted),
-    }
-}
-
 /// The step a running run is at: an agent attempt in flight, else a gate waiting for a
 /// person, else the last step that finished.
 fn current_step<'a>(
     run: &'a RunRecord,
     steps: &'a [StepRecord],
-    approvals: &'a [Approval],
+    approvals: &'a [ApprovalRecord],
 ) -> Option<&'a str> {
-    if run.status != "running" {
+    if run.status != RunStatus::Running {
         return run.current_step.as_deref();
     }
     steps
         .iter()
-        .filter(|s| s.status == "running")
+        .filter(|s| s.status == StepStatus::Running)
         .max_by_key(|s| s.started_at)
         .map(|s| s.step.as_str())
         .or_else(|| {
             approvals
                 .iter()
-                .find(|a| a.status == "pending")
+                .find(|a| a.status == ApprovalStatus::Pending)
                 .map(|a| a.gate.as_str())
         })
         .or(run.current_step.as_deref())
@@ -265,45 +236,15 @@ impl<B: Backend> Api<B> {
         }
     }
 
-    /// The run and its execution, after recording an end the record missed.
-    async fn reconciled(&self, run: RunRecord) -> Result<(RunRecord, Option<Execution>), ApiError> {
-        let Some(arn) = run.execution_arn.clone() else {
-            return Ok((run, None));
-        };
-        if run.status == "cancelled" {
-            return Ok((run, None));
-        }
-        let execution = self.backend.execution(&arn).await?;
-        let Some(end) = execution
-            .as_ref()
-            .filter(|_| run.status == "running")
-            .and_then(ended)
-        else {
-            return Ok((run, execution));
-        };
-        match &end {
-            Ended::Finished(end) => self.backend.end_run(&run.run_id, end).await?,
-            Ended::Aborted => {
-                self.backend.cancel_run(&run.run_id).await?;
+    /// The run's execution as Step Functions sees it; none for a run no execution backs
+    /// or that was cancelled (its execution is stopped, or about to be).
+    async fn execution_of(&self, run: &RunRecord) -> Result<Option<Execution>, ApiError> {
+        match &run.execution_arn {
+            Some(arn) if run.status != RunStatus::Cancelled => {
+                Ok(self.backend.execution(arn).await?)
             }
+            _ => Ok(None),
         }
-        self.expire_pending(&run.run_id).await?;
-        tracing::info!(run_id = %run.run_id, tenant_id = %run.tenant_id, "run record reconciled with its ended execution");
-        let run = self.backend.run(&run.run_id).await?.unwrap_or(run);
-        Ok((run, execution))
-    }
-
-    /// An ended run waits for nobody: its pending approvals can no longer be decided, and a
-    /// decision recorded but never delivered (`deciding`) never will be.
-    async fn expire_pending(&self, run_id: &str) -> Result<(), ApiError> {
-        for approval in self.backend.approvals_of_run(run_id).await? {
-            if approval.status == "pending" || approval.status == DECIDING {
-                self.backend
-                    .expire_approval(&approval.request_id, &approval.status)
-                    .await?;
-            }
-        }
-        Ok(())
     }
 
     async fn start_run(&self, request: &ApiRequest, tenant: &str) -> Result<ApiResponse, ApiError> {
@@ -314,16 +255,9 @@ impl<B: Backend> Api<B> {
             .backend
             .start_execution(start.workflow, &run_id, &execution_input)
             .await?;
-        let record = RunRecord {
-            run_id: run_id.clone(),
-            tenant_id: tenant.to_owned(),
-            workflow: start.workflow.to_owned(),
-            status: "running".to_owned(),
-            created_at: now_ms(),
-            input_summary: Some(summarize(&start.input, SUMMARY_CHARS)),
-            execution_arn: Some(arn),
-            ..RunRecord::default()
-        };
+        let mut record = RunRecord::started(&run_id, tenant, start.workflow, now_ms());
+        record.input_summary = Some(summarize(&start.input, SUMMARY_CHARS));
+        record.execution_arn = Some(arn);
         // Recording now makes the run visible at once; if it fails, the state machine's
         // own start record follows within a second, so the run is not refused for it.
         if let Err(e) = self.backend.record_started(&record).await {
@@ -337,7 +271,7 @@ impl<B: Backend> Api<B> {
                 "run_id": run_id,
                 "tenant_id": tenant,
                 "workflow": start.workflow,
-                "status": "running",
+                "status": RunStatus::Running,
                 "links": links,
             }),
         )
@@ -346,27 +280,25 @@ impl<B: Backend> Api<B> {
 
     async fn get_run(&self, run_id: &str, tenant: &str) -> Result<ApiResponse, ApiError> {
         let run = self.owned_run(run_id, tenant).await?;
-        let (mut run, execution) = self.reconciled(run).await?;
-        // The tracker records the end a moment before the execution ends: until it has,
-        // report the run as still running, so the output arrives with the final status.
-        if run.status != "running"
-            && execution
-                .as_ref()
-                .is_some_and(|e| e.status == ExecutionStatus::Running)
-        {
-            run.status = "running".to_owned();
-            run.finished_at = None;
-        }
-        let (steps, approvals) = futures::try_join!(
+        let execution = self.execution_of(&run).await?;
+        let run = effective(run, execution.as_ref());
+        let (steps, mut approvals) = futures::try_join!(
             self.backend.steps(run_id),
             self.backend.approvals_of_run(run_id)
         )?;
+        // An ended run waits for nobody, whether or not its records know yet.
+        if run.status.is_finished() {
+            for approval in approvals.iter_mut().filter(|a| a.status.is_open()) {
+                approval.status = ApprovalStatus::Expired;
+            }
+        }
+        approvals = approvals.into_iter().map(ApprovalRecord::public).collect();
         let output = execution
             .as_ref()
             .filter(|e| e.status == ExecutionStatus::Succeeded)
             .and_then(|e| e.output.as_deref())
             .map(|text| serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into())));
-        let failure = (run.status == "failed").then_some(Failure {
+        let failure = (run.status == RunStatus::Failed).then_some(Failure {
             error: run.failure_error.as_deref(),
             cause: run.failure_cause.as_deref(),
         });
@@ -374,7 +306,7 @@ impl<B: Backend> Api<B> {
             run_id: &run.run_id,
             tenant_id: &run.tenant_id,
             workflow: &run.workflow,
-            status: &run.status,
+            status: run.status,
             current_step: current_step(&run, &steps, &approvals),
             created_at: run.created_at,
             updated_at: run.updated_at,
@@ -402,7 +334,7 @@ impl<B: Backend> Api<B> {
             .map(|run| RunSummary {
                 run_id: &run.run_id,
                 workflow: &run.workflow,
-                status: &run.status,
+                status: run.status,
                 current_step: run.current_step.as_deref(),
                 created_at: run.created_at,
                 finished_at: run.finished_at,
@@ -418,18 +350,11 @@ impl<B: Backend> Api<B> {
 
     async fn cancel_run(&self, run_id: &str, tenant: &str) -> Result<ApiResponse, ApiError> {
         let run = self.owned_run(run_id, tenant).await?;
-        let (mut run, execution) = self.reconciled(run).await?;
-        // The tracker records the end a moment before the execution ends: until it has,
-        // report the run as still running, so the output arrives with the final status.
-        if run.status != "running"
-            && execution
-                .as_ref()
-                .is_some_and(|e| e.status == ExecutionStatus::Running)
-        {
-            run.status = "running".to_owned();
-            run.finished_at = None;
-        }
-        if run.status != "running" {
+        let execution = self.execution_of(&run).await?;
+        // A cancel writes anyway: first record an end the record missed.
+        let run = reconcile(&self.backend, run, execution.as_ref()).await?;
+        let run = effective(run, execution.as_ref());
+        if run.status != RunStatus::Running {
             return Err(ApiError::NotRunning {
                 run_id: run.run_id,
                 status: run.status,
@@ -447,20 +372,20 @@ impl<B: Backend> Api<B> {
                 .run(run_id)
                 .await?
                 .map(|r| r.status)
-                .unwrap_or_default();
+                .unwrap_or(RunStatus::Cancelled);
             return Err(ApiError::NotRunning {
                 run_id: run_id.to_owned(),
                 status,
             });
         }
-        self.expire_pending(run_id).await?;
+        expire_open_approvals(&self.backend, run_id).await?;
         tracing::info!(run_id, tenant_id = tenant, "run cancelled");
         Ok(ApiResponse::json(
             200,
             &json!({
                 "run_id": run_id,
                 "workflow": run.workflow,
-                "status": "cancelled",
+                "status": RunStatus::Cancelled,
                 "links": Links::of(run_id),
             }),
         ))
@@ -524,12 +449,12 @@ impl<B: Backend> Api<B> {
         let page = request::page(&params)?;
         let approvals = self
             .backend
-            .approvals_of_tenant(tenant, status.as_deref(), &page)
+            .approvals_of_tenant(tenant, status, &page)
             .await?;
         Ok(ApiResponse::json(
             200,
             &json!({
-                "approvals": approvals.items,
+                "approvals": approvals.items.into_iter().map(ApprovalRecord::public).collect::<Vec<_>>(),
                 "next_cursor": approvals.next.as_ref().map(encode_cursor),
             }),
         ))
@@ -543,7 +468,7 @@ impl<B: Backend> Api<B> {
         let key_hash = keys::hash_key(request::api_key(request)?);
         let decision = request::decision(&request.body, request::key_identity(tenant, &key_hash))?;
         let approval = self.backend.decide(&decision, tenant).await?;
-        Ok(ApiResponse::json(200, &approval))
+        Ok(ApiResponse::json(200, &approval.public()))
     }
 }
 
@@ -596,16 +521,16 @@ mod tests {
             .expect("an execution")
     }
 
-    fn pending(run_id: &str, tenant: &str) -> Approval {
-        Approval {
+    fn pending(run_id: &str, tenant: &str) -> ApprovalRecord {
+        ApprovalRecord {
             request_id: format!("req-{run_id}"),
             run_id: run_id.into(),
             tenant_id: tenant.into(),
             gate: "ask".into(),
-            status: "pending".into(),
+            status: ApprovalStatus::Pending,
             created_at: 1,
             links: BTreeMap::from([("approve".into(), "https://cb/approve".into())]),
-            ..Approval::default()
+            ..ApprovalRecord::default()
         }
     }
 
@@ -746,7 +671,7 @@ mod tests {
                 run_id.clone(),
                 StepRecord {
                     step: "ask".into(),
-                    status: "succeeded".into(),
+                    status: StepStatus::Succeeded,
                     latency_ms: Some(12),
                     model: Some("embedded".into()),
                     ..StepRecord::default()
@@ -785,7 +710,7 @@ mod tests {
             call(&api, as_b("DELETE", &format!("/runs/{run_id}"))).0,
             404
         );
-        assert_eq!(api.backend.state().runs[&run_id].status, "running");
+        assert_eq!(api.backend.state().runs[&run_id].status, RunStatus::Running);
     }
 
     #[test]
@@ -795,7 +720,7 @@ mod tests {
         let arn = arn(&api, &run_id);
         {
             let mut state = api.backend.state();
-            state.runs.get_mut(&run_id).expect("run").status = "succeeded".into();
+            state.runs.get_mut(&run_id).expect("run").status = RunStatus::Succeeded;
             let execution = state.executions.get_mut(&arn).expect("execution");
             execution.status = ExecutionStatus::Succeeded;
             execution.output = Some(r#"{"path":"approved"}"#.into());
@@ -806,7 +731,7 @@ mod tests {
         {
             let mut state = api.backend.state();
             let run = state.runs.get_mut(&failed).expect("run");
-            run.status = "failed".into();
+            run.status = RunStatus::Failed;
             run.failure_error = Some("Agent.Permanent".into());
             run.failure_cause = Some("no".into());
             // The record says failed once the execution has ended too.
@@ -821,7 +746,7 @@ mod tests {
     }
 
     #[test]
-    fn a_run_stopped_or_timed_out_outside_is_reconciled() {
+    fn a_run_stopped_or_timed_out_outside_shows_its_end_and_a_read_writes_nothing() {
         let api = api();
         let aborted = gate_run(&api);
         let timed_out = gate_run(&api);
@@ -841,23 +766,34 @@ mod tests {
         let (_, body) = call(&api, as_a("GET", &format!("/runs/{timed_out}")));
         assert_eq!(body["status"], "failed");
         assert_eq!(body["failure"]["error"], "States.Timeout");
-        assert_eq!(api.backend.state().runs[&timed_out].status, "failed");
         assert_eq!(body["approvals"][0]["status"], "expired");
+        // Reads never write: the records are as they were.
+        let state = api.backend.state();
+        for run in [&aborted, &timed_out] {
+            assert_eq!(state.runs[run].status, RunStatus::Running);
+        }
+        assert!(state
+            .approvals
+            .iter()
+            .all(|a| a.status == ApprovalStatus::Pending));
     }
 
     #[test]
     fn cancelling_expires_a_decision_that_never_reached_the_run() {
         let api = api();
         let run_id = gate_run(&api);
-        api.backend.state().approvals.push(Approval {
-            status: DECIDING.into(),
+        api.backend.state().approvals.push(ApprovalRecord {
+            status: ApprovalStatus::Deciding,
             decision: Some("approve".into()),
             decided_by: Some("ada".into()),
             ..pending(&run_id, "tenant-a")
         });
         let (status, _) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
         assert_eq!(status, 200);
-        assert_eq!(api.backend.state().approvals[0].status, "expired");
+        assert_eq!(
+            api.backend.state().approvals[0].status,
+            ApprovalStatus::Expired
+        );
     }
 
     #[test]
@@ -874,8 +810,8 @@ mod tests {
         {
             let state = api.backend.state();
             assert_eq!(state.stopped, [execution]);
-            assert_eq!(state.runs[&run_id].status, "cancelled");
-            assert_eq!(state.approvals[0].status, "expired");
+            assert_eq!(state.runs[&run_id].status, RunStatus::Cancelled);
+            assert_eq!(state.approvals[0].status, ApprovalStatus::Expired);
         }
         let (status, body) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
         assert_eq!(
@@ -906,7 +842,7 @@ mod tests {
                         run_id,
                         tenant_id: tenant.into(),
                         workflow: workflow.into(),
-                        status: status.into(),
+                        status: status.parse().expect("a run status"),
                         created_at: 1_000 + i as u64,
                         ..RunRecord::default()
                     },
@@ -971,8 +907,8 @@ mod tests {
                 run_id.clone(),
                 StepRecord {
                     step: "approved".into(),
-                    status: "succeeded".into(),
-                    started_at: Some(20),
+                    status: StepStatus::Succeeded,
+                    started_at: 20,
                     finished_at: Some(25),
                     ..StepRecord::default()
                 },
@@ -1036,7 +972,8 @@ mod tests {
             .filter_map(|a| a["request_id"].as_str())
             .collect();
         assert_eq!(listed, ["req-run-a"]);
-        assert!(body["approvals"][0].get("tenant_id").is_none());
+        // The task token that resumes the run never leaves the store.
+        assert!(body["approvals"][0].get("task_token").is_none());
         let submit = |who: ApiRequest, id: &str| {
             call(
                 &api,

@@ -1,196 +1,77 @@
 //! The deployed backend: DynamoDB (runs, steps, approvals, API keys), Step Functions and
 //! CloudWatch Logs, through the stores the Lambda functions use where they exist.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use switchyard_lambda::approval::{ApprovalStore, DecisionError, DecisionRequest, RUN_INDEX};
-use switchyard_lambda::store::{RunOutcome, RunStore};
-use switchyard_lambda::{required_var, ConfigError};
-use switchyard_sdk::RunContext;
+use switchyard_lambda::approval::{ApprovalStore, DecisionError, DecisionRequest};
+use switchyard_lambda::ConfigError;
+use switchyard_state::schema::env;
 
 use crate::backend::{
-    Approval, Backend, BackendError, Execution, ExecutionStatus, HistoryItem, LogEvent, Page,
-    PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
+    ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, ExecutionStatus, HistoryItem,
+    LogEvent, Page, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
 };
 use crate::keys::ApiKeys;
-use crate::{APPROVALS_BY_TENANT, RUNS_BY_TENANT};
-
-type Item = HashMap<String, AttributeValue>;
 
 /// Log groups searched for a run's lines: every Switchyard function's.
 const LOG_GROUP_PREFIX: &str = "/aws/lambda/switchyard-";
-/// Requests in flight at once when one answer needs many reads.
-const READ_CONCURRENCY: usize = 8;
 /// Bounds one logs request: groups searched at once, and events read in all.
 const LOG_GROUP_CONCURRENCY: usize = 8;
 const MAX_LOG_EVENTS: usize = 10_000;
 /// Bytes of log messages one request reads, over every group (the function has 256 MB).
 const MAX_LOG_BYTES: usize = 16 * 1024 * 1024;
-/// Bounds one filtered listing: DynamoDB pages read before answering with a cursor.
-const MAX_LISTING_PAGES: usize = 10;
-/// Items DynamoDB reads per page of a filtered listing (filters apply after the read).
-const FILTERED_PAGE_SIZE: u32 = 100;
 
-fn unavailable(e: impl std::fmt::Display) -> BackendError {
-    BackendError::Unavailable(e.to_string())
-}
-
-fn dynamodb_error<E, R>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> BackendError
+fn aws_error<E, R>(service: &'static str, e: aws_sdk_sfn::error::SdkError<E, R>) -> BackendError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))
+    BackendError::Aws {
+        service,
+        detail: aws_sdk_sfn::error::DisplayErrorContext(&e).to_string(),
+        source: Box::new(e),
+    }
 }
 
 fn sfn_error<E, R>(e: aws_sdk_sfn::error::SdkError<E, R>) -> BackendError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    unavailable(aws_sdk_sfn::error::DisplayErrorContext(e))
+    aws_error("Step Functions", e)
 }
 
-fn logs_error<E, R>(e: aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> BackendError
+fn logs_error<E, R>(e: aws_sdk_sfn::error::SdkError<E, R>) -> BackendError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    unavailable(aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e))
+    aws_error("CloudWatch Logs", e)
 }
 
 pub struct AwsBackend {
-    dynamodb: aws_sdk_dynamodb::Client,
     sfn: aws_sdk_sfn::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
-    run_store: RunStore,
-    approval_store: ApprovalStore,
+    approvals: ApprovalStore,
     keys: ApiKeys,
-    runs_table: String,
-    steps_table: String,
-    approvals_table: String,
     /// `arn:...:stateMachine:switchyard-`; the workflow name completes it.
     state_machine_prefix: String,
 }
 
 impl AwsBackend {
-    /// Tables from `RUNS_TABLE`, `STEPS_TABLE`, `APPROVALS_TABLE`, `API_KEYS_TABLE`; state
-    /// machines from `STATE_MACHINE_ARN_PREFIX`.
+    /// The tables from their variables; state machines from `STATE_MACHINE_ARN_PREFIX`.
     pub fn from_env(config: &aws_config::SdkConfig) -> Result<AwsBackend, ConfigError> {
-        let approvals_table = required_var("APPROVALS_TABLE")?;
+        let approvals = ApprovalStore::from_env(config)?;
         Ok(AwsBackend {
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
             sfn: aws_sdk_sfn::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
-            run_store: RunStore::from_env(config)?,
-            approval_store: ApprovalStore::new(config, approvals_table.clone()),
-            keys: ApiKeys::from_env(config)?,
-            runs_table: required_var("RUNS_TABLE")?,
-            steps_table: required_var("STEPS_TABLE")?,
-            approvals_table,
-            state_machine_prefix: required_var("STATE_MACHINE_ARN_PREFIX")?,
+            keys: ApiKeys::new(approvals.state().clone()),
+            approvals,
+            state_machine_prefix: switchyard_lambda::required_var(env::STATE_MACHINE_ARN_PREFIX)?,
         })
     }
 
-    /// A tenant's items of `table` through its `index` (`tenant_id`, `created_at`), newest
-    /// first, where every `filters` attribute equals its value. Reads at most
-    /// [`MAX_LISTING_PAGES`] pages; the cursor resumes after the last item returned (or
-    /// read, when the budget ran out first).
-    async fn newest_first(
-        &self,
-        listing: Listing<'_>,
-        page: &PageRequest,
-    ) -> Result<Page<Item>, BackendError> {
-        let mut names = HashMap::new();
-        let mut values = HashMap::from([(
-            ":tenant".to_owned(),
-            AttributeValue::S(listing.tenant.to_owned()),
-        )]);
-        let mut conditions = Vec::new();
-        for (i, (attribute, value)) in listing.filters.iter().enumerate() {
-            names.insert(format!("#f{i}"), (*attribute).to_owned());
-            values.insert(format!(":f{i}"), AttributeValue::S(value.clone()));
-            conditions.push(format!("#f{i} = :f{i}"));
-        }
-        let page_size = if conditions.is_empty() {
-            page.limit
-        } else {
-            page.limit.max(FILTERED_PAGE_SIZE)
-        };
-        let mut start = page.after.as_ref().map(|cursor| {
-            HashMap::from([
-                (
-                    listing.id_attribute.to_owned(),
-                    AttributeValue::S(cursor.id.clone()),
-                ),
-                (
-                    "tenant_id".to_owned(),
-                    AttributeValue::S(listing.tenant.to_owned()),
-                ),
-                (
-                    "created_at".to_owned(),
-                    AttributeValue::N(cursor.created_at.to_string()),
-                ),
-            ])
-        });
-        let mut items = Vec::new();
-        for _ in 0..MAX_LISTING_PAGES {
-            let output = self
-                .dynamodb
-                .query()
-                .table_name(listing.table)
-                .index_name(listing.index)
-                .key_condition_expression("tenant_id = :tenant")
-                .set_filter_expression((!conditions.is_empty()).then(|| conditions.join(" AND ")))
-                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
-                .limit(page_size as i32)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(dynamodb_error)?;
-            let read = output.items();
-            for (i, item) in read.iter().enumerate() {
-                items.push(item.clone());
-                if items.len() == page.limit as usize {
-                    let last_of_all = i + 1 == read.len() && output.last_evaluated_key().is_none();
-                    let next = if last_of_all {
-                        None
-                    } else {
-                        cursor_of(item, listing.id_attribute)
-                    };
-                    return Ok(Page { items, next });
-                }
-            }
-            match output.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok(Page { items, next: None }),
-            }
-        }
-        let next = start
-            .as_ref()
-            .and_then(|key| cursor_of(key, listing.id_attribute));
-        Ok(Page { items, next })
-    }
-
-    /// Approval requests by id, read through the approvals store (its one parser).
-    async fn approvals_by_id(&self, ids: Vec<String>) -> Result<Vec<Approval>, BackendError> {
-        let found: Vec<Option<Approval>> = stream::iter(ids)
-            .map(|id| async move {
-                match self.approval_store.get(&id).await {
-                    Ok(record) => Ok(Some(Approval::from(record))),
-                    // Deleted between the index read and this one.
-                    Err(DecisionError::NotFound(_)) => Ok(None),
-                    Err(e) => Err(unavailable(e)),
-                }
-            })
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(found.into_iter().flatten().collect())
+    fn state(&self) -> &switchyard_state::State {
+        self.approvals.state()
     }
 
     async fn log_groups(&self) -> Result<Vec<String>, BackendError> {
@@ -273,84 +154,6 @@ impl AwsBackend {
     }
 }
 
-/// One tenant-scoped listing through a `by-tenant` index.
-struct Listing<'a> {
-    table: &'a str,
-    index: &'a str,
-    tenant: &'a str,
-    /// The table's key attribute, which the cursor carries.
-    id_attribute: &'static str,
-    filters: Vec<(&'static str, String)>,
-}
-
-fn cursor_of(item: &Item, id_attribute: &str) -> Option<PageCursor> {
-    Some(PageCursor {
-        id: text(item, id_attribute)?,
-        created_at: number(item, "created_at")?,
-    })
-}
-
-fn text(item: &Item, key: &str) -> Option<String> {
-    item.get(key).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn number(item: &Item, key: &str) -> Option<u64> {
-    let n = item.get(key).and_then(|v| v.as_n().ok())?;
-    // Totals are written by ADD and may come back as `12.0`.
-    n.parse::<u64>()
-        .ok()
-        .or_else(|| n.parse::<f64>().ok().map(|f| f.max(0.0) as u64))
-}
-
-fn decimal(item: &Item, key: &str) -> f64 {
-    item.get(key)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_default()
-}
-
-fn run_record(item: &Item) -> Option<RunRecord> {
-    Some(RunRecord {
-        run_id: text(item, "run_id")?,
-        tenant_id: text(item, "tenant_id").unwrap_or_default(),
-        workflow: text(item, "workflow").unwrap_or_default(),
-        status: text(item, "status").unwrap_or_else(|| "running".to_owned()),
-        current_step: text(item, "current_step"),
-        created_at: number(item, "created_at").unwrap_or_default(),
-        updated_at: number(item, "updated_at"),
-        finished_at: number(item, "finished_at"),
-        input_summary: text(item, "input_summary"),
-        output_summary: text(item, "output_summary"),
-        failure_error: text(item, "failure_error"),
-        failure_cause: text(item, "failure_cause"),
-        tokens_in: number(item, "tokens_in").unwrap_or_default(),
-        tokens_out: number(item, "tokens_out").unwrap_or_default(),
-        cost_usd: decimal(item, "cost_usd"),
-        step_attempts: number(item, "step_attempts").unwrap_or_default(),
-        execution_arn: text(item, "execution_arn"),
-    })
-}
-
-fn step_record(item: &Item) -> Option<StepRecord> {
-    Some(StepRecord {
-        step_key: text(item, "step_key")?,
-        step: text(item, "step").unwrap_or_default(),
-        item: number(item, "item"),
-        attempt: number(item, "attempt").unwrap_or_default(),
-        agent: text(item, "agent"),
-        status: text(item, "status").unwrap_or_default(),
-        started_at: number(item, "started_at"),
-        finished_at: number(item, "finished_at"),
-        latency_ms: number(item, "latency_ms"),
-        tokens_in: number(item, "tokens_in").unwrap_or_default(),
-        tokens_out: number(item, "tokens_out").unwrap_or_default(),
-        cost_usd: decimal(item, "cost_usd"),
-        model: text(item, "model"),
-        error_name: text(item, "error_name"),
-        error_message: text(item, "error_message"),
-    })
-}
-
 fn history_item(event: &aws_sdk_sfn::types::HistoryEvent) -> HistoryItem {
     let state = event
         .state_entered_event_details()
@@ -417,7 +220,7 @@ fn history_item(event: &aws_sdk_sfn::types::HistoryEvent) -> HistoryItem {
 
 impl Backend for AwsBackend {
     async fn tenant_of_key(&self, key_hash: &str) -> Result<Option<String>, BackendError> {
-        self.keys.tenant_of(key_hash).await.map_err(unavailable)
+        Ok(self.keys.tenant_of(key_hash).await?)
     }
 
     async fn start_execution(
@@ -447,33 +250,12 @@ impl Backend for AwsBackend {
     }
 
     async fn record_started(&self, run: &RunRecord) -> Result<(), BackendError> {
-        let context = RunContext {
-            run_id: run.run_id.clone(),
-            tenant_id: run.tenant_id.clone(),
-            workflow: run.workflow.clone(),
-            ..RunContext::default()
-        };
-        self.run_store
-            .run_started(
-                &context,
-                run.execution_arn.as_deref().unwrap_or_default(),
-                run.input_summary.as_deref().unwrap_or_default(),
-            )
-            .await
-            .map_err(unavailable)
+        self.state().runs().start(run).await?;
+        Ok(())
     }
 
     async fn run(&self, run_id: &str) -> Result<Option<RunRecord>, BackendError> {
-        let output = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.runs_table)
-            .key("run_id", AttributeValue::S(run_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dynamodb_error)?;
-        Ok(output.item().and_then(run_record))
+        Ok(self.state().runs().get(run_id).await?)
     }
 
     async fn runs(
@@ -482,104 +264,28 @@ impl Backend for AwsBackend {
         filter: &RunFilter,
         page: &PageRequest,
     ) -> Result<Page<RunRecord>, BackendError> {
-        let mut filters = Vec::new();
-        if let Some(status) = &filter.status {
-            filters.push(("status", status.clone()));
-        }
-        if let Some(workflow) = &filter.workflow {
-            filters.push(("workflow", workflow.clone()));
-        }
-        let listing = Listing {
-            table: &self.runs_table,
-            index: RUNS_BY_TENANT,
-            tenant,
-            id_attribute: "run_id",
-            filters,
-        };
-        let page = self.newest_first(listing, page).await?;
-        Ok(Page {
-            items: page.items.iter().filter_map(run_record).collect(),
-            next: page.next,
-        })
+        Ok(self.state().runs().of_tenant(tenant, filter, page).await?)
     }
 
     async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, BackendError> {
-        let mut steps = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .dynamodb
-                .query()
-                .table_name(&self.steps_table)
-                .key_condition_expression("run_id = :run")
-                .expression_attribute_values(":run", AttributeValue::S(run_id.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(dynamodb_error)?;
-            steps.extend(output.items().iter().filter_map(step_record));
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-        steps.sort_by(|a, b| (a.started_at, &a.step_key).cmp(&(b.started_at, &b.step_key)));
-        Ok(steps)
+        Ok(self.state().steps().of_run(run_id).await?)
     }
 
-    async fn approvals_of_run(&self, run_id: &str) -> Result<Vec<Approval>, BackendError> {
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .dynamodb
-                .query()
-                .table_name(&self.approvals_table)
-                .index_name(RUN_INDEX)
-                .key_condition_expression("run_id = :run")
-                .expression_attribute_values(":run", AttributeValue::S(run_id.to_owned()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(dynamodb_error)?;
-            ids.extend(output.items().iter().filter_map(|i| text(i, "request_id")));
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-        let mut approvals = self.approvals_by_id(ids).await?;
-        approvals.sort_by(|a, b| (a.created_at, &a.request_id).cmp(&(b.created_at, &b.request_id)));
-        Ok(approvals)
+    async fn approvals_of_run(&self, run_id: &str) -> Result<Vec<ApprovalRecord>, BackendError> {
+        Ok(self.state().approvals().of_run(run_id).await?)
     }
 
     async fn approvals_of_tenant(
         &self,
         tenant: &str,
-        status: Option<&str>,
+        status: Option<ApprovalStatus>,
         page: &PageRequest,
-    ) -> Result<Page<Approval>, BackendError> {
-        let listing = Listing {
-            table: &self.approvals_table,
-            index: APPROVALS_BY_TENANT,
-            tenant,
-            id_attribute: "request_id",
-            filters: status
-                .map(|s| ("status", s.to_owned()))
-                .into_iter()
-                .collect(),
-        };
-        let page = self.newest_first(listing, page).await?;
-        let ids = page
-            .items
-            .iter()
-            .filter_map(|i| text(i, "request_id"))
-            .collect();
-        Ok(Page {
-            items: self.approvals_by_id(ids).await?,
-            next: page.next,
-        })
+    ) -> Result<Page<ApprovalRecord>, BackendError> {
+        Ok(self
+            .state()
+            .approvals()
+            .of_tenant(tenant, status, page)
+            .await?)
     }
 
     async fn execution(&self, execution_arn: &str) -> Result<Option<Execution>, BackendError> {
@@ -638,48 +344,21 @@ impl Backend for AwsBackend {
     }
 
     async fn end_run(&self, run_id: &str, end: &RunEnd) -> Result<(), BackendError> {
-        let outcome = match end {
-            RunEnd::Succeeded { output_summary } => RunOutcome::Succeeded { output_summary },
-            RunEnd::Failed { error, cause } => RunOutcome::Failed { error, cause },
-        };
-        self.run_store
-            .run_finished(run_id, outcome)
-            .await
-            .map_err(unavailable)
+        self.state().runs().finish(run_id, end).await?;
+        Ok(())
     }
 
     async fn cancel_run(&self, run_id: &str) -> Result<bool, BackendError> {
-        let now = switchyard_lambda::store::now_ms().to_string();
-        let result = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.runs_table)
-            .key("run_id", AttributeValue::S(run_id.to_owned()))
-            .update_expression("SET #status = :cancelled, finished_at = :now, updated_at = :now")
-            .condition_expression("#status = :running")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":cancelled", AttributeValue::S("cancelled".into()))
-            .expression_attribute_values(":running", AttributeValue::S("running".into()))
-            .expression_attribute_values(":now", AttributeValue::N(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(dynamodb_error(e)),
-        }
+        Ok(self.state().runs().cancel(run_id).await?)
     }
 
-    async fn expire_approval(&self, request_id: &str, from: &str) -> Result<(), BackendError> {
-        self.approval_store
-            .mark_expired(request_id, Some(from))
-            .await
-            .map_err(unavailable)
+    async fn expire_approval(
+        &self,
+        request_id: &str,
+        from: ApprovalStatus,
+    ) -> Result<(), BackendError> {
+        self.state().approvals().expire(request_id, from).await?;
+        Ok(())
     }
 
     async fn history(&self, execution_arn: &str) -> Result<Vec<HistoryItem>, BackendError> {
@@ -735,10 +414,7 @@ impl Backend for AwsBackend {
         &self,
         request: &DecisionRequest,
         tenant: &str,
-    ) -> Result<Approval, DecisionError> {
-        self.approval_store
-            .decide(request, Some(tenant))
-            .await
-            .map(Approval::from)
+    ) -> Result<ApprovalRecord, DecisionError> {
+        self.approvals.decide(request, Some(tenant)).await
     }
 }

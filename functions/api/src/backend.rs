@@ -4,124 +4,32 @@
 //! isolation, reconciliation), which is unit-tested against an in-memory backend, and AWS
 //! ([`crate::AwsBackend`]).
 
-use std::collections::BTreeMap;
 use std::future::Future;
 
-use serde::{Deserialize, Serialize};
 use switchyard_lambda::approval::{DecisionError, DecisionRequest};
+pub use switchyard_state::store::RunFilter;
+use switchyard_state::StateError;
+pub use switchyard_state::{
+    ApprovalRecord, ApprovalStatus, Page, PageCursor, PageRequest, RunEnd, RunRecord, RunStatus,
+    StepRecord, StepStatus,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error("workflow `{0}` is not deployed")]
     NotDeployed(String),
-    #[error("{0}")]
-    Unavailable(String),
-}
-
-/// A run as the runs table holds it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct RunRecord {
-    pub run_id: String,
-    pub tenant_id: String,
-    pub workflow: String,
-    /// `running`, `succeeded`, `failed` or `cancelled`.
-    pub status: String,
-    pub current_step: Option<String>,
-    /// Epoch milliseconds.
-    pub created_at: u64,
-    pub updated_at: Option<u64>,
-    pub finished_at: Option<u64>,
-    pub input_summary: Option<String>,
-    pub output_summary: Option<String>,
-    pub failure_error: Option<String>,
-    pub failure_cause: Option<String>,
-    pub tokens_in: u64,
-    pub tokens_out: u64,
-    pub cost_usd: f64,
-    pub step_attempts: u64,
-    pub execution_arn: Option<String>,
-}
-
-/// One attempt of one step (one map item's attempt inside a map).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct StepRecord {
-    pub step_key: String,
-    pub step: String,
-    pub item: Option<u64>,
-    pub attempt: u64,
-    pub agent: Option<String>,
-    /// `running`, `succeeded` or `failed`.
-    pub status: String,
-    /// Epoch milliseconds.
-    pub started_at: Option<u64>,
-    pub finished_at: Option<u64>,
-    pub latency_ms: Option<u64>,
-    pub tokens_in: u64,
-    pub tokens_out: u64,
-    pub cost_usd: f64,
-    pub model: Option<String>,
-    pub error_name: Option<String>,
-    pub error_message: Option<String>,
-}
-
-/// An approval request as the API shows it: never its task token, and decision links only
-/// while it can still be decided.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Approval {
-    pub request_id: String,
-    pub run_id: String,
-    #[serde(skip)]
-    pub tenant_id: String,
-    pub workflow: String,
-    pub gate: String,
-    pub subject: String,
-    pub summary: String,
-    pub choices: Vec<String>,
-    pub approvers: Vec<String>,
-    /// `pending`, `approved`, `rejected` or `expired`.
-    pub status: String,
-    /// Epoch seconds.
-    pub created_at: u64,
-    pub expires_at: u64,
-    /// Decision → signed link; empty once decided.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub links: BTreeMap<String, String>,
-    pub decision: Option<String>,
-    pub decided_by: Option<String>,
-    /// Whether `decided_by` is proven (a designated approver's link, an API key) or typed.
-    pub approver_verified: Option<bool>,
-    pub decided_at: Option<u64>,
-    pub notes: Option<String>,
-}
-
-impl From<switchyard_lambda::approval::ApprovalRecord> for Approval {
-    fn from(record: switchyard_lambda::approval::ApprovalRecord) -> Approval {
-        let links = if record.status == "pending" {
-            record.links.into_iter().collect()
-        } else {
-            BTreeMap::new()
-        };
-        Approval {
-            request_id: record.request_id,
-            run_id: record.run_id,
-            tenant_id: record.tenant_id,
-            workflow: record.workflow,
-            gate: record.gate,
-            subject: record.subject,
-            summary: record.summary,
-            choices: record.choices,
-            approvers: record.approvers,
-            status: record.status,
-            created_at: record.created_at,
-            expires_at: record.expires_at,
-            links,
-            decision: record.decision,
-            decided_by: record.decided_by,
-            approver_verified: record.approver_verified,
-            decided_at: record.decided_at,
-            notes: record.notes,
-        }
-    }
+    #[error(transparent)]
+    Store(#[from] StateError),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
+    /// Step Functions or CloudWatch Logs failed; the AWS error is the source.
+    #[error("{service}: {detail}")]
+    Aws {
+        service: &'static str,
+        detail: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Step Functions' view of an execution.
@@ -141,13 +49,6 @@ pub struct Execution {
     pub output: Option<String>,
     pub error: Option<String>,
     pub cause: Option<String>,
-}
-
-/// How a run ended by itself, to record on a run that is still `running`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RunEnd {
-    Succeeded { output_summary: String },
-    Failed { error: String, cause: String },
 }
 
 /// One execution history event.
@@ -171,31 +72,6 @@ pub struct LogEvent {
     /// Epoch milliseconds.
     pub at: u64,
     pub message: String,
-}
-
-/// Where a listing resumes: the last item returned.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PageCursor {
-    pub id: String,
-    pub created_at: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PageRequest {
-    pub limit: u32,
-    pub after: Option<PageCursor>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<PageCursor>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RunFilter {
-    pub status: Option<String>,
-    pub workflow: Option<String>,
 }
 
 /// The platform behind the API. Methods return `Ok(None)` / empty for what does not exist;
@@ -242,15 +118,15 @@ pub trait Backend: Send + Sync {
     fn approvals_of_run(
         &self,
         run_id: &str,
-    ) -> impl Future<Output = Result<Vec<Approval>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<Vec<ApprovalRecord>, BackendError>> + Send;
 
     /// The tenant's approval requests, newest first.
     fn approvals_of_tenant(
         &self,
         tenant: &str,
-        status: Option<&str>,
+        status: Option<ApprovalStatus>,
         page: &PageRequest,
-    ) -> impl Future<Output = Result<Page<Approval>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<Page<ApprovalRecord>, BackendError>> + Send;
 
     /// `None` if the execution does not exist (any more).
     fn execution(
@@ -273,12 +149,12 @@ pub trait Backend: Send + Sync {
     /// Moves a `running` run to `cancelled`; `false` if it was no longer running.
     fn cancel_run(&self, run_id: &str) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
-    /// Marks a pending approval request expired (its run stopped waiting).
-    /// Expires a request if it is still `from` (`pending` or `deciding`).
+    /// Expires a request if it is still `from` (`pending` or `deciding`): its run stopped
+    /// waiting.
     fn expire_approval(
         &self,
         request_id: &str,
-        from: &str,
+        from: ApprovalStatus,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     fn history(
@@ -299,5 +175,5 @@ pub trait Backend: Send + Sync {
         &self,
         request: &DecisionRequest,
         tenant: &str,
-    ) -> impl Future<Output = Result<Approval, DecisionError>> + Send;
+    ) -> impl Future<Output = Result<ApprovalRecord, DecisionError>> + Send;
 }

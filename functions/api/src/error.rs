@@ -3,7 +3,7 @@
 use serde_json::json;
 use switchyard_lambda::approval::DecisionError;
 
-use crate::backend::BackendError;
+use crate::backend::{BackendError, RunStatus};
 use crate::http::ApiResponse;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,20 +31,20 @@ pub enum ApiError {
         allowed: &'static [&'static str],
     },
     #[error("run {run_id} is {status}, not running")]
-    NotRunning { run_id: String, status: String },
+    NotRunning { run_id: String, status: RunStatus },
     #[error("{field} is too large: at most {limit} bytes are accepted")]
     TooLarge { field: &'static str, limit: usize },
     #[error(transparent)]
     Decision(#[from] DecisionError),
-    #[error("the run store is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the platform is unavailable: {0}")]
+    Unavailable(BackendError),
 }
 
 impl From<BackendError> for ApiError {
     fn from(error: BackendError) -> ApiError {
         match error {
             BackendError::NotDeployed(workflow) => ApiError::NotDeployed(workflow),
-            BackendError::Unavailable(message) => ApiError::Unavailable(message),
+            unavailable => ApiError::Unavailable(unavailable),
         }
     }
 }
@@ -108,9 +108,9 @@ impl ApiError {
     pub fn response(&self) -> ApiResponse {
         // Infrastructure detail (AWS request ids, endpoints) is for our logs, not for clients.
         let message = match self {
-            ApiError::Unavailable(detail)
-            | ApiError::Decision(DecisionError::Unavailable(detail)) => {
-                tracing::error!(error = %detail, "backend unavailable");
+            ApiError::Unavailable(_)
+            | ApiError::Decision(DecisionError::Store(_) | DecisionError::Resume { .. }) => {
+                tracing::error!(error = %self, "backend unavailable");
                 "the service is temporarily unavailable; try again".to_owned()
             }
             other => other.to_string(),
@@ -141,6 +141,8 @@ impl ApiError {
 
 #[cfg(test)]
 mod tests {
+    use switchyard_state::ApprovalStatus;
+
     use super::*;
 
     #[test]
@@ -160,7 +162,7 @@ mod tests {
             })
         );
         let decided = ApiError::from(DecisionError::AlreadyDecided {
-            status: "approved".into(),
+            status: ApprovalStatus::Approved,
             by: "ada".into(),
             at: 7,
         })

@@ -5,14 +5,10 @@
 //! digits of its hash: `list` shows ids, `revoke` takes one; a revoked or expired key
 //! authenticates nobody.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use switchyard_lambda::store::now_ms;
-use switchyard_lambda::{required_var, ConfigError};
+use switchyard_state::{now_ms, ApiKeyRecord, State, StateError};
 
 /// Marks Switchyard keys, so a leaked one is recognisable (and secret scanners can match it).
 pub const KEY_PREFIX: &str = "sy_";
@@ -27,8 +23,8 @@ pub enum KeyError {
     InvalidTenant(String),
     #[error("no randomness for a new key: {0}")]
     Random(getrandom::Error),
-    #[error("API keys table: {0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] StateError),
     #[error("no key with id `{0}`")]
     UnknownKey(String),
     #[error("key id `{0}` is ambiguous: give more of it")]
@@ -46,24 +42,21 @@ pub struct KeyInfo {
 }
 
 impl KeyInfo {
-    fn from_item(item: &HashMap<String, AttributeValue>) -> Option<KeyInfo> {
-        let n = |k: &str| {
-            item.get(k)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok())
-        };
-        Some(KeyInfo {
-            key_id: key_id(item.get("key_hash")?.as_s().ok()?),
-            tenant_id: item.get("tenant_id")?.as_s().ok()?.clone(),
-            created_at: n("created_at").unwrap_or_default(),
-            expires_at: n("expires_at"),
-            revoked_at: n("revoked_at"),
-        })
-    }
-
     /// Whether the key authenticates at `now` (epoch ms).
     pub fn usable(&self, now: u64) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+impl From<&ApiKeyRecord> for KeyInfo {
+    fn from(record: &ApiKeyRecord) -> KeyInfo {
+        KeyInfo {
+            key_id: key_id(&record.key_hash),
+            tenant_id: record.tenant_id.clone(),
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+            revoked_at: record.revoked_at,
+        }
     }
 }
 
@@ -105,20 +98,19 @@ fn generate_key() -> Result<String, KeyError> {
 }
 
 pub struct ApiKeys {
-    dynamodb: aws_sdk_dynamodb::Client,
-    table: String,
+    state: State,
 }
 
 impl ApiKeys {
-    pub fn from_env(config: &aws_config::SdkConfig) -> Result<ApiKeys, ConfigError> {
-        Ok(ApiKeys::new(
-            aws_sdk_dynamodb::Client::new(config),
-            required_var("API_KEYS_TABLE")?,
-        ))
+    pub fn new(state: State) -> ApiKeys {
+        ApiKeys { state }
     }
 
-    pub fn new(dynamodb: aws_sdk_dynamodb::Client, table: String) -> ApiKeys {
-        ApiKeys { dynamodb, table }
+    /// The deployment's keys table, named by the environment.
+    pub fn from_env(
+        config: &aws_config::SdkConfig,
+    ) -> Result<ApiKeys, switchyard_lambda::ConfigError> {
+        Ok(ApiKeys::new(switchyard_lambda::state_from_env(config)?))
     }
 
     /// Creates a key for `tenant`. The returned text is the only copy.
@@ -133,81 +125,49 @@ impl ApiKeys {
         expires_at: Option<u64>,
     ) -> Result<NewKey, KeyError> {
         validate_tenant(tenant)?;
-        let api_key = generate_key()?;
-        let key_hash = hash_key(&api_key);
-        let created_at = now_ms();
-        let mut item = HashMap::from([
-            ("key_hash".to_owned(), AttributeValue::S(key_hash)),
-            ("tenant_id".to_owned(), AttributeValue::S(tenant.to_owned())),
-            (
-                "created_at".to_owned(),
-                AttributeValue::N(created_at.to_string()),
-            ),
-        ]);
-        if let Some(at) = expires_at {
-            item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
+        // 256 random bits do not collide; the store's conditional create makes sure of it.
+        loop {
+            let api_key = generate_key()?;
+            let record = ApiKeyRecord {
+                key_hash: hash_key(&api_key),
+                tenant_id: tenant.to_owned(),
+                created_at: now_ms(),
+                expires_at,
+                revoked_at: None,
+            };
+            if self.state.api_keys().create(&record).await? {
+                tracing::info!(tenant_id = tenant, "API key created");
+                return Ok(NewKey {
+                    api_key,
+                    tenant_id: record.tenant_id,
+                    created_at: record.created_at,
+                });
+            }
         }
-        self.dynamodb
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            // 256 random bits do not collide; the condition makes sure of it.
-            .condition_expression("attribute_not_exists(key_hash)")
-            .send()
-            .await
-            .map_err(|e| {
-                KeyError::Store(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-            })?;
-        tracing::info!(tenant_id = tenant, "API key created");
-        Ok(NewKey {
-            api_key,
-            tenant_id: tenant.to_owned(),
-            created_at,
-        })
     }
 
     /// The tenant of a key, given its hash, while the key is neither revoked nor expired.
     pub async fn tenant_of(&self, key_hash: &str) -> Result<Option<String>, KeyError> {
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("key_hash", AttributeValue::S(key_hash.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(item
-            .item()
-            .and_then(KeyInfo::from_item)
+        Ok(self
+            .state
+            .api_keys()
+            .get(key_hash)
+            .await?
             .filter(|key| key.usable(now_ms()))
             .map(|key| key.tenant_id))
     }
 
     /// Every key (of `tenant`, if given), oldest first. An operator's listing: it scans.
     pub async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyInfo>, KeyError> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .dynamodb
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(store_error)?;
-            keys.extend(
-                page.items()
-                    .iter()
-                    .filter_map(KeyInfo::from_item)
-                    .filter(|k| tenant.is_none_or(|t| k.tenant_id == t)),
-            );
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let mut keys: Vec<KeyInfo> = self
+            .state
+            .api_keys()
+            .all()
+            .await?
+            .iter()
+            .filter(|k| tenant.is_none_or(|t| k.tenant_id == t))
+            .map(KeyInfo::from)
+            .collect();
         keys.sort_by(|a, b| (a.created_at, &a.key_id).cmp(&(b.created_at, &b.key_id)));
         Ok(keys)
     }
@@ -218,66 +178,29 @@ impl ApiKeys {
         if wanted.len() < 8 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(KeyError::UnknownKey(key_id.to_owned()));
         }
-        let mut start = None;
-        let mut found: Vec<HashMap<String, AttributeValue>> = Vec::new();
-        loop {
-            let page = self
-                .dynamodb
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(store_error)?;
-            found.extend(
-                page.items()
-                    .iter()
-                    .filter(|item| {
-                        item.get("key_hash")
-                            .and_then(|v| v.as_s().ok())
-                            .is_some_and(|h| h.starts_with(&wanted))
-                    })
-                    .cloned(),
-            );
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-        let item = match found.as_slice() {
+        let found: Vec<ApiKeyRecord> = self
+            .state
+            .api_keys()
+            .all()
+            .await?
+            .into_iter()
+            .filter(|k| k.key_hash.starts_with(&wanted))
+            .collect();
+        let hash = match found.as_slice() {
             [] => return Err(KeyError::UnknownKey(key_id.to_owned())),
-            [one] => one,
+            [one] => one.key_hash.clone(),
             _ => return Err(KeyError::AmbiguousKey(key_id.to_owned())),
         };
-        let hash = item
-            .get("key_hash")
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default();
-        let now = now_ms();
-        self.dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .key("key_hash", AttributeValue::S(hash))
-            // The first revocation's time stands.
-            .update_expression("SET revoked_at = if_not_exists(revoked_at, :now)")
-            .condition_expression("attribute_exists(key_hash)")
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .send()
-            .await
-            .map_err(store_error)?;
-        let mut info =
-            KeyInfo::from_item(item).ok_or_else(|| KeyError::UnknownKey(key_id.to_owned()))?;
-        info.revoked_at = info.revoked_at.or(Some(now));
+        let revoked = self
+            .state
+            .api_keys()
+            .revoke(&hash)
+            .await?
+            .ok_or_else(|| KeyError::UnknownKey(key_id.to_owned()))?;
+        let info = KeyInfo::from(&revoked);
         tracing::info!(tenant_id = %info.tenant_id, key_id = %info.key_id, "API key revoked");
         Ok(info)
     }
-}
-
-fn store_error<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    e: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> KeyError {
-    KeyError::Store(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
 #[cfg(test)]
@@ -317,13 +240,14 @@ mod tests {
             ..key.clone()
         };
         assert!(!revoked.usable(1));
-        let item = HashMap::from([
-            ("key_hash".to_owned(), AttributeValue::S("a".repeat(64))),
-            ("tenant_id".to_owned(), AttributeValue::S("t".into())),
-            ("created_at".to_owned(), AttributeValue::N("1".into())),
-            ("revoked_at".to_owned(), AttributeValue::N("2".into())),
-        ]);
-        let read = KeyInfo::from_item(&item).expect("a key");
+        let record = ApiKeyRecord {
+            key_hash: "a".repeat(64),
+            tenant_id: "t".into(),
+            created_at: 1,
+            expires_at: None,
+            revoked_at: Some(2),
+        };
+        let read = KeyInfo::from(&record);
         assert_eq!(read.key_id, "a".repeat(KEY_ID_LEN));
         assert!(!read.usable(0));
     }

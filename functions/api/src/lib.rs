@@ -25,6 +25,7 @@ pub mod keys;
 mod logs;
 #[cfg(test)]
 mod memory;
+mod reconcile;
 mod request;
 mod route;
 mod timeline;
@@ -32,15 +33,10 @@ mod timeline;
 pub use api::Api;
 pub use aws::AwsBackend;
 pub use backend::{
-    Approval, Backend, BackendError, Execution, ExecutionStatus, HistoryItem, LogEvent, Page,
+    ApprovalRecord, Backend, BackendError, Execution, ExecutionStatus, HistoryItem, LogEvent, Page,
     PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
 };
 pub use error::ApiError;
 pub use http::{ApiRequest, ApiResponse};
 /// What `Api::from_env` and `ApiKeys::from_env` fail with: a missing variable.
 pub use switchyard_lambda::ConfigError;
-
-/// The runs table's index by tenant, newest first (`tenant_id` HASH, `created_at` N RANGE).
-pub const RUNS_BY_TENANT: &str = "by-tenant";
-/// The approvals table's index by tenant (`tenant_id` HASH, `created_at` N RANGE).
-pub const APPROVALS_BY_TENANT: &str = "by-tenant";

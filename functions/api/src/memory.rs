@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 
 use crate::backend::{
-    Approval, Backend, BackendError, Execution, HistoryItem, LogEvent, Page, PageCursor,
-    PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
+    ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, HistoryItem, LogEvent, Page,
+    PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, RunStatus, StepRecord,
 };
 use crate::keys::hash_key;
 
@@ -17,7 +17,7 @@ pub struct State {
     pub keys: HashMap<String, String>,
     pub runs: BTreeMap<String, RunRecord>,
     pub steps: Vec<(String, StepRecord)>,
-    pub approvals: Vec<Approval>,
+    pub approvals: Vec<ApprovalRecord>,
     pub executions: HashMap<String, Execution>,
     pub history: HashMap<String, Vec<HistoryItem>>,
     pub logs: Vec<LogEvent>,
@@ -62,7 +62,11 @@ impl MemoryBackend {
     fn check(&self) -> Result<MutexGuard<'_, State>, BackendError> {
         let state = self.state();
         if state.unavailable {
-            return Err(BackendError::Unavailable("the test says so".into()));
+            return Err(BackendError::Aws {
+                service: "test",
+                detail: "the test says so".into(),
+                source: "the test says so".into(),
+            });
         }
         Ok(state)
     }
@@ -170,7 +174,7 @@ impl Backend for MemoryBackend {
             .collect())
     }
 
-    async fn approvals_of_run(&self, run_id: &str) -> Result<Vec<Approval>, BackendError> {
+    async fn approvals_of_run(&self, run_id: &str) -> Result<Vec<ApprovalRecord>, BackendError> {
         Ok(self
             .check()?
             .approvals
@@ -183,9 +187,9 @@ impl Backend for MemoryBackend {
     async fn approvals_of_tenant(
         &self,
         tenant: &str,
-        status: Option<&str>,
+        status: Option<ApprovalStatus>,
         page: &PageRequest,
-    ) -> Result<Page<Approval>, BackendError> {
+    ) -> Result<Page<ApprovalRecord>, BackendError> {
         let state = self.check()?;
         let approvals = state
             .approvals
@@ -196,7 +200,7 @@ impl Backend for MemoryBackend {
             .collect();
         Ok(page_of(
             approvals,
-            |a: &Approval| PageCursor {
+            |a: &ApprovalRecord| PageCursor {
                 id: a.request_id.clone(),
                 created_at: a.created_at,
             },
@@ -219,14 +223,18 @@ impl Backend for MemoryBackend {
 
     async fn end_run(&self, run_id: &str, end: &RunEnd) -> Result<(), BackendError> {
         let mut state = self.check()?;
-        if let Some(run) = state.runs.get_mut(run_id).filter(|r| r.status == "running") {
+        if let Some(run) = state
+            .runs
+            .get_mut(run_id)
+            .filter(|r| r.status == RunStatus::Running)
+        {
             match end {
                 RunEnd::Succeeded { output_summary } => {
-                    run.status = "succeeded".into();
+                    run.status = RunStatus::Succeeded;
                     run.output_summary = Some(output_summary.clone());
                 }
                 RunEnd::Failed { error, cause } => {
-                    run.status = "failed".into();
+                    run.status = RunStatus::Failed;
                     run.failure_error = Some(error.clone());
                     run.failure_cause = Some(cause.clone());
                 }
@@ -237,20 +245,28 @@ impl Backend for MemoryBackend {
 
     async fn cancel_run(&self, run_id: &str) -> Result<bool, BackendError> {
         let mut state = self.check()?;
-        match state.runs.get_mut(run_id).filter(|r| r.status == "running") {
+        match state
+            .runs
+            .get_mut(run_id)
+            .filter(|r| r.status == RunStatus::Running)
+        {
             Some(run) => {
-                run.status = "cancelled".into();
+                run.status = RunStatus::Cancelled;
                 Ok(true)
             }
             None => Ok(false),
         }
     }
 
-    async fn expire_approval(&self, request_id: &str, from: &str) -> Result<(), BackendError> {
+    async fn expire_approval(
+        &self,
+        request_id: &str,
+        from: ApprovalStatus,
+    ) -> Result<(), BackendError> {
         let mut state = self.check()?;
         for approval in state.approvals.iter_mut() {
             if approval.request_id == request_id && approval.status == from {
-                approval.status = "expired".into();
+                approval.status = ApprovalStatus::Expired;
                 approval.links.clear();
             }
         }
@@ -285,14 +301,14 @@ impl Backend for MemoryBackend {
         &self,
         request: &DecisionRequest,
         tenant: &str,
-    ) -> Result<Approval, DecisionError> {
+    ) -> Result<ApprovalRecord, DecisionError> {
         let mut state = self.state();
         let approval = state
             .approvals
             .iter_mut()
             .find(|a| a.request_id == request.request_id && a.tenant_id == tenant)
             .ok_or_else(|| DecisionError::NotFound(request.request_id.clone()))?;
-        if approval.status != "pending" {
+        if approval.status != ApprovalStatus::Pending {
             return Err(DecisionError::AlreadyDecided {
                 status: approval.status.clone(),
                 by: approval.decided_by.clone().unwrap_or_default(),
@@ -300,11 +316,10 @@ impl Backend for MemoryBackend {
             });
         }
         approval.status = if request.decision == "reject" {
-            "rejected"
+            ApprovalStatus::Rejected
         } else {
-            "approved"
-        }
-        .into();
+            ApprovalStatus::Approved
+        };
         approval.decision = Some(request.decision.clone());
         approval.decided_by = Some(request.approver.name().to_owned());
         approval.approver_verified = Some(request.approver.is_verified());

@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 use switchyard_lambda::approval::{Approver, DecisionRequest};
 use switchyard_sdk::WorkflowRegistration;
 
+use switchyard_state::{ApprovalStatus, RunStatus, UnknownStatus};
+
 use crate::backend::{PageCursor, PageRequest, RunFilter};
 use crate::error::ApiError;
 use crate::http::ApiRequest;
@@ -23,8 +25,6 @@ const CAMPAIGN_FIELDS: [&str; 2] = ["brand_id", "selected_month"];
 /// Keys are a few dozen characters; anything much longer is not one.
 const MAX_KEY_LEN: usize = 256;
 
-pub const RUN_STATUSES: [&str; 4] = ["running", "succeeded", "failed", "cancelled"];
-pub const APPROVAL_STATUSES: [&str; 5] = ["pending", "deciding", "approved", "rejected", "expired"];
 pub const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
 
 /// The API key from `Authorization: Bearer <key>` or `x-api-key: <key>`.
@@ -360,15 +360,31 @@ impl EventPage {
     }
 }
 
+/// A status parameter, read as its kind's enum.
+fn status<S: std::str::FromStr<Err = UnknownStatus>>(
+    params: &BTreeMap<String, String>,
+) -> Result<Option<S>, ApiError> {
+    match params.get("status").map(|v| v.to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|e: UnknownStatus| ApiError::bad_field("status", e.to_string())),
+    }
+}
+
 pub fn run_filter(params: &BTreeMap<String, String>) -> Result<RunFilter, ApiError> {
     Ok(RunFilter {
-        status: one_of(params, "status", &RUN_STATUSES)?,
+        status: status::<RunStatus>(params)?,
         workflow: params.get("workflow").filter(|w| !w.is_empty()).cloned(),
     })
 }
 
-pub fn approval_status(params: &BTreeMap<String, String>) -> Result<Option<String>, ApiError> {
-    one_of(params, "status", &APPROVAL_STATUSES)
+pub fn approval_status(
+    params: &BTreeMap<String, String>,
+) -> Result<Option<ApprovalStatus>, ApiError> {
+    status(params)
 }
 
 pub fn log_level(params: &BTreeMap<String, String>) -> Result<Option<String>, ApiError> {
@@ -665,8 +681,8 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(
-            run_filter(&params).expect("valid").status.as_deref(),
-            Some("running")
+            run_filter(&params).expect("valid").status,
+            Some(RunStatus::Running)
         );
         assert_eq!(page(&params).expect("valid").limit, 5);
         assert_eq!(page(&BTreeMap::new()).expect("valid").limit, DEFAULT_LIMIT);

@@ -3,6 +3,7 @@
 //! agent attempt cost.
 
 use serde::Serialize;
+use switchyard_state::StepStatus;
 
 use crate::backend::{HistoryItem, StepRecord};
 
@@ -67,15 +68,13 @@ pub fn merge(history: Vec<HistoryItem>, steps: &[StepRecord]) -> Vec<TimelineEnt
             agent: step.agent.clone(),
             ..TimelineEntry::default()
         };
-        if let Some(at) = step.started_at {
-            entries.push(TimelineEntry {
-                at,
-                kind: "AgentAttemptStarted".to_owned(),
-                ..attempt()
-            });
-        }
+        entries.push(TimelineEntry {
+            at: step.started_at,
+            kind: "AgentAttemptStarted".to_owned(),
+            ..attempt()
+        });
         if let Some(at) = step.finished_at {
-            let failed = step.status == "failed";
+            let failed = step.status == StepStatus::Failed;
             entries.push(TimelineEntry {
                 at,
                 kind: if failed {
@@ -140,8 +139,8 @@ mod tests {
         let steps = vec![StepRecord {
             step: "analyze".into(),
             attempt: 0,
-            status: "failed".into(),
-            started_at: Some(110),
+            status: StepStatus::Failed,
+            started_at: 110,
             finished_at: Some(190),
             latency_ms: Some(80),
             tokens_in: 5,

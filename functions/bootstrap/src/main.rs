@@ -5,8 +5,7 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use switchyard_lambda::payload::PayloadStore;
-use switchyard_lambda::store::RunStore;
-use switchyard_lambda::{agent, approval, init_tracing, tracker, Role};
+use switchyard_lambda::{agent, approval, init_tracing, state_from_env, tracker, Role};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,7 +21,7 @@ async fn main() -> Result<(), Error> {
             let runtime = agent::AgentRuntime::new(
                 registration,
                 model,
-                RunStore::from_env(&config)?,
+                state_from_env(&config)?,
                 PayloadStore::from_env(&config),
             );
             let runtime = &runtime;
@@ -56,14 +55,11 @@ async fn main() -> Result<(), Error> {
             .await
         }
         Role::RunTracker => {
-            let store = RunStore::from_env(&config)?;
-            let approvals = approval::ApprovalStore::new(
-                &config,
-                switchyard_lambda::required_var("APPROVALS_TABLE")?,
-            );
-            let (store, approvals) = (&store, &approvals);
+            let approvals = approval::ApprovalStore::from_env(&config)?;
+            let state = approvals.state().clone();
+            let (state, approvals) = (&state, &approvals);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                tracker::handle(store, approvals, event.payload).await
+                tracker::handle(state, approvals, event.payload).await
             }))
             .await
         }

@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use crate::metering::MeteredModel;
 use crate::payload::{PayloadError, PayloadStore};
-use crate::store::RunStore;
+use switchyard_state::{now_ms, AttemptKey, State, StepRecord, StepStatus};
 
 /// What the compiled state machine sends every agent task.
 #[derive(Debug, Deserialize)]
@@ -77,7 +77,7 @@ fn payload_failure(error: PayloadError) -> TaskFailure {
 pub struct AgentRuntime {
     registration: &'static AgentRegistration,
     model: Arc<dyn Model>,
-    store: RunStore,
+    state: State,
     payloads: Arc<PayloadStore>,
 }
 
@@ -101,13 +101,13 @@ impl AgentRuntime {
     pub fn new(
         registration: &'static AgentRegistration,
         model: Arc<dyn Model>,
-        store: RunStore,
+        state: State,
         payloads: PayloadStore,
     ) -> Self {
         AgentRuntime {
             registration,
             model,
-            store,
+            state,
             payloads: Arc::new(payloads),
         }
     }
@@ -130,9 +130,35 @@ impl AgentRuntime {
 
     async fn run(&self, event: TaskEvent) -> Result<Value, TaskFailure> {
         let run = event.context;
+        let step_key = AttemptKey {
+            step: &run.step,
+            item: run.item,
+            attempt: run.attempt,
+        }
+        .step_key();
+        let attempt = StepRecord {
+            run_id: run.run_id.clone(),
+            step_key: step_key.clone(),
+            step: run.step.clone(),
+            item: run.item.map(u64::from),
+            attempt: u64::from(run.attempt),
+            agent: Some(self.registration.name.to_owned()),
+            tenant_id: run.tenant_id.clone(),
+            status: StepStatus::Running,
+            started_at: now_ms(),
+            finished_at: None,
+            latency_ms: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost_usd: 0.0,
+            model: None,
+            error_name: None,
+            error_message: None,
+        };
         let first_time = self
-            .store
-            .step_started(&run, self.registration.name)
+            .state
+            .steps()
+            .start(&attempt)
             .await
             .map_err(infrastructure)?;
         if !first_time {
@@ -183,7 +209,11 @@ impl AgentRuntime {
                 "agent failed"
             ),
         }
-        if let Err(e) = self.store.step_finished(&run, &usage, error).await {
+        let steps = self.state.steps();
+        let finished = steps
+            .finish_and_count(&run.run_id, &run.step, &step_key, &usage, error)
+            .await;
+        if let Err(e) = finished {
             // The step's own outcome stands; a lost record is logged, not turned into a failure.
             tracing::error!(error = %e, "could not record the step attempt");
         }

@@ -5,21 +5,11 @@ pub mod agent;
 pub mod approval;
 pub mod metering;
 pub mod payload;
-pub mod store;
 pub mod tracker;
 
 use switchyard_sdk::AgentRegistration;
-
-/// Environment variable naming what a deployed function serves.
-pub const FUNCTION_VAR: &str = "SWITCHYARD_FUNCTION";
-/// `SWITCHYARD_FUNCTION` value of the approval-request function.
-pub const APPROVAL_REQUEST: &str = "approval-request";
-/// `SWITCHYARD_FUNCTION` value of the run-tracker function.
-pub const RUN_TRACKER: &str = "run-tracker";
-/// `SWITCHYARD_FUNCTION` value of the approval callback function (behind a Function URL).
-pub const APPROVAL_CALLBACK: &str = "approval-callback";
-/// `SWITCHYARD_FUNCTION` value of the Run API function (behind a Function URL).
-pub const API: &str = "api";
+use switchyard_state::schema::env::FUNCTION as FUNCTION_VAR;
+use switchyard_state::schema::PlatformFunction;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -33,6 +23,8 @@ pub enum ConfigError {
     MissingVar(&'static str),
     #[error("{0} must be at least 32 bytes of secret")]
     WeakSecret(&'static str),
+    #[error(transparent)]
+    State(#[from] switchyard_state::StateError),
 }
 
 /// What this process serves.
@@ -47,12 +39,13 @@ pub enum Role {
 impl Role {
     pub fn from_env() -> Result<Role, ConfigError> {
         let name = std::env::var(FUNCTION_VAR).map_err(|_| ConfigError::MissingFunction)?;
-        match name.as_str() {
-            APPROVAL_REQUEST => return Ok(Role::ApprovalRequest),
-            RUN_TRACKER => return Ok(Role::RunTracker),
-            APPROVAL_CALLBACK => return Ok(Role::ApprovalCallback),
-            API => return Ok(Role::Api),
-            _ => {}
+        if let Some(platform) = PlatformFunction::from_name(&name) {
+            return Ok(match platform {
+                PlatformFunction::ApprovalRequest => Role::ApprovalRequest,
+                PlatformFunction::RunTracker => Role::RunTracker,
+                PlatformFunction::ApprovalCallback => Role::ApprovalCallback,
+                PlatformFunction::Api => Role::Api,
+            });
         }
         switchyard_sdk::agents()
             .into_iter()
@@ -78,4 +71,22 @@ pub fn init_tracing() {
 
 pub fn required_var(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name).map_err(|_| ConfigError::MissingVar(name))
+}
+
+/// The tables, named by the environment a deployed function gets.
+pub fn state_from_env(
+    config: &aws_config::SdkConfig,
+) -> Result<switchyard_state::State, ConfigError> {
+    Ok(switchyard_state::State::from_env(
+        aws_sdk_dynamodb::Client::new(config),
+    )?)
+}
+
+/// A short, readable form of a JSON value for records and logs.
+pub fn summarize(value: &serde_json::Value, limit: usize) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
 }

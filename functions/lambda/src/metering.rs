@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use switchyard_sdk::{BoxFuture, Completion, Model, ModelError, Prompt};
 
-use crate::store::StepUsage;
+use switchyard_state::StepUsage;
 
 /// A model handle for one invocation: delegates, and adds up tokens and cost.
 pub struct MeteredModel {

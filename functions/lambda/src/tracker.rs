@@ -4,19 +4,10 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use switchyard_sdk::RunContext;
+use switchyard_state::schema::TrackerPhase as Phase;
+use switchyard_state::{RunEnd, RunRecord, State, StateError};
 
-use crate::store::{summarize, RunOutcome, RunStore, StoreError};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Started,
-    Succeeded,
-    Failed,
-    /// A gate's wait timed out: its pending requests can no longer be decided.
-    ApprovalExpired,
-}
+use crate::summarize;
 
 #[derive(Debug, Deserialize)]
 pub struct TrackerEvent {
@@ -39,7 +30,7 @@ pub enum TrackerError {
     #[error("tracker event is malformed: {0}")]
     Malformed(#[from] serde_json::Error),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] StateError),
     #[error(transparent)]
     Approvals(#[from] crate::approval::DecisionError),
 }
@@ -58,7 +49,7 @@ impl From<TrackerError> for lambda_runtime::Diagnostic {
 }
 
 pub async fn handle(
-    store: &RunStore,
+    state: &State,
     approvals: &crate::approval::ApprovalStore,
     payload: Value,
 ) -> Result<Value, TrackerError> {
@@ -66,25 +57,21 @@ pub async fn handle(
     let summary = summarize(&event.data, 1_000);
     match event.phase {
         Phase::Started => {
-            let run = RunContext {
-                run_id: event.run_id.clone(),
-                tenant_id: event.tenant_id.clone(),
-                workflow: event.workflow.clone(),
-                ..RunContext::default()
-            };
-            store
-                .run_started(&run, &event.execution_arn, &summary)
-                .await?;
+            let mut run = RunRecord::started(
+                &event.run_id,
+                &event.tenant_id,
+                &event.workflow,
+                switchyard_state::now_ms(),
+            );
+            run.execution_arn = Some(event.execution_arn.clone());
+            run.input_summary = Some(summary);
+            state.runs().start(&run).await?;
         }
         Phase::Succeeded => {
-            store
-                .run_finished(
-                    &event.run_id,
-                    RunOutcome::Succeeded {
-                        output_summary: &summary,
-                    },
-                )
-                .await?
+            let end = RunEnd::Succeeded {
+                output_summary: summary,
+            };
+            state.runs().finish(&event.run_id, &end).await?;
         }
         Phase::ApprovalExpired => {
             let gate = event.gate.as_deref().unwrap_or_default();
@@ -92,13 +79,17 @@ pub async fn handle(
             tracing::info!(run_id = %event.run_id, step = gate, expired, "approval wait timed out");
         }
         Phase::Failed => {
-            let error = event.meta["error"]["Error"]
-                .as_str()
-                .unwrap_or("States.Unknown");
-            let cause = event.meta["error"]["Cause"].as_str().unwrap_or_default();
-            store
-                .run_finished(&event.run_id, RunOutcome::Failed { error, cause })
-                .await?
+            let end = RunEnd::Failed {
+                error: event.meta["error"]["Error"]
+                    .as_str()
+                    .unwrap_or("States.Unknown")
+                    .to_owned(),
+                cause: event.meta["error"]["Cause"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            state.runs().finish(&event.run_id, &end).await?;
         }
     }
     tracing::info!(run_id = %event.run_id, tenant_id = %event.tenant_id, workflow = %event.workflow, phase = ?event.phase, "run recorded");

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use switchyard_state::schema::{env, Table, DEFAULT_TABLE_PREFIX};
 
 use serde::Deserialize;
 
@@ -60,14 +61,6 @@ pub struct Endpoints {
     pub dynamodb: Option<String>,
 }
 
-/// Table names when the deployment file does not list them (the deploy default prefix).
-const DEFAULT_TABLES: [(&str, &str, &str); 4] = [
-    ("runs", "RUNS_TABLE", "switchyard-runs"),
-    ("steps", "STEPS_TABLE", "switchyard-steps"),
-    ("approvals", "APPROVALS_TABLE", "switchyard-approvals"),
-    ("api_keys", "API_KEYS_TABLE", "switchyard-api-keys"),
-];
-
 impl Deployment {
     pub fn path(root: &Path, target: Target) -> PathBuf {
         root.join(format!(".cache/deployed-{}.json", target.name()))
@@ -122,12 +115,16 @@ impl Deployment {
         if std::env::var_os("AWS_REGION").is_none() {
             std::env::set_var("AWS_REGION", &self.region);
         }
-        for (key, variable, default) in DEFAULT_TABLES {
-            let name = self.tables.get(key).cloned().flatten();
-            std::env::set_var(variable, name.as_deref().unwrap_or(default));
+        // Tables the deployment file does not list have the deploy's default names.
+        for table in Table::ALL {
+            let name = self.tables.get(table.key()).cloned().flatten();
+            std::env::set_var(
+                table.spec().env_var,
+                name.unwrap_or_else(|| table.name_with_prefix(DEFAULT_TABLE_PREFIX)),
+            );
         }
         if let Some(prefix) = self.state_machine_prefix() {
-            std::env::set_var("STATE_MACHINE_ARN_PREFIX", prefix);
+            std::env::set_var(env::STATE_MACHINE_ARN_PREFIX, prefix);
         }
     }
 }

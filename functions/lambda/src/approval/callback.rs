@@ -16,7 +16,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::links::{LinkSigner, SignedDecision};
-use super::{now_secs, ApprovalRecord, ApprovalStore, Approver, DecisionError, DecisionRequest};
+use super::{
+    now_secs, ApprovalRecord, ApprovalStatus, ApprovalStore, Approver, DecisionError,
+    DecisionRequest,
+};
 use crate::{required_var, ConfigError};
 
 /// A Function URL request (payload format 2.0), the parts used here.
@@ -97,7 +100,7 @@ impl Callback {
         let signer = LinkSigner::from_secret_list(&secret, "/")
             .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?;
         Ok(Callback {
-            store: ApprovalStore::new(config, required_var("APPROVALS_TABLE")?),
+            store: ApprovalStore::from_env(config)?,
             signer,
         })
     }
@@ -265,8 +268,8 @@ pub fn form_fields(request: &UrlRequest) -> Result<FormFields, DecisionError> {
 fn failure(error: &DecisionError, json: bool) -> Answer {
     let mut extra = String::new();
     let message = match error {
-        DecisionError::Unavailable(detail) => {
-            tracing::error!(error = %detail, "approval callback: a backing service failed");
+        DecisionError::Store(_) | DecisionError::Resume { .. } => {
+            tracing::error!(error = %error, "approval callback: a backing service failed");
             UNAVAILABLE_MESSAGE.to_owned()
         }
         other => other.to_string(),
@@ -319,7 +322,7 @@ fn confirmation_page(
             .to_string(),
         };
     }
-    let state = if record.status == "pending" {
+    let state = if record.status == ApprovalStatus::Pending {
         // A designated approver's link already says who they are.
         let who = match &signed.approver {
             Some(approver) => format!("<p>Deciding as <b>{}</b>.</p>", escape(approver)),
@@ -338,7 +341,7 @@ fn confirmation_page(
     } else {
         format!(
             "<p>This request is already <b>{}</b>.</p>",
-            escape(&record.status)
+            escape(record.status.as_str())
         )
     };
     Answer {
@@ -491,9 +494,11 @@ mod tests {
 
     #[test]
     fn backing_service_errors_are_not_shown() {
-        let error = DecisionError::Unavailable(
-            "ResourceNotFoundException: arn:aws:dynamodb:us-east-1:123456789012:table/x".into(),
-        );
+        let detail = "ResourceNotFoundException: arn:aws:dynamodb:us-east-1:123456789012:table/x";
+        let error = DecisionError::Resume {
+            detail: detail.into(),
+            source: detail.into(),
+        };
         for json in [true, false] {
             let answer = failure(&error, json);
             assert_eq!(answer.status, 503);

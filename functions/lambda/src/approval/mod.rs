@@ -10,114 +10,20 @@ pub mod callback;
 pub mod links;
 pub mod request;
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
-use serde::Serialize;
 use switchyard_sdk::ApprovalDecision;
-
-use crate::store::now_ms;
+use switchyard_state::store::{DecisionStart, StoredApproval};
+use switchyard_state::{now_ms, Decided, State, StateError};
+pub use switchyard_state::{ApprovalRecord, ApprovalStatus, APPROVE, REJECT};
 
 /// Longest approver name or email accepted.
 pub const MAX_APPROVER_BYTES: usize = 256;
 /// Longest notes accepted with a decision (the record must stay far below DynamoDB's 400 KB).
 pub const MAX_NOTES_BYTES: usize = 4096;
-
-/// The reserved decision every gate allows.
-pub const REJECT: &str = "reject";
-/// The positive decision of a gate without choices.
-pub const APPROVE: &str = "approve";
+/// Who `decided_by` names when development auto-approval decides.
+pub const AUTO_APPROVER: &str = "auto-approver";
 
 pub fn now_secs() -> u64 {
     now_ms() / 1000
-}
-
-/// An approval request as stored (the task token stays inside this module).
-#[derive(Clone, Debug, Serialize)]
-pub struct ApprovalRecord {
-    pub request_id: String,
-    pub run_id: String,
-    pub tenant_id: String,
-    pub workflow: String,
-    pub gate: String,
-    pub subject: String,
-    pub summary: String,
-    pub choices: Vec<String>,
-    pub approvers: Vec<String>,
-    pub status: String,
-    pub created_at: u64,
-    pub expires_at: u64,
-    pub links: HashMap<String, String>,
-    pub decision: Option<String>,
-    pub decided_by: Option<String>,
-    /// Whether `decided_by` was proven (a designated approver's signed link, an API key) or
-    /// only typed by whoever held the link.
-    pub approver_verified: Option<bool>,
-    pub decided_at: Option<u64>,
-    pub notes: Option<String>,
-    #[serde(skip)]
-    task_token: String,
-}
-
-impl ApprovalRecord {
-    /// The decisions this gate accepts: its choices (or `approve`), and `reject`.
-    pub fn allowed_decisions(&self) -> Vec<String> {
-        let mut allowed = if self.choices.is_empty() {
-            vec![APPROVE.to_owned()]
-        } else {
-            self.choices.clone()
-        };
-        allowed.push(REJECT.to_owned());
-        allowed
-    }
-
-    fn from_item(item: &HashMap<String, AttributeValue>) -> Option<ApprovalRecord> {
-        let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-        let n = |k: &str| {
-            item.get(k)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok())
-        };
-        let list = |k: &str| {
-            item.get(k)
-                .and_then(|v| v.as_l().ok())
-                .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-                .unwrap_or_default()
-        };
-        let links = item
-            .get("links")
-            .and_then(|v| v.as_m().ok())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Some(ApprovalRecord {
-            request_id: s("request_id")?,
-            run_id: s("run_id")?,
-            tenant_id: s("tenant_id")?,
-            workflow: s("workflow").unwrap_or_default(),
-            gate: s("gate")?,
-            subject: s("subject").unwrap_or_default(),
-            summary: s("summary").unwrap_or_default(),
-            choices: list("choices"),
-            approvers: list("approvers"),
-            status: s("status")?,
-            created_at: n("created_at").unwrap_or_default(),
-            expires_at: n("expires_at").unwrap_or_default(),
-            links,
-            decision: s("decision"),
-            decided_by: s("decided_by"),
-            approver_verified: item
-                .get("approver_verified")
-                .and_then(|v| v.as_bool().ok())
-                .copied(),
-            decided_at: n("decided_at"),
-            notes: s("notes"),
-            task_token: s("task_token")?,
-        })
-    }
 }
 
 /// Why a decision was refused. Each maps to one HTTP status; in every case nothing changed.
@@ -130,7 +36,11 @@ pub enum DecisionError {
     #[error("no approval request `{0}`")]
     NotFound(String),
     #[error("already {status} by {by} at {at}")]
-    AlreadyDecided { status: String, by: String, at: u64 },
+    AlreadyDecided {
+        status: ApprovalStatus,
+        by: String,
+        at: u64,
+    },
     #[error("the request expired: the run no longer waits for it")]
     RequestExpired,
     #[error("`{decision}` is not one of the allowed decisions: {}", allowed.join(", "))]
@@ -146,7 +56,13 @@ pub enum DecisionError {
         message: String,
     },
     #[error("approvals are unavailable: {0}")]
-    Unavailable(String),
+    Store(#[from] StateError),
+    #[error("the run could not be resumed: {detail}")]
+    Resume {
+        detail: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl DecisionError {
@@ -157,7 +73,7 @@ impl DecisionError {
             DecisionError::NotFound(_) => 404,
             DecisionError::AlreadyDecided { .. } => 409,
             DecisionError::NotAllowed { .. } | DecisionError::BadRequest { .. } => 400,
-            DecisionError::Unavailable(_) => 503,
+            DecisionError::Store(_) | DecisionError::Resume { .. } => 503,
         }
     }
 
@@ -171,7 +87,7 @@ impl DecisionError {
             DecisionError::NotAllowed { .. } => "decision_not_allowed",
             DecisionError::NotAnApprover(_) => "not_an_approver",
             DecisionError::BadRequest { .. } => "bad_request",
-            DecisionError::Unavailable(_) => "unavailable",
+            DecisionError::Store(_) | DecisionError::Resume { .. } => "unavailable",
         }
     }
 
@@ -192,6 +108,8 @@ pub enum Approver {
     Verified(String),
     /// Typed into the form by whoever holds an undesignated gate's link.
     Unverified(String),
+    /// Development auto-approval, deciding in the approval-request function itself.
+    Automatic,
     /// Nobody gave a name.
     Anonymous,
 }
@@ -209,12 +127,13 @@ impl Approver {
     pub fn name(&self) -> &str {
         match self {
             Approver::Verified(name) | Approver::Unverified(name) => name,
+            Approver::Automatic => AUTO_APPROVER,
             Approver::Anonymous => "anonymous",
         }
     }
 
     pub fn is_verified(&self) -> bool {
-        matches!(self, Approver::Verified(_))
+        matches!(self, Approver::Verified(_) | Approver::Automatic)
     }
 }
 
@@ -227,45 +146,30 @@ pub struct DecisionRequest {
     pub notes: Option<String>,
 }
 
-/// The status of a request whose decision is recorded but whose run is not resumed yet: a
-/// retry of the decision (or the gate's timeout) completes it.
-pub const DECIDING: &str = "deciding";
-
 pub struct ApprovalStore {
-    dynamodb: aws_sdk_dynamodb::Client,
+    state: State,
     sfn: aws_sdk_sfn::Client,
-    table: String,
-}
-
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    e: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> DecisionError {
-    DecisionError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
 }
 
 impl ApprovalStore {
-    pub fn new(config: &aws_config::SdkConfig, table: String) -> Self {
-        ApprovalStore::with_clients(
-            aws_sdk_dynamodb::Client::new(config),
+    pub fn new(state: State, sfn: aws_sdk_sfn::Client) -> Self {
+        ApprovalStore { state, sfn }
+    }
+
+    /// The deployment's tables and Step Functions.
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, crate::ConfigError> {
+        Ok(ApprovalStore::new(
+            crate::state_from_env(config)?,
             aws_sdk_sfn::Client::new(config),
-            table,
-        )
+        ))
     }
 
-    /// With given clients (tests point Step Functions at a server that fails).
-    pub fn with_clients(
-        dynamodb: aws_sdk_dynamodb::Client,
-        sfn: aws_sdk_sfn::Client,
-        table: String,
-    ) -> Self {
-        ApprovalStore {
-            dynamodb,
-            sfn,
-            table,
-        }
+    pub fn state(&self) -> &State {
+        &self.state
     }
 
-    pub async fn get(&self, request_id: &str) -> Result<ApprovalRecord, DecisionError> {
+    /// A request and its task token; `NotFound` for ids that cannot exist.
+    async fn stored(&self, request_id: &str) -> Result<StoredApproval, DecisionError> {
         // Ids are UUIDs: anything else cannot exist, and must not reach DynamoDB's key limits.
         let plausible = !request_id.is_empty()
             && request_id.len() <= 64
@@ -277,18 +181,15 @@ impl ApprovalStore {
                 request_id.chars().take(64).collect(),
             ));
         }
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.table)
-            .key("request_id", AttributeValue::S(request_id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        item.item()
-            .and_then(ApprovalRecord::from_item)
+        self.state
+            .approvals()
+            .get(request_id)
+            .await?
             .ok_or_else(|| DecisionError::NotFound(request_id.to_owned()))
+    }
+
+    pub async fn get(&self, request_id: &str) -> Result<ApprovalRecord, DecisionError> {
+        Ok(self.stored(request_id).await?.record)
     }
 
     /// Checks the request is still decidable by this person and decision. Reads only.
@@ -311,15 +212,16 @@ impl ApprovalStore {
             MAX_APPROVER_BYTES,
         )?;
         too_long("notes", &request.notes, MAX_NOTES_BYTES)?;
-        if record.status != "pending" {
-            if record.status == "expired" {
-                return Err(DecisionError::RequestExpired);
+        match record.status {
+            ApprovalStatus::Pending => {}
+            ApprovalStatus::Expired => return Err(DecisionError::RequestExpired),
+            status => {
+                return Err(DecisionError::AlreadyDecided {
+                    status,
+                    by: record.decided_by.clone().unwrap_or_default(),
+                    at: record.decided_at.unwrap_or_default(),
+                })
             }
-            return Err(DecisionError::AlreadyDecided {
-                status: record.status.clone(),
-                by: record.decided_by.clone().unwrap_or_default(),
-                at: record.decided_at.unwrap_or_default(),
-            });
         }
         if now > record.expires_at {
             return Err(DecisionError::RequestExpired);
@@ -338,6 +240,7 @@ impl ApprovalStore {
                     .approvers
                     .iter()
                     .any(|a| a.eq_ignore_ascii_case(name)),
+                Approver::Automatic => true,
                 _ => false,
             };
             if !designated {
@@ -352,69 +255,60 @@ impl ApprovalStore {
     /// Decides: a conditional write to `deciding` (the first writer wins), then resumes the
     /// run, then records the final status. If the resume fails the request stays
     /// `deciding`: a retry completes it with the recorded decision, and the gate's timeout
-    /// expires it. Refused requests change nothing.
+    /// expires it. Refused requests change nothing. Every way of deciding comes here:
+    /// links, the API, and development auto-approval.
     pub async fn decide(
         &self,
         request: &DecisionRequest,
         tenant: Option<&str>,
     ) -> Result<ApprovalRecord, DecisionError> {
         let now = now_secs();
-        let mut record = self.get(&request.request_id).await?;
+        let StoredApproval {
+            mut record,
+            task_token,
+        } = self.stored(&request.request_id).await?;
         if tenant.is_some_and(|t| t != record.tenant_id) {
             // Another tenant's request does not exist as far as this caller can tell.
             return Err(DecisionError::NotFound(request.request_id.clone()));
         }
-        if record.status == DECIDING {
-            return self.complete_retry(record, request).await;
+        if record.status == ApprovalStatus::Deciding {
+            return self.complete_retry(record, task_token, request).await;
         }
         self.check(&record, request, now)?;
-        let approver = request.approver.name().to_owned();
-        let mut update = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .key("request_id", AttributeValue::S(record.request_id.clone()))
-            .condition_expression("#status = :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
-            .expression_attribute_values(":status", AttributeValue::S(DECIDING.into()))
-            .expression_attribute_values(":decision", AttributeValue::S(request.decision.clone()))
-            .expression_attribute_values(":by", AttributeValue::S(approver.clone()))
-            .expression_attribute_values(
-                ":verified",
-                AttributeValue::Bool(request.approver.is_verified()),
-            )
-            .expression_attribute_values(":at", AttributeValue::N(now.to_string()));
-        let mut expression = String::from(
-            "SET #status = :status, decision = :decision, decided_by = :by, \
-             approver_verified = :verified, decided_at = :at",
-        );
-        if let Some(notes) = request.notes.clone().filter(|n| !n.is_empty()) {
-            expression.push_str(", notes = :notes");
-            update = update.expression_attribute_values(":notes", AttributeValue::S(notes));
-        }
-        if let Err(e) = update.update_expression(expression).send().await {
-            let lost = e
-                .as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception());
-            if lost {
+        let decided = Decided {
+            decision: request.decision.clone(),
+            decided_by: request.approver.name().to_owned(),
+            approver_verified: request.approver.is_verified(),
+            decided_at: now,
+            notes: request.notes.clone().filter(|n| !n.is_empty()),
+            auto_approved: request.approver == Approver::Automatic,
+        };
+        match self
+            .state
+            .approvals()
+            .begin_decision(&record.request_id, &decided)
+            .await?
+        {
+            DecisionStart::Recorded => {}
+            DecisionStart::Lost(current) => {
                 // Someone decided first: report who.
-                let current = self.get(&request.request_id).await?;
+                let current =
+                    current.ok_or_else(|| DecisionError::NotFound(request.request_id.clone()))?;
                 return Err(DecisionError::AlreadyDecided {
                     status: current.status,
                     by: current.decided_by.unwrap_or_default(),
                     at: current.decided_at.unwrap_or_default(),
                 });
             }
-            return Err(unavailable(e));
         }
-        record.status = DECIDING.to_owned();
-        record.decision = Some(request.decision.clone());
-        record.decided_by = Some(approver);
-        record.approver_verified = Some(request.approver.is_verified());
+        record.status = ApprovalStatus::Deciding;
+        record.decision = Some(decided.decision);
+        record.decided_by = Some(decided.decided_by);
+        record.approver_verified = Some(decided.approver_verified);
         record.decided_at = Some(now);
-        record.notes = request.notes.clone().filter(|n| !n.is_empty());
-        self.complete(record).await
+        record.notes = decided.notes;
+        record.auto_approved = decided.auto_approved;
+        self.complete(record, &task_token).await
     }
 
     /// A decision arriving while an earlier one is recorded but not resumed: the recorded
@@ -422,11 +316,12 @@ impl ApprovalStore {
     async fn complete_retry(
         &self,
         record: ApprovalRecord,
+        task_token: String,
         request: &DecisionRequest,
     ) -> Result<ApprovalRecord, DecisionError> {
         let same = record.decision.as_deref() == Some(request.decision.as_str())
             && record.decided_by.as_deref() == Some(request.approver.name());
-        let completed = self.complete(record).await?;
+        let completed = self.complete(record, &task_token).await?;
         if same {
             return Ok(completed);
         }
@@ -440,26 +335,32 @@ impl ApprovalStore {
     /// Resumes the run with a `deciding` request's recorded decision, then records the final
     /// status. Safe to repeat: Step Functions refuses a second resume of the same token, and
     /// that is read as "already resumed" only after the first one succeeded.
-    async fn complete(&self, mut record: ApprovalRecord) -> Result<ApprovalRecord, DecisionError> {
+    async fn complete(
+        &self,
+        mut record: ApprovalRecord,
+        task_token: &str,
+    ) -> Result<ApprovalRecord, DecisionError> {
         let decision_name = record.decision.clone().unwrap_or_default();
         let status = if decision_name == REJECT {
-            "rejected"
+            ApprovalStatus::Rejected
         } else {
-            "approved"
+            ApprovalStatus::Approved
         };
         let decision = ApprovalDecision::picked(
             &record.choices,
             &decision_name,
             record.decided_by.clone(),
             record.notes.clone(),
-            false,
+            record.auto_approved,
         );
-        let output = serde_json::to_string(&decision)
-            .map_err(|e| DecisionError::Unavailable(e.to_string()))?;
+        let output = serde_json::to_string(&decision).map_err(|e| DecisionError::Resume {
+            detail: e.to_string(),
+            source: Box::new(e),
+        })?;
         if let Err(e) = self
             .sfn
             .send_task_success()
-            .task_token(&record.task_token)
+            .task_token(task_token)
             .output(output)
             .send()
             .await
@@ -469,40 +370,32 @@ impl ApprovalStore {
             });
             if gone {
                 // The run stopped waiting (timed out or stopped): the decision cannot count.
-                self.mark_expired(&record.request_id, Some(DECIDING))
+                self.state
+                    .approvals()
+                    .expire(&record.request_id, ApprovalStatus::Deciding)
                     .await?;
                 return Err(DecisionError::RequestExpired);
             }
+            let detail = aws_sdk_sfn::error::DisplayErrorContext(&e).to_string();
             tracing::error!(
                 run_id = %record.run_id,
                 request_id = %record.request_id,
-                error = %aws_sdk_sfn::error::DisplayErrorContext(&e),
+                error = %detail,
                 "decision recorded but the run was not resumed; a retry completes it"
             );
-            return Err(DecisionError::Unavailable(
-                aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
-            ));
+            return Err(DecisionError::Resume {
+                detail,
+                source: Box::new(e),
+            });
         }
-        let finished = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .key("request_id", AttributeValue::S(record.request_id.clone()))
-            .update_expression("SET #status = :status")
-            .condition_expression("#status = :deciding")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", AttributeValue::S(status.into()))
-            .expression_attribute_values(":deciding", AttributeValue::S(DECIDING.into()))
-            .send()
-            .await;
-        if let Err(e) = finished {
-            // The run is resumed; a concurrent retry may have recorded the status already.
-            if !e
-                .as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception())
-            {
-                tracing::error!(request_id = %record.request_id, error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "run resumed but its final status was not recorded");
-            }
+        // The run is resumed; a concurrent retry may have recorded the status already.
+        if let Err(e) = self
+            .state
+            .approvals()
+            .settle(&record.request_id, status)
+            .await
+        {
+            tracing::error!(request_id = %record.request_id, error = %e, "run resumed but its final status was not recorded");
         }
         tracing::info!(
             run_id = %record.run_id,
@@ -514,73 +407,41 @@ impl ApprovalStore {
             approver_verified = record.approver_verified.unwrap_or(false),
             "approval decided"
         );
-        record.status = status.to_owned();
+        record.status = status;
         Ok(record)
     }
 
-    /// Marks a request expired, if it is still `from` (pending unless given).
-    pub async fn mark_expired(
-        &self,
-        request_id: &str,
-        from: Option<&str>,
-    ) -> Result<(), DecisionError> {
-        let result = self
-            .dynamodb
-            .update_item()
-            .table_name(&self.table)
-            .key("request_id", AttributeValue::S(request_id.to_owned()))
-            .update_expression("SET #status = :expired")
-            .condition_expression("#status = :from")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":expired", AttributeValue::S("expired".into()))
-            .expression_attribute_values(
-                ":from",
-                AttributeValue::S(from.unwrap_or("pending").into()),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+    /// Expires the open requests of one gate of a run (its wait timed out).
+    pub async fn expire_gate(&self, run_id: &str, gate: &str) -> Result<u32, DecisionError> {
+        let mut expired = 0;
+        for request in self.state.approvals().of_run(run_id).await? {
+            // The wait is over: a decision that never reached the run does not count either.
+            if request.gate == gate
+                && self
+                    .state
+                    .approvals()
+                    .expire(&request.request_id, request.status)
+                    .await?
             {
-                Ok(())
+                expired += 1;
             }
-            Err(e) => Err(unavailable(e)),
         }
+        Ok(expired)
     }
 
-    /// Expires the pending requests of one gate of a run (its wait timed out).
-    pub async fn expire_gate(&self, run_id: &str, gate: &str) -> Result<u32, DecisionError> {
-        let page = self
-            .dynamodb
-            .query()
-            .table_name(&self.table)
-            .index_name(RUN_INDEX)
-            .key_condition_expression("run_id = :run")
-            .expression_attribute_values(":run", AttributeValue::S(run_id.to_owned()))
-            .send()
-            .await
-            .map_err(unavailable)?;
+    /// Expires every open request of a run that ended: it waits for nobody.
+    pub async fn expire_run(&self, run_id: &str) -> Result<u32, DecisionError> {
         let mut expired = 0;
-        for item in page.items() {
-            let (Some(id), Some(item_gate), Some(status)) = (
-                item.get("request_id").and_then(|v| v.as_s().ok()),
-                item.get("gate").and_then(|v| v.as_s().ok()),
-                item.get("status").and_then(|v| v.as_s().ok()),
-            ) else {
-                continue;
-            };
-            // The wait is over: a decision that never reached the run does not count either.
-            if item_gate == gate && (status == "pending" || status == DECIDING) {
-                self.mark_expired(id, Some(status)).await?;
+        for request in self.state.approvals().of_run(run_id).await? {
+            if self
+                .state
+                .approvals()
+                .expire(&request.request_id, request.status)
+                .await?
+            {
                 expired += 1;
             }
         }
         Ok(expired)
     }
 }
-
-/// The approvals table's index by run.
-pub const RUN_INDEX: &str = "by-run";

@@ -1,17 +1,14 @@
 //! The approval-request function every gate's `.waitForTaskToken` task invokes.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::Diagnostic;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchyard_sdk::{ApprovalDecision, RunContext};
+use switchyard_sdk::RunContext;
+use switchyard_state::{ApprovalRecord, ApprovalStatus, StateError};
 
 use super::links::LinkSigner;
-use super::{now_secs, APPROVE, REJECT};
-use crate::store::summarize;
-use crate::{required_var, ConfigError};
+use super::{now_secs, ApprovalStore, Approver, DecisionError, DecisionRequest, APPROVE, REJECT};
+use crate::{required_var, summarize, ConfigError};
 
 /// What a gate sends (see the ASL back end).
 #[derive(Debug, Deserialize)]
@@ -41,9 +38,9 @@ pub enum ApprovalError {
     #[error("approval event is malformed: {0}")]
     Malformed(#[from] serde_json::Error),
     #[error("could not store the approval request: {0}")]
-    Store(String),
-    #[error("could not resume the run: {0}")]
-    Resume(String),
+    Store(#[from] StateError),
+    #[error("could not auto-approve: {0}")]
+    Decide(#[from] DecisionError),
     #[error("a gate's input must be a JSON object (a struct) so the decision can be added to it; got {0}")]
     SubjectNotObject(&'static str),
 }
@@ -54,7 +51,7 @@ impl From<ApprovalError> for Diagnostic {
             ApprovalError::Malformed(_) => ("Approval.Malformed", error.to_string()),
             ApprovalError::SubjectNotObject(_) => ("Approval.SubjectNotObject", error.to_string()),
             // The AWS text stays in the logs; a run's failure cause is the tenant's to read.
-            ApprovalError::Store(_) | ApprovalError::Resume(_) => {
+            ApprovalError::Store(_) | ApprovalError::Decide(_) => {
                 tracing::error!(error = %error, "approval request failed");
                 (
                     "Approval.Unavailable",
@@ -246,9 +243,7 @@ async fn email(
 }
 
 pub struct ApprovalRequests {
-    dynamodb: aws_sdk_dynamodb::Client,
-    sfn: aws_sdk_sfn::Client,
-    table: String,
+    store: ApprovalStore,
     signer: LinkSigner,
     channels: Vec<Channel>,
     auto_approve: bool,
@@ -261,9 +256,7 @@ impl ApprovalRequests {
         let secret = required_var("APPROVAL_LINK_SECRET")?;
         let base = required_var("APPROVAL_CALLBACK_URL")?;
         Ok(ApprovalRequests {
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
-            sfn: aws_sdk_sfn::Client::new(config),
-            table: required_var("APPROVALS_TABLE")?,
+            store: ApprovalStore::from_env(config)?,
             signer: LinkSigner::from_secret_list(&secret, &base)
                 .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?,
             channels: channels_from_env(config),
@@ -324,89 +317,62 @@ impl ApprovalRequests {
         } else {
             Vec::new()
         };
-        let s = |v: &str| AttributeValue::S(v.to_owned());
-        let list = |v: &[String]| AttributeValue::L(v.iter().map(|x| s(x)).collect());
-        let mut item = HashMap::from([
-            ("request_id".to_owned(), s(&request_id)),
-            ("run_id".to_owned(), s(&event.context.run_id)),
-            ("tenant_id".to_owned(), s(&event.context.tenant_id)),
-            ("workflow".to_owned(), s(&event.context.workflow)),
-            ("gate".to_owned(), s(&event.context.step)),
-            ("subject".to_owned(), s(&event.gate.subject)),
-            ("summary".to_owned(), s(&summary)),
-            ("choices".to_owned(), list(&event.gate.choices)),
-            ("approvers".to_owned(), list(&event.gate.approvers)),
-            ("on_reject".to_owned(), s(&event.gate.on_reject)),
-            ("task_token".to_owned(), s(&event.task_token)),
-            ("status".to_owned(), s("pending")),
-            ("created_at".to_owned(), AttributeValue::N(now.to_string())),
-            (
-                "expires_at".to_owned(),
-                AttributeValue::N(expires.to_string()),
-            ),
-            (
-                "links".to_owned(),
-                AttributeValue::M(links.iter().map(|(d, l)| (d.clone(), s(l))).collect()),
-            ),
-        ]);
+        let record = ApprovalRecord {
+            request_id: request_id.clone(),
+            run_id: event.context.run_id.clone(),
+            tenant_id: event.context.tenant_id.clone(),
+            workflow: event.context.workflow.clone(),
+            gate: event.context.step.clone(),
+            subject: event.gate.subject.clone(),
+            summary: summary.clone(),
+            choices: event.gate.choices.clone(),
+            approvers: event.gate.approvers.clone(),
+            on_reject: Some(event.gate.on_reject.clone()),
+            status: ApprovalStatus::Pending,
+            created_at: now,
+            expires_at: expires,
+            links: links.iter().cloned().collect(),
+            decision: None,
+            decided_by: None,
+            approver_verified: None,
+            decided_at: None,
+            notes: None,
+            auto_approved: false,
+        };
+        self.store
+            .state()
+            .approvals()
+            .create(&record, &event.task_token)
+            .await?;
         let run_opts_out = event.execution_input["auto_approve"] == Value::Bool(false);
-        // The auto-approver picks what a person would: the first choice, or `approve`.
-        let picked = event
-            .gate
-            .choices
-            .first()
-            .map(String::as_str)
-            .unwrap_or(APPROVE);
-        let decision = (self.auto_approve && !run_opts_out).then(|| {
-            ApprovalDecision::picked(
-                &event.gate.choices,
-                picked,
-                Some("auto-approver".to_owned()),
-                Some("AUTO_APPROVE_IN_DEV".to_owned()),
-                true,
-            )
-        });
-        if decision.is_some() {
-            item.insert("status".to_owned(), s("approved"));
-            item.insert("decision".to_owned(), s(picked));
-            item.insert("decided_by".to_owned(), s("auto-approver"));
-            item.insert("decided_at".to_owned(), AttributeValue::N(now.to_string()));
-            item.insert("auto_approved".to_owned(), AttributeValue::Bool(true));
-        }
-        self.dynamodb
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(request_id)")
-            .send()
-            .await
-            .map_err(|e| {
-                ApprovalError::Store(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-            })?;
+        let auto = self.auto_approve && !run_opts_out;
         tracing::info!(
             run_id = %event.context.run_id,
             step = %event.context.step,
             tenant_id = %event.context.tenant_id,
             request_id = %request_id,
-            auto_approved = decision.is_some(),
+            auto_approve = auto,
             "approval requested"
         );
-        match decision {
-            Some(decision) => {
-                let output = serde_json::to_string(&decision)?;
-                self.sfn
-                    .send_task_success()
-                    .task_token(&event.task_token)
-                    .output(output)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        ApprovalError::Resume(
-                            aws_sdk_sfn::error::DisplayErrorContext(e).to_string(),
-                        )
-                    })?;
+        match auto {
+            true => {
+                // The auto-approver decides through the same path as people, picking what
+                // a person would: the first choice, or `approve`.
+                let picked = event
+                    .gate
+                    .choices
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or(APPROVE);
+                let request = DecisionRequest {
+                    request_id: request_id.clone(),
+                    decision: picked.to_owned(),
+                    approver: Approver::Automatic,
+                    notes: Some("AUTO_APPROVE_IN_DEV".to_owned()),
+                };
+                self.store.decide(&request, None).await?;
             }
-            None => {
+            false => {
                 let notice = Notice {
                     subject: &event.gate.subject,
                     summary: &summary,
@@ -452,9 +418,11 @@ mod tests {
 
     #[test]
     fn infrastructure_failures_do_not_reach_the_run_in_detail() {
-        let diagnostic = Diagnostic::from(ApprovalError::Store(
-            "AccessDenied: arn:aws:dynamodb:us-east-1:123456789012:table/approvals".into(),
-        ));
+        let detail = "AccessDenied: arn:aws:dynamodb:us-east-1:123456789012:table/approvals";
+        let diagnostic = Diagnostic::from(ApprovalError::Decide(DecisionError::Resume {
+            detail: detail.into(),
+            source: detail.into(),
+        }));
         assert_eq!(diagnostic.error_type, "Approval.Unavailable");
         assert!(
             !diagnostic.error_message.contains("arn:aws"),

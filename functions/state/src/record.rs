@@ -1,0 +1,394 @@
+//! The records as stored. Each is one table's item, mapped by serde (`serde_dynamo` in
+//! [`crate::store`]): a field's name is its attribute's name, and the keys in
+//! [`crate::schema`] are fields of these types (a test holds them together).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! status_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownStatus;
+
+            fn from_str(text: &str) -> Result<$name, UnknownStatus> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|s| s.as_str() == text)
+                    .ok_or_else(|| UnknownStatus {
+                        given: text.chars().take(64).collect(),
+                        allowed: $name::ALL.iter().map(|s| s.as_str()).collect(),
+                    })
+            }
+        }
+    };
+}
+
+/// A status that is not one of its kind's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{given}` is not a status: use one of {}", allowed.join(", "))]
+pub struct UnknownStatus {
+    pub given: String,
+    pub allowed: Vec<&'static str>,
+}
+
+status_enum! {
+    /// Where a run is. It leaves `running` once, and a finished run is never rewritten.
+    RunStatus {
+        #[default]
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+}
+
+status_enum! {
+    /// Where one step attempt is.
+    StepStatus {
+        #[default]
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+    }
+}
+
+status_enum! {
+    /// Where an approval request is: `pending → deciding → approved | rejected`, or
+    /// `expired` once its run stops waiting.
+    ApprovalStatus {
+        #[default]
+        Pending => "pending",
+        /// The decision is recorded, the run not resumed yet: a retry or the gate's timeout
+        /// completes it.
+        Deciding => "deciding",
+        Approved => "approved",
+        Rejected => "rejected",
+        Expired => "expired",
+    }
+}
+
+impl RunStatus {
+    pub fn is_finished(self) -> bool {
+        self != RunStatus::Running
+    }
+}
+
+impl ApprovalStatus {
+    /// Whether its run may still be waiting for it.
+    pub fn is_open(self) -> bool {
+        matches!(self, ApprovalStatus::Pending | ApprovalStatus::Deciding)
+    }
+}
+
+/// A run, as the runs table holds it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub tenant_id: String,
+    pub workflow: String,
+    pub status: RunStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_step: Option<String>,
+    /// Epoch milliseconds.
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_cause: Option<String>,
+    #[serde(default)]
+    pub tokens_in: u64,
+    #[serde(default)]
+    pub tokens_out: u64,
+    #[serde(default)]
+    pub cost_usd: f64,
+    #[serde(default)]
+    pub step_attempts: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+}
+
+impl RunRecord {
+    /// A run that has just started.
+    pub fn started(run_id: &str, tenant_id: &str, workflow: &str, now_ms: u64) -> RunRecord {
+        RunRecord {
+            run_id: run_id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            workflow: workflow.to_owned(),
+            status: RunStatus::Running,
+            current_step: None,
+            created_at: now_ms,
+            updated_at: Some(now_ms),
+            finished_at: None,
+            input_summary: None,
+            output_summary: None,
+            failure_error: None,
+            failure_cause: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost_usd: 0.0,
+            step_attempts: 0,
+            execution_arn: None,
+        }
+    }
+}
+
+/// How a run ended by itself (a cancel is [`crate::store::Runs::cancel`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunEnd {
+    Succeeded { output_summary: String },
+    Failed { error: String, cause: String },
+}
+
+/// Which attempt of which step (and map item): the steps table's sort key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptKey<'a> {
+    pub step: &'a str,
+    pub item: Option<u32>,
+    pub attempt: u32,
+}
+
+impl AttemptKey<'_> {
+    /// Sorts by step, then item, then attempt.
+    pub fn step_key(&self) -> String {
+        match self.item {
+            Some(item) => format!("{}#{item:05}#{:02}", self.step, self.attempt),
+            None => format!("{}#{:02}", self.step, self.attempt),
+        }
+    }
+}
+
+/// One attempt of one step (one map item's attempt inside a map).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub run_id: String,
+    pub step_key: String,
+    pub step: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u64>,
+    pub attempt: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    pub tenant_id: String,
+    pub status: StepStatus,
+    /// Epoch milliseconds.
+    pub started_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    #[serde(default)]
+    pub tokens_in: u64,
+    #[serde(default)]
+    pub tokens_out: u64,
+    #[serde(default)]
+    pub cost_usd: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+/// What one step attempt cost.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StepUsage {
+    pub latency_ms: u64,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub cost_usd: f64,
+    pub model: Option<String>,
+}
+
+/// An approval request as stored, except its task token, which only
+/// [`crate::store::Approvals`] reads (a record can be shown to anyone entitled to the run).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub request_id: String,
+    pub run_id: String,
+    pub tenant_id: String,
+    #[serde(default)]
+    pub workflow: String,
+    pub gate: String,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub choices: Vec<String>,
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_reject: Option<String>,
+    pub status: ApprovalStatus,
+    /// Epoch seconds.
+    pub created_at: u64,
+    pub expires_at: u64,
+    /// Decision → signed link, on gates without designated approvers (theirs are mailed
+    /// to each of them and stored nowhere).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// Whether `decided_by` was proven (a designated approver's signed link, an API key,
+    /// the auto-approver) or only typed by whoever held the link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approver_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Decided by the development auto-approver.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_approved: bool,
+}
+
+/// The reserved decision every gate allows.
+pub const REJECT: &str = "reject";
+/// The positive decision of a gate without choices.
+pub const APPROVE: &str = "approve";
+
+impl ApprovalRecord {
+    /// The decisions this gate accepts: its choices (or `approve`), and `reject`.
+    pub fn allowed_decisions(&self) -> Vec<String> {
+        let mut allowed = if self.choices.is_empty() {
+            vec![APPROVE.to_owned()]
+        } else {
+            self.choices.clone()
+        };
+        allowed.push(REJECT.to_owned());
+        allowed
+    }
+
+    /// As shown to a client: links only while someone can still use them.
+    pub fn public(mut self) -> ApprovalRecord {
+        if self.status != ApprovalStatus::Pending {
+            self.links.clear();
+        }
+        self
+    }
+}
+
+/// A decision being recorded (`pending → deciding`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decided {
+    pub decision: String,
+    pub decided_by: String,
+    pub approver_verified: bool,
+    /// Epoch seconds.
+    pub decided_at: u64,
+    pub notes: Option<String>,
+    pub auto_approved: bool,
+}
+
+/// An API key as stored: the SHA-256 hex of the key, never the key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub key_hash: String,
+    pub tenant_id: String,
+    /// Epoch milliseconds, as are the two below.
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<u64>,
+}
+
+impl ApiKeyRecord {
+    /// Whether the key authenticates at `now` (epoch ms).
+    pub fn usable(&self, now: u64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+/// Where a listing resumes: the last item returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageCursor {
+    pub id: String,
+    pub created_at: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<PageCursor>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<PageCursor>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_names_and_refuse_others() {
+        for status in RunStatus::ALL {
+            assert_eq!(status.as_str().parse::<RunStatus>().ok(), Some(*status));
+            assert_eq!(
+                serde_json::to_value(status).ok(),
+                Some(serde_json::Value::String(status.to_string()))
+            );
+        }
+        let refused = "runnin".parse::<RunStatus>().err().map(|e| e.to_string());
+        assert_eq!(
+            refused.as_deref(),
+            Some("`runnin` is not a status: use one of running, succeeded, failed, cancelled")
+        );
+        assert!("pending".parse::<ApprovalStatus>().is_ok());
+        assert!("pending".parse::<StepStatus>().is_err());
+    }
+
+    #[test]
+    fn attempt_keys_sort_by_step_item_attempt() {
+        let key = |item, attempt| {
+            AttemptKey {
+                step: "write",
+                item,
+                attempt,
+            }
+            .step_key()
+        };
+        assert_eq!(key(None, 1), "write#01");
+        assert_eq!(key(Some(7), 2), "write#00007#02");
+        assert!(key(Some(2), 9) < key(Some(10), 1));
+    }
+}

@@ -1,0 +1,310 @@
+//! The tables as data: names, keys and indexes. The CloudFormation back end renders them,
+//! the deploy script creates DynamoDB Local's tables from that template, and the stores
+//! query through them, so a table, key or index is spelled once, here.
+
+/// A key attribute's DynamoDB type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttributeType {
+    S,
+    N,
+}
+
+impl AttributeType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AttributeType::S => "S",
+            AttributeType::N => "N",
+        }
+    }
+}
+
+/// A key attribute: its name (the record field serde writes) and type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub name: &'static str,
+    pub kind: AttributeType,
+}
+
+const fn s(name: &'static str) -> Key {
+    Key {
+        name,
+        kind: AttributeType::S,
+    }
+}
+
+const fn n(name: &'static str) -> Key {
+    Key {
+        name,
+        kind: AttributeType::N,
+    }
+}
+
+/// What an index copies from the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Projection {
+    All,
+    KeysOnly,
+}
+
+impl Projection {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Projection::All => "ALL",
+            Projection::KeysOnly => "KEYS_ONLY",
+        }
+    }
+}
+
+/// A global secondary index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Index {
+    pub name: &'static str,
+    pub hash: Key,
+    pub range: Option<Key>,
+    pub projection: Projection,
+}
+
+/// One table: how the template names it, which variable hands its name to a function, its
+/// key schema and its indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableSpec {
+    pub table: Table,
+    /// The template's logical id.
+    pub logical_id: &'static str,
+    /// The name after the deployment's prefix (`switchyard-` by default).
+    pub suffix: &'static str,
+    /// The environment variable holding the table's name in every function.
+    pub env_var: &'static str,
+    pub hash: Key,
+    pub range: Option<Key>,
+    pub indexes: &'static [Index],
+}
+
+/// Switchyard's tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// One item per run: who started it, where it is, how it ended, its totals.
+    Runs,
+    /// One item per step attempt (per map item inside a map).
+    Steps,
+    /// One item per approval request, with the task token that resumes the run.
+    Approvals,
+    /// One item per API key, stored as the key's SHA-256.
+    ApiKeys,
+}
+
+/// A tenant's items newest first (runs, approvals).
+pub const BY_TENANT: Index = Index {
+    name: "by-tenant",
+    hash: s("tenant_id"),
+    range: Some(n("created_at")),
+    projection: Projection::All,
+};
+
+/// Runs by status, newest first: what is running, across tenants (the reconciler's sweep).
+pub const RUNS_BY_STATUS: Index = Index {
+    name: "by-status",
+    hash: s("status"),
+    range: Some(n("created_at")),
+    projection: Projection::KeysOnly,
+};
+
+/// A run's approval requests.
+pub const APPROVALS_BY_RUN: Index = Index {
+    name: "by-run",
+    hash: s("run_id"),
+    range: None,
+    projection: Projection::All,
+};
+
+const RUNS: TableSpec = TableSpec {
+    table: Table::Runs,
+    logical_id: "RunsTable",
+    suffix: "runs",
+    env_var: "RUNS_TABLE",
+    hash: s("run_id"),
+    range: None,
+    indexes: &[BY_TENANT, RUNS_BY_STATUS],
+};
+
+const STEPS: TableSpec = TableSpec {
+    table: Table::Steps,
+    logical_id: "StepsTable",
+    suffix: "steps",
+    env_var: "STEPS_TABLE",
+    hash: s("run_id"),
+    range: Some(s("step_key")),
+    indexes: &[],
+};
+
+const APPROVALS: TableSpec = TableSpec {
+    table: Table::Approvals,
+    logical_id: "ApprovalsTable",
+    suffix: "approvals",
+    env_var: "APPROVALS_TABLE",
+    hash: s("request_id"),
+    range: None,
+    indexes: &[APPROVALS_BY_RUN, BY_TENANT],
+};
+
+const API_KEYS: TableSpec = TableSpec {
+    table: Table::ApiKeys,
+    logical_id: "ApiKeysTable",
+    suffix: "api-keys",
+    env_var: "API_KEYS_TABLE",
+    hash: s("key_hash"),
+    range: None,
+    indexes: &[],
+};
+
+/// The prefix `infra/deploy` gives table names unless told otherwise.
+pub const DEFAULT_TABLE_PREFIX: &str = "switchyard-";
+
+impl Table {
+    pub const ALL: [Table; 4] = [Table::Runs, Table::Steps, Table::Approvals, Table::ApiKeys];
+
+    pub const fn spec(self) -> &'static TableSpec {
+        match self {
+            Table::Runs => &RUNS,
+            Table::Steps => &STEPS,
+            Table::Approvals => &APPROVALS,
+            Table::ApiKeys => &API_KEYS,
+        }
+    }
+
+    /// The short name deployment files and the CLI use (`runs`, `api_keys`).
+    pub const fn key(self) -> &'static str {
+        match self {
+            Table::Runs => "runs",
+            Table::Steps => "steps",
+            Table::Approvals => "approvals",
+            Table::ApiKeys => "api_keys",
+        }
+    }
+
+    /// The table's name under `prefix`.
+    pub fn name_with_prefix(self, prefix: &str) -> String {
+        format!("{prefix}{}", self.spec().suffix)
+    }
+}
+
+/// The names a deployment hands its functions through the environment, besides the tables'.
+pub mod env {
+    /// What a deployed function serves: an agent's name or a [`super::PlatformFunction`].
+    pub const FUNCTION: &str = "SWITCHYARD_FUNCTION";
+    /// The bucket for step outputs too large for Step Functions.
+    pub const PAYLOAD_BUCKET: &str = "PAYLOAD_BUCKET";
+    /// `arn:…:stateMachine:switchyard-`; a workflow's name completes it.
+    pub const STATE_MACHINE_ARN_PREFIX: &str = "STATE_MACHINE_ARN_PREFIX";
+    /// The approval callback's Function URL, which signed links point at.
+    pub const APPROVAL_CALLBACK_URL: &str = "APPROVAL_CALLBACK_URL";
+    /// The secret(s) approval links are signed with.
+    pub const APPROVAL_LINK_SECRET: &str = "APPROVAL_LINK_SECRET";
+    /// `development` or `production`.
+    pub const APP_ENVIRONMENT: &str = "APP_ENVIRONMENT";
+    /// In development, gates decide themselves.
+    pub const AUTO_APPROVE_IN_DEV: &str = "AUTO_APPROVE_IN_DEV";
+    /// `provider:model` of the model agents ask.
+    pub const PRIMARY_MODEL: &str = "PRIMARY_MODEL";
+}
+
+/// The functions every deployment has besides its agents, by their `SWITCHYARD_FUNCTION`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PlatformFunction {
+    /// A gate's `.waitForTaskToken` task: stores the request, signs links, notifies.
+    ApprovalRequest,
+    /// Records run starts and ends, and expires a gate's requests when its wait times out.
+    RunTracker,
+    /// The signed links' Function URL.
+    ApprovalCallback,
+    /// The Run API's Function URL.
+    Api,
+}
+
+impl PlatformFunction {
+    pub const ALL: [PlatformFunction; 4] = [
+        PlatformFunction::ApprovalRequest,
+        PlatformFunction::RunTracker,
+        PlatformFunction::ApprovalCallback,
+        PlatformFunction::Api,
+    ];
+
+    /// Its `SWITCHYARD_FUNCTION` value; the deployed function is `switchyard-<this>`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PlatformFunction::ApprovalRequest => "approval-request",
+            PlatformFunction::RunTracker => "run-tracker",
+            PlatformFunction::ApprovalCallback => "approval-callback",
+            PlatformFunction::Api => "api",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<PlatformFunction> {
+        PlatformFunction::ALL
+            .into_iter()
+            .find(|f| f.as_str() == name)
+    }
+}
+
+/// What the state machine tells the run-tracker (its `phase` field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackerPhase {
+    Started,
+    Succeeded,
+    Failed,
+    /// A gate's wait timed out: its pending requests can no longer be decided.
+    ApprovalExpired,
+}
+
+impl TrackerPhase {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TrackerPhase::Started => "started",
+            TrackerPhase::Succeeded => "succeeded",
+            TrackerPhase::Failed => "failed",
+            TrackerPhase::ApprovalExpired => "approval_expired",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_indexes_key_on_typed_attributes() {
+        let mut seen = std::collections::BTreeSet::new();
+        for table in Table::ALL {
+            let spec = table.spec();
+            assert_eq!(spec.table, table);
+            assert!(seen.insert(spec.suffix) && seen.insert(spec.logical_id));
+            assert!(seen.insert(spec.env_var));
+            for index in spec.indexes {
+                // An index key the table also keys on must have the same type.
+                for key in [Some(index.hash), index.range].into_iter().flatten() {
+                    for own in [Some(spec.hash), spec.range].into_iter().flatten() {
+                        if own.name == key.name {
+                            assert_eq!(own.kind, key.kind, "{}.{}", spec.suffix, key.name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tracker_phases_serialize_as_their_names() {
+        for phase in [
+            TrackerPhase::Started,
+            TrackerPhase::Succeeded,
+            TrackerPhase::Failed,
+            TrackerPhase::ApprovalExpired,
+        ] {
+            assert_eq!(
+                serde_json::to_value(phase).ok(),
+                Some(serde_json::Value::String(phase.as_str().into()))
+            );
+        }
+    }
+}

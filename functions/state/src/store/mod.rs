@@ -1,0 +1,311 @@
+//! Every read and write of the tables. The rules live here, once: records are created once
+//! (conditional puts), a finished run is never rewritten, a step attempt is finished and
+//! counted once, an approval moves `pending → deciding → approved | rejected` and is expired
+//! only from an open status.
+
+mod approvals;
+mod keys;
+mod listing;
+mod runs;
+mod steps;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use approvals::{Approvals, DecisionStart, StoredApproval};
+pub use keys::ApiKeys;
+pub use runs::{RunFilter, Runs};
+pub use steps::Steps;
+
+use crate::schema::Table;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// A table read or write that failed. The AWS error is kept as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{table} table: {operation}: {detail}")]
+    Dynamodb {
+        table: &'static str,
+        operation: &'static str,
+        detail: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{table} table: item `{key}` is not a valid record: {source}")]
+    Corrupt {
+        table: &'static str,
+        key: String,
+        #[source]
+        source: serde_dynamo::Error,
+    },
+    #[error("{table} table: a record does not encode: {source}")]
+    Encode {
+        table: &'static str,
+        #[source]
+        source: serde_dynamo::Error,
+    },
+    #[error("environment variable {0} is required: it names a table")]
+    MissingVar(&'static str),
+    #[error("the deployment names no `{0}` table")]
+    MissingTable(&'static str),
+}
+
+impl StateError {
+    fn dynamodb<E, R>(table: Table, operation: &'static str, error: SdkError<E, R>) -> StateError
+    where
+        E: std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        StateError::Dynamodb {
+            table: table.spec().suffix,
+            operation,
+            detail: aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string(),
+            source: Box::new(error),
+        }
+    }
+}
+
+/// Whether a conditional write lost its condition.
+fn lost_condition<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn encode<T: Serialize>(table: Table, record: &T) -> Result<Item, StateError> {
+    serde_dynamo::to_item(record).map_err(|source| StateError::Encode {
+        table: table.spec().suffix,
+        source,
+    })
+}
+
+fn decode<T: DeserializeOwned>(table: Table, item: &Item) -> Result<T, StateError> {
+    serde_dynamo::from_item(item.clone()).map_err(|source| StateError::Corrupt {
+        table: table.spec().suffix,
+        key: item
+            .get(table.spec().hash.name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default(),
+        source,
+    })
+}
+
+/// The deployment's table names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableNames(HashMap<Table, String>);
+
+impl TableNames {
+    /// From each table's environment variable, as every deployed function gets them.
+    pub fn from_env() -> Result<TableNames, StateError> {
+        Table::ALL
+            .into_iter()
+            .map(|table| {
+                let var = table.spec().env_var;
+                std::env::var(var)
+                    .map(|name| (table, name))
+                    .map_err(|_| StateError::MissingVar(var))
+            })
+            .collect::<Result<_, _>>()
+            .map(TableNames)
+    }
+
+    /// Each table's name from `lookup` (a deployment file's `tables`, by [`Table::key`]).
+    pub fn from_lookup(
+        mut lookup: impl FnMut(Table) -> Option<String>,
+    ) -> Result<TableNames, StateError> {
+        Table::ALL
+            .into_iter()
+            .map(|table| {
+                lookup(table)
+                    .map(|name| (table, name))
+                    .ok_or(StateError::MissingTable(table.key()))
+            })
+            .collect::<Result<_, _>>()
+            .map(TableNames)
+    }
+
+    /// `prefix` + each table's suffix, as `infra/deploy` names them.
+    pub fn with_prefix(prefix: &str) -> TableNames {
+        TableNames(
+            Table::ALL
+                .into_iter()
+                .map(|t| (t, t.name_with_prefix(prefix)))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, table: Table) -> &str {
+        // Every constructor names every table.
+        self.0.get(&table).map(String::as_str).unwrap_or_default()
+    }
+}
+
+/// The tables of one deployment, through one client.
+#[derive(Clone, Debug)]
+pub struct State {
+    client: aws_sdk_dynamodb::Client,
+    names: TableNames,
+}
+
+impl State {
+    pub fn new(client: aws_sdk_dynamodb::Client, names: TableNames) -> State {
+        State { client, names }
+    }
+
+    /// With the table names from the environment, as every deployed function gets them.
+    pub fn from_env(client: aws_sdk_dynamodb::Client) -> Result<State, StateError> {
+        Ok(State::new(client, TableNames::from_env()?))
+    }
+
+    pub fn runs(&self) -> Runs<'_> {
+        Runs { state: self }
+    }
+
+    pub fn steps(&self) -> Steps<'_> {
+        Steps { state: self }
+    }
+
+    pub fn approvals(&self) -> Approvals<'_> {
+        Approvals { state: self }
+    }
+
+    pub fn api_keys(&self) -> ApiKeys<'_> {
+        ApiKeys { state: self }
+    }
+
+    fn table(&self, table: Table) -> &str {
+        self.names.get(table)
+    }
+}
+
+/// Now, in epoch milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::*;
+
+    fn has_keys(table: Table, item: &Item) {
+        let spec = table.spec();
+        for key in [Some(spec.hash), spec.range].into_iter().flatten().chain(
+            spec.indexes
+                .iter()
+                .flat_map(|i| [Some(i.hash), i.range].into_iter().flatten()),
+        ) {
+            let value = item.get(key.name);
+            let typed = match key.kind {
+                crate::schema::AttributeType::S => value.is_some_and(|v| v.is_s()),
+                crate::schema::AttributeType::N => value.is_some_and(|v| v.is_n()),
+            };
+            assert!(
+                typed,
+                "{}: key `{}` missing or mistyped in {item:?}",
+                spec.suffix, key.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_record_carries_its_tables_keys_with_their_types() {
+        let run = RunRecord::started("r1", "t1", "wf", 5);
+        let item = encode(Table::Runs, &run).expect("encodes");
+        has_keys(Table::Runs, &item);
+        assert_eq!(decode::<RunRecord>(Table::Runs, &item).ok(), Some(run));
+
+        let step = StepRecord {
+            run_id: "r1".into(),
+            step_key: "a#01".into(),
+            step: "a".into(),
+            item: Some(3),
+            attempt: 1,
+            agent: Some("a".into()),
+            tenant_id: "t1".into(),
+            status: StepStatus::Running,
+            started_at: 9,
+            finished_at: None,
+            latency_ms: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost_usd: 0.0,
+            model: None,
+            error_name: None,
+            error_message: None,
+        };
+        let item = encode(Table::Steps, &step).expect("encodes");
+        has_keys(Table::Steps, &item);
+        assert_eq!(decode::<StepRecord>(Table::Steps, &item).ok(), Some(step));
+
+        let approval = ApprovalRecord {
+            request_id: "q".into(),
+            run_id: "r1".into(),
+            tenant_id: "t1".into(),
+            workflow: "wf".into(),
+            gate: "g".into(),
+            subject: "s".into(),
+            summary: "{}".into(),
+            choices: vec![],
+            approvers: vec!["cfo@example.com".into()],
+            on_reject: None,
+            status: ApprovalStatus::Pending,
+            created_at: 1,
+            expires_at: 2,
+            links: Default::default(),
+            decision: None,
+            decided_by: None,
+            approver_verified: None,
+            decided_at: None,
+            notes: None,
+            auto_approved: false,
+        };
+        let item = encode(Table::Approvals, &approval).expect("encodes");
+        has_keys(Table::Approvals, &item);
+        assert_eq!(
+            decode::<ApprovalRecord>(Table::Approvals, &item).ok(),
+            Some(approval)
+        );
+
+        let key = ApiKeyRecord {
+            key_hash: "ab".into(),
+            tenant_id: "t1".into(),
+            created_at: 1,
+            expires_at: None,
+            revoked_at: None,
+        };
+        let item = encode(Table::ApiKeys, &key).expect("encodes");
+        has_keys(Table::ApiKeys, &item);
+    }
+
+    #[test]
+    fn a_foreign_item_is_a_corrupt_record_naming_its_key() {
+        let item = Item::from([("run_id".to_owned(), s("r9"))]);
+        let error = decode::<RunRecord>(Table::Runs, &item)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.starts_with("runs table: item `r9` is not a valid record"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! The runs table. A run is created `running` (by whichever of the API's start call and the
+//! state machine's first state comes first; the second is a no-op), leaves `running` once,
+//! and is never rewritten after.
+
+use super::listing::{newest_first, Listing};
+use super::{decode, lost_condition, n, now_ms, s, State, StateError};
+use crate::record::{Page, PageRequest, RunEnd, RunRecord, RunStatus, StepUsage};
+use crate::schema::{Table, BY_TENANT};
+
+const TABLE: Table = Table::Runs;
+
+/// Narrows a tenant's run listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub status: Option<RunStatus>,
+    pub workflow: Option<String>,
+}
+
+pub struct Runs<'a> {
+    pub(super) state: &'a State,
+}
+
+impl Runs<'_> {
+    fn name(&self) -> &str {
+        self.state.table(TABLE)
+    }
+
+    /// Records `run` as running: creates it, or fills in what the other recorder did not
+    /// know. A run that already finished is left alone (`Ok(false)`).
+    pub async fn start(&self, run: &RunRecord) -> Result<bool, StateError> {
+        let mut expression = String::from(
+            "SET #status = :running, tenant_id = :tenant, workflow = :workflow, \
+             updated_at = :now, created_at = if_not_exists(created_at, :created)",
+        );
+        let mut request = self
+            .state
+            .client
+            .update_item()
+            .table_name(self.name())
+            .key("run_id", s(&run.run_id))
+            .condition_expression("attribute_not_exists(#status) OR #status = :running")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
+            .expression_attribute_values(":tenant", s(&run.tenant_id))
+            .expression_attribute_values(":workflow", s(&run.workflow))
+            .expression_attribute_values(":now", n(now_ms()))
+            .expression_attribute_values(":created", n(run.created_at));
+        if let Some(arn) = &run.execution_arn {
+            expression.push_str(", execution_arn = :arn");
+            request = request.expression_attribute_values(":arn", s(arn));
+        }
+        if let Some(input) = &run.input_summary {
+            expression.push_str(", input_summary = :input");
+            request = request.expression_attribute_values(":input", s(input));
+        }
+        match request.update_expression(expression).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if lost_condition(&e) => {
+                tracing::warn!(run_id = %run.run_id, "run already finished; start not recorded");
+                Ok(false)
+            }
+            Err(e) => Err(StateError::dynamodb(TABLE, "record a start", e)),
+        }
+    }
+
+    /// Moves a running run to succeeded or failed; `Ok(false)` if it was no longer
+    /// running (cancelled meanwhile, or already recorded).
+    pub async fn finish(&self, run_id: &str, end: &RunEnd) -> Result<bool, StateError> {
+        let request = self
+            .state
+            .client
+            .update_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .condition_expression("#status = :running")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
+            .expression_attribute_values(":now", n(now_ms()));
+        let request = match end {
+            RunEnd::Succeeded { output_summary } => request
+                .update_expression(
+                    "SET #status = :done, finished_at = :now, updated_at = :now, \
+                     output_summary = :output",
+                )
+                .expression_attribute_values(":done", s(RunStatus::Succeeded.as_str()))
+                .expression_attribute_values(":output", s(output_summary)),
+            RunEnd::Failed { error, cause } => request
+                .update_expression(
+                    "SET #status = :done, finished_at = :now, updated_at = :now, \
+                     failure_error = :error, failure_cause = :cause",
+                )
+                .expression_attribute_values(":done", s(RunStatus::Failed.as_str()))
+                .expression_attribute_values(":error", s(error))
+                .expression_attribute_values(":cause", s(cause)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if lost_condition(&e) => {
+                tracing::warn!(run_id, "run is no longer running; its end is not recorded");
+                Ok(false)
+            }
+            Err(e) => Err(StateError::dynamodb(TABLE, "record an end", e)),
+        }
+    }
+
+    /// Moves a running run to cancelled; `Ok(false)` if it was no longer running.
+    pub async fn cancel(&self, run_id: &str) -> Result<bool, StateError> {
+        let result = self
+            .state
+            .client
+            .update_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .update_expression("SET #status = :cancelled, finished_at = :now, updated_at = :now")
+            .condition_expression("#status = :running")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":cancelled", s(RunStatus::Cancelled.as_str()))
+            .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if lost_condition(&e) => Ok(false),
+            Err(e) => Err(StateError::dynamodb(TABLE, "cancel", e)),
+        }
+    }
+
+    /// Adds a finished attempt's usage to its run's totals (once per attempt: the caller
+    /// counts only the write that finished the attempt).
+    pub async fn add_attempt(
+        &self,
+        run_id: &str,
+        step: &str,
+        usage: &StepUsage,
+    ) -> Result<(), StateError> {
+        let result = self
+            .state
+            .client
+            .update_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .update_expression(
+                "ADD tokens_in :tin, tokens_out :tout, cost_usd :cost, step_attempts :one \
+                 SET current_step = :step, updated_at = :now",
+            )
+            .condition_expression("attribute_exists(run_id)")
+            .expression_attribute_values(":tin", n(usage.tokens_in))
+            .expression_attribute_values(":tout", n(usage.tokens_out))
+            .expression_attribute_values(":cost", n(usage.cost_usd))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":step", s(step))
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if lost_condition(&e) => {
+                tracing::warn!(
+                    run_id,
+                    "no run record (started outside a Switchyard state machine?)"
+                );
+                Ok(())
+            }
+            Err(e) => Err(StateError::dynamodb(TABLE, "add an attempt", e)),
+        }
+    }
+
+    pub async fn get(&self, run_id: &str) -> Result<Option<RunRecord>, StateError> {
+        let output = self
+            .state
+            .client
+            .get_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StateError::dynamodb(TABLE, "read", e))?;
+        output.item().map(|item| decode(TABLE, item)).transpose()
+    }
+
+    /// A tenant's runs, newest first.
+    pub async fn of_tenant(
+        &self,
+        tenant: &str,
+        filter: &RunFilter,
+        page: &PageRequest,
+    ) -> Result<Page<RunRecord>, StateError> {
+        let mut filters = Vec::new();
+        if let Some(status) = filter.status {
+            filters.push(("status", status.as_str().to_owned()));
+        }
+        if let Some(workflow) = &filter.workflow {
+            filters.push(("workflow", workflow.clone()));
+        }
+        let listing = Listing {
+            table: TABLE,
+            name: self.name(),
+            index: BY_TENANT,
+            tenant,
+            filters,
+        };
+        let page = newest_first(&self.state.client, listing, page).await?;
+        Ok(Page {
+            items: page
+                .items
+                .iter()
+                .map(|item| decode(TABLE, item))
+                .collect::<Result<_, _>>()?,
+            next: page.next,
+        })
+    }
+}
