@@ -299,6 +299,20 @@ impl Stack {
             .collect()
     }
 
+    /// The task tokens of a run's approval requests (the API never shows them).
+    pub async fn task_tokens(&self, run_id: &str) -> Vec<String> {
+        let mut tokens = Vec::new();
+        for approval in self.approvals(run_id).await {
+            let Some(id) = approval.get("request_id").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Ok(Some(stored)) = self.state.approvals().get(id).await {
+                tokens.push(stored.task_token);
+            }
+        }
+        tokens
+    }
+
     /// Waits for a pending approval request at `gate` and returns it.
     pub async fn pending_approval(&self, run_id: &str, gate: &str) -> Record {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
