@@ -44,6 +44,7 @@ pub struct Stack {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// The deployment's tables, through the state crate (the only code that names them).
     pub state: switchyard_state::State,
+    pub lambda: aws_sdk_lambda::Client,
     pub s3: aws_sdk_s3::Client,
 }
 
@@ -86,6 +87,11 @@ impl Stack {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sfn: aws_sdk_sfn::Client::from_conf(sfn_config),
             state: switchyard_state::State::new(dynamodb.clone(), names),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&config)
+                    .endpoint_url(&aws)
+                    .build(),
+            ),
             dynamodb,
             deployment,
         };

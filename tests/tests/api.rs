@@ -809,6 +809,66 @@ fn base64url(bytes: &[u8]) -> String {
     out
 }
 
+#[tokio::test]
+async fn a_run_stopped_outside_switchyard_is_shown_ended_at_once_and_recorded_by_the_reconciler() {
+    let stack = Stack::connect().await;
+    let a = Api::a();
+    let run_id = a
+        .start(json!({
+            "workflow": "campaign-creation",
+            "input": { "brand_id": "initech", "selected_month": "2024-07" },
+            "auto_approve": false,
+        }))
+        .await;
+    let (run, _) = a.pending(&run_id, "approve_strategy").await;
+    let arn = run["execution_arn"].as_str().expect("arn").to_owned();
+    // Stopped from the console, as far as Switchyard knows: no run-tracker runs.
+    stack
+        .sfn
+        .stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("the execution stops");
+    assert_stopped(&stack, &run_id).await;
+
+    // A read shows the end at once and writes nothing.
+    let shown = a.get(&format!("/runs/{run_id}")).await;
+    assert_eq!(shown.body["status"], "cancelled", "{}", shown.body);
+    assert_eq!(shown.body["approvals"][0]["status"], "expired");
+    let stored = stack.run_record(&run_id).await.expect("the record");
+    assert_eq!(stored["status"], "running", "a read wrote: {stored:?}");
+
+    // The schedule's tick (what EventBridge sends the API function) records it.
+    let tick = json!({ "source": "aws.events", "detail-type": "Scheduled Event", "detail": {} });
+    let invoked = stack
+        .lambda
+        .invoke()
+        .function_name("switchyard-api")
+        .payload(aws_sdk_lambda::primitives::Blob::new(tick.to_string()))
+        .send()
+        .await
+        .expect("the API function answers the tick");
+    assert!(invoked.function_error().is_none(), "{invoked:?}");
+    let report: Value = invoked
+        .payload()
+        .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+        .expect("a sweep report");
+    assert!(
+        report["reconciled"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id == run_id.as_str())),
+        "{report}"
+    );
+    let stored = stack.run_record(&run_id).await.expect("the record");
+    assert_eq!(stored["status"], "cancelled", "{stored:?}");
+    let approvals = stack.approvals(&run_id).await;
+    assert!(
+        approvals.iter().all(|a| a["status"] == "expired"),
+        "{approvals:?}"
+    );
+}
+
 /// The run's execution was stopped. AWS aborts it at once; LocalStack applies a stop to an
 /// execution waiting for a task token only when the wait ends, so end the wait with the
 /// stored token: a stopped execution is then ABORTED, one that was not goes on running.

@@ -15,6 +15,9 @@ use switchyard_state::schema::{env, Key, PlatformFunction as Platform, Table, Ta
 pub const FILE_NAME: &str = "template.json";
 /// Logical id of the bucket holding step outputs too large for Step Functions.
 const PAYLOAD_BUCKET: &str = "PayloadBucket";
+/// Logical id of the schedule that ticks the reconciler in the API function, and its rate.
+const RECONCILE_SCHEDULE: &str = "ReconcileSchedule";
+const RECONCILE_RATE: &str = "rate(5 minutes)";
 /// Memory for every function; Rust agents need little, Lambda's CPU share scales with it.
 const FUNCTION_MEMORY_MB: u32 = 256;
 
@@ -295,6 +298,34 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             outputs.insert(
                 output.into(),
                 json!({ "Value": { "Fn::GetAtt": [format!("Url{id}"), "FunctionUrl"] } }),
+            );
+        }
+        if platform.function == Platform::Api {
+            // The reconciler: records the end of runs whose executions ended outside their
+            // state machine (stopped from the console, timed out as a whole).
+            resources.insert(
+                RECONCILE_SCHEDULE.into(),
+                json!({
+                    "Type": "AWS::Events::Rule",
+                    "Properties": {
+                        "Description": "Switchyard: reconcile run records with ended executions",
+                        "ScheduleExpression": RECONCILE_RATE,
+                        "State": "ENABLED",
+                        "Targets": [{ "Id": "reconciler", "Arn": { "Fn::GetAtt": [format!("Fn{id}"), "Arn"] } }],
+                    },
+                }),
+            );
+            resources.insert(
+                format!("{RECONCILE_SCHEDULE}Permission"),
+                json!({
+                    "Type": "AWS::Lambda::Permission",
+                    "Properties": {
+                        "FunctionName": { "Ref": format!("Fn{id}") },
+                        "Action": "lambda:InvokeFunction",
+                        "Principal": "events.amazonaws.com",
+                        "SourceArn": { "Fn::GetAtt": [RECONCILE_SCHEDULE, "Arn"] },
+                    },
+                }),
             );
         }
     }

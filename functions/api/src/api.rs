@@ -152,6 +152,12 @@ impl<B: Backend> Api<B> {
         }
     }
 
+    /// Records the end of every run whose execution ended outside the state machine (see
+    /// [`crate::reconcile`]).
+    pub async fn sweep(&self) -> Result<crate::reconcile::SweepReport, ApiError> {
+        crate::reconcile::sweep(&self.backend).await
+    }
+
     /// Answers one request. Never fails: errors are JSON answers with their status.
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
         let started = Instant::now();
@@ -776,6 +782,35 @@ mod tests {
             .approvals
             .iter()
             .all(|a| a.status == ApprovalStatus::Pending));
+    }
+
+    #[test]
+    fn the_sweep_records_ends_that_happened_outside_and_leaves_live_runs() {
+        let api = api();
+        let (aborted, timed_out, live) = (gate_run(&api), gate_run(&api), gate_run(&api));
+        {
+            let mut state = api.backend.state();
+            state.approvals.push(pending(&aborted, "tenant-a"));
+            for (run, status) in [
+                (&aborted, ExecutionStatus::Aborted),
+                (&timed_out, ExecutionStatus::TimedOut),
+            ] {
+                let arn = state.runs[run].execution_arn.clone().expect("arn");
+                state.executions.get_mut(&arn).expect("execution").status = status;
+            }
+        }
+        let report = futures::executor::block_on(api.sweep()).expect("a sweep");
+        assert_eq!(report.checked, 3);
+        let mut reconciled = report.reconciled.clone();
+        reconciled.sort();
+        let mut expected = vec![aborted.clone(), timed_out.clone()];
+        expected.sort();
+        assert_eq!(reconciled, expected);
+        let state = api.backend.state();
+        assert_eq!(state.runs[&aborted].status, RunStatus::Cancelled);
+        assert_eq!(state.runs[&timed_out].status, RunStatus::Failed);
+        assert_eq!(state.runs[&live].status, RunStatus::Running);
+        assert_eq!(state.approvals[0].status, ApprovalStatus::Expired);
     }
 
     #[test]

@@ -258,6 +258,10 @@ impl Backend for AwsBackend {
         Ok(self.state().runs().get(run_id).await?)
     }
 
+    async fn running_runs(&self, limit: u32) -> Result<Vec<RunRecord>, BackendError> {
+        Ok(self.state().runs().running(limit).await?)
+    }
+
     async fn runs(
         &self,
         tenant: &str,

@@ -102,6 +102,12 @@ pub trait Backend: Send + Sync {
         run_id: &str,
     ) -> impl Future<Output = Result<Option<RunRecord>, BackendError>> + Send;
 
+    /// Up to `limit` runs recorded as running, oldest first, across tenants.
+    fn running_runs(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RunRecord>, BackendError>> + Send;
+
     /// The tenant's runs, newest first.
     fn runs(
         &self,

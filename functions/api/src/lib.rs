@@ -25,7 +25,7 @@ pub mod keys;
 mod logs;
 #[cfg(test)]
 mod memory;
-mod reconcile;
+pub mod reconcile;
 mod request;
 mod route;
 mod timeline;

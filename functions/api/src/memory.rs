@@ -164,6 +164,19 @@ impl Backend for MemoryBackend {
         ))
     }
 
+    async fn running_runs(&self, limit: u32) -> Result<Vec<RunRecord>, BackendError> {
+        let state = self.check()?;
+        let mut runs: Vec<RunRecord> = state
+            .runs
+            .values()
+            .filter(|r| r.status == RunStatus::Running)
+            .cloned()
+            .collect();
+        runs.sort_by_key(|r| r.created_at);
+        runs.truncate(limit as usize);
+        Ok(runs)
+    }
+
     async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, BackendError> {
         Ok(self
             .check()?

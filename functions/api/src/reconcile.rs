@@ -1,8 +1,9 @@
 //! The one component that corrects run records from their executions. A record can miss a
 //! run's end when the execution ended outside the state machine (stopped from the console,
 //! timed out as a whole) or the run-tracker failed to record it. Reads never write: they
-//! show [`effective`] status; [`reconcile`] writes, and runs where a write is already being
-//! made (a cancel).
+//! show [`effective`] status. [`reconcile`] writes: a cancel runs it first, and [`sweep`]
+//! runs it over every run recorded as running — on a schedule in the deployed API function
+//! (an EventBridge rule in the template) and on demand (`switchyard runs reconcile`).
 
 use serde_json::Value;
 use switchyard_lambda::summarize;
@@ -115,4 +116,43 @@ pub async fn expire_open_approvals<B: Backend>(backend: &B, run_id: &str) -> Res
         }
     }
     Ok(())
+}
+
+/// Runs one sweep looks at; the rest wait for the next.
+pub const SWEEP_LIMIT: u32 = 200;
+
+/// What one sweep did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub checked: u32,
+    pub reconciled: Vec<String>,
+}
+
+/// Reconciles every run recorded as running (up to [`SWEEP_LIMIT`], oldest first) whose
+/// execution has ended. No race with the run-tracker: it records a run's end in a task
+/// before the execution ends, so an ended execution under a `running` record is one the
+/// tracker will never record.
+pub async fn sweep<B: Backend>(backend: &B) -> Result<SweepReport, ApiError> {
+    let mut report = SweepReport::default();
+    for run in backend.running_runs(SWEEP_LIMIT).await? {
+        report.checked += 1;
+        let Some(arn) = run.execution_arn.clone() else {
+            continue;
+        };
+        let execution = backend.execution(&arn).await?;
+        let run_id = run.run_id.clone();
+        let after = reconcile(backend, run, execution.as_ref()).await?;
+        if after.status != RunStatus::Running {
+            report.reconciled.push(run_id);
+        }
+    }
+    if !report.reconciled.is_empty() {
+        tracing::info!(checked = report.checked, reconciled = report.reconciled.len(), "reconciler swept");
+    }
+    Ok(report)
+}
+
+/// Whether a Lambda event is the schedule's tick (EventBridge), not an HTTP request.
+pub fn is_scheduled(event: &Value) -> bool {
+    event["source"] == "aws.events" && event["detail-type"] == "Scheduled Event"
 }

@@ -50,7 +50,14 @@ async fn main() -> Result<(), Error> {
             let api = switchyard_api::Api::from_env(&config)?;
             let api = &api;
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                switchyard_api::function_url::handle(api, event.payload).await
+                // The template's schedule ticks the reconciler; everything else is HTTP.
+                if switchyard_api::reconcile::is_scheduled(&event.payload) {
+                    let report = api.sweep().await?;
+                    return Ok(serde_json::to_value(report)?);
+                }
+                switchyard_api::function_url::handle(api, event.payload)
+                    .await
+                    .map_err(Error::from)
             }))
             .await
         }

@@ -5,7 +5,7 @@
 use super::listing::{newest_first, Listing};
 use super::{decode, lost_condition, n, now_ms, s, State, StateError};
 use crate::record::{Page, PageRequest, RunEnd, RunRecord, RunStatus, StepUsage};
-use crate::schema::{Table, BY_TENANT};
+use crate::schema::{Table, BY_TENANT, RUNS_BY_STATUS};
 
 const TABLE: Table = Table::Runs;
 
@@ -178,6 +178,49 @@ impl Runs<'_> {
             .await
             .map_err(|e| StateError::dynamodb(TABLE, "read", e))?;
         output.item().map(|item| decode(TABLE, item)).transpose()
+    }
+
+    /// Up to `limit` runs whose records say `running`, oldest first, across tenants (the
+    /// reconciler's sweep), read through the status index.
+    pub async fn running(&self, limit: u32) -> Result<Vec<RunRecord>, StateError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        while ids.len() < limit as usize {
+            let output = self
+                .state
+                .client
+                .query()
+                .table_name(self.name())
+                .index_name(RUNS_BY_STATUS.name)
+                .key_condition_expression("#status = :running")
+                .expression_attribute_names("#status", RUNS_BY_STATUS.hash.name)
+                .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
+                .scan_index_forward(true)
+                .limit(limit as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StateError::dynamodb(TABLE, "list running runs", e))?;
+            ids.extend(
+                output
+                    .items()
+                    .iter()
+                    .filter_map(|item| item.get("run_id")?.as_s().ok().cloned()),
+            );
+            start = output.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        ids.truncate(limit as usize);
+        let mut runs = Vec::new();
+        for id in ids {
+            // The index lags the table: keep what is still running.
+            if let Some(run) = self.get(&id).await?.filter(|r| r.status == RunStatus::Running) {
+                runs.push(run);
+            }
+        }
+        Ok(runs)
     }
 
     /// A tenant's runs, newest first.
