@@ -11,6 +11,15 @@
     record STACK TEMPLATE RECORD ZIP KEY=VALUE...
                               after a full deploy: write RECORD, and give any function whose code
                               is not ZIP (a hotswap CloudFormation does not know of) ZIP
+    link-secret NAME FILE|- [rotate]
+                              make SSM parameter NAME a SecureString holding the approval link
+                              secret(s), newest first, comma-separated; print its version.
+                              The value: $SWITCHYARD_APPROVAL_LINK_SECRET if set, else FILE's
+                              (local dev: tests sign links with it), else what NAME holds, else a
+                              new secret. Written only when it differs (idempotent); FILE is
+                              kept equal to it, mode 0600. `rotate` puts a new secret first and
+                              keeps the previous ones (at most LINK_SECRET_KEEP in all), so links
+                              already sent stay valid. The secret never goes on a command line.
 """
 
 import base64
@@ -110,6 +119,8 @@ def write_outputs(target: str, region: str, out: str) -> None:
         "api_url": outputs.get("ApiUrl"),
         "approval_callback_url": outputs.get("ApprovalCallbackUrl"),
         "payload_bucket": outputs.get("PayloadBucket"),
+        # The SSM parameter's name; its value is never in the stack's outputs.
+        "approval_link_secret_parameter": outputs.get("ApprovalLinkSecretParameter"),
     }
     with open(out, "w") as f:
         json.dump(deployment, f, indent=2, sort_keys=True)
@@ -140,7 +151,7 @@ def stack_state(cfn, stack: str, template_path: str, parameters: list[str]) -> d
         "status": described["StackStatus"],
         "updated": str(described.get("LastUpdatedTime") or described["CreationTime"]),
         "template_sha256": hashlib.sha256(template).hexdigest(),
-        # hashed: the parameters include the approval link secret
+        # hashed: short, and nothing in it needs reading back
         "parameters_sha256": hashlib.sha256(
             "\n".join(sorted(p for p in parameters if not p.startswith("CodeKey="))).encode()
         ).hexdigest(),
@@ -240,6 +251,62 @@ def record(stack: str, template_path: str, record_path: str, zip_path: str, *par
         f.write("\n")
 
 
+# The approval link secret: at most this many keys verify (the newest signs).
+LINK_SECRET_KEEP = 3
+LINK_SECRET_MIN_BYTES = 32
+
+
+def new_link_secret() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(48)
+
+
+def link_secret(name: str, file: str, *options: str) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    rotate = "rotate" in options
+    ssm = boto3.client("ssm")
+    try:
+        parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ParameterNotFound":
+            raise
+        parameter = None
+    stored = parameter["Value"].strip() if parameter else None
+    wanted = os.environ.get("SWITCHYARD_APPROVAL_LINK_SECRET", "").strip() or None
+    if wanted is None and file != "-" and os.path.isfile(file):
+        wanted = open(file).read().strip() or None
+    value = wanted or stored or new_link_secret()
+    if rotate:
+        keys = [k for k in (k.strip() for k in value.split(",")) if k]
+        value = ",".join([new_link_secret(), *keys][:LINK_SECRET_KEEP])
+    keys = [k.strip() for k in value.split(",")]
+    if not all(len(k.encode()) >= LINK_SECRET_MIN_BYTES for k in keys):
+        sys.exit(f"deploy: every approval link secret must be at least {LINK_SECRET_MIN_BYTES} bytes")
+    if parameter is None or stored != value or parameter["Type"] != "SecureString":
+        # Encrypted with the account's AWS-managed aws/ssm key (no KeyId).
+        version = ssm.put_parameter(
+            Name=name, Value=value, Type="SecureString", Overwrite=parameter is not None,
+            Description="Switchyard approval link HMAC key(s), newest first (written by infra/deploy)",
+        )["Version"]
+        what = "rotated" if rotate else ("created" if parameter is None else "updated")
+        print(f"approval link secret {what} in SSM parameter {name} (version {version}, "
+              f"{len(keys)} key{'s' if len(keys) > 1 else ''})", file=sys.stderr)
+    else:
+        version = parameter["Version"]
+    if file != "-":
+        current = open(file).read().strip() if os.path.isfile(file) else None
+        if current != value:
+            # Readable by its owner only from the first byte, and kept so if made earlier.
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(value + "\n")
+        os.chmod(file, 0o600)
+    print(version)
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     {
@@ -248,4 +315,5 @@ if __name__ == "__main__":
         "outputs": write_outputs,
         "hotswap": hotswap,
         "record": record,
+        "link-secret": link_secret,
     }[command](*args)
