@@ -6,8 +6,9 @@
     outputs TARGET REGION OUT read `describe-stacks` JSON on stdin; write the deployment file
     hotswap STACK TEMPLATE RECORD ZIP KEY=VALUE...
                               when the stack is what RECORD says the last full deploy made and
-                              only CodeKey changed, put ZIP into the functions directly; exit 1
-                              when a full deploy is needed
+                              only CodeKey and ApprovalLinkSecretVersion changed, put ZIP and
+                              the version into the functions directly; exit 1 when a full
+                              deploy is needed
     record STACK TEMPLATE RECORD ZIP KEY=VALUE...
                               after a full deploy: write RECORD, and give any function whose code
                               is not ZIP (a hotswap CloudFormation does not know of) ZIP
@@ -136,6 +137,12 @@ def write_outputs(target: str, region: str, out: str) -> None:
 # each function's code with the zip and puts right what CloudFormation saw no reason to touch.
 
 CODE_FROM_PARAMETERS = {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
+# Parameters a hotswap puts into the functions itself: the code, and the link secret's SSM
+# version (a rotation), which only restarts the functions that read the secret. LocalStack
+# 4.8's CloudFormation cannot update this stack at all (CreateChangeSet fails on any
+# `Fn::If` with `AWS::NoValue`), so a rotation must not need a stack update locally.
+HOTSWAPPED = ("CodeKey=", "ApprovalLinkSecretVersion=")
+LINK_SECRET_VERSION_VAR = "APPROVAL_LINK_SECRET_VERSION"
 
 
 def stack_state(cfn, stack: str, template_path: str, parameters: list[str]) -> dict | None:
@@ -153,7 +160,7 @@ def stack_state(cfn, stack: str, template_path: str, parameters: list[str]) -> d
         "template_sha256": hashlib.sha256(template).hexdigest(),
         # hashed: short, and nothing in it needs reading back
         "parameters_sha256": hashlib.sha256(
-            "\n".join(sorted(p for p in parameters if not p.startswith("CodeKey="))).encode()
+            "\n".join(sorted(p for p in parameters if not p.startswith(HOTSWAPPED))).encode()
         ).hexdigest(),
     }
 
@@ -180,28 +187,47 @@ def code_functions(cfn, stack: str, template_path: str) -> list[str] | None:
 
 
 def sync_code(functions: list[str], zip_path: str, parameters: list[str]) -> int:
-    """Gives every function whose code differs from ZIP the uploaded ZIP; returns how many."""
+    """Gives every function whose code differs from ZIP the uploaded ZIP, and every function
+    that reads the link secret the current ApprovalLinkSecretVersion (a new one restarts it);
+    returns how many functions changed."""
     import boto3
 
     values = dict(p.split("=", 1) for p in parameters)
     sha = base64.b64encode(hashlib.sha256(open(zip_path, "rb").read()).digest()).decode()
+    version = values.get("ApprovalLinkSecretVersion")
     client = boto3.client("lambda")
 
-    def update(name: str) -> bool:
-        if client.get_function_configuration(FunctionName=name)["CodeSha256"] == sha:
-            return False
-        client.update_function_code(
-            FunctionName=name, S3Bucket=values["CodeBucket"], S3Key=values["CodeKey"]
-        )
+    def settle(name: str, done) -> dict:
         deadline = time.monotonic() + 120
         while True:
             config = client.get_function_configuration(FunctionName=name)
             status = config.get("LastUpdateStatus", "Successful")
-            if status == "Successful" and config["CodeSha256"] == sha:
-                return True
+            if status == "Successful" and done(config):
+                return config
             if status == "Failed" or time.monotonic() > deadline:
-                raise RuntimeError(f"{name}: code update {status}: {config.get('LastUpdateStatusReason')}")
+                raise RuntimeError(f"{name}: update {status}: {config.get('LastUpdateStatusReason')}")
             time.sleep(0.2)
+
+    def update(name: str) -> bool:
+        config = client.get_function_configuration(FunctionName=name)
+        changed = False
+        if config["CodeSha256"] != sha:
+            client.update_function_code(
+                FunctionName=name, S3Bucket=values["CodeBucket"], S3Key=values["CodeKey"]
+            )
+            config = settle(name, lambda c: c["CodeSha256"] == sha)
+            changed = True
+        variables = config.get("Environment", {}).get("Variables", {})
+        if version is not None and LINK_SECRET_VERSION_VAR in variables \
+                and variables[LINK_SECRET_VERSION_VAR] != version:
+            client.update_function_configuration(
+                FunctionName=name,
+                Environment={"Variables": {**variables, LINK_SECRET_VERSION_VAR: version}},
+            )
+            settle(name, lambda c: c.get("Environment", {}).get("Variables", {})
+                   .get(LINK_SECRET_VERSION_VAR) == version)
+            changed = True
+        return changed
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return sum(pool.map(update, functions))
@@ -230,8 +256,8 @@ def hotswap(stack: str, template_path: str, record_path: str, zip_path: str, *pa
         print(f"deploy: hotswap failed ({error})")
         sys.exit(1)
     if updated:
-        print(f"hotswap: new code in {updated} of {len(functions)} functions "
-              f"in {time.monotonic() - started:.1f}s (template and parameters unchanged)")
+        print(f"hotswap: new code or link secret version in {updated} of {len(functions)} "
+              f"functions in {time.monotonic() - started:.1f}s (template and other parameters unchanged)")
     else:
         print(f"stack {stack} is up to date: template, parameters and code unchanged")
 
@@ -244,7 +270,8 @@ def record(stack: str, template_path: str, record_path: str, zip_path: str, *par
     if functions is not None:
         updated = sync_code(functions, zip_path, list(parameters))
         if updated:
-            print(f"new code in {updated} functions CloudFormation left unchanged (earlier hotswap)")
+            print(f"new code or link secret version in {updated} functions CloudFormation left "
+                  "unchanged (earlier hotswap)")
     current = stack_state(cfn, stack, template_path, list(parameters))
     with open(record_path, "w") as f:
         json.dump(current, f, indent=2)

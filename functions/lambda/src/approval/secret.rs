@@ -68,6 +68,18 @@ pub async fn load_signer(
     config: &aws_config::SdkConfig,
     base_url: &str,
 ) -> Result<LinkSigner, LinkSecretError> {
+    let loaded = read_signer(config, base_url).await;
+    if let Err(error) = &loaded {
+        // The init error is the Debug form; this is the readable one, in the JSON logs.
+        tracing::error!(error = %error, "approval link secret unavailable; not starting");
+    }
+    loaded
+}
+
+async fn read_signer(
+    config: &aws_config::SdkConfig,
+    base_url: &str,
+) -> Result<LinkSigner, LinkSecretError> {
     let name = parameter_name()?;
     let client = aws_sdk_ssm::Client::new(config);
     let output = client
