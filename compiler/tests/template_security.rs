@@ -90,3 +90,94 @@ fn email_may_only_be_sent_as_the_configured_sender() {
     }
     assert_eq!(ses_statements, 1);
 }
+
+/// The functions that sign or verify approval links.
+const LINK_FUNCTIONS: [&str; 2] = ["FnApprovalRequest", "FnApprovalCallback"];
+
+/// A function's environment variables, whichever branch of the DynamoDB-endpoint condition.
+fn variables_of(function: &Value) -> Vec<serde_json::Map<String, Value>> {
+    let variables = &function["Properties"]["Environment"]["Variables"];
+    match variables.get("Fn::If").and_then(Value::as_array) {
+        Some(branches) => branches[1..]
+            .iter()
+            .filter_map(|b| b.as_object().cloned())
+            .collect(),
+        None => variables.as_object().cloned().into_iter().collect(),
+    }
+}
+
+#[test]
+fn the_link_secret_is_neither_a_template_parameter_nor_in_any_environment() {
+    let template = template();
+    let parameters = template["Parameters"].as_object().expect("parameters");
+    for (name, parameter) in parameters {
+        assert_ne!(parameter["NoEcho"], true, "{name}: a secret parameter");
+    }
+    assert!(!parameters.contains_key("ApprovalLinkSecret"));
+    assert_eq!(
+        parameters["ApprovalLinkSecretParameter"]["Default"], "/switchyard/approval-link-secret",
+        "the template takes the SSM parameter's name"
+    );
+    let mut holders = Vec::new();
+    for (id, function) in resources_of(&template, "AWS::Lambda::Function") {
+        for variables in variables_of(&function) {
+            assert!(
+                !variables.contains_key("APPROVAL_LINK_SECRET"),
+                "{id} has the secret in its environment"
+            );
+            if let Some(name) = variables.get("APPROVAL_LINK_SECRET_PARAMETER") {
+                assert_eq!(name["Ref"], "ApprovalLinkSecretParameter", "{id}");
+                holders.push(id.clone());
+            }
+        }
+    }
+    holders.dedup();
+    holders.sort();
+    let mut expected = LINK_FUNCTIONS.map(String::from).to_vec();
+    expected.sort();
+    assert_eq!(
+        holders, expected,
+        "only the link functions know the parameter"
+    );
+}
+
+#[test]
+fn only_the_link_functions_may_read_the_secret_parameter_and_nothing_else_in_ssm() {
+    let template = template();
+    let mut readers = Vec::new();
+    for (id, role) in resources_of(&template, "AWS::IAM::Role") {
+        for policy in role["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let actions = statement["Action"].to_string();
+                assert!(
+                    !actions.contains("kms:"),
+                    "{id}: aws/ssm needs no kms grant"
+                );
+                if !actions.contains("ssm:") {
+                    continue;
+                }
+                assert_eq!(
+                    statement["Action"],
+                    serde_json::json!(["ssm:GetParameter"]),
+                    "{id}"
+                );
+                assert_eq!(
+                    statement["Resource"]["Fn::Sub"],
+                    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${ApprovalLinkSecretParameter}",
+                    "{id}: exactly the one parameter"
+                );
+                readers.push(id.clone());
+            }
+        }
+    }
+    readers.sort();
+    assert_eq!(readers, ["RoleApprovalCallback", "RoleApprovalRequest"]);
+}

@@ -6,11 +6,21 @@
     outputs TARGET REGION OUT read `describe-stacks` JSON on stdin; write the deployment file
     hotswap STACK TEMPLATE RECORD ZIP KEY=VALUE...
                               when the stack is what RECORD says the last full deploy made and
-                              only CodeKey changed, put ZIP into the functions directly; exit 1
-                              when a full deploy is needed
+                              only CodeKey and ApprovalLinkSecretVersion changed, put ZIP and
+                              the version into the functions directly; exit 1 when a full
+                              deploy is needed
     record STACK TEMPLATE RECORD ZIP KEY=VALUE...
                               after a full deploy: write RECORD, and give any function whose code
                               is not ZIP (a hotswap CloudFormation does not know of) ZIP
+    link-secret NAME FILE|- [rotate]
+                              make SSM parameter NAME a SecureString holding the approval link
+                              secret(s), newest first, comma-separated; print its version.
+                              The value: $SWITCHYARD_APPROVAL_LINK_SECRET if set, else FILE's
+                              (local dev: tests sign links with it), else what NAME holds, else a
+                              new secret. Written only when it differs (idempotent); FILE is
+                              kept equal to it, mode 0600. `rotate` puts a new secret first and
+                              keeps the previous ones (at most LINK_SECRET_KEEP in all), so links
+                              already sent stay valid. The secret never goes on a command line.
 """
 
 import base64
@@ -110,6 +120,8 @@ def write_outputs(target: str, region: str, out: str) -> None:
         "api_url": outputs.get("ApiUrl"),
         "approval_callback_url": outputs.get("ApprovalCallbackUrl"),
         "payload_bucket": outputs.get("PayloadBucket"),
+        # The SSM parameter's name; its value is never in the stack's outputs.
+        "approval_link_secret_parameter": outputs.get("ApprovalLinkSecretParameter"),
     }
     with open(out, "w") as f:
         json.dump(deployment, f, indent=2, sort_keys=True)
@@ -125,6 +137,12 @@ def write_outputs(target: str, region: str, out: str) -> None:
 # each function's code with the zip and puts right what CloudFormation saw no reason to touch.
 
 CODE_FROM_PARAMETERS = {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
+# Parameters a hotswap puts into the functions itself: the code, and the link secret's SSM
+# version (a rotation), which only restarts the functions that read the secret. LocalStack
+# 4.8's CloudFormation cannot update this stack at all (CreateChangeSet fails on any
+# `Fn::If` with `AWS::NoValue`), so a rotation must not need a stack update locally.
+HOTSWAPPED = ("CodeKey=", "ApprovalLinkSecretVersion=")
+LINK_SECRET_VERSION_VAR = "APPROVAL_LINK_SECRET_VERSION"
 
 
 def stack_state(cfn, stack: str, template_path: str, parameters: list[str]) -> dict | None:
@@ -140,9 +158,9 @@ def stack_state(cfn, stack: str, template_path: str, parameters: list[str]) -> d
         "status": described["StackStatus"],
         "updated": str(described.get("LastUpdatedTime") or described["CreationTime"]),
         "template_sha256": hashlib.sha256(template).hexdigest(),
-        # hashed: the parameters include the approval link secret
+        # hashed: short, and nothing in it needs reading back
         "parameters_sha256": hashlib.sha256(
-            "\n".join(sorted(p for p in parameters if not p.startswith("CodeKey="))).encode()
+            "\n".join(sorted(p for p in parameters if not p.startswith(HOTSWAPPED))).encode()
         ).hexdigest(),
     }
 
@@ -169,28 +187,47 @@ def code_functions(cfn, stack: str, template_path: str) -> list[str] | None:
 
 
 def sync_code(functions: list[str], zip_path: str, parameters: list[str]) -> int:
-    """Gives every function whose code differs from ZIP the uploaded ZIP; returns how many."""
+    """Gives every function whose code differs from ZIP the uploaded ZIP, and every function
+    that reads the link secret the current ApprovalLinkSecretVersion (a new one restarts it);
+    returns how many functions changed."""
     import boto3
 
     values = dict(p.split("=", 1) for p in parameters)
     sha = base64.b64encode(hashlib.sha256(open(zip_path, "rb").read()).digest()).decode()
+    version = values.get("ApprovalLinkSecretVersion")
     client = boto3.client("lambda")
 
-    def update(name: str) -> bool:
-        if client.get_function_configuration(FunctionName=name)["CodeSha256"] == sha:
-            return False
-        client.update_function_code(
-            FunctionName=name, S3Bucket=values["CodeBucket"], S3Key=values["CodeKey"]
-        )
+    def settle(name: str, done) -> dict:
         deadline = time.monotonic() + 120
         while True:
             config = client.get_function_configuration(FunctionName=name)
             status = config.get("LastUpdateStatus", "Successful")
-            if status == "Successful" and config["CodeSha256"] == sha:
-                return True
+            if status == "Successful" and done(config):
+                return config
             if status == "Failed" or time.monotonic() > deadline:
-                raise RuntimeError(f"{name}: code update {status}: {config.get('LastUpdateStatusReason')}")
+                raise RuntimeError(f"{name}: update {status}: {config.get('LastUpdateStatusReason')}")
             time.sleep(0.2)
+
+    def update(name: str) -> bool:
+        config = client.get_function_configuration(FunctionName=name)
+        changed = False
+        if config["CodeSha256"] != sha:
+            client.update_function_code(
+                FunctionName=name, S3Bucket=values["CodeBucket"], S3Key=values["CodeKey"]
+            )
+            config = settle(name, lambda c: c["CodeSha256"] == sha)
+            changed = True
+        variables = config.get("Environment", {}).get("Variables", {})
+        if version is not None and LINK_SECRET_VERSION_VAR in variables \
+                and variables[LINK_SECRET_VERSION_VAR] != version:
+            client.update_function_configuration(
+                FunctionName=name,
+                Environment={"Variables": {**variables, LINK_SECRET_VERSION_VAR: version}},
+            )
+            settle(name, lambda c: c.get("Environment", {}).get("Variables", {})
+                   .get(LINK_SECRET_VERSION_VAR) == version)
+            changed = True
+        return changed
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return sum(pool.map(update, functions))
@@ -219,8 +256,8 @@ def hotswap(stack: str, template_path: str, record_path: str, zip_path: str, *pa
         print(f"deploy: hotswap failed ({error})")
         sys.exit(1)
     if updated:
-        print(f"hotswap: new code in {updated} of {len(functions)} functions "
-              f"in {time.monotonic() - started:.1f}s (template and parameters unchanged)")
+        print(f"hotswap: new code or link secret version in {updated} of {len(functions)} "
+              f"functions in {time.monotonic() - started:.1f}s (template and other parameters unchanged)")
     else:
         print(f"stack {stack} is up to date: template, parameters and code unchanged")
 
@@ -233,11 +270,68 @@ def record(stack: str, template_path: str, record_path: str, zip_path: str, *par
     if functions is not None:
         updated = sync_code(functions, zip_path, list(parameters))
         if updated:
-            print(f"new code in {updated} functions CloudFormation left unchanged (earlier hotswap)")
+            print(f"new code or link secret version in {updated} functions CloudFormation left "
+                  "unchanged (earlier hotswap)")
     current = stack_state(cfn, stack, template_path, list(parameters))
     with open(record_path, "w") as f:
         json.dump(current, f, indent=2)
         f.write("\n")
+
+
+# The approval link secret: at most this many keys verify (the newest signs).
+LINK_SECRET_KEEP = 3
+LINK_SECRET_MIN_BYTES = 32
+
+
+def new_link_secret() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(48)
+
+
+def link_secret(name: str, file: str, *options: str) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    rotate = "rotate" in options
+    ssm = boto3.client("ssm")
+    try:
+        parameter = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ParameterNotFound":
+            raise
+        parameter = None
+    stored = parameter["Value"].strip() if parameter else None
+    wanted = os.environ.get("SWITCHYARD_APPROVAL_LINK_SECRET", "").strip() or None
+    if wanted is None and file != "-" and os.path.isfile(file):
+        wanted = open(file).read().strip() or None
+    value = wanted or stored or new_link_secret()
+    if rotate:
+        keys = [k for k in (k.strip() for k in value.split(",")) if k]
+        value = ",".join([new_link_secret(), *keys][:LINK_SECRET_KEEP])
+    keys = [k.strip() for k in value.split(",")]
+    if not all(len(k.encode()) >= LINK_SECRET_MIN_BYTES for k in keys):
+        sys.exit(f"deploy: every approval link secret must be at least {LINK_SECRET_MIN_BYTES} bytes")
+    if parameter is None or stored != value or parameter["Type"] != "SecureString":
+        # Encrypted with the account's AWS-managed aws/ssm key (no KeyId).
+        version = ssm.put_parameter(
+            Name=name, Value=value, Type="SecureString", Overwrite=parameter is not None,
+            Description="Switchyard approval link HMAC key(s), newest first (written by infra/deploy)",
+        )["Version"]
+        what = "rotated" if rotate else ("created" if parameter is None else "updated")
+        print(f"approval link secret {what} in SSM parameter {name} (version {version}, "
+              f"{len(keys)} key{'s' if len(keys) > 1 else ''})", file=sys.stderr)
+    else:
+        version = parameter["Version"]
+    if file != "-":
+        current = open(file).read().strip() if os.path.isfile(file) else None
+        if current != value:
+            # Readable by its owner only from the first byte, and kept so if made earlier.
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(value + "\n")
+        os.chmod(file, 0o600)
+    print(version)
 
 
 if __name__ == "__main__":
@@ -248,4 +342,5 @@ if __name__ == "__main__":
         "outputs": write_outputs,
         "hotswap": hotswap,
         "record": record,
+        "link-secret": link_secret,
     }[command](*args)

@@ -20,6 +20,8 @@ pub struct Deployment {
     pub tables: BTreeMap<String, String>,
     pub approval_callback_url: Option<String>,
     pub payload_bucket: Option<String>,
+    /// The SSM parameter holding the link secret (older deployment files lack it).
+    pub approval_link_secret_parameter: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,8 +46,9 @@ pub struct Stack {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// The deployment's tables, through the state crate (the only code that names them).
     pub state: switchyard_state::State,
-    pub lambda: aws_sdk_lambda::Client,
     pub s3: aws_sdk_s3::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl Stack {
@@ -83,15 +86,18 @@ impl Stack {
             deployment.tables.get(table.key()).cloned()
         })
         .unwrap_or_else(|e| panic!("{e}: {HOW_TO_START}"));
+        let lambda_config = aws_sdk_lambda::config::Builder::from(&config)
+            .endpoint_url(&aws)
+            .build();
+        let ssm_config = aws_sdk_ssm::config::Builder::from(&config)
+            .endpoint_url(&aws)
+            .build();
         let stack = Stack {
+            lambda: aws_sdk_lambda::Client::from_conf(lambda_config),
+            ssm: aws_sdk_ssm::Client::from_conf(ssm_config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sfn: aws_sdk_sfn::Client::from_conf(sfn_config),
             state: switchyard_state::State::new(dynamodb.clone(), names),
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(&config)
-                    .endpoint_url(&aws)
-                    .build(),
-            ),
             dynamodb,
             deployment,
         };
@@ -370,13 +376,102 @@ pub fn function_url_client(url: &str) -> reqwest::Client {
     builder.build().expect("an HTTP client builds")
 }
 
-/// The approval link secret the local deployment uses, to forge links in tests.
+/// The approval link secret the local deployment signs with (the newest, when the file lists
+/// several after a rotation), to forge links in tests. infra/deploy keeps the file equal to
+/// the SSM parameter the functions read.
 pub fn link_secret() -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cache/approval-link-secret");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{} ({e}): {HOW_TO_START}", path.display()))
-        .trim()
-        .to_owned()
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} ({e}): {HOW_TO_START}", path.display()));
+    text.split(',').next().unwrap_or_default().trim().to_owned()
+}
+
+/// Name of the SSM parameter holding the link secret(s), as infra/deploy names it by default.
+pub const LINK_SECRET_PARAMETER: &str = "/switchyard/approval-link-secret";
+
+impl Stack {
+    /// The name of the SSM parameter holding the link secret(s), as deployed.
+    pub fn link_secret_parameter_name(&self) -> &str {
+        self.deployment
+            .approval_link_secret_parameter
+            .as_deref()
+            .unwrap_or(LINK_SECRET_PARAMETER)
+    }
+
+    /// The link secret parameter's value (decrypted) and version.
+    pub async fn link_secret_parameter(&self) -> (String, i64) {
+        let name = self.link_secret_parameter_name();
+        let got = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "SSM parameter {name}: {}: {HOW_TO_START}",
+                    aws_sdk_ssm::error::DisplayErrorContext(e)
+                )
+            });
+        let parameter = got.parameter().expect("GetParameter returns the parameter");
+        (
+            parameter.value().unwrap_or_default().to_owned(),
+            parameter.version(),
+        )
+    }
+
+    /// The names of the stack's functions (`switchyard-*`).
+    pub async fn function_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .lambda
+                .list_functions()
+                .set_marker(marker)
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "list functions: {}",
+                        aws_sdk_lambda::error::DisplayErrorContext(e)
+                    )
+                });
+            names.extend(
+                page.functions()
+                    .iter()
+                    .filter_map(|f| f.function_name())
+                    .filter(|n| n.starts_with("switchyard-"))
+                    .map(str::to_owned),
+            );
+            marker = page.next_marker().map(str::to_owned);
+            if marker.is_none() {
+                return names;
+            }
+        }
+    }
+
+    /// A function's environment variables as deployed (GetFunctionConfiguration).
+    pub async fn function_environment(&self, name: &str) -> BTreeMap<String, String> {
+        let config = self
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "configuration of {name}: {}",
+                    aws_sdk_lambda::error::DisplayErrorContext(e)
+                )
+            });
+        config
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
 }
 
 impl Stack {

@@ -467,6 +467,53 @@ async fn revoked_and_expired_keys(stack: &Stack, attacks: &mut Attacks) {
     );
 }
 
+/// The link secret lives in SSM Parameter Store only: no deployed function's configuration
+/// (GetFunctionConfiguration) and not the template hold it; the two functions that sign or
+/// verify links get the parameter's name.
+async fn link_secret_out_of_configuration(stack: &Stack, attacks: &mut Attacks) {
+    let (value, _) = stack.link_secret_parameter().await;
+    let secrets: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let functions = stack.function_names().await;
+    let (mut holding, mut naming) = (0, 0);
+    for function in &functions {
+        let environment = stack.function_environment(function).await;
+        if environment.contains_key("APPROVAL_LINK_SECRET")
+            || environment
+                .values()
+                .any(|v| secrets.iter().any(|s| v.contains(s)))
+        {
+            holding += 1;
+        }
+        if environment
+            .get("APPROVAL_LINK_SECRET_PARAMETER")
+            .is_some_and(|name| name == stack.link_secret_parameter_name())
+        {
+            naming += 1;
+        }
+    }
+    let template = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../build/template.json"),
+    )
+    .expect("build/template.json");
+    let in_template = template.contains("\"ApprovalLinkSecret\"")
+        || template.contains("\"APPROVAL_LINK_SECRET\"")
+        || secrets.iter().any(|s| template.contains(s));
+    attacks.record(
+        "link secret in function environment / template",
+        "in none; 2 hold only its SSM name",
+        format!(
+            "in {holding} of {}; template {}; {naming} name",
+            functions.len(),
+            if in_template { "HAS IT" } else { "clean" }
+        ),
+        !secrets.is_empty() && functions.len() > 2 && holding == 0 && !in_template && naming == 2,
+    );
+}
+
 /// The local deployment's secrets on disk: for their owner only.
 fn secret_files(attacks: &mut Attacks) {
     use std::os::unix::fs::PermissionsExt;
@@ -499,6 +546,7 @@ async fn attacks_are_refused_and_change_nothing() {
     decisions(&stack, &api, &mut attacks).await;
     designated_approvers(&stack, &mut attacks).await;
     revoked_and_expired_keys(&stack, &mut attacks).await;
+    link_secret_out_of_configuration(&stack, &mut attacks).await;
     secret_files(&mut attacks);
     attacks.finish();
 }

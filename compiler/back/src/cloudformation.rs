@@ -182,10 +182,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 )
             }
             Platform::ApprovalCallback => {
-                extra.insert(
-                    "APPROVAL_LINK_SECRET".into(),
-                    json!({ "Ref": "ApprovalLinkSecret" }),
-                );
+                link_secret_variables(&mut extra);
                 (
                     "Shows and decides approval links (behind a Function URL)",
                     vec![
@@ -194,14 +191,12 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                             &["dynamodb:GetItem", "dynamodb:UpdateItem"],
                         ),
                         send_task(),
+                        link_secret_policy(),
                     ],
                 )
             }
             Platform::ApprovalRequest => {
-                extra.insert(
-                    "APPROVAL_LINK_SECRET".into(),
-                    json!({ "Ref": "ApprovalLinkSecret" }),
-                );
+                link_secret_variables(&mut extra);
                 extra.insert(
                     env::APPROVAL_CALLBACK_URL.into(),
                     json!({ "Fn::GetAtt": ["UrlApprovalCallback", "FunctionUrl"] }),
@@ -223,6 +218,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     vec![
                         dynamodb_policy(&[Table::Approvals], &["dynamodb:PutItem"]),
                         send_task(),
+                        link_secret_policy(),
                         // Only as the configured sender (an address or domain identity).
                         json!({
                             "PolicyName": "notify-by-email",
@@ -374,6 +370,10 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             json!({ "Description": machine.workflow, "Value": { "Ref": format!("StateMachine{id}") } }),
         );
     }
+    outputs.insert(
+        LINK_SECRET_PARAMETER.into(),
+        json!({ "Description": "SSM parameter holding the approval link secret (its name only)", "Value": { "Ref": LINK_SECRET_PARAMETER } }),
+    );
     for table in Table::ALL {
         let logical = table.spec().logical_id;
         outputs.insert(logical.into(), json!({ "Value": table_name_of(table) }));
@@ -389,7 +389,8 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             "DynamoDbEndpoint": { "Type": "String", "Default": "", "Description": "DynamoDB endpoint for DynamoDB Local; empty on AWS" },
             "ManageTables": { "Type": "String", "AllowedValues": ["true", "false"], "Default": "true", "Description": "false when the tables live outside the stack (DynamoDB Local)" },
             "TablePrefix": { "Type": "String", "Default": "switchyard-" },
-            "ApprovalLinkSecret": { "Type": "String", "NoEcho": true, "MinLength": 32, "Description": "HMAC key of approval links (at least 32 characters)" },
+            LINK_SECRET_PARAMETER: { "Type": "String", "Default": "/switchyard/approval-link-secret", "AllowedPattern": "^(/[A-Za-z0-9_.-]+)+$", "Description": "Name (not value) of the SSM Parameter Store SecureString holding the approval links' HMAC key(s), newest first, comma-separated; infra/deploy writes it, the approval functions read it at cold start" },
+            LINK_SECRET_VERSION: { "Type": "String", "Default": "", "Description": "Version of that parameter; a new one (a rotation) restarts the approval functions so they read it again" },
             "ApprovalWebhookUrl": { "Type": "String", "Default": "", "Description": "Slack-compatible webhook notified of approval requests; empty for none" },
             "ApprovalEmailFrom": { "Type": "String", "Default": "", "Description": "SES-verified sender of approval emails; empty for no email" },
             "ApprovalEmailTo": { "Type": "String", "Default": "", "Description": "Comma-separated recipients for gates without designated approvers" },
@@ -403,6 +404,40 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         },
         "Resources": resources,
         "Outputs": outputs,
+    })
+}
+
+/// Template parameter naming the SSM parameter that holds the approval link secret(s).
+const LINK_SECRET_PARAMETER: &str = "ApprovalLinkSecretParameter";
+/// Template parameter carrying that SSM parameter's version (not its value).
+const LINK_SECRET_VERSION: &str = "ApprovalLinkSecretVersion";
+
+/// The functions that sign or verify approval links get the secret's parameter *name* (and
+/// version, so a rotation changes their configuration and they start afresh); the value
+/// stays in Parameter Store and is read at cold start.
+fn link_secret_variables(variables: &mut Map<String, Value>) {
+    variables.insert(
+        env::APPROVAL_LINK_SECRET_PARAMETER.into(),
+        json!({ "Ref": LINK_SECRET_PARAMETER }),
+    );
+    variables.insert(
+        env::APPROVAL_LINK_SECRET_VERSION.into(),
+        json!({ "Ref": LINK_SECRET_VERSION }),
+    );
+}
+
+/// Reading that one parameter, nothing else. No `kms:Decrypt`: a SecureString under the
+/// AWS-managed `aws/ssm` key is decrypted by SSM on the caller's behalf, and that key's
+/// policy already allows it for any principal of the account allowed `ssm:GetParameter`
+/// (a customer-managed key would need `kms:Decrypt` on that key here).
+fn link_secret_policy() -> Value {
+    json!({
+        "PolicyName": "read-link-secret",
+        "PolicyDocument": statement(
+            json!(["ssm:GetParameter"]),
+            // Parameter names start with `/` (the AllowedPattern), so this is `parameter/...`.
+            json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{LINK_SECRET_PARAMETER}}}") }),
+        ),
     })
 }
 

@@ -147,7 +147,11 @@ pub async fn sweep<B: Backend>(backend: &B) -> Result<SweepReport, ApiError> {
         }
     }
     if !report.reconciled.is_empty() {
-        tracing::info!(checked = report.checked, reconciled = report.reconciled.len(), "reconciler swept");
+        tracing::info!(
+            checked = report.checked,
+            reconciled = report.reconciled.len(),
+            "reconciler swept"
+        );
     }
     Ok(report)
 }

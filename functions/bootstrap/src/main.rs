@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
             .await
         }
         Role::ApprovalCallback => {
-            let callback = approval::callback::Callback::from_env(&config)?;
+            let callback = approval::callback::Callback::from_env(&config).await?;
             let callback = &callback;
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 callback.handle(event.payload).await
@@ -39,7 +39,7 @@ async fn main() -> Result<(), Error> {
             .await
         }
         Role::ApprovalRequest => {
-            let service = approval::request::ApprovalRequests::from_env(&config)?;
+            let service = approval::request::ApprovalRequests::from_env(&config).await?;
             let service = &service;
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 service.handle(event.payload).await

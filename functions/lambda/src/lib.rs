@@ -21,10 +21,10 @@ pub enum ConfigError {
     UnknownFunction(String),
     #[error("environment variable {0} is required")]
     MissingVar(&'static str),
-    #[error("{0} must be at least 32 bytes of secret")]
-    WeakSecret(&'static str),
     #[error(transparent)]
     State(#[from] switchyard_state::StateError),
+    #[error(transparent)]
+    LinkSecret(#[from] approval::secret::LinkSecretError),
 }
 
 /// What this process serves.

@@ -198,8 +198,11 @@ pub mod env {
     pub const STATE_MACHINE_ARN_PREFIX: &str = "STATE_MACHINE_ARN_PREFIX";
     /// The approval callback's Function URL, which signed links point at.
     pub const APPROVAL_CALLBACK_URL: &str = "APPROVAL_CALLBACK_URL";
-    /// The secret(s) approval links are signed with.
-    pub const APPROVAL_LINK_SECRET: &str = "APPROVAL_LINK_SECRET";
+    /// The SSM parameter (its name, never its value) holding the secret(s) approval links
+    /// are signed with.
+    pub const APPROVAL_LINK_SECRET_PARAMETER: &str = "APPROVAL_LINK_SECRET_PARAMETER";
+    /// Changes when the secret is rotated, so the functions start again and re-read it.
+    pub const APPROVAL_LINK_SECRET_VERSION: &str = "APPROVAL_LINK_SECRET_VERSION";
     /// `development` or `production`.
     pub const APP_ENVIRONMENT: &str = "APP_ENVIRONMENT";
     /// In development, gates decide themselves.

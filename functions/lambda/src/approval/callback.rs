@@ -16,11 +16,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::links::{LinkSigner, SignedDecision};
+use super::secret;
 use super::{
     now_secs, ApprovalRecord, ApprovalStatus, ApprovalStore, Approver, DecisionError,
     DecisionRequest,
 };
-use crate::{required_var, ConfigError};
+use crate::ConfigError;
 
 /// A Function URL request (payload format 2.0), the parts used here.
 #[derive(Debug, Deserialize)]
@@ -93,12 +94,12 @@ impl Answer {
 }
 
 impl Callback {
-    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Callback, ConfigError> {
-        let secret = required_var("APPROVAL_LINK_SECRET")?;
+    /// At cold start: the approvals table from the environment, the link secret(s) from SSM
+    /// Parameter Store (see [`super::secret`]).
+    pub async fn from_env(config: &aws_config::SdkConfig) -> Result<Callback, ConfigError> {
         // The links this function checks were made with its own URL; any base works for
         // verifying, which covers only id, decision, approver and expiry.
-        let signer = LinkSigner::from_secret_list(&secret, "/")
-            .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?;
+        let signer = secret::load_signer(config, "/").await?;
         Ok(Callback {
             store: ApprovalStore::from_env(config)?,
             signer,

@@ -81,8 +81,8 @@ impl LinkSigner {
         Some(LinkSigner { keys, base_url })
     }
 
-    /// `APPROVAL_LINK_SECRET` as deployed: one secret, or several separated by commas,
-    /// newest first.
+    /// The link secret parameter's value as deployed (see [`super::secret`]): one secret,
+    /// or several separated by commas, newest first.
     pub fn from_secret_list(list: &str, base_url: &str) -> Option<LinkSigner> {
         let secrets: Vec<&[u8]> = list
             .split(',')
@@ -114,6 +114,16 @@ impl LinkSigner {
         }
         mac.update(&expires.to_be_bytes());
         mac
+    }
+
+    /// The id (`kid`) of the key new links are signed with: a digest prefix, not secret.
+    pub fn signing_key_id(&self) -> &str {
+        &self.signing_key().id
+    }
+
+    /// The ids of every key that verifies, the signing one first.
+    pub fn key_ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.id.as_str()).collect()
     }
 
     fn signing_key(&self) -> &SigningKey {

@@ -9,6 +9,7 @@
 pub mod callback;
 pub mod links;
 pub mod request;
+pub mod secret;
 
 use switchyard_sdk::ApprovalDecision;
 use switchyard_state::store::{DecisionStart, StoredApproval};

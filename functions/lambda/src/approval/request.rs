@@ -250,15 +250,15 @@ pub struct ApprovalRequests {
 }
 
 impl ApprovalRequests {
-    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+    /// At cold start: settings from the environment, the link secret(s) from SSM Parameter
+    /// Store (see [`super::secret`]).
+    pub async fn from_env(config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let development = std::env::var("APP_ENVIRONMENT").is_ok_and(|e| e == "development");
         let auto = std::env::var("AUTO_APPROVE_IN_DEV").is_ok_and(|v| v == "true" || v == "1");
-        let secret = required_var("APPROVAL_LINK_SECRET")?;
         let base = required_var("APPROVAL_CALLBACK_URL")?;
         Ok(ApprovalRequests {
             store: ApprovalStore::from_env(config)?,
-            signer: LinkSigner::from_secret_list(&secret, &base)
-                .ok_or(ConfigError::WeakSecret("APPROVAL_LINK_SECRET"))?,
+            signer: super::secret::load_signer(config, &base).await?,
             channels: channels_from_env(config),
             // Never in production, whatever AUTO_APPROVE_IN_DEV says.
             auto_approve: development && auto,

@@ -216,7 +216,11 @@ impl Runs<'_> {
         let mut runs = Vec::new();
         for id in ids {
             // The index lags the table: keep what is still running.
-            if let Some(run) = self.get(&id).await?.filter(|r| r.status == RunStatus::Running) {
+            if let Some(run) = self
+                .get(&id)
+                .await?
+                .filter(|r| r.status == RunStatus::Running)
+            {
                 runs.push(run);
             }
         }
