@@ -816,7 +816,7 @@ async fn a_run_stopped_outside_switchyard_is_shown_ended_at_once_and_recorded_by
     let run_id = a
         .start(json!({
             "workflow": "campaign-creation",
-            "input": { "brand_id": "initech", "selected_month": "2024-07" },
+            "input": { "brand_id": "acme", "selected_month": "2024-10" },
             "auto_approve": false,
         }))
         .await;
