@@ -8,38 +8,29 @@ pub enum Align {
     Right,
 }
 
-/// A plain-text table with a header row; columns as wide as their widest cell.
+/// A plain-text table with a header row; columns as wide as their widest cell, two spaces
+/// apart, no borders (it goes into terminals and logs alike).
 pub fn table(columns: &[(&str, Align)], rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (header, _))| {
-            rows.iter()
-                .filter_map(|row| row.get(i))
-                .map(|cell| cell.chars().count())
-                .chain([header.chars().count()])
-                .max()
-                .unwrap_or_default()
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(columns)
-            .zip(&widths)
-            .map(|((cell, (_, align)), width)| match align {
-                Align::Left => format!("{cell:<width$}"),
-                Align::Right => format!("{cell:>width$}"),
-            })
-            .collect();
-        padded.join("  ").trim_end().to_owned()
-    };
-    let mut out = vec![line(columns.iter().map(|(h, _)| *h).collect())];
-    out.extend(
-        rows.iter()
-            .map(|row| line(row.iter().map(String::as_str).collect())),
-    );
-    out.join("\n")
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(columns.iter().map(|(header, _)| *header));
+    for row in rows {
+        table.add_row(row);
+    }
+    for (column, (_, align)) in table.column_iter_mut().zip(columns) {
+        column.set_padding((0, 2));
+        column.set_cell_alignment(match align {
+            Align::Left => comfy_table::CellAlignment::Left,
+            Align::Right => comfy_table::CellAlignment::Right,
+        });
+    }
+    table
+        .lines()
+        .map(|line| line.trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn text(value: &Value) -> String {
@@ -68,32 +59,15 @@ pub fn millis(value: &Value) -> String {
 
 /// Epoch milliseconds as `YYYY-MM-DD HH:MM:SS` UTC.
 pub fn timestamp(value: &Value) -> String {
-    let Some(ms) = value.as_u64() else {
-        return "-".to_owned();
-    };
-    let secs = ms / 1000;
-    let (days, of_day) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
-}
-
-/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    const FORMAT: &[time::format_description::FormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    value
+        .as_u64()
+        .and_then(|ms| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+        })
+        .and_then(|at| at.format(FORMAT).ok())
+        .unwrap_or_else(|| "-".to_owned())
 }
 
 /// Prints exactly one JSON document.

@@ -25,7 +25,7 @@ pub enum DecisionStart {
     /// This decision is recorded (`deciding`).
     Recorded,
     /// The request was no longer `pending`; here it is as it is now.
-    Lost(Option<ApprovalRecord>),
+    Lost(Option<Box<ApprovalRecord>>),
 }
 
 pub struct Approvals<'a> {
@@ -121,7 +121,9 @@ impl Approvals<'_> {
         match update.update_expression(expression).send().await {
             Ok(_) => Ok(DecisionStart::Recorded),
             Err(e) if lost_condition(&e) => Ok(DecisionStart::Lost(
-                self.get(request_id).await?.map(|stored| stored.record),
+                self.get(request_id)
+                    .await?
+                    .map(|stored| Box::new(stored.record)),
             )),
             Err(e) => Err(StateError::dynamodb(TABLE, "record a decision", e)),
         }
