@@ -323,7 +323,7 @@ impl Backend for MemoryBackend {
             .ok_or_else(|| DecisionError::NotFound(request.request_id.clone()))?;
         if approval.status != ApprovalStatus::Pending {
             return Err(DecisionError::AlreadyDecided {
-                status: approval.status.clone(),
+                status: approval.status,
                 by: approval.decided_by.clone().unwrap_or_default(),
                 at: approval.decided_at.unwrap_or_default(),
             });
