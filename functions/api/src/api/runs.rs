@@ -1,18 +1,16 @@
 //! `/runs`: start a run, read one, list them, cancel one.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use switchyard_lambda::summarize;
 use switchyard_state::now_ms;
 
 use super::Api;
-use crate::backend::{
-    ApprovalRecord, ApprovalStatus, Backend, Execution, ExecutionStatus, RunRecord, RunStatus,
-};
+use crate::backend::{ApprovalRecord, ApprovalStatus, Backend, Execution, RunRecord, RunStatus};
 use crate::error::ApiError;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::reconcile::{effective, expire_open_approvals, reconcile};
 use crate::request::{self, encode_cursor};
-use crate::views::{current_step, Failure, Links, RunSummary, RunView, Totals};
+use crate::views::{Links, RunSummary, RunView};
 
 /// How much of a run's input its record keeps (as the run-tracker does).
 const SUMMARY_CHARS: usize = 1_000;
@@ -95,33 +93,7 @@ impl<B: Backend> Api<B> {
             }
         }
         approvals = approvals.into_iter().map(ApprovalRecord::public).collect();
-        let output = execution
-            .as_ref()
-            .filter(|e| e.status == ExecutionStatus::Succeeded)
-            .and_then(|e| e.output.as_deref())
-            .map(|text| serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into())));
-        let failure = (run.status == RunStatus::Failed).then_some(Failure {
-            error: run.failure_error.as_deref(),
-            cause: run.failure_cause.as_deref(),
-        });
-        let view = RunView {
-            run_id: &run.run_id,
-            tenant_id: &run.tenant_id,
-            workflow: &run.workflow,
-            status: run.status,
-            current_step: current_step(&run, &steps, &approvals),
-            created_at: run.created_at,
-            updated_at: run.updated_at,
-            finished_at: run.finished_at,
-            input_summary: run.input_summary.as_deref(),
-            totals: Totals::of(&run),
-            steps: &steps,
-            approvals: &approvals,
-            output,
-            failure,
-            execution_arn: run.execution_arn.as_deref(),
-            links: Links::of(&run.run_id),
-        };
+        let view = RunView::new(&run, &steps, &approvals, execution.as_ref());
         Ok(ApiResponse::json(200, &view))
     }
 
@@ -134,20 +106,7 @@ impl<B: Backend> Api<B> {
         let filter = request::run_filter(&params)?;
         let page = request::page(&params)?;
         let runs = self.backend.runs(tenant, &filter, &page).await?;
-        let summaries: Vec<RunSummary> = runs
-            .items
-            .iter()
-            .map(|run| RunSummary {
-                run_id: &run.run_id,
-                workflow: &run.workflow,
-                status: run.status,
-                current_step: run.current_step.as_deref(),
-                created_at: run.created_at,
-                finished_at: run.finished_at,
-                totals: Totals::of(run),
-                links: Links::of(&run.run_id),
-            })
-            .collect();
+        let summaries: Vec<RunSummary> = runs.items.iter().map(RunSummary::of).collect();
         Ok(ApiResponse::json(
             200,
             &json!({ "runs": summaries, "next_cursor": runs.next.as_ref().map(encode_cursor) }),
