@@ -85,35 +85,27 @@ pub fn start_run(
     let body = json_object(body)?;
     let seed_form =
         !body.contains_key("workflow") && CAMPAIGN_FIELDS.iter().any(|f| body.contains_key(*f));
-    let (name, input, claimed_tenant, auto_approve, at) = if seed_form {
+    let (start, at) = if seed_form {
         let seed: CampaignSeed = decode(body)?;
-        let name = CAMPAIGN_WORKFLOW.to_owned();
-        (
-            name,
-            Value::Object(seed.input),
-            seed.tenant_id,
-            seed.auto_approve,
-            InputAt::Body,
-        )
+        let start = StartBody {
+            workflow: Some(CAMPAIGN_WORKFLOW.to_owned()),
+            input: Some(Value::Object(seed.input)),
+            tenant_id: seed.tenant_id,
+            auto_approve: seed.auto_approve,
+        };
+        (start, InputAt::Body)
     } else {
-        let start: StartBody = decode(body)?;
-        let name = required(
-            start.workflow,
-            "workflow",
-            "required: the workflow to start (or send the campaign form {brand_id, selected_month})",
-        )?;
-        let input = start
-            .input
-            .ok_or_else(|| ApiError::bad_field("input", "required: the run input"))?;
-        (
-            name,
-            input,
-            start.tenant_id,
-            start.auto_approve,
-            InputAt::Input,
-        )
+        (decode::<StartBody>(body)?, InputAt::Input)
     };
-    if claimed_tenant.is_some_and(|claimed| claimed != tenant) {
+    let name = required(
+        start.workflow,
+        "workflow",
+        "required: the workflow to start (or send the campaign form {brand_id, selected_month})",
+    )?;
+    let input = start
+        .input
+        .ok_or_else(|| ApiError::bad_field("input", "required: the run input"))?;
+    if start.tenant_id.is_some_and(|claimed| claimed != tenant) {
         return Err(ApiError::TenantMismatch);
     }
     // The runtime's offload marker is its own to write: refused anywhere in a client's input.
@@ -141,7 +133,7 @@ pub fn start_run(
     let start = StartRun {
         workflow: registration.name,
         input,
-        auto_approve,
+        auto_approve: start.auto_approve,
     };
     if start.execution_input(tenant).to_string().len() > MAX_EXECUTION_INPUT {
         return Err(ApiError::TooLarge {
