@@ -75,14 +75,12 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
     struct Order {
         id: Option<String>,
         items: Vec<Item>,
     }
 
     #[derive(Debug, Deserialize)]
-    #[allow(dead_code)]
     struct Item {
         quantity: u32,
     }
@@ -97,6 +95,16 @@ mod tests {
             error.field().unwrap_or_default().to_owned(),
             error.to_string(),
         )
+    }
+
+    #[test]
+    fn a_value_that_fits_is_decoded() {
+        let Value::Object(object) = json!({ "id": "o-1", "items": [{ "quantity": 2 }] }) else {
+            panic!("an object")
+        };
+        let order: Order = decode(object).expect("fits");
+        assert_eq!(order.id.as_deref(), Some("o-1"));
+        assert_eq!(order.items[0].quantity, 2);
     }
 
     #[test]
