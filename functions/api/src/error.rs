@@ -69,7 +69,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::NotRunning { .. } => 409,
             ApiError::TooLarge { .. } => 413,
-            ApiError::Decision(e) => e.status(),
+            ApiError::Decision(e) => decision_status(e),
             ApiError::Unavailable(_) => 503,
         }
     }
@@ -87,7 +87,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::NotRunning { .. } => "not_running",
             ApiError::TooLarge { .. } => "payload_too_large",
-            ApiError::Decision(e) => e.code(),
+            ApiError::Decision(e) => decision_code(e),
             ApiError::Unavailable(_) => "unavailable",
         }
     }
@@ -99,7 +99,7 @@ impl ApiError {
             ApiError::UnknownWorkflow { .. } | ApiError::NotDeployed(_) => Some("workflow"),
             ApiError::TenantMismatch => Some("tenant_id"),
             ApiError::TooLarge { field, .. } => Some(field),
-            ApiError::Decision(e) => e.field(),
+            ApiError::Decision(e) => decision_field(e),
             _ => None,
         }
     }
@@ -139,6 +139,42 @@ impl ApiError {
     }
 }
 
+/// How the API answers a decision the approval store refused: the store names what went
+/// wrong, the HTTP layer chooses status, code and field.
+fn decision_status(error: &DecisionError) -> u16 {
+    match error {
+        DecisionError::BadSignature | DecisionError::NotAnApprover(_) => 403,
+        DecisionError::LinkExpired | DecisionError::RequestExpired => 410,
+        DecisionError::NotFound(_) => 404,
+        DecisionError::AlreadyDecided { .. } => 409,
+        DecisionError::NotAllowed { .. } | DecisionError::BadRequest { .. } => 400,
+        DecisionError::Store(_) | DecisionError::Resume { .. } => 503,
+    }
+}
+
+fn decision_code(error: &DecisionError) -> &'static str {
+    match error {
+        DecisionError::BadSignature => "bad_signature",
+        DecisionError::LinkExpired => "link_expired",
+        DecisionError::NotFound(_) => "not_found",
+        DecisionError::AlreadyDecided { .. } => "already_decided",
+        DecisionError::RequestExpired => "request_expired",
+        DecisionError::NotAllowed { .. } => "decision_not_allowed",
+        DecisionError::NotAnApprover(_) => "not_an_approver",
+        DecisionError::BadRequest { .. } => "bad_request",
+        DecisionError::Store(_) | DecisionError::Resume { .. } => "unavailable",
+    }
+}
+
+fn decision_field(error: &DecisionError) -> Option<&'static str> {
+    match error {
+        DecisionError::NotAllowed { .. } => Some("decision"),
+        DecisionError::NotAnApprover(_) => Some("approver"),
+        DecisionError::BadRequest { field, .. } => Some(field),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use switchyard_state::ApprovalStatus;
@@ -174,6 +210,19 @@ mod tests {
             404
         );
         assert_eq!(ApiError::from(DecisionError::RequestExpired).status(), 410);
+        let notes = ApiError::from(DecisionError::BadRequest {
+            field: "notes",
+            message: "too long".into(),
+        });
+        assert_eq!(
+            (notes.status(), notes.code(), notes.field()),
+            (400, "bad_request", Some("notes"))
+        );
+        let store = ApiError::from(DecisionError::Resume {
+            detail: "sfn".into(),
+            source: "timeout".into(),
+        });
+        assert_eq!((store.status(), store.code()), (503, "unavailable"));
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod reconcile;
 mod request;
 mod route;
 mod timeline;
+mod views;
 
 pub use api::Api;
 pub use aws::AwsBackend;

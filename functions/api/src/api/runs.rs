@@ -1,0 +1,462 @@
+//! `/runs`: start a run, read one, list them, cancel one.
+
+use serde_json::json;
+use switchyard_lambda::summarize;
+use switchyard_state::now_ms;
+
+use super::Api;
+use crate::backend::{ApprovalRecord, ApprovalStatus, Backend, Execution, RunRecord, RunStatus};
+use crate::error::ApiError;
+use crate::http::{ApiRequest, ApiResponse};
+use crate::reconcile::{effective, expire_open_approvals, reconcile};
+use crate::request::{self, encode_cursor};
+use crate::views::{Links, RunSummary, RunView};
+
+/// How much of a run's input its record keeps (as the run-tracker does).
+const SUMMARY_CHARS: usize = 1_000;
+
+impl<B: Backend> Api<B> {
+    /// The tenant's run; another tenant's is as absent as one that never existed.
+    pub(super) async fn owned_run(
+        &self,
+        run_id: &str,
+        tenant: &str,
+    ) -> Result<RunRecord, ApiError> {
+        match self.backend.run(run_id).await? {
+            Some(run) if run.tenant_id == tenant => Ok(run),
+            _ => Err(ApiError::NotFound(format!("no run `{run_id}`"))),
+        }
+    }
+
+    /// The run's execution as Step Functions sees it; none for a run no execution backs
+    /// or that was cancelled (its execution is stopped, or about to be).
+    async fn execution_of(&self, run: &RunRecord) -> Result<Option<Execution>, ApiError> {
+        match &run.execution_arn {
+            Some(arn) if run.status != RunStatus::Cancelled => {
+                Ok(self.backend.execution(arn).await?)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub(super) async fn start_run(
+        &self,
+        request: &ApiRequest,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let start = request::start_run(&request.body, tenant, &self.workflows)?;
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let execution_input = start.execution_input(tenant).to_string();
+        let arn = self
+            .backend
+            .start_execution(start.workflow, &run_id, &execution_input)
+            .await?;
+        let mut record = RunRecord::started(&run_id, tenant, start.workflow, now_ms());
+        record.input_summary = Some(summarize(&start.input, SUMMARY_CHARS));
+        record.execution_arn = Some(arn);
+        // Recording now makes the run visible at once; if it fails, the state machine's
+        // own start record follows within a second, so the run is not refused for it.
+        if let Err(e) = self.backend.record_started(&record).await {
+            tracing::warn!(run_id = %run_id, error = %e, "run started but not recorded yet");
+        }
+        tracing::info!(run_id = %run_id, tenant_id = tenant, workflow = start.workflow, "run started");
+        let links = Links::of(&run_id);
+        Ok(ApiResponse::json(
+            202,
+            &json!({
+                "run_id": run_id,
+                "tenant_id": tenant,
+                "workflow": start.workflow,
+                "status": RunStatus::Running,
+                "links": links,
+            }),
+        )
+        .with_header("location", &links.this))
+    }
+
+    pub(super) async fn get_run(
+        &self,
+        run_id: &str,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let run = self.owned_run(run_id, tenant).await?;
+        let execution = self.execution_of(&run).await?;
+        let run = effective(run, execution.as_ref());
+        let (steps, mut approvals) = futures::try_join!(
+            self.backend.steps(run_id),
+            self.backend.approvals_of_run(run_id)
+        )?;
+        // An ended run waits for nobody, whether or not its records know yet.
+        if run.status.is_finished() {
+            for approval in approvals.iter_mut().filter(|a| a.status.is_open()) {
+                approval.status = ApprovalStatus::Expired;
+            }
+        }
+        approvals = approvals.into_iter().map(ApprovalRecord::public).collect();
+        let view = RunView::new(&run, &steps, &approvals, execution.as_ref());
+        Ok(ApiResponse::json(200, &view))
+    }
+
+    pub(super) async fn list_runs(
+        &self,
+        request: &ApiRequest,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let params = request::query(&request.query, &["status", "workflow", "limit", "cursor"])?;
+        let filter = request::run_filter(&params)?;
+        let page = request::page(&params)?;
+        let runs = self.backend.runs(tenant, &filter, &page).await?;
+        let summaries: Vec<RunSummary> = runs.items.iter().map(RunSummary::of).collect();
+        Ok(ApiResponse::json(
+            200,
+            &json!({ "runs": summaries, "next_cursor": runs.next.as_ref().map(encode_cursor) }),
+        ))
+    }
+
+    pub(super) async fn cancel_run(
+        &self,
+        run_id: &str,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let run = self.owned_run(run_id, tenant).await?;
+        let execution = self.execution_of(&run).await?;
+        // A cancel writes anyway: first record an end the record missed.
+        let run = reconcile(&self.backend, run, execution.as_ref()).await?;
+        let run = effective(run, execution.as_ref());
+        if run.status != RunStatus::Running {
+            return Err(ApiError::NotRunning {
+                run_id: run.run_id,
+                status: run.status,
+            });
+        }
+        // Stop first: a record marked cancelled over a live execution would be a lie the
+        // run-tracker could never correct.
+        if let (Some(arn), Some(_)) = (&run.execution_arn, &execution) {
+            self.backend.stop_execution(arn).await?;
+        }
+        if !self.backend.cancel_run(run_id).await? {
+            // It ended by itself just before the stop.
+            let status = self
+                .backend
+                .run(run_id)
+                .await?
+                .map(|r| r.status)
+                .unwrap_or(RunStatus::Cancelled);
+            return Err(ApiError::NotRunning {
+                run_id: run_id.to_owned(),
+                status,
+            });
+        }
+        expire_open_approvals(&self.backend, run_id).await?;
+        tracing::info!(run_id, tenant_id = tenant, "run cancelled");
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "run_id": run_id,
+                "workflow": run.workflow,
+                "status": RunStatus::Cancelled,
+                "links": Links::of(run_id),
+            }),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::api::fixtures::*;
+    use crate::backend::{
+        ApprovalRecord, ApprovalStatus, ExecutionStatus, RunRecord, RunStatus, StepRecord,
+        StepStatus,
+    };
+
+    #[test]
+    fn a_start_runs_the_execution_as_the_keys_tenant() {
+        let api = api();
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(
+                json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-a", "auto_approve": false })
+                    .to_string(),
+            ),
+        );
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["workflow"], "campaign-creation");
+        assert_eq!(body["status"], "running");
+        let run_id = body["run_id"].as_str().expect("run id");
+        assert_eq!(body["links"]["self"], format!("/runs/{run_id}"));
+        let state = api.backend.state();
+        let (workflow, name, input) = &state.started[0];
+        assert_eq!(
+            (workflow.as_str(), name.as_str()),
+            ("campaign-creation", run_id)
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(input).expect("json"),
+            json!({ "input": { "brand_id": "acme", "selected_month": "2024-11" }, "tenant_id": "tenant-a", "auto_approve": false })
+        );
+        let record = &state.runs[run_id];
+        assert_eq!(
+            (record.tenant_id.as_str(), record.status.as_str()),
+            ("tenant-a", "running")
+        );
+    }
+
+    #[test]
+    fn start_refusals_are_400_403_and_404() {
+        let api = api();
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(
+                json!({ "brand_id": "acme", "selected_month": "2024-11", "tenant_id": "tenant-b" })
+                    .to_string(),
+            ),
+        );
+        assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")));
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(
+                json!({ "workflow": "self-test", "input": { "fail_times": "two", "numbers": [] } })
+                    .to_string(),
+            ),
+        );
+        assert_eq!(
+            (status, body["error"].as_str(), body["field"].as_str()),
+            (400, Some("invalid_input"), Some("input.fail_times"))
+        );
+        api.backend.state().deployed.clear();
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(
+                json!({ "workflow": "gate-test", "input": { "topic": "t" } }).to_string(),
+            ),
+        );
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("workflow_not_deployed"))
+        );
+        assert!(api.backend.state().started.is_empty());
+    }
+
+    #[test]
+    fn a_run_shows_steps_totals_and_pending_approvals_to_its_tenant_only() {
+        let api = api();
+        let run_id = gate_run(&api);
+        {
+            let mut state = api.backend.state();
+            state.approvals.push(pending(&run_id, "tenant-a"));
+            let run = state.runs.get_mut(&run_id).expect("recorded");
+            run.tokens_in = 10;
+            run.cost_usd = 0.5;
+            state.steps.push((
+                run_id.clone(),
+                StepRecord {
+                    step: "ask".into(),
+                    status: StepStatus::Succeeded,
+                    latency_ms: Some(12),
+                    model: Some("embedded".into()),
+                    ..StepRecord::default()
+                },
+            ));
+        }
+        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "running");
+        assert_eq!(body["current_step"], "ask");
+        assert_eq!(body["totals"]["tokens_in"], 10);
+        assert_eq!(body["totals"]["cost_usd"], 0.5);
+        assert_eq!(body["steps"][0]["latency_ms"], 12);
+        assert_eq!(body["steps"][0]["model"], "embedded");
+        assert_eq!(
+            body["approvals"][0]["links"]["approve"],
+            "https://cb/approve"
+        );
+        assert!(body.get("output").is_none());
+        for path in [
+            format!("/runs/{run_id}"),
+            format!("/runs/{run_id}/timeline"),
+            format!("/runs/{run_id}/logs"),
+        ] {
+            let (status, other) = call(&api, as_b("GET", &path));
+            assert_eq!(status, 404, "{path}");
+            let (_, missing) = call(&api, as_b("GET", "/runs/never-existed"));
+            assert_eq!(
+                other["message"].as_str().map(|m| m.replace(&run_id, "ID")),
+                missing["message"]
+                    .as_str()
+                    .map(|m| m.replace("never-existed", "ID"))
+            );
+        }
+        assert_eq!(
+            call(&api, as_b("DELETE", &format!("/runs/{run_id}"))).0,
+            404
+        );
+        assert_eq!(api.backend.state().runs[&run_id].status, RunStatus::Running);
+    }
+
+    #[test]
+    fn a_finished_run_shows_its_output_or_failure() {
+        let api = api();
+        let run_id = gate_run(&api);
+        let arn = arn(&api, &run_id);
+        {
+            let mut state = api.backend.state();
+            state.runs.get_mut(&run_id).expect("run").status = RunStatus::Succeeded;
+            let execution = state.executions.get_mut(&arn).expect("execution");
+            execution.status = ExecutionStatus::Succeeded;
+            execution.output = Some(r#"{"path":"approved"}"#.into());
+        }
+        let (_, body) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
+        assert_eq!(body["output"], json!({ "path": "approved" }));
+        let failed = gate_run(&api);
+        {
+            let mut state = api.backend.state();
+            let run = state.runs.get_mut(&failed).expect("run");
+            run.status = RunStatus::Failed;
+            run.failure_error = Some("Agent.Permanent".into());
+            run.failure_cause = Some("no".into());
+            // The record says failed once the execution has ended too.
+            let arn = run.execution_arn.clone().expect("arn");
+            state.executions.get_mut(&arn).expect("execution").status = ExecutionStatus::Failed;
+        }
+        let (_, body) = call(&api, as_a("GET", &format!("/runs/{failed}")));
+        assert_eq!(
+            body["failure"],
+            json!({ "error": "Agent.Permanent", "cause": "no" })
+        );
+    }
+
+    #[test]
+    fn a_run_stopped_or_timed_out_outside_shows_its_end_and_a_read_writes_nothing() {
+        let api = api();
+        let aborted = gate_run(&api);
+        let timed_out = gate_run(&api);
+        {
+            let mut state = api.backend.state();
+            state.approvals.push(pending(&aborted, "tenant-a"));
+            state.approvals.push(pending(&timed_out, "tenant-a"));
+            let arn = state.runs[&aborted].execution_arn.clone().expect("arn");
+            state.executions.get_mut(&arn).expect("execution").status = ExecutionStatus::Aborted;
+            let arn = state.runs[&timed_out].execution_arn.clone().expect("arn");
+            state.executions.get_mut(&arn).expect("execution").status = ExecutionStatus::TimedOut;
+        }
+        let (_, body) = call(&api, as_a("GET", &format!("/runs/{aborted}")));
+        assert_eq!(body["status"], "cancelled");
+        assert_eq!(body["approvals"][0]["status"], "expired");
+        assert!(body["approvals"][0].get("links").is_none());
+        let (_, body) = call(&api, as_a("GET", &format!("/runs/{timed_out}")));
+        assert_eq!(body["status"], "failed");
+        assert_eq!(body["failure"]["error"], "States.Timeout");
+        assert_eq!(body["approvals"][0]["status"], "expired");
+        // Reads never write: the records are as they were.
+        let state = api.backend.state();
+        for run in [&aborted, &timed_out] {
+            assert_eq!(state.runs[run].status, RunStatus::Running);
+        }
+        assert!(state
+            .approvals
+            .iter()
+            .all(|a| a.status == ApprovalStatus::Pending));
+    }
+
+    #[test]
+    fn cancelling_expires_a_decision_that_never_reached_the_run() {
+        let api = api();
+        let run_id = gate_run(&api);
+        api.backend.state().approvals.push(ApprovalRecord {
+            status: ApprovalStatus::Deciding,
+            decision: Some("approve".into()),
+            decided_by: Some("ada".into()),
+            ..pending(&run_id, "tenant-a")
+        });
+        let (status, _) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
+        assert_eq!(status, 200);
+        assert_eq!(
+            api.backend.state().approvals[0].status,
+            ApprovalStatus::Expired
+        );
+    }
+
+    #[test]
+    fn cancelling_stops_the_execution_once() {
+        let api = api();
+        let run_id = gate_run(&api);
+        api.backend
+            .state()
+            .approvals
+            .push(pending(&run_id, "tenant-a"));
+        let execution = arn(&api, &run_id);
+        let (status, body) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
+        assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
+        {
+            let state = api.backend.state();
+            assert_eq!(state.stopped, [execution]);
+            assert_eq!(state.runs[&run_id].status, RunStatus::Cancelled);
+            assert_eq!(state.approvals[0].status, ApprovalStatus::Expired);
+        }
+        let (status, body) = call(&api, as_a("DELETE", &format!("/runs/{run_id}")));
+        assert_eq!(
+            (status, body["error"].as_str(), body["status"].as_str()),
+            (409, Some("not_running"), Some("cancelled"))
+        );
+    }
+
+    #[test]
+    fn listing_is_per_tenant_newest_first_filtered_and_paged() {
+        let api = api();
+        {
+            let mut state = api.backend.state();
+            for (i, (tenant, workflow, status)) in [
+                ("tenant-a", "gate-test", "running"),
+                ("tenant-a", "self-test", "succeeded"),
+                ("tenant-b", "gate-test", "running"),
+                ("tenant-a", "gate-test", "failed"),
+                ("tenant-a", "gate-test", "running"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let run_id = format!("run-{i}");
+                state.runs.insert(
+                    run_id.clone(),
+                    RunRecord {
+                        run_id,
+                        tenant_id: tenant.into(),
+                        workflow: workflow.into(),
+                        status: status.parse().expect("a run status"),
+                        created_at: 1_000 + i as u64,
+                        ..RunRecord::default()
+                    },
+                );
+            }
+        }
+        let ids = |body: &Value| -> Vec<String> {
+            body["runs"]
+                .as_array()
+                .expect("runs")
+                .iter()
+                .map(|r| r["run_id"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let (_, body) = call(&api, as_a("GET", "/runs"));
+        assert_eq!(ids(&body), ["run-4", "run-3", "run-1", "run-0"]);
+        assert!(body["next_cursor"].is_null());
+        let (_, body) = call(
+            &api,
+            as_a("GET", "/runs").with_query("workflow=gate-test&status=running"),
+        );
+        assert_eq!(ids(&body), ["run-4", "run-0"]);
+        let (_, first) = call(&api, as_a("GET", "/runs").with_query("limit=2"));
+        assert_eq!(ids(&first), ["run-4", "run-3"]);
+        let cursor = first["next_cursor"].as_str().expect("more");
+        let (_, second) = call(
+            &api,
+            as_a("GET", "/runs").with_query(&format!("limit=2&cursor={cursor}")),
+        );
+        assert_eq!(ids(&second), ["run-1", "run-0"]);
+        assert!(second["next_cursor"].is_null());
+        let (_, b) = call(&api, as_b("GET", "/runs"));
+        assert_eq!(ids(&b), ["run-2"]);
+    }
+}

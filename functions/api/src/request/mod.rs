@@ -1,0 +1,15 @@
+//! Reading what clients send: the API key, JSON bodies and query strings. Pure, so every
+//! rule is unit-tested; each refusal names the field it is about.
+
+mod body;
+mod credentials;
+mod decision;
+mod params;
+mod start;
+
+pub use credentials::{api_key, key_identity};
+pub use decision::decision;
+pub use params::{
+    approval_status, encode_cursor, event_page, log_level, page, query, run_filter, LOG_LEVELS,
+};
+pub use start::start_run;
