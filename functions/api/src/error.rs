@@ -1,6 +1,7 @@
 //! Every way a request can fail, each with one HTTP status and one `error` code.
 
 use serde_json::json;
+use switchyard_lambda::approval::http::error_answer;
 use switchyard_lambda::approval::DecisionError;
 
 use crate::backend::{BackendError, RunStatus};
@@ -69,7 +70,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::NotRunning { .. } => 409,
             ApiError::TooLarge { .. } => 413,
-            ApiError::Decision(e) => e.status(),
+            ApiError::Decision(e) => error_answer(e).status,
             ApiError::Unavailable(_) => 503,
         }
     }
@@ -87,7 +88,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::NotRunning { .. } => "not_running",
             ApiError::TooLarge { .. } => "payload_too_large",
-            ApiError::Decision(e) => e.code(),
+            ApiError::Decision(e) => error_answer(e).code,
             ApiError::Unavailable(_) => "unavailable",
         }
     }
@@ -99,7 +100,7 @@ impl ApiError {
             ApiError::UnknownWorkflow { .. } | ApiError::NotDeployed(_) => Some("workflow"),
             ApiError::TenantMismatch => Some("tenant_id"),
             ApiError::TooLarge { field, .. } => Some(field),
-            ApiError::Decision(e) => e.field(),
+            ApiError::Decision(e) => error_answer(e).field,
             _ => None,
         }
     }

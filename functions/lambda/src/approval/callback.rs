@@ -15,6 +15,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::http::error_answer;
 use super::links::{LinkSigner, SignedDecision};
 use super::{
     now_secs, ApprovalRecord, ApprovalStatus, ApprovalStore, Approver, DecisionError,
@@ -274,8 +275,9 @@ fn failure(error: &DecisionError, json: bool) -> Answer {
         }
         other => other.to_string(),
     };
-    let mut body = json!({ "error": error.code(), "message": message });
-    if let Some(field) = error.field() {
+    let answer = error_answer(error);
+    let mut body = json!({ "error": answer.code, "message": message });
+    if let Some(field) = answer.field {
         body["field"] = json!(field);
     }
     if let DecisionError::AlreadyDecided { status, by, at } = error {
@@ -285,7 +287,7 @@ fn failure(error: &DecisionError, json: bool) -> Answer {
         extra = format!("<p>Decided by <b>{}</b> at {}.</p>", escape(by), at);
     }
     Answer {
-        status: error.status(),
+        status: answer.status,
         json,
         body: if json {
             body.to_string()
@@ -471,8 +473,9 @@ mod tests {
         ];
         for request in &cases {
             let error = form_fields(request).expect_err("refused");
+            let answer = error_answer(&error);
             assert_eq!(
-                (error.status(), error.field()),
+                (answer.status, answer.field),
                 (400, Some("body")),
                 "{request:?}"
             );
