@@ -10,8 +10,7 @@
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use aws_lambda_events::http::header::ACCEPT;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -21,33 +20,8 @@ use super::{
     now_secs, ApprovalRecord, ApprovalStatus, ApprovalStore, Approver, DecisionError,
     DecisionRequest,
 };
+use crate::function_url::{self, UrlRequest, UrlResponse};
 use crate::{required_var, ConfigError};
-
-/// A Function URL request (payload format 2.0), the parts used here.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UrlRequest {
-    pub raw_path: String,
-    #[serde(default)]
-    pub raw_query_string: String,
-    #[serde(default)]
-    pub headers: HashMap<String, String>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub is_base64_encoded: bool,
-    pub request_context: RequestContext,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RequestContext {
-    pub http: HttpContext,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct HttpContext {
-    pub method: String,
-}
 
 /// The pages' policy: inline styles only, forms post to this origin, never framed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
@@ -69,27 +43,24 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn into_response(self) -> Value {
+    pub fn into_response(self) -> UrlResponse {
         let content_type = if self.json {
             "application/json"
         } else {
             "text/html; charset=utf-8"
         };
-        json!({
-            "statusCode": self.status,
-            "headers": {
-                "content-type": content_type,
-                // Decision pages must not be cached or framed by anyone.
-                "cache-control": "no-store",
-                "x-frame-options": "DENY",
-                // No scripts, no outside resources, forms only back here; the signed link
-                // in the URL never leaks through a Referer.
-                "content-security-policy": CONTENT_SECURITY_POLICY,
-                "referrer-policy": "no-referrer",
-                "x-content-type-options": "nosniff",
-            },
-            "body": self.body,
-        })
+        let headers = function_url::header_map([
+            ("content-type", content_type),
+            // Decision pages must not be cached or framed by anyone.
+            ("cache-control", "no-store"),
+            ("x-frame-options", "DENY"),
+            // No scripts, no outside resources, forms only back here; the signed link
+            // in the URL never leaks through a Referer.
+            ("content-security-policy", CONTENT_SECURITY_POLICY),
+            ("referrer-policy", "no-referrer"),
+            ("x-content-type-options", "nosniff"),
+        ]);
+        function_url::response(self.status, headers, self.body)
     }
 }
 
@@ -106,7 +77,7 @@ impl Callback {
         })
     }
 
-    pub async fn handle(&self, event: Value) -> Result<Value, std::convert::Infallible> {
+    pub async fn handle(&self, event: Value) -> Result<UrlResponse, std::convert::Infallible> {
         let answer = match serde_json::from_value::<UrlRequest>(event) {
             Ok(request) => self.answer(request).await,
             Err(e) => Answer {
@@ -119,25 +90,19 @@ impl Callback {
     }
 
     async fn answer(&self, request: UrlRequest) -> Answer {
-        let wants_json = request
-            .headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("accept") && v.contains("application/json"));
-        let method = request.request_context.http.method.to_ascii_uppercase();
-        let Some(request_id) = request
-            .raw_path
+        let wants_json = function_url::header_contains(&request, ACCEPT, "application/json");
+        let method = function_url::method(&request);
+        let raw_path = request.raw_path.as_deref().unwrap_or_default();
+        let raw_query = request.raw_query_string.as_deref().unwrap_or_default();
+        let Some(request_id) = raw_path
             .strip_prefix("/approvals/")
             .filter(|id| !id.is_empty() && !id.contains('/'))
         else {
-            return failure(
-                &DecisionError::NotFound(request.raw_path.clone()),
-                wants_json,
-            );
+            return failure(&DecisionError::NotFound(raw_path.to_owned()), wants_json);
         };
-        let query: HashMap<String, String> =
-            form_urlencoded::parse(request.raw_query_string.as_bytes())
-                .into_owned()
-                .collect();
+        let query: HashMap<String, String> = form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
         let signed = match signed_decision(request_id, &query) {
             Ok(signed) => signed,
             Err(e) => return failure(&e, wants_json),
@@ -150,7 +115,7 @@ impl Callback {
         }
         match method.as_str() {
             "GET" | "HEAD" => match self.store.get(request_id).await {
-                Ok(record) => confirmation_page(&record, &signed, &request.raw_query_string, wants_json),
+                Ok(record) => confirmation_page(&record, &signed, raw_query, wants_json),
                 Err(e) => failure(&e, wants_json),
             },
             "POST" => {
@@ -225,19 +190,9 @@ pub fn form_fields(request: &UrlRequest) -> Result<FormFields, DecisionError> {
         field: "body",
         message,
     };
-    let body = request.body.clone().unwrap_or_default();
-    let bytes = if request.is_base64_encoded {
-        STANDARD
-            .decode(body.as_bytes())
-            .map_err(|_| malformed("not valid base64".to_owned()))?
-    } else {
-        body.into_bytes()
-    };
-    let is_json = request
-        .headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("application/json"));
-    if is_json {
+    let bytes =
+        function_url::body(request).map_err(|_| malformed("not valid base64".to_owned()))?;
+    if function_url::is_json(request) {
         // An object only: serde would also read a struct from a list.
         return match serde_json::from_slice::<Value>(&bytes) {
             Ok(object @ Value::Object(_)) => serde_json::from_value::<FormFields>(object)
@@ -415,6 +370,9 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
     use super::*;
 
     fn post(content_type: &str, body: &str, base64: bool) -> UrlRequest {
@@ -423,7 +381,7 @@ mod tests {
             "headers": { "content-type": content_type },
             "body": body,
             "isBase64Encoded": base64,
-            "requestContext": { "http": { "method": "POST" } },
+            "requestContext": { "http": { "method": "POST" }, "timeEpoch": 0 },
         }))
         .expect("a Function URL request")
     }
@@ -484,7 +442,9 @@ mod tests {
 
     #[test]
     fn pages_carry_the_security_headers() {
-        let response = failure(&DecisionError::BadSignature, false).into_response();
+        let response =
+            serde_json::to_value(failure(&DecisionError::BadSignature, false).into_response())
+                .expect("a response serialises");
         let headers = &response["headers"];
         assert_eq!(headers["referrer-policy"], "no-referrer");
         assert_eq!(headers["x-content-type-options"], "nosniff");
