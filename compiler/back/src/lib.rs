@@ -11,6 +11,13 @@ pub mod cloudformation;
 pub mod manifest;
 pub mod mermaid;
 
+use std::collections::{BTreeMap, HashMap};
+
+use heck::ToUpperCamelCase;
+
+pub use switchyard_ir::MAX_DEFINITION_BYTES;
+use switchyard_ir::{resource_key, ErrorKind, Estimate, Locus, ValidationError, Workflow};
+
 /// `${AgentStoryWriterArn}`'s key for agent `story_writer`: the substitution the deploy step
 /// fills with the function's ARN.
 pub fn agent_substitution(agent: &str) -> String {
@@ -36,24 +43,12 @@ pub fn state_machine_name(workflow: &str) -> String {
     format!("{}{workflow}", switchyard_ir::RESOURCE_PREFIX)
 }
 
+/// `story_writer` → `StoryWriter`: the logical ids and substitutions CloudFormation accepts
+/// (letters and digits only). Words split at `_`, `-` and case changes, each capitalised and
+/// the rest lower-cased (`HTTPCheck` → `HttpCheck`).
 pub fn pascal_case(snake: &str) -> String {
-    snake
-        .split(['_', '-'])
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut chars = w.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
+    snake.to_upper_camel_case()
 }
-
-use std::collections::{BTreeMap, HashMap};
-
-pub use switchyard_ir::MAX_DEFINITION_BYTES;
-use switchyard_ir::{resource_key, ErrorKind, Estimate, Locus, ValidationError, Workflow};
 
 /// What the compiler knows about an agent besides the workflows' references to it.
 #[derive(Clone, Debug)]
@@ -209,5 +204,18 @@ fn describe(workflow: &Workflow, error: &switchyard_ir::ValidationError) -> Stri
         switchyard_ir::Locus::Step(id) | switchyard_ir::Locus::Setting(id, _) => {
             format!("step `{}`: {error}", workflow.step(id).name)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_pascal_case_ids() {
+        assert_eq!(agent_substitution("story_writer"), "AgentStoryWriterArn");
+        assert_eq!(pascal_case("run-tracker"), "RunTracker");
+        assert_eq!(pascal_case("scoreLead_v2"), "ScoreLeadV2");
+        assert_eq!(pascal_case("HTTPCheck"), "HttpCheck");
     }
 }

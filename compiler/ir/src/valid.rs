@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use strsim::levenshtein;
+
 use crate::analysis::{estimate, MAX_HISTORY_EVENTS};
 use crate::graph::{
     AgentCall, Arm, CompareOp, Condition, FieldPath, Literal, Retry, StepId, StepKind, Target,
@@ -124,25 +126,10 @@ pub fn check_agent_name(name: &str) -> Vec<ErrorKind> {
 pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     known
         .into_iter()
-        .map(|k| (edit_distance(&name.to_lowercase(), &k.to_lowercase()), k))
+        .map(|k| (levenshtein(&name.to_lowercase(), &k.to_lowercase()), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// Characters Step Functions refuses in state and state machine names.

@@ -415,3 +415,11 @@ fn agent_names_must_make_valid_unique_aws_names() {
     ));
     assert_eq!(resource_key("score_lead"), resource_key("scoreLead"));
 }
+
+#[test]
+fn suggestions_are_near_names_whatever_their_case() {
+    let known = ["States.Timeout", "States.TaskFailed", "States.ALL"];
+    assert_eq!(closest("states.timout", known), Some("States.Timeout"));
+    assert_eq!(closest("States.All", known), Some("States.ALL"));
+    assert_eq!(closest("Throttled", known), None);
+}

@@ -1,6 +1,7 @@
 //! Every way a request can fail, each with one HTTP status and one `error` code.
 
 use serde_json::json;
+use switchyard_lambda::approval::http::error_answer;
 use switchyard_lambda::approval::DecisionError;
 
 use crate::backend::{BackendError, RunStatus};
@@ -69,7 +70,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::NotRunning { .. } => 409,
             ApiError::TooLarge { .. } => 413,
-            ApiError::Decision(e) => decision_status(e),
+            ApiError::Decision(e) => error_answer(e).status,
             ApiError::Unavailable(_) => 503,
         }
     }
@@ -87,7 +88,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::NotRunning { .. } => "not_running",
             ApiError::TooLarge { .. } => "payload_too_large",
-            ApiError::Decision(e) => decision_code(e),
+            ApiError::Decision(e) => error_answer(e).code,
             ApiError::Unavailable(_) => "unavailable",
         }
     }
@@ -99,7 +100,7 @@ impl ApiError {
             ApiError::UnknownWorkflow { .. } | ApiError::NotDeployed(_) => Some("workflow"),
             ApiError::TenantMismatch => Some("tenant_id"),
             ApiError::TooLarge { field, .. } => Some(field),
-            ApiError::Decision(e) => decision_field(e),
+            ApiError::Decision(e) => error_answer(e).field,
             _ => None,
         }
     }
@@ -136,42 +137,6 @@ impl ApiError {
             }
             _ => response,
         }
-    }
-}
-
-/// How the API answers a decision the approval store refused: the store names what went
-/// wrong, the HTTP layer chooses status, code and field.
-fn decision_status(error: &DecisionError) -> u16 {
-    match error {
-        DecisionError::BadSignature | DecisionError::NotAnApprover(_) => 403,
-        DecisionError::LinkExpired | DecisionError::RequestExpired => 410,
-        DecisionError::NotFound(_) => 404,
-        DecisionError::AlreadyDecided { .. } => 409,
-        DecisionError::NotAllowed { .. } | DecisionError::BadRequest { .. } => 400,
-        DecisionError::Store(_) | DecisionError::Resume { .. } => 503,
-    }
-}
-
-fn decision_code(error: &DecisionError) -> &'static str {
-    match error {
-        DecisionError::BadSignature => "bad_signature",
-        DecisionError::LinkExpired => "link_expired",
-        DecisionError::NotFound(_) => "not_found",
-        DecisionError::AlreadyDecided { .. } => "already_decided",
-        DecisionError::RequestExpired => "request_expired",
-        DecisionError::NotAllowed { .. } => "decision_not_allowed",
-        DecisionError::NotAnApprover(_) => "not_an_approver",
-        DecisionError::BadRequest { .. } => "bad_request",
-        DecisionError::Store(_) | DecisionError::Resume { .. } => "unavailable",
-    }
-}
-
-fn decision_field(error: &DecisionError) -> Option<&'static str> {
-    match error {
-        DecisionError::NotAllowed { .. } => Some("decision"),
-        DecisionError::NotAnApprover(_) => Some("approver"),
-        DecisionError::BadRequest { field, .. } => Some(field),
-        _ => None,
     }
 }
 

@@ -1,12 +1,10 @@
 //! The API behind a Lambda Function URL: payload format 2.0 in, `{statusCode, headers, body}`
-//! out.
+//! out, as `aws_lambda_events` defines them (see [`switchyard_lambda::function_url`]).
 
 use std::convert::Infallible;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use serde_json::{json, Value};
-use switchyard_lambda::approval::callback::UrlRequest;
+use serde_json::Value;
+use switchyard_lambda::function_url::{self, UrlResponse};
 
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -15,35 +13,46 @@ use crate::Api;
 
 /// The request an event carries.
 pub fn request(event: Value) -> Result<ApiRequest, ApiError> {
-    let event: UrlRequest = serde_json::from_value(event)
+    let event = function_url::parse(event)
         .map_err(|e| ApiError::bad_field("event", format!("not a Function URL request: {e}")))?;
-    let body = match event.body {
-        None => Vec::new(),
-        Some(body) if event.is_base64_encoded => STANDARD
-            .decode(body.as_bytes())
-            .map_err(|e| ApiError::bad_field("body", format!("not valid base64: {e}")))?,
-        Some(body) => body.into_bytes(),
-    };
+    let body = function_url::body(&event)
+        .map_err(|e| ApiError::bad_field("body", format!("not valid base64: {e}")))?;
+    // Names arrive lower case; a repeated header's values are joined, as `ApiRequest` keeps
+    // them.
+    let headers = event
+        .headers
+        .keys()
+        .map(|name| {
+            let values: Vec<_> = event
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (name.as_str().to_owned(), values.join(", "))
+        })
+        .collect();
     Ok(ApiRequest {
-        method: event.request_context.http.method,
-        path: event.raw_path,
-        query: event.raw_query_string,
-        headers: event.headers.into_iter().collect(),
+        method: function_url::method(&event),
+        path: event.raw_path.unwrap_or_default(),
+        query: event.raw_query_string.unwrap_or_default(),
+        headers,
         body,
     })
 }
 
-pub fn response(response: ApiResponse) -> Value {
-    json!({
-        "statusCode": response.status,
-        "headers": response.headers,
-        "body": response.body,
-        "isBase64Encoded": false,
-    })
+pub fn response(response: ApiResponse) -> UrlResponse {
+    let headers = function_url::header_map(
+        response
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    );
+    function_url::response(response.status, headers, response.body)
 }
 
 /// The Lambda handler: `lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| handle(&api, e.payload)))`.
-pub async fn handle<B: Backend>(api: &Api<B>, event: Value) -> Result<Value, Infallible> {
+pub async fn handle<B: Backend>(api: &Api<B>, event: Value) -> Result<UrlResponse, Infallible> {
     let answer = match request(event) {
         Ok(request) => api.handle(request).await,
         Err(e) => e.response(),
@@ -53,6 +62,10 @@ pub async fn handle<B: Backend>(api: &Api<B>, event: Value) -> Result<Value, Inf
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use serde_json::json;
+
     use super::*;
     use crate::memory::{MemoryBackend, KEY_A};
 
@@ -64,14 +77,16 @@ mod tests {
             "headers": { "x-api-key": KEY_A, "content-type": "application/json" },
             "body": body,
             "isBase64Encoded": base64,
-            "requestContext": { "http": { "method": method } },
+            "requestContext": { "http": { "method": method }, "timeEpoch": 0 },
         })
     }
 
     fn answer(event: Value) -> Value {
         switchyard_agents::link();
         let api = Api::new(MemoryBackend::new());
-        futures::executor::block_on(handle(&api, event)).unwrap_or_else(|never| match never {})
+        let response =
+            futures::executor::block_on(handle(&api, event)).unwrap_or_else(|never| match never {});
+        serde_json::to_value(response).expect("a response serialises")
     }
 
     #[test]

@@ -55,9 +55,8 @@ async fn main() -> Result<(), Error> {
                     let report = api.sweep().await?;
                     return Ok(serde_json::to_value(report)?);
                 }
-                switchyard_api::function_url::handle(api, event.payload)
-                    .await
-                    .map_err(Error::from)
+                let response = switchyard_api::function_url::handle(api, event.payload).await?;
+                Ok::<Value, Error>(serde_json::to_value(response)?)
             }))
             .await
         }

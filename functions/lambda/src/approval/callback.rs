@@ -6,48 +6,25 @@
 //! optional typed `approver`, recorded as unverified); only that POST decides. A designated
 //! approver's link names them inside its signature: that is who is recorded. A body that
 //! does not parse is refused (400) and decides nothing.
-//! Answers are HTML, or JSON `{error, message, field?}` when the client asks for JSON.
+//! Answers are HTML, rendered by `maud` (which escapes every value it is given), or JSON
+//! `{error, message, field?}` when the client asks for JSON.
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use aws_lambda_events::http::header::ACCEPT;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::http::error_answer;
 use super::links::{LinkSigner, SignedDecision};
 use super::secret;
 use super::{
     now_secs, ApprovalRecord, ApprovalStatus, ApprovalStore, Approver, DecisionError,
     DecisionRequest,
 };
+use crate::function_url::{self, UrlRequest, UrlResponse};
 use crate::ConfigError;
-
-/// A Function URL request (payload format 2.0), the parts used here.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UrlRequest {
-    pub raw_path: String,
-    #[serde(default)]
-    pub raw_query_string: String,
-    #[serde(default)]
-    pub headers: HashMap<String, String>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub is_base64_encoded: bool,
-    pub request_context: RequestContext,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RequestContext {
-    pub http: HttpContext,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct HttpContext {
-    pub method: String,
-}
 
 /// The pages' policy: inline styles only, forms post to this origin, never framed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
@@ -69,27 +46,24 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn into_response(self) -> Value {
+    pub fn into_response(self) -> UrlResponse {
         let content_type = if self.json {
             "application/json"
         } else {
             "text/html; charset=utf-8"
         };
-        json!({
-            "statusCode": self.status,
-            "headers": {
-                "content-type": content_type,
-                // Decision pages must not be cached or framed by anyone.
-                "cache-control": "no-store",
-                "x-frame-options": "DENY",
-                // No scripts, no outside resources, forms only back here; the signed link
-                // in the URL never leaks through a Referer.
-                "content-security-policy": CONTENT_SECURITY_POLICY,
-                "referrer-policy": "no-referrer",
-                "x-content-type-options": "nosniff",
-            },
-            "body": self.body,
-        })
+        let headers = function_url::header_map([
+            ("content-type", content_type),
+            // Decision pages must not be cached or framed by anyone.
+            ("cache-control", "no-store"),
+            ("x-frame-options", "DENY"),
+            // No scripts, no outside resources, forms only back here; the signed link
+            // in the URL never leaks through a Referer.
+            ("content-security-policy", CONTENT_SECURITY_POLICY),
+            ("referrer-policy", "no-referrer"),
+            ("x-content-type-options", "nosniff"),
+        ]);
+        function_url::response(self.status, headers, self.body)
     }
 }
 
@@ -106,7 +80,7 @@ impl Callback {
         })
     }
 
-    pub async fn handle(&self, event: Value) -> Result<Value, std::convert::Infallible> {
+    pub async fn handle(&self, event: Value) -> Result<UrlResponse, std::convert::Infallible> {
         let answer = match serde_json::from_value::<UrlRequest>(event) {
             Ok(request) => self.answer(request).await,
             Err(e) => Answer {
@@ -119,25 +93,19 @@ impl Callback {
     }
 
     async fn answer(&self, request: UrlRequest) -> Answer {
-        let wants_json = request
-            .headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("accept") && v.contains("application/json"));
-        let method = request.request_context.http.method.to_ascii_uppercase();
-        let Some(request_id) = request
-            .raw_path
+        let wants_json = function_url::header_contains(&request, ACCEPT, "application/json");
+        let method = function_url::method(&request);
+        let raw_path = request.raw_path.as_deref().unwrap_or_default();
+        let raw_query = request.raw_query_string.as_deref().unwrap_or_default();
+        let Some(request_id) = raw_path
             .strip_prefix("/approvals/")
             .filter(|id| !id.is_empty() && !id.contains('/'))
         else {
-            return failure(
-                &DecisionError::NotFound(request.raw_path.clone()),
-                wants_json,
-            );
+            return failure(&DecisionError::NotFound(raw_path.to_owned()), wants_json);
         };
-        let query: HashMap<String, String> =
-            form_urlencoded::parse(request.raw_query_string.as_bytes())
-                .into_owned()
-                .collect();
+        let query: HashMap<String, String> = form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
         let signed = match signed_decision(request_id, &query) {
             Ok(signed) => signed,
             Err(e) => return failure(&e, wants_json),
@@ -150,7 +118,7 @@ impl Callback {
         }
         match method.as_str() {
             "GET" | "HEAD" => match self.store.get(request_id).await {
-                Ok(record) => confirmation_page(&record, &signed, &request.raw_query_string, wants_json),
+                Ok(record) => confirmation_page(&record, &signed, raw_query, wants_json),
                 Err(e) => failure(&e, wants_json),
             },
             "POST" => {
@@ -225,19 +193,9 @@ pub fn form_fields(request: &UrlRequest) -> Result<FormFields, DecisionError> {
         field: "body",
         message,
     };
-    let body = request.body.clone().unwrap_or_default();
-    let bytes = if request.is_base64_encoded {
-        STANDARD
-            .decode(body.as_bytes())
-            .map_err(|_| malformed("not valid base64".to_owned()))?
-    } else {
-        body.into_bytes()
-    };
-    let is_json = request
-        .headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("application/json"));
-    if is_json {
+    let bytes =
+        function_url::body(request).map_err(|_| malformed("not valid base64".to_owned()))?;
+    if function_url::is_json(request) {
         // An object only: serde would also read a struct from a list.
         return match serde_json::from_slice::<Value>(&bytes) {
             Ok(object @ Value::Object(_)) => serde_json::from_value::<FormFields>(object)
@@ -267,7 +225,6 @@ pub fn form_fields(request: &UrlRequest) -> Result<FormFields, DecisionError> {
 }
 
 fn failure(error: &DecisionError, json: bool) -> Answer {
-    let mut extra = String::new();
     let message = match error {
         DecisionError::Store(_) | DecisionError::Resume { .. } => {
             tracing::error!(error = %error, "approval callback: a backing service failed");
@@ -275,27 +232,33 @@ fn failure(error: &DecisionError, json: bool) -> Answer {
         }
         other => other.to_string(),
     };
-    let mut body = json!({ "error": error.code(), "message": message });
-    if let Some(field) = error.field() {
-        body["field"] = json!(field);
-    }
-    if let DecisionError::AlreadyDecided { status, by, at } = error {
-        body["status"] = json!(status);
-        body["decided_by"] = json!(by);
-        body["decided_at"] = json!(at);
-        extra = format!("<p>Decided by <b>{}</b> at {}.</p>", escape(by), at);
-    }
+    let answer = error_answer(error);
+    let body = if json {
+        let mut body = json!({ "error": answer.code, "message": message });
+        if let Some(field) = answer.field {
+            body["field"] = json!(field);
+        }
+        if let DecisionError::AlreadyDecided { status, by, at } = error {
+            body["status"] = json!(status);
+            body["decided_by"] = json!(by);
+            body["decided_at"] = json!(at);
+        }
+        body.to_string()
+    } else {
+        page(
+            "Not decided",
+            html! {
+                p { (message) }
+                @if let DecisionError::AlreadyDecided { by, at, .. } = error {
+                    p { "Decided by " b { (by) } " at " (at) "." }
+                }
+            },
+        )
+    };
     Answer {
-        status: error.status(),
+        status: answer.status,
         json,
-        body: if json {
-            body.to_string()
-        } else {
-            page(
-                "Not decided",
-                &format!("<p>{}</p>{extra}", escape(&message)),
-            )
-        },
+        body,
     }
 }
 
@@ -323,44 +286,58 @@ fn confirmation_page(
             .to_string(),
         };
     }
-    let state = if record.status == ApprovalStatus::Pending {
-        // A designated approver's link already says who they are.
-        let who = match &signed.approver {
-            Some(approver) => format!("<p>Deciding as <b>{}</b>.</p>", escape(approver)),
-            None => "<label>Your name or email (recorded as unverified) \
-                     <input name=\"approver\"></label>"
-                .to_owned(),
-        };
-        format!(
-            "<form method=\"post\" action=\"/approvals/{id}?{query}\">{who}\
-             <label>Notes <textarea name=\"notes\" rows=\"3\"></textarea></label>\
-             <button type=\"submit\">Confirm: {decision}</button></form>",
-            id = escape(&record.request_id),
-            query = escape(query),
-            decision = escape(&signed.decision),
-        )
-    } else {
-        format!(
-            "<p>This request is already <b>{}</b>.</p>",
-            escape(record.status.as_str())
-        )
+    let body = html! {
+        p {
+            "Run " code { (record.run_id) } " (" (record.workflow) ") waits at "
+            b { (record.gate) } "."
+        }
+        p { "You are about to decide: " b { (signed.decision) } }
+        (summary(&record.summary))
+        @if record.status == ApprovalStatus::Pending {
+            form method="post" action={ "/approvals/" (record.request_id) "?" (query) } {
+                // A designated approver's link already says who they are.
+                @if let Some(approver) = &signed.approver {
+                    p { "Deciding as " b { (approver) } "." }
+                } @else {
+                    label { "Your name or email (recorded as unverified) " input name="approver"; }
+                }
+                label { "Notes " textarea name="notes" rows="3" {} }
+                button type="submit" { "Confirm: " (signed.decision) }
+            }
+        } @else {
+            p { "This request is already " b { (record.status.as_str()) } "." }
+        }
     };
     Answer {
         status: 200,
         json,
-        body: page(
-            &record.subject,
-            &format!(
-                "<p>Run <code>{run}</code> ({workflow}) waits at <b>{gate}</b>.</p>\
-                 <p>You are about to decide: <b>{decision}</b></p>\
-                 <pre>{summary}</pre>{state}",
-                run = escape(&record.run_id),
-                workflow = escape(&record.workflow),
-                gate = escape(&record.gate),
-                decision = escape(&signed.decision),
-                summary = escape(&record.summary),
-            ),
-        ),
+        body: page(&record.subject, body),
+    }
+}
+
+/// The gate's summary. JSON reads as a definition list of its fields, lists as lists; text
+/// that is not JSON (a summary cut short, say) is shown as it is. Long text wraps.
+fn summary(text: &str) -> Markup {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value @ (Value::Object(_) | Value::Array(_))) => {
+            html! { div.summary { (json_value(&value)) } }
+        }
+        _ => html! { pre { (text) } },
+    }
+}
+
+fn json_value(value: &Value) -> Markup {
+    html! {
+        @match value {
+            Value::Object(fields) => {
+                dl { @for (name, field) in fields { dt { (name) } dd { (json_value(field)) } } }
+            }
+            Value::Array(items) => {
+                ul { @for item in items { li { (json_value(item)) } } }
+            }
+            Value::String(text) => { (text) }
+            other => { code { (other.to_string()) } }
+        }
     }
 }
 
@@ -383,37 +360,46 @@ fn decided_page(record: &ApprovalRecord, json: bool) -> Answer {
         } else {
             page(
                 "Decision recorded",
-                &format!(
-                    "<p><b>{}</b> recorded for run <code>{}</code> by {}.</p>",
-                    escape(&decision),
-                    escape(&record.run_id),
-                    escape(&by)
-                ),
+                html! {
+                    p { b { (decision) } " recorded for run " code { (record.run_id) } " by " (by) "." }
+                },
             )
         },
     }
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">\
-         <title>{title}</title><style>body{{font-family:system-ui;max-width:40rem;margin:2rem auto}}\
-         label{{display:block;margin:.5rem 0}}input,textarea{{width:100%}}pre{{white-space:pre-wrap;background:#f4f4f5;padding:.5rem}}</style>\
-         </head><body><h1>{title}</h1>{body}</body></html>",
-        title = escape(title),
-    )
-}
+/// Inline only: the policy allows no outside resources.
+const STYLE: &str = "body{font-family:system-ui;max-width:40rem;margin:2rem auto}\
+    label{display:block;margin:.5rem 0}input,textarea{width:100%}\
+    pre{white-space:pre-wrap;background:#f4f4f5;padding:.5rem}\
+    .summary{background:#f4f4f5;padding:.5rem}dt{font-weight:600}\
+    dd{margin:0 0 .5rem 1rem}ul{margin:0;padding-left:1.25rem}\
+    pre,dd,li{white-space:pre-wrap;overflow-wrap:anywhere}";
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html {
+            head {
+                meta charset="utf-8";
+                meta name="robots" content="noindex";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { (title) }
+                (body)
+            }
+        }
+    }
+    .into_string()
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+
     use super::*;
 
     fn post(content_type: &str, body: &str, base64: bool) -> UrlRequest {
@@ -422,7 +408,7 @@ mod tests {
             "headers": { "content-type": content_type },
             "body": body,
             "isBase64Encoded": base64,
-            "requestContext": { "http": { "method": "POST" } },
+            "requestContext": { "http": { "method": "POST" }, "timeEpoch": 0 },
         }))
         .expect("a Function URL request")
     }
@@ -472,8 +458,9 @@ mod tests {
         ];
         for request in &cases {
             let error = form_fields(request).expect_err("refused");
+            let answer = error_answer(&error);
             assert_eq!(
-                (error.status(), error.field()),
+                (answer.status, answer.field),
                 (400, Some("body")),
                 "{request:?}"
             );
@@ -482,7 +469,9 @@ mod tests {
 
     #[test]
     fn pages_carry_the_security_headers() {
-        let response = failure(&DecisionError::BadSignature, false).into_response();
+        let response =
+            serde_json::to_value(failure(&DecisionError::BadSignature, false).into_response())
+                .expect("a response serialises");
         let headers = &response["headers"];
         assert_eq!(headers["referrer-policy"], "no-referrer");
         assert_eq!(headers["x-content-type-options"], "nosniff");
@@ -506,5 +495,82 @@ mod tests {
             assert!(!answer.body.contains("arn:aws"), "{}", answer.body);
             assert!(answer.body.contains("unavailable"), "{}", answer.body);
         }
+    }
+
+    fn record(subject: &str, summary: &str) -> ApprovalRecord {
+        ApprovalRecord {
+            request_id: "r1".into(),
+            run_id: "run-1".into(),
+            workflow: "gate-test".into(),
+            gate: "review".into(),
+            subject: subject.into(),
+            summary: summary.into(),
+            ..ApprovalRecord::default()
+        }
+    }
+
+    fn link(approver: Option<&str>) -> SignedDecision {
+        SignedDecision {
+            request_id: "r1".into(),
+            decision: "approve".into(),
+            approver: approver.map(str::to_owned),
+            expires: 1,
+            key_id: None,
+            signature: "s".into(),
+        }
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let hostile = "<script>alert(1)</script>";
+        let page = confirmation_page(
+            &record(hostile, hostile),
+            &link(Some("\"><b>x")),
+            "decision=approve&sig=\"",
+            false,
+        )
+        .body;
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("&lt;script&gt;"), "{page}");
+        assert!(!page.contains("\"><b>x"), "{page}");
+        assert!(
+            page.contains("action=\"/approvals/r1?decision=approve&amp;sig=&quot;\""),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn the_form_asks_for_a_name_only_when_the_link_names_nobody() {
+        let summary = "{}";
+        let open = confirmation_page(&record("s", summary), &link(None), "q", false).body;
+        assert!(open.contains("<input name=\"approver\">"), "{open}");
+        assert!(
+            open.contains("<textarea name=\"notes\" rows=\"3\">"),
+            "{open}"
+        );
+        let designated =
+            confirmation_page(&record("s", summary), &link(Some("ada")), "q", false).body;
+        assert!(!designated.contains("name=\"approver\""), "{designated}");
+        assert!(
+            designated.contains("Deciding as <b>ada</b>"),
+            "{designated}"
+        );
+    }
+
+    #[test]
+    fn json_summaries_read_as_fields_and_lists() {
+        let shown =
+            summary(r#"{"title":"Q3 <plan>","steps":["draft","send"],"budget":12}"#).into_string();
+        assert!(
+            shown.contains("<dt>title</dt><dd>Q3 &lt;plan&gt;</dd>"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("<ul><li>draft</li><li>send</li></ul>"),
+            "{shown}"
+        );
+        assert!(shown.contains("<dd><code>12</code></dd>"), "{shown}");
+        let cut = summary("{\"text\":\"a long te…").into_string();
+        assert_eq!(cut, "<pre>{&quot;text&quot;:&quot;a long te…</pre>");
     }
 }

@@ -7,6 +7,7 @@
 //! the one code path every way of deciding goes through.
 
 pub mod callback;
+pub mod http;
 pub mod links;
 pub mod request;
 pub mod secret;
@@ -27,7 +28,8 @@ pub fn now_secs() -> u64 {
     now_ms() / 1000
 }
 
-/// Why a decision was refused. Each maps to one HTTP status; in every case nothing changed.
+/// Why a decision was refused; in every case nothing changed. [`http`] says how each answers
+/// over HTTP.
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionError {
     #[error("the link's signature does not match")]
@@ -64,42 +66,6 @@ pub enum DecisionError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-}
-
-impl DecisionError {
-    pub fn status(&self) -> u16 {
-        match self {
-            DecisionError::BadSignature | DecisionError::NotAnApprover(_) => 403,
-            DecisionError::LinkExpired | DecisionError::RequestExpired => 410,
-            DecisionError::NotFound(_) => 404,
-            DecisionError::AlreadyDecided { .. } => 409,
-            DecisionError::NotAllowed { .. } | DecisionError::BadRequest { .. } => 400,
-            DecisionError::Store(_) | DecisionError::Resume { .. } => 503,
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            DecisionError::BadSignature => "bad_signature",
-            DecisionError::LinkExpired => "link_expired",
-            DecisionError::NotFound(_) => "not_found",
-            DecisionError::AlreadyDecided { .. } => "already_decided",
-            DecisionError::RequestExpired => "request_expired",
-            DecisionError::NotAllowed { .. } => "decision_not_allowed",
-            DecisionError::NotAnApprover(_) => "not_an_approver",
-            DecisionError::BadRequest { .. } => "bad_request",
-            DecisionError::Store(_) | DecisionError::Resume { .. } => "unavailable",
-        }
-    }
-
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            DecisionError::NotAllowed { .. } => Some("decision"),
-            DecisionError::NotAnApprover(_) => Some("approver"),
-            DecisionError::BadRequest { field, .. } => Some(field),
-            _ => None,
-        }
-    }
 }
 
 /// Who asks for a decision, and how sure we are of it.
