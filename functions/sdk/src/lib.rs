@@ -79,23 +79,7 @@ pub mod __private {
     pub fn check_input<T: serde::de::DeserializeOwned>(
         value: serde_json::Value,
     ) -> Result<(), crate::InputError> {
-        serde_path_to_error::deserialize::<_, T>(value)
-            .map(drop)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let message = error.inner().to_string();
-                // serde reports a missing field at its parent; name the field itself.
-                let missing = message
-                    .strip_prefix("missing field `")
-                    .and_then(|rest| rest.split('`').next());
-                let field = match (path.as_str(), missing) {
-                    (".", Some(name)) => name.to_owned(),
-                    (parent, Some(name)) => format!("{parent}.{name}"),
-                    (".", None) => "input".to_owned(),
-                    (path, None) => path.to_owned(),
-                };
-                crate::InputError { field, message }
-            })
+        crate::InputError::decode::<T>(value, "input").map(drop)
     }
 
     /// `std::any::type_name` without the crate-internal noise of references.

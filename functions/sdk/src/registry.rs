@@ -39,6 +39,30 @@ pub struct InputError {
     pub message: String,
 }
 
+impl InputError {
+    /// `value` as `T`, or where it does not fit: the field is serde's path to the problem (a
+    /// missing field named itself, not its parent), `root` when the whole does not fit.
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        value: serde_json::Value,
+        root: &str,
+    ) -> Result<T, InputError> {
+        serde_path_to_error::deserialize(value).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.into_inner().to_string();
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            let field = match (path.as_str(), missing) {
+                (".", Some(name)) => name.to_owned(),
+                (parent, Some(name)) => format!("{parent}.{name}"),
+                (".", None) => root.to_owned(),
+                (path, None) => path.to_owned(),
+            };
+            InputError { field, message }
+        })
+    }
+}
+
 inventory::collect!(AgentRegistration);
 inventory::collect!(WorkflowRegistration);
 

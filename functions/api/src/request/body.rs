@@ -38,21 +38,8 @@ fn json_kind(value: &Value) -> &'static str {
 /// `object` as `T`. Decoded from the parsed value, not the text, so a message is serde's
 /// alone (no line and column of a body the client sent as one line).
 pub fn decode<T: DeserializeOwned>(object: Map<String, Value>) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(Value::Object(object)).map_err(|error| {
-        let path = error.path().to_string();
-        let message = error.into_inner().to_string();
-        // serde reports a missing field at its parent; name the field itself.
-        let missing = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next());
-        let field = match (path.as_str(), missing) {
-            (".", Some(name)) => name.to_owned(),
-            (parent, Some(name)) => format!("{parent}.{name}"),
-            (".", None) => "body".to_owned(),
-            (path, None) => path.to_owned(),
-        };
-        ApiError::bad_field(field, message)
-    })
+    switchyard_sdk::InputError::decode(Value::Object(object), "body")
+        .map_err(|e| ApiError::bad_field(e.field, e.message))
 }
 
 /// A field a body must have: absent, `null` and `""` are all missing.

@@ -378,33 +378,17 @@ impl ApprovalStore {
         Ok(record)
     }
 
-    /// Expires the open requests of one gate of a run (its wait timed out).
+    /// Expires the open requests of one gate of a run (its wait timed out). A decision
+    /// recorded but never delivered (`deciding`) does not count either: the wait is over.
     pub async fn expire_gate(&self, run_id: &str, gate: &str) -> Result<u32, DecisionError> {
         let mut expired = 0;
         for request in self.state.approvals().of_run(run_id).await? {
-            // The wait is over: a decision that never reached the run does not count either.
             if request.gate == gate
                 && self
                     .state
                     .approvals()
                     .expire(&request.request_id, request.status)
                     .await?
-            {
-                expired += 1;
-            }
-        }
-        Ok(expired)
-    }
-
-    /// Expires every open request of a run that ended: it waits for nobody.
-    pub async fn expire_run(&self, run_id: &str) -> Result<u32, DecisionError> {
-        let mut expired = 0;
-        for request in self.state.approvals().of_run(run_id).await? {
-            if self
-                .state
-                .approvals()
-                .expire(&request.request_id, request.status)
-                .await?
             {
                 expired += 1;
             }

@@ -58,20 +58,14 @@ impl Approvals<'_> {
     }
 
     pub async fn get(&self, request_id: &str) -> Result<Option<StoredApproval>, StateError> {
-        let output = self
+        let Some(item) = self
             .state
-            .client
-            .get_item()
-            .table_name(self.name())
-            .key("request_id", s(request_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StateError::dynamodb(TABLE, "read a request", e))?;
-        let Some(item) = output.item() else {
+            .get_item(TABLE, request_id, "read a request")
+            .await?
+        else {
             return Ok(None);
         };
-        let record: ApprovalRecord = decode(TABLE, item)?;
+        let record: ApprovalRecord = decode(TABLE, &item)?;
         let task_token = item
             .get(TASK_TOKEN)
             .and_then(|v| v.as_s().ok())

@@ -34,17 +34,8 @@ impl ApiKeys<'_> {
     }
 
     pub async fn get(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StateError> {
-        let output = self
-            .state
-            .client
-            .get_item()
-            .table_name(self.name())
-            .key("key_hash", s(key_hash))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StateError::dynamodb(TABLE, "read a key", e))?;
-        output.item().map(|item| decode(TABLE, item)).transpose()
+        let item = self.state.get_item(TABLE, key_hash, "read a key").await?;
+        item.map(|item| decode(TABLE, &item)).transpose()
     }
 
     /// Every key. An operator's listing: it scans.

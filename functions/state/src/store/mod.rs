@@ -191,6 +191,25 @@ impl State {
     fn table(&self, table: Table) -> &str {
         self.names.get(table)
     }
+
+    /// The item of `table` whose (hash-only) key is `key`, read consistently.
+    async fn get_item(
+        &self,
+        table: Table,
+        key: &str,
+        operation: &'static str,
+    ) -> Result<Option<Item>, StateError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table(table))
+            .key(table.spec().hash.name, s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StateError::dynamodb(table, operation, e))?;
+        Ok(output.item)
+    }
 }
 
 /// Now, in epoch milliseconds.

@@ -167,17 +167,8 @@ impl Runs<'_> {
     }
 
     pub async fn get(&self, run_id: &str) -> Result<Option<RunRecord>, StateError> {
-        let output = self
-            .state
-            .client
-            .get_item()
-            .table_name(self.name())
-            .key("run_id", s(run_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StateError::dynamodb(TABLE, "read", e))?;
-        output.item().map(|item| decode(TABLE, item)).transpose()
+        let item = self.state.get_item(TABLE, run_id, "read a run").await?;
+        item.map(|item| decode(TABLE, &item)).transpose()
     }
 
     /// Up to `limit` runs whose records say `running`, oldest first, across tenants (the
