@@ -2,8 +2,8 @@
 //! run's end when the execution ended outside the state machine (stopped from the console,
 //! timed out as a whole) or the run-tracker failed to record it. Reads never write: they
 //! show [`effective`] status. [`reconcile`] writes: a cancel runs it first, and [`sweep`]
-//! runs it over every run recorded as running — on a schedule in the deployed API function
-//! (an EventBridge rule in the template) and on demand (`switchyard runs reconcile`).
+//! runs it over every run recorded as running, on a schedule: an EventBridge rule in the
+//! template ticks the deployed API function every five minutes.
 
 use serde_json::Value;
 use switchyard_lambda::summarize;
