@@ -238,7 +238,11 @@ mod tests {
             "not a payload of this run".into(),
         ));
         assert_eq!(refused.name, AgentError::INVALID_INPUT);
-        let stored = payload_failure(PayloadError::Store("s3://secret-bucket/key: 403".into()));
+        let detail = "s3://secret-bucket/key: 403";
+        let stored = payload_failure(PayloadError::Store {
+            detail: detail.into(),
+            source: detail.into(),
+        });
         assert!(
             !stored.message.contains("secret-bucket"),
             "{}",

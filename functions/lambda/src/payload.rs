@@ -84,10 +84,28 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+impl PayloadError {
+    fn store<E: std::error::Error + Send + Sync + 'static>(error: E) -> PayloadError {
+        PayloadError::Store {
+            detail: aws_sdk_s3::error::DisplayErrorContext(&error).to_string(),
+            source: Box::new(error),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadError {
-    #[error("payload store: {0}")]
-    Store(String),
+    /// S3 (or reading its body) failed; the error is the source.
+    #[error("payload store: {detail}")]
+    Store {
+        detail: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("output is {bytes} bytes, over the {limit} byte limit, and PAYLOAD_BUCKET is not set")]
+    NoBucket { bytes: usize, limit: usize },
+    #[error("output does not serialise: {0}")]
+    Encode(#[from] serde_json::Error),
     #[error("stored payload s3://{bucket}/{key} is not JSON: {reason}")]
     Corrupt {
         bucket: String,
@@ -162,9 +180,7 @@ impl PayloadStore {
             .key(key)
             .send()
             .await
-            .map_err(|e| {
-                PayloadError::Store(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(PayloadError::store)?;
         // Refuse before reading: the stored object must be the size the reference says.
         let length = object.content_length().and_then(|l| u64::try_from(l).ok());
         if length.is_some_and(|l| l != trusted.bytes) {
@@ -176,7 +192,7 @@ impl PayloadStore {
             .body
             .collect()
             .await
-            .map_err(|e| PayloadError::Store(e.to_string()))?
+            .map_err(PayloadError::store)?
             .into_bytes();
         if bytes.len() as u64 != trusted.bytes || sha256_hex(&bytes) != trusted.sha256 {
             return Err(PayloadError::BadReference(
@@ -236,16 +252,15 @@ impl PayloadStore {
 
     /// The output as is, or a reference to it in S3 when it is over the threshold.
     pub async fn offload(&self, run: &RunContext, output: Value) -> Result<Value, PayloadError> {
-        let bytes = serde_json::to_vec(&output).map_err(|e| PayloadError::Store(e.to_string()))?;
+        let bytes = serde_json::to_vec(&output)?;
         if bytes.len() <= self.threshold {
             return Ok(output);
         }
         let Some(bucket) = &self.bucket else {
-            return Err(PayloadError::Store(format!(
-                "output is {} bytes, over the {} byte limit, and PAYLOAD_BUCKET is not set",
-                bytes.len(),
-                self.threshold
-            )));
+            return Err(PayloadError::NoBucket {
+                bytes: bytes.len(),
+                limit: self.threshold,
+            });
         };
         let item = run.item.map(|i| format!("-{i}")).unwrap_or_default();
         let key = format!(
@@ -264,9 +279,7 @@ impl PayloadStore {
             .body(bytes.into())
             .send()
             .await
-            .map_err(|e| {
-                PayloadError::Store(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(PayloadError::store)?;
         tracing::info!(run_id = %run.run_id, step = %run.step, bytes = size, key = %key, "output offloaded to S3");
         let mut reference = Map::new();
         if let Value::Object(fields) = &output {
