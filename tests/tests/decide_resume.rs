@@ -143,7 +143,7 @@ async fn pending(stack: &Stack) -> (String, String) {
 fn decision(request_id: &str, decision: &str, who: &str) -> DecisionRequest {
     DecisionRequest {
         request_id: request_id.to_owned(),
-        decision: decision.to_owned(),
+        decision: decision.into(),
         approver: Approver::typed(Some(who.to_owned())),
         notes: None,
     }
@@ -154,7 +154,11 @@ async fn state(
     request_id: &str,
 ) -> (ApprovalStatus, Option<String>, Option<String>) {
     let record = store.get(request_id).await.expect("the request");
-    (record.status, record.decision, record.decided_by)
+    (
+        record.status,
+        record.decision.map(String::from),
+        record.decided_by,
+    )
 }
 
 #[tokio::test]

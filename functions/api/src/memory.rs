@@ -328,11 +328,7 @@ impl Backend for MemoryBackend {
                 at: approval.decided_at.unwrap_or_default(),
             });
         }
-        approval.status = if request.decision == "reject" {
-            ApprovalStatus::Rejected
-        } else {
-            ApprovalStatus::Approved
-        };
+        approval.status = request.decision.outcome();
         approval.decision = Some(request.decision.clone());
         approval.decided_by = Some(request.approver.name().to_owned());
         approval.approver_verified = Some(request.approver.is_verified());

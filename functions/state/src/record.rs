@@ -262,7 +262,7 @@ pub struct ApprovalRecord {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub links: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
     /// Whether `decided_by` was proven (a designated approver's signed link, an API key,
@@ -283,15 +283,75 @@ pub const REJECT: &str = "reject";
 /// The positive decision of a gate without choices.
 pub const APPROVE: &str = "approve";
 
+/// What someone decided at a gate: `approve` (a gate without choices), one of a pick-one
+/// gate's choices, or `reject` (every gate). Stored and sent as its name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Decision {
+    Approve,
+    Reject,
+    /// One of the gate's declared choices.
+    Choice(String),
+}
+
+impl Decision {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Decision::Approve => APPROVE,
+            Decision::Reject => REJECT,
+            Decision::Choice(name) => name,
+        }
+    }
+
+    /// What the request becomes once the run has it.
+    pub fn outcome(&self) -> ApprovalStatus {
+        match self {
+            Decision::Reject => ApprovalStatus::Rejected,
+            Decision::Approve | Decision::Choice(_) => ApprovalStatus::Approved,
+        }
+    }
+}
+
+impl From<String> for Decision {
+    fn from(name: String) -> Decision {
+        match name.as_str() {
+            APPROVE => Decision::Approve,
+            REJECT => Decision::Reject,
+            _ => Decision::Choice(name),
+        }
+    }
+}
+
+impl From<&str> for Decision {
+    fn from(name: &str) -> Decision {
+        Decision::from(name.to_owned())
+    }
+}
+
+impl From<Decision> for String {
+    fn from(decision: Decision) -> String {
+        decision.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl ApprovalRecord {
     /// The decisions this gate accepts: its choices (or `approve`), and `reject`.
-    pub fn allowed_decisions(&self) -> Vec<String> {
-        let mut allowed = if self.choices.is_empty() {
-            vec![APPROVE.to_owned()]
+    pub fn allowed_decisions(&self) -> Vec<Decision> {
+        let mut allowed: Vec<Decision> = if self.choices.is_empty() {
+            vec![Decision::Approve]
         } else {
-            self.choices.clone()
+            self.choices
+                .iter()
+                .map(|c| Decision::from(c.as_str()))
+                .collect()
         };
-        allowed.push(REJECT.to_owned());
+        allowed.push(Decision::Reject);
         allowed
     }
 
@@ -307,7 +367,7 @@ impl ApprovalRecord {
 /// A decision being recorded (`pending → deciding`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decided {
-    pub decision: String,
+    pub decision: Decision,
     pub decided_by: String,
     pub approver_verified: bool,
     /// Epoch seconds.
@@ -375,6 +435,24 @@ mod tests {
         );
         assert!("pending".parse::<ApprovalStatus>().is_ok());
         assert!("pending".parse::<StepStatus>().is_err());
+    }
+
+    #[test]
+    fn decisions_are_stored_by_name_and_read_back_as_what_they_mean() {
+        for (name, decision) in [
+            ("approve", Decision::Approve),
+            ("reject", Decision::Reject),
+            ("option-b", Decision::Choice("option-b".into())),
+        ] {
+            assert_eq!(Decision::from(name), decision);
+            assert_eq!(serde_json::to_value(&decision).ok(), Some(name.into()));
+            assert_eq!(
+                serde_json::from_value::<Decision>(name.into()).ok(),
+                Some(decision)
+            );
+        }
+        assert_eq!(Decision::Reject.outcome(), ApprovalStatus::Rejected);
+        assert_eq!(Decision::from("b").outcome(), ApprovalStatus::Approved);
     }
 
     #[test]

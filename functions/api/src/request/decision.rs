@@ -1,7 +1,7 @@
 //! `POST /approvals/submit`: which request, which decision, and notes.
 
 use serde::Deserialize;
-use switchyard_lambda::approval::{Approver, DecisionRequest};
+use switchyard_lambda::approval::{Approver, Decision, DecisionRequest};
 
 use super::body::{decode, json_object, required};
 use crate::error::ApiError;
@@ -29,7 +29,7 @@ pub fn decision(body: &[u8], identity: String) -> Result<DecisionRequest, ApiErr
     let body: DecisionBody = decode(body)?;
     Ok(DecisionRequest {
         request_id: required(body.request_id, "request_id", "required")?,
-        decision: required(body.decision, "decision", "required")?,
+        decision: Decision::from(required(body.decision, "decision", "required")?),
         approver: Approver::Verified(identity),
         notes: body.notes,
     })

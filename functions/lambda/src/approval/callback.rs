@@ -20,7 +20,7 @@ use super::http::error_answer;
 use super::links::{LinkSigner, SignedDecision};
 use super::secret;
 use super::{
-    now_secs, ApprovalRecord, ApprovalStatus, ApprovalStore, Approver, DecisionError,
+    now_secs, ApprovalRecord, ApprovalStatus, ApprovalStore, Approver, Decision, DecisionError,
     DecisionRequest,
 };
 use crate::function_url::{self, UrlRequest, UrlResponse};
@@ -132,7 +132,7 @@ impl Callback {
                 };
                 let decision = DecisionRequest {
                     request_id: request_id.to_owned(),
-                    decision: signed.decision.clone(),
+                    decision: Decision::from(signed.decision.as_str()),
                     approver,
                     notes: form.notes,
                 };
@@ -342,7 +342,11 @@ fn json_value(value: &Value) -> Markup {
 }
 
 fn decided_page(record: &ApprovalRecord, json: bool) -> Answer {
-    let decision = record.decision.clone().unwrap_or_default();
+    let decision = record
+        .decision
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let by = record.decided_by.clone().unwrap_or_default();
     Answer {
         status: 200,

@@ -15,7 +15,7 @@ pub mod secret;
 use switchyard_sdk::ApprovalDecision;
 use switchyard_state::store::{DecisionStart, StoredApproval};
 use switchyard_state::{now_ms, Decided, State, StateError};
-pub use switchyard_state::{ApprovalRecord, ApprovalStatus, APPROVE, REJECT};
+pub use switchyard_state::{ApprovalRecord, ApprovalStatus, Decision, APPROVE, REJECT};
 
 /// Longest approver name or email accepted.
 pub const MAX_APPROVER_BYTES: usize = 256;
@@ -108,7 +108,7 @@ impl Approver {
 #[derive(Clone, Debug)]
 pub struct DecisionRequest {
     pub request_id: String,
-    pub decision: String,
+    pub decision: Decision,
     pub approver: Approver,
     pub notes: Option<String>,
 }
@@ -196,8 +196,8 @@ impl ApprovalStore {
         let allowed = record.allowed_decisions();
         if !allowed.contains(&request.decision) {
             return Err(DecisionError::NotAllowed {
-                decision: request.decision.clone(),
-                allowed,
+                decision: request.decision.to_string(),
+                allowed: allowed.iter().map(Decision::to_string).collect(),
             });
         }
         if !record.approvers.is_empty() {
@@ -286,7 +286,7 @@ impl ApprovalStore {
         task_token: String,
         request: &DecisionRequest,
     ) -> Result<ApprovalRecord, DecisionError> {
-        let same = record.decision.as_deref() == Some(request.decision.as_str())
+        let same = record.decision.as_ref() == Some(&request.decision)
             && record.decided_by.as_deref() == Some(request.approver.name());
         let completed = self.complete(record, &task_token).await?;
         if same {
@@ -307,15 +307,12 @@ impl ApprovalStore {
         mut record: ApprovalRecord,
         task_token: &str,
     ) -> Result<ApprovalRecord, DecisionError> {
-        let decision_name = record.decision.clone().unwrap_or_default();
-        let status = if decision_name == REJECT {
-            ApprovalStatus::Rejected
-        } else {
-            ApprovalStatus::Approved
-        };
+        // Only a `deciding` request comes here, and it always holds its decision.
+        let decided = record.decision.clone().unwrap_or(Decision::Reject);
+        let status = decided.outcome();
         let decision = ApprovalDecision::picked(
             &record.choices,
-            &decision_name,
+            decided.as_str(),
             record.decided_by.clone(),
             record.notes.clone(),
             record.auto_approved,
@@ -369,7 +366,7 @@ impl ApprovalStore {
             step = %record.gate,
             tenant_id = %record.tenant_id,
             request_id = %record.request_id,
-            decision = %decision_name,
+            decision = %decided,
             approver = record.decided_by.as_deref().unwrap_or_default(),
             approver_verified = record.approver_verified.unwrap_or(false),
             "approval decided"

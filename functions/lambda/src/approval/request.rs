@@ -7,7 +7,9 @@ use switchyard_sdk::RunContext;
 use switchyard_state::{ApprovalRecord, ApprovalStatus, StateError};
 
 use super::links::LinkSigner;
-use super::{now_secs, ApprovalStore, Approver, DecisionError, DecisionRequest, APPROVE, REJECT};
+use super::{
+    now_secs, ApprovalStore, Approver, Decision, DecisionError, DecisionRequest, APPROVE, REJECT,
+};
 use crate::{required_var, summarize, ConfigError};
 
 /// What a gate sends (see the ASL back end).
@@ -366,7 +368,7 @@ impl ApprovalRequests {
                     .unwrap_or(APPROVE);
                 let request = DecisionRequest {
                     request_id: request_id.clone(),
-                    decision: picked.to_owned(),
+                    decision: Decision::from(picked),
                     approver: Approver::Automatic,
                     notes: Some("AUTO_APPROVE_IN_DEV".to_owned()),
                 };

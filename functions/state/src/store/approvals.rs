@@ -94,7 +94,7 @@ impl Approvals<'_> {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s(ApprovalStatus::Pending.as_str()))
             .expression_attribute_values(":deciding", s(ApprovalStatus::Deciding.as_str()))
-            .expression_attribute_values(":decision", s(&decided.decision))
+            .expression_attribute_values(":decision", s(decided.decision.as_str()))
             .expression_attribute_values(":by", s(&decided.decided_by))
             .expression_attribute_values(
                 ":verified",
