@@ -126,21 +126,10 @@ pub fn lower(decl: &WorkflowDecl, cx: &mut Ctxt) -> Option<Lowered> {
     })
 }
 
+/// A workflow's deployed name from its type's name: `CampaignCreation` → `campaign-creation`
+/// (an acronym stays one word: `HttpCheck` and `HTTPCheck` are both `http-check`).
 pub fn kebab_case(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, ch) in camel.chars().enumerate() {
-        if ch.is_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.extend(ch.to_lowercase());
-        } else if ch == '_' {
-            out.push('-');
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+    heck::ToKebabCase::to_kebab_case(camel)
 }
 
 pub fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
