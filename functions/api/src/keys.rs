@@ -29,6 +29,8 @@ pub enum KeyError {
     UnknownKey(String),
     #[error("key id `{0}` is ambiguous: give more of it")]
     AmbiguousKey(String),
+    #[error("a new key's hash is already stored: try again")]
+    Collision,
 }
 
 /// A stored key as listings show it (never the key, never the whole hash).
@@ -125,25 +127,24 @@ impl ApiKeys {
         expires_at: Option<u64>,
     ) -> Result<NewKey, KeyError> {
         validate_tenant(tenant)?;
+        let api_key = generate_key()?;
+        let record = ApiKeyRecord {
+            key_hash: hash_key(&api_key),
+            tenant_id: tenant.to_owned(),
+            created_at: now_ms(),
+            expires_at,
+            revoked_at: None,
+        };
         // 256 random bits do not collide; the store's conditional create makes sure of it.
-        loop {
-            let api_key = generate_key()?;
-            let record = ApiKeyRecord {
-                key_hash: hash_key(&api_key),
-                tenant_id: tenant.to_owned(),
-                created_at: now_ms(),
-                expires_at,
-                revoked_at: None,
-            };
-            if self.state.api_keys().create(&record).await? {
-                tracing::info!(tenant_id = tenant, "API key created");
-                return Ok(NewKey {
-                    api_key,
-                    tenant_id: record.tenant_id,
-                    created_at: record.created_at,
-                });
-            }
+        if !self.state.api_keys().create(&record).await? {
+            return Err(KeyError::Collision);
         }
+        tracing::info!(tenant_id = tenant, "API key created");
+        Ok(NewKey {
+            api_key,
+            tenant_id: record.tenant_id,
+            created_at: record.created_at,
+        })
     }
 
     /// The tenant of a key, given its hash, while the key is neither revoked nor expired.

@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use crate::metering::MeteredModel;
 use crate::payload::{PayloadError, PayloadStore};
-use switchyard_state::{now_ms, AttemptKey, State, StepRecord, StepStatus};
+use switchyard_state::{now_ms, AttemptKey, State, StepRecord};
 
 /// What the compiled state machine sends every agent task.
 #[derive(Debug, Deserialize)]
@@ -130,31 +130,19 @@ impl AgentRuntime {
 
     async fn run(&self, event: TaskEvent) -> Result<Value, TaskFailure> {
         let run = event.context;
-        let step_key = AttemptKey {
+        let key = AttemptKey {
             step: &run.step,
             item: run.item,
             attempt: run.attempt,
-        }
-        .step_key();
-        let attempt = StepRecord {
-            run_id: run.run_id.clone(),
-            step_key: step_key.clone(),
-            step: run.step.clone(),
-            item: run.item.map(u64::from),
-            attempt: u64::from(run.attempt),
-            agent: Some(self.registration.name.to_owned()),
-            tenant_id: run.tenant_id.clone(),
-            status: StepStatus::Running,
-            started_at: now_ms(),
-            finished_at: None,
-            latency_ms: None,
-            tokens_in: 0,
-            tokens_out: 0,
-            cost_usd: 0.0,
-            model: None,
-            error_name: None,
-            error_message: None,
         };
+        let attempt = StepRecord::started(
+            &run.run_id,
+            &run.tenant_id,
+            &key,
+            self.registration.name,
+            now_ms(),
+        );
+        let step_key = attempt.step_key.clone();
         let first_time = self
             .state
             .steps()

@@ -223,6 +223,30 @@ pub struct StepRecord {
     pub error_message: Option<String>,
 }
 
+impl StepRecord {
+    /// An attempt that has just started.
+    pub fn started(
+        run_id: &str,
+        tenant_id: &str,
+        key: &AttemptKey<'_>,
+        agent: &str,
+        now_ms: u64,
+    ) -> StepRecord {
+        StepRecord {
+            run_id: run_id.to_owned(),
+            step_key: key.step_key(),
+            step: key.step.to_owned(),
+            item: key.item.map(u64::from),
+            attempt: u64::from(key.attempt),
+            agent: Some(agent.to_owned()),
+            tenant_id: tenant_id.to_owned(),
+            status: StepStatus::Running,
+            started_at: now_ms,
+            ..StepRecord::default()
+        }
+    }
+}
+
 /// What one step attempt cost.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StepUsage {

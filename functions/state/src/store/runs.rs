@@ -66,63 +66,63 @@ impl Runs<'_> {
     /// Moves a running run to succeeded or failed; `Ok(false)` if it was no longer
     /// running (cancelled meanwhile, or already recorded).
     pub async fn finish(&self, run_id: &str, end: &RunEnd) -> Result<bool, StateError> {
-        let request = self
-            .state
-            .client
-            .update_item()
-            .table_name(self.name())
-            .key("run_id", s(run_id))
-            .condition_expression("#status = :running")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
-            .expression_attribute_values(":now", n(now_ms()));
-        let request = match end {
-            RunEnd::Succeeded { output_summary } => request
-                .update_expression(
-                    "SET #status = :done, finished_at = :now, updated_at = :now, \
-                     output_summary = :output",
+        let left = match end {
+            RunEnd::Succeeded { output_summary } => {
+                self.leave_running(
+                    run_id,
+                    RunStatus::Succeeded,
+                    &[("output_summary", output_summary)],
                 )
-                .expression_attribute_values(":done", s(RunStatus::Succeeded.as_str()))
-                .expression_attribute_values(":output", s(output_summary)),
-            RunEnd::Failed { error, cause } => request
-                .update_expression(
-                    "SET #status = :done, finished_at = :now, updated_at = :now, \
-                     failure_error = :error, failure_cause = :cause",
-                )
-                .expression_attribute_values(":done", s(RunStatus::Failed.as_str()))
-                .expression_attribute_values(":error", s(error))
-                .expression_attribute_values(":cause", s(cause)),
-        };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => {
-                tracing::warn!(run_id, "run is no longer running; its end is not recorded");
-                Ok(false)
+                .await?
             }
-            Err(e) => Err(StateError::dynamodb(TABLE, "record an end", e)),
+            RunEnd::Failed { error, cause } => {
+                self.leave_running(
+                    run_id,
+                    RunStatus::Failed,
+                    &[("failure_error", error), ("failure_cause", cause)],
+                )
+                .await?
+            }
+        };
+        if !left {
+            tracing::warn!(run_id, "run is no longer running; its end is not recorded");
         }
+        Ok(left)
     }
 
     /// Moves a running run to cancelled; `Ok(false)` if it was no longer running.
     pub async fn cancel(&self, run_id: &str) -> Result<bool, StateError> {
-        let result = self
+        self.leave_running(run_id, RunStatus::Cancelled, &[]).await
+    }
+
+    /// The one way a run leaves `running`, once: `to`, its finish time, and `fields`.
+    async fn leave_running(
+        &self,
+        run_id: &str,
+        to: RunStatus,
+        fields: &[(&str, &String)],
+    ) -> Result<bool, StateError> {
+        let mut expression =
+            String::from("SET #status = :to, finished_at = :now, updated_at = :now");
+        let mut request = self
             .state
             .client
             .update_item()
             .table_name(self.name())
             .key("run_id", s(run_id))
-            .update_expression("SET #status = :cancelled, finished_at = :now, updated_at = :now")
             .condition_expression("#status = :running")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":cancelled", s(RunStatus::Cancelled.as_str()))
             .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
-            .expression_attribute_values(":now", n(now_ms()))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", n(now_ms()));
+        for (i, (attribute, value)) in fields.iter().enumerate() {
+            expression.push_str(&format!(", {attribute} = :f{i}"));
+            request = request.expression_attribute_values(format!(":f{i}"), s(*value));
+        }
+        match request.update_expression(expression).send().await {
             Ok(_) => Ok(true),
             Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "cancel", e)),
+            Err(e) => Err(StateError::dynamodb(TABLE, "end a run", e)),
         }
     }
 
