@@ -41,8 +41,8 @@ fn every_emitted_definition_is_valid_asl() {
         }
     }
     assert_eq!(
-        checked, 9,
-        "one definition per seed workflow and the four self-tests"
+        checked, 10,
+        "one definition per seed workflow, the four self-tests and the benchmark chain"
     );
 }
 

@@ -224,7 +224,7 @@ fn runs_are_recorded_at_start_end_and_on_every_failure() {
 fn the_manifest_lists_every_function_and_state_machine() {
     let manifest: Value = serde_json::from_str(&seed_artefacts()["manifest.json"]).expect("JSON");
     let agents = manifest["agents"].as_array().expect("agents");
-    assert_eq!(agents.len(), 45);
+    assert_eq!(agents.len(), 46);
     let analyst = agents
         .iter()
         .find(|a| a["agent"] == "analyst")
@@ -232,7 +232,7 @@ fn the_manifest_lists_every_function_and_state_machine() {
     assert_eq!(analyst["function_name"], "switchyard-analyst");
     assert_eq!(analyst["substitution"], "AgentAnalystArn");
     let machines = manifest["state_machines"].as_array().expect("machines");
-    assert_eq!(machines.len(), 9);
+    assert_eq!(machines.len(), 10);
     let campaign = machines
         .iter()
         .find(|m| m["workflow"] == "campaign-creation")

@@ -4,6 +4,7 @@
 //! (`workflow!`). Nothing lists them: the compiler and the Lambda binary find them through
 //! their registrations.
 
+pub mod bench;
 pub mod campaign;
 pub mod dev_team;
 pub mod enterprise;
