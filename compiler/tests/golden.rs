@@ -115,7 +115,7 @@ fn approval_gates_wait_for_a_task_token_and_route_rejects_and_timeouts() {
     assert_eq!(decision["Default"], "prepare");
     let rejected = &def["States"]["approve_strategy-rejected"];
     assert_eq!(rejected["Result"]["Error"], "Switchyard.Rejected");
-    assert_eq!(rejected["Next"], "fail-run");
+    assert_eq!(rejected["Next"], "run-failed-route");
 }
 
 #[test]
@@ -138,10 +138,9 @@ fn enum_match_uses_the_serde_names_of_the_variants() {
 #[test]
 fn bounded_loops_count_in_meta_and_exit_when_exhausted() {
     let def = asl("movie-production");
-    assert_eq!(
-        def["States"]["init-run"]["Parameters"]["meta"]["loops"]["revisions"],
-        0
-    );
+    assert_eq!(def["StartAt"], "init-loops");
+    assert_eq!(def["States"]["init-loops"]["Result"]["revisions"], 0);
+    assert_eq!(def["States"]["init-loops"]["ResultPath"], "$.meta.loops");
     assert_eq!(
         def["States"]["revisions"]["Parameters"]["revisions.$"],
         "States.MathAdd($.meta.loops.revisions, 1)"
@@ -184,156 +183,68 @@ fn a_conditional_step_is_skipped_unless_its_condition_holds() {
 }
 
 #[test]
-fn runs_are_recorded_at_start_end_and_on_every_failure() {
+fn definitions_hold_only_the_workflow_and_every_failure_takes_one_route() {
     let def = asl("self-test");
-    assert_eq!(def["States"]["init-run"]["Next"], "record-start");
-    assert_eq!(
-        def["States"]["record-start"]["Resource"],
-        "${RunTrackerFunctionArn}"
-    );
-    assert_eq!(
-        def["States"]["record-start"]["Parameters"]["phase"],
-        "started"
-    );
-    assert_eq!(def["States"]["totals"]["Next"], "finish-run");
-    assert_eq!(def["States"]["finish-run"]["Next"], "run-succeeded");
+    // No bookkeeping states: the run starts at its first step and its last step ends it.
+    assert_eq!(def["StartAt"], "flaky_step");
+    let text = def.to_string();
+    assert!(!text.contains("RunTrackerFunctionArn"), "{text}");
+    assert_eq!(def["States"]["totals"]["End"], true);
+    assert_eq!(def["States"]["totals"]["OutputPath"], "$.data");
+    assert!(def["States"].get("run-succeeded").is_none());
     assert_eq!(
         def["States"]["run-failed"]["ErrorPath"],
         "$.meta.error.Error"
     );
-    // The declared catcher comes first; whatever it leaves is recorded as the failure.
+    // `States.*` errors keep their name and cause in the runtime failure's cause.
+    assert_eq!(
+        def["States"]["run-failed-runtime"]["CausePath"],
+        "States.JsonToString($.meta.error)"
+    );
+    // The declared catcher comes first; whatever it leaves takes the failure route.
     let catchers = def["States"]["risky"]["Catch"]
         .as_array()
         .expect("catchers");
     assert_eq!(catchers[0]["ErrorEquals"][0], "Agent.Permanent");
     assert_eq!(catchers[1]["ErrorEquals"][0], "States.ALL");
-    assert_eq!(catchers[1]["Next"], "fail-run");
+    assert_eq!(catchers[1]["Next"], "run-failed-route");
     for state in ["flaky_step", "squares", "totals"] {
         let last = def["States"][state]["Catch"]
             .as_array()
             .and_then(|c| c.last().cloned());
         assert_eq!(
             last.map(|c| c["Next"].clone()),
-            Some(json!("fail-run")),
+            Some(json!("run-failed-route")),
             "{state}"
         );
     }
+    // A Choice cannot end a run: its route to the end is the one Succeed state.
+    let dev = asl("dev-team");
+    assert_eq!(dev["States"]["debug-when"]["Default"], "run-succeeded");
+    assert_eq!(dev["States"]["run-succeeded"]["Type"], "Succeed");
 }
 
 #[test]
-fn the_manifest_lists_every_function_and_state_machine() {
+fn the_expected_estimate_is_exact_for_a_chain_and_the_worst_case_bounds_it() {
     let manifest: Value = serde_json::from_str(&seed_artefacts()["manifest.json"]).expect("JSON");
-    let agents = manifest["agents"].as_array().expect("agents");
-    assert_eq!(agents.len(), 46);
-    let analyst = agents
-        .iter()
-        .find(|a| a["agent"] == "analyst")
-        .expect("analyst");
-    assert_eq!(analyst["function_name"], "switchyard-analyst");
-    assert_eq!(analyst["substitution"], "AgentAnalystArn");
     let machines = manifest["state_machines"].as_array().expect("machines");
-    assert_eq!(machines.len(), 10);
-    let campaign = machines
-        .iter()
-        .find(|m| m["workflow"] == "campaign-creation")
-        .expect("campaign");
-    assert_eq!(campaign["approval_gates"].as_array().map(Vec::len), Some(3));
-    assert!(campaign["estimate"]["state_transitions"].as_u64() > Some(20));
-    assert_eq!(campaign["estimate"]["bounded"], true);
-}
-
-/// States reachable from `StartAt` through `Next`, `Default`, choice rules and catchers.
-fn unreachable_states(machine: &Value) -> Vec<String> {
-    let states = machine["States"].as_object().expect("States");
-    let mut seen = std::collections::BTreeSet::new();
-    let mut stack = vec![machine["StartAt"].as_str().expect("StartAt").to_owned()];
-    while let Some(name) = stack.pop() {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        let state = &states[&name];
-        let mut next: Vec<&Value> = vec![&state["Next"], &state["Default"]];
-        for list in ["Choices", "Catch"] {
-            if let Some(items) = state[list].as_array() {
-                next.extend(items.iter().map(|item| &item["Next"]));
-            }
-        }
-        stack.extend(
-            next.into_iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned),
+    let estimate = |workflow: &str| {
+        machines
+            .iter()
+            .find(|m| m["workflow"] == workflow)
+            .map(|m| m["estimate"].clone())
+            .expect("estimated")
+    };
+    // Five Task states and the execution's start and end: one transition per agent.
+    let chain = estimate("bench-chain");
+    assert_eq!(chain["expected_state_transitions"], 5);
+    assert_eq!(chain["state_transitions"], 5);
+    assert_eq!(chain["expected_history_events"], 5 * 5 + 2);
+    for machine in machines {
+        let e = &machine["estimate"];
+        assert!(
+            e["expected_state_transitions"].as_u64() <= e["state_transitions"].as_u64(),
+            "{machine}"
         );
     }
-    let mut unreachable: Vec<String> = states
-        .keys()
-        .filter(|k| !seen.contains(*k))
-        .cloned()
-        .collect();
-    for state in states.values() {
-        for branch in state["Branches"].as_array().into_iter().flatten() {
-            unreachable.extend(unreachable_states(branch));
-        }
-        if state["ItemProcessor"].is_object() {
-            unreachable.extend(unreachable_states(&state["ItemProcessor"]));
-        }
-    }
-    unreachable
-}
-
-#[test]
-fn no_definition_has_a_state_nothing_reaches() {
-    for (name, text) in seed_artefacts() {
-        if name.ends_with(".asl.json") {
-            let machine: Value = serde_json::from_str(&text).expect("JSON");
-            assert_eq!(unreachable_states(&machine), Vec::<String>::new(), "{name}");
-        }
-    }
-    // A guarded map with an item limit: the guard leads to the limit check, not past it.
-    let mut workflow = switchyard_sdk::workflows()
-        .into_iter()
-        .map(|w| (w.definition)())
-        .find(|w| w.name == "self-test")
-        .expect("self-test");
-    let squares = workflow
-        .steps
-        .iter_mut()
-        .find(|s| s.name == "squares")
-        .expect("squares");
-    squares.when = Some(switchyard_ir::Condition::Compare {
-        field: switchyard_ir::FieldPath(vec!["fail_times".into()]),
-        op: switchyard_ir::CompareOp::Lt,
-        value: switchyard_ir::Literal::Integer(5),
-    });
-    let machine = compiler::asl::definition(&workflow);
-    assert_eq!(unreachable_states(&machine), Vec::<String>::new());
-    assert_eq!(
-        machine["States"]["squares-when"]["Choices"][0]["Next"],
-        "squares-count"
-    );
-}
-
-#[test]
-fn check_refuses_a_definition_over_one_megabyte() {
-    let mut workflow = switchyard_sdk::workflows()
-        .into_iter()
-        .map(|w| (w.definition)())
-        .find(|w| w.name == "gate-test")
-        .expect("gate-test");
-    assert!(compiler::check(&workflow).is_ok());
-    for step in &mut workflow.steps {
-        if let switchyard_ir::StepKind::Approval(gate) = &mut step.kind {
-            gate.subject = "x".repeat(compiler::MAX_DEFINITION_BYTES);
-        }
-    }
-    let errors = compiler::check(&workflow).expect_err("too large");
-    assert!(
-        matches!(
-            errors[..],
-            [switchyard_ir::ValidationError {
-                kind: switchyard_ir::ErrorKind::DefinitionTooLarge { .. },
-                locus: switchyard_ir::Locus::Workflow,
-            }]
-        ),
-        "{errors:?}"
-    );
 }

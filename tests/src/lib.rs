@@ -122,22 +122,17 @@ impl Stack {
             })
     }
 
-    /// Starts a run the way the CLI and API do: `{input, tenant_id}`.
+    /// Starts a run with the envelope the Run API sends (`switchyard_state::ExecutionInput`).
     pub async fn start(&self, workflow: &str, tenant: &str, input: Value) -> String {
-        self.start_with(
-            workflow,
-            serde_json::json!({ "input": input, "tenant_id": tenant }),
-        )
-        .await
+        let envelope = switchyard_state::ExecutionInput::new(tenant, input);
+        self.start_with(workflow, serde_json::json!(envelope)).await
     }
 
     /// Starts a run that waits for people at its gates (no dev auto-approval).
     pub async fn start_gated(&self, workflow: &str, tenant: &str, input: Value) -> String {
-        self.start_with(
-            workflow,
-            serde_json::json!({ "input": input, "tenant_id": tenant, "auto_approve": false }),
-        )
-        .await
+        let mut envelope = switchyard_state::ExecutionInput::new(tenant, input);
+        envelope.auto_approve = Some(false);
+        self.start_with(workflow, serde_json::json!(envelope)).await
     }
 
     async fn start_with(&self, workflow: &str, body: Value) -> String {
@@ -157,8 +152,35 @@ impl Stack {
         started.execution_arn().to_owned()
     }
 
-    /// Waits for the execution to leave RUNNING (up to `limit`), returning its final state.
+    /// Waits for the execution to leave RUNNING (up to `limit`), and for the run-tracker to
+    /// record its end from the status-change event (up to 20 s more), returning its final
+    /// state.
     pub async fn wait(&self, execution: &str, limit: Duration) -> Finished {
+        let finished = self.wait_execution(execution, limit).await;
+        self.wait_recorded(run_id(execution)).await;
+        finished
+    }
+
+    /// Waits for the run's record to leave `running`: the execution's end event reached the
+    /// run-tracker.
+    pub async fn wait_recorded(&self, run_id: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let run = self.state.runs().get(run_id).await;
+            match run {
+                Ok(Some(run)) if run.status.is_finished() => return,
+                _ if tokio::time::Instant::now() > deadline => panic!(
+                    "run {run_id} ended but its record still says {:?} after 20 s: did the \
+                     execution's status-change event reach the run-tracker?",
+                    run.map(|r| r.map(|r| r.status))
+                ),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Waits for the execution to leave RUNNING (up to `limit`).
+    pub async fn wait_execution(&self, execution: &str, limit: Duration) -> Finished {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let described = self

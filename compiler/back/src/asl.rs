@@ -5,37 +5,35 @@
 //! workflow itself needs across steps (tenant, loop counters, caught errors, map position).
 //! Keys are emitted sorted (serde_json's map), so output is byte-for-byte deterministic.
 //!
-//! The run-tracker function records the run in DynamoDB: `record-start` after the envelope
-//! is built, `finish-run` before the one success state, and `fail-run` before the one failure
-//! state. Every way to fail leads there: declared `fail` targets set `$.meta.error` first, and
-//! every task, parallel, map and gate state catches what its declared policies leave.
+//! A definition holds the workflow's own states and nothing for bookkeeping: an execution
+//! starts on the envelope (the Run API builds it, see `switchyard_state::ExecutionInput`), the
+//! last step ends the execution itself, and the run is recorded from Step Functions'
+//! execution status-change events (the run-tracker function receives them through an
+//! EventBridge rule). Every way to fail leads to the one failure route: declared `fail`
+//! targets set `$.meta.error` first, and every task, parallel, map and gate state catches
+//! what its declared policies leave.
 
 use serde_json::{json, Map, Value};
 use switchyard_ir::{
     fail_state_name, AgentCall, ApprovalGate, CompareOp, Condition, Edge, FieldPath, Literal,
     Retry, Step, StepKind, Target, Workflow,
 };
-use switchyard_state::schema::TrackerPhase;
+use switchyard_state::schema::{TrackerPhase, RUNTIME_ERROR};
 
 use super::{agent_substitution, APPROVAL_REQUEST_SUBSTITUTION, RUN_TRACKER_SUBSTITUTION};
 
-/// The first state: wraps the execution input `{"input": ..., "tenant_id": ...}` in the
-/// envelope.
-pub const INIT_STATE: &str = "init-run";
-/// Records the run as started.
-pub const RECORD_START_STATE: &str = "record-start";
-/// Records success, then succeeds.
-pub const FINISH_STATE: &str = "finish-run";
-/// The one success state: the run's output is its data.
+/// The first state of a workflow with loops: sets every loop's counter to zero.
+pub const INIT_LOOPS_STATE: &str = "init-loops";
+/// The success state for routes that end the run from a Choice (a Choice cannot end an
+/// execution itself): the run's output is its data.
 pub const SUCCEED_STATE: &str = "run-succeeded";
-/// Records the failure in `$.meta.error`, then fails.
-pub const FAIL_RECORD_STATE: &str = "fail-run";
+/// The one failure route: chooses between the two failure states.
+pub const FAIL_ROUTE_STATE: &str = "run-failed-route";
 /// The one failure state: error and cause come from `$.meta.error`.
 pub const FAILED_STATE: &str = "run-failed";
-/// Chooses between the two failure states.
-const FAIL_ROUTE_STATE: &str = "run-failed-route";
-/// The failure state for errors named `States.*`, which a Fail state cannot raise.
-const FAILED_RUNTIME_STATE: &str = "run-failed-runtime";
+/// The failure state for errors named `States.*`, which a Fail state cannot raise: the run
+/// fails as `Switchyard.Runtime` with the original `{Error, Cause}` as JSON in its cause.
+pub const FAILED_RUNTIME_STATE: &str = "run-failed-runtime";
 /// Errors a tracker call retries on: Lambda's own transient failures.
 const TRANSIENT_LAMBDA_ERRORS: [&str; 3] = [
     "Lambda.ServiceException",
@@ -59,54 +57,25 @@ pub fn write(workflow: &Workflow) -> String {
 
 pub fn definition(workflow: &Workflow) -> Value {
     let mut states = Map::new();
+    let entry = entry_state(workflow.step(workflow.start));
     let loops: Map<String, Value> = workflow
         .loops()
         .map(|s| (s.name.clone(), json!(0)))
         .collect();
-    states.insert(
-        INIT_STATE.into(),
-        json!({
-            "Type": "Pass",
-            "Parameters": {
-                "data.$": "$.input",
-                "meta": { "tenant_id.$": "$.tenant_id", "loops": loops },
-            },
-            "Next": RECORD_START_STATE,
-        }),
-    );
-    states.insert(
-        RECORD_START_STATE.into(),
-        tracker_task(
-            workflow,
-            TrackerPhase::Started,
-            &entry_state(workflow.step(workflow.start)),
-            None,
-        ),
-    );
-    states.insert(
-        FINISH_STATE.into(),
-        tracker_task(
-            workflow,
-            TrackerPhase::Succeeded,
-            SUCCEED_STATE,
-            Some(SUCCEED_STATE),
-        ),
-    );
-    states.insert(
-        SUCCEED_STATE.into(),
-        json!({ "Type": "Succeed", "OutputPath": "$.data" }),
-    );
-    states.insert(
-        FAIL_RECORD_STATE.into(),
-        tracker_task(
-            workflow,
-            TrackerPhase::Failed,
-            FAIL_ROUTE_STATE,
-            Some(FAIL_ROUTE_STATE),
-        ),
-    );
-    // A Fail state may not raise Step Functions' own `States.*` names: those runs fail as
-    // `Switchyard.Runtime` with the original name in the cause (and in the runs table).
+    let start = if loops.is_empty() {
+        entry
+    } else {
+        states.insert(
+            INIT_LOOPS_STATE.into(),
+            json!({
+                "Type": "Pass",
+                "Result": loops,
+                "ResultPath": "$.meta.loops",
+                "Next": entry,
+            }),
+        );
+        INIT_LOOPS_STATE.to_owned()
+    };
     states.insert(
         FAIL_ROUTE_STATE.into(),
         json!({
@@ -121,7 +90,11 @@ pub fn definition(workflow: &Workflow) -> Value {
     );
     states.insert(
         FAILED_RUNTIME_STATE.into(),
-        json!({ "Type": "Fail", "Error": "Switchyard.Runtime", "CausePath": "$.meta.error.Error" }),
+        json!({
+            "Type": "Fail",
+            "Error": RUNTIME_ERROR,
+            "CausePath": "States.JsonToString($.meta.error)",
+        }),
     );
     states.insert(
         FAILED_STATE.into(),
@@ -134,22 +107,35 @@ pub fn definition(workflow: &Workflow) -> Value {
     for step in &workflow.steps {
         StepWriter { workflow, step }.write(&mut states);
     }
-    let mut root = json!({ "StartAt": INIT_STATE, "States": states });
+    // Only routes that end from a Choice need the success state.
+    if mentions(&Value::Object(states.clone()), SUCCEED_STATE) {
+        states.insert(
+            SUCCEED_STATE.into(),
+            json!({ "Type": "Succeed", "OutputPath": "$.data" }),
+        );
+    }
+    let mut root = json!({ "StartAt": start, "States": states });
     if let Some(comment) = &workflow.comment {
         root["Comment"] = json!(comment);
     }
     root
 }
 
-/// A call to the run-tracker function. Tracking never decides a run's outcome: after its
-/// retries, a failed call still goes on to `fallback` (the success or failure state).
-fn tracker_task(
-    workflow: &Workflow,
-    phase: TrackerPhase,
-    next: &str,
-    fallback: Option<&str>,
-) -> Value {
-    let mut state = json!({
+/// Whether any `Next` or `Default` in `value` names `state`.
+fn mentions(value: &Value, state: &str) -> bool {
+    match value {
+        Value::Object(map) => map.iter().any(|(key, v)| {
+            ((key == "Next" || key == "Default") && v == state) || mentions(v, state)
+        }),
+        Value::Array(items) => items.iter().any(|v| mentions(v, state)),
+        _ => false,
+    }
+}
+
+/// A call to the run-tracker function on a gate's timeout path. Tracking never decides a
+/// run's outcome: after its retries, a failed call still goes on to `next`.
+fn tracker_task(workflow: &Workflow, phase: TrackerPhase, next: &str) -> Value {
+    json!({
         "Type": "Task",
         "Resource": format!("${{{RUN_TRACKER_SUBSTITUTION}}}"),
         "Parameters": {
@@ -158,8 +144,6 @@ fn tracker_task(
             "execution_arn.$": "$$.Execution.Id",
             "tenant_id.$": "$.meta.tenant_id",
             "workflow": workflow.name,
-            "data.$": "$.data",
-            "meta.$": "$.meta",
         },
         "ResultPath": null,
         "TimeoutSeconds": 30,
@@ -169,19 +153,15 @@ fn tracker_task(
             "MaxAttempts": 3,
             "BackoffRate": 2.0,
         }],
+        "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": next }],
         "Next": next,
-    });
-    if let Some(fallback) = fallback {
-        state["Catch"] =
-            json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": fallback }]);
-    }
-    state
+    })
 }
 
 /// Appended to the catchers of every state that can fail: whatever the declared policies do
 /// not handle is recorded before the run fails.
 fn catch_all() -> Value {
-    json!({ "ErrorEquals": ["States.ALL"], "ResultPath": "$.meta.error", "Next": FAIL_RECORD_STATE })
+    json!({ "ErrorEquals": ["States.ALL"], "ResultPath": "$.meta.error", "Next": FAIL_ROUTE_STATE })
 }
 
 /// The state a step is entered through (its guard, if it has one).
@@ -212,11 +192,23 @@ struct StepWriter<'a> {
 }
 
 impl StepWriter<'_> {
+    /// The state a Choice rule or `Next` goes to for `target`; the end is the success state.
     fn target(&self, target: Target, edge: Edge) -> String {
         match target {
             Target::Step(id) => entry_state(self.workflow.step(id)),
-            Target::End => FINISH_STATE.to_owned(),
+            Target::End => SUCCEED_STATE.to_owned(),
             Target::Fail => fail_state_name(&self.step.name, edge),
+        }
+    }
+
+    /// Sets where a Task, Parallel or Map state goes next: the end of the run is the state
+    /// itself ending the execution with its data as the output.
+    fn then(&self, state: &mut Value, target: Target) {
+        if target == Target::End {
+            state["End"] = json!(true);
+            state["OutputPath"] = json!("$.data");
+        } else {
+            state["Next"] = json!(self.target(target, Edge::Next));
         }
     }
 
@@ -243,7 +235,7 @@ impl StepWriter<'_> {
                             "Cause": format!("step `{name}`: {}", edge.label()),
                         },
                         "ResultPath": "$.meta.error",
-                        "Next": FAIL_RECORD_STATE,
+                        "Next": FAIL_ROUTE_STATE,
                     }),
                 );
             }
@@ -266,7 +258,7 @@ impl StepWriter<'_> {
                     catchers.push(catch_all());
                 }
                 state["Catch"] = json!(catchers);
-                state["Next"] = json!(self.target(*next, Edge::Next));
+                self.then(&mut state, *next);
                 states.insert(name.clone(), state);
             }
             StepKind::Parallel { branches, next } => {
@@ -279,16 +271,14 @@ impl StepWriter<'_> {
                         json!({ "StartAt": b.name, "States": { b.name.clone(): task } })
                     })
                     .collect();
-                states.insert(
-                    name.clone(),
-                    json!({
-                        "Type": "Parallel",
-                        "Branches": branches,
-                        "ResultPath": "$.data",
-                        "Catch": [catch_all()],
-                        "Next": self.target(*next, Edge::Next),
-                    }),
-                );
+                let mut state = json!({
+                    "Type": "Parallel",
+                    "Branches": branches,
+                    "ResultPath": "$.data",
+                    "Catch": [catch_all()],
+                });
+                self.then(&mut state, *next);
+                states.insert(name.clone(), state);
             }
             StepKind::Map {
                 items,
@@ -330,7 +320,7 @@ impl StepWriter<'_> {
                                 "Cause": format!("step `{name}`: `{items}` has more than the declared max_items = {max}"),
                             },
                             "ResultPath": "$.meta.error",
-                            "Next": FAIL_RECORD_STATE,
+                            "Next": FAIL_ROUTE_STATE,
                         }),
                     );
                 }
@@ -357,9 +347,11 @@ impl StepWriter<'_> {
                         },
                         "ResultPath": "$.data",
                         "Catch": [catch_all()],
-                        "Next": self.target(*next, Edge::Next),
                     }),
                 );
+                if let Some(state) = states.get_mut(name.as_str()) {
+                    self.then(state, *next);
+                }
             }
             StepKind::Branch { arms, default, .. } => {
                 let choices: Vec<Value> = arms
@@ -423,7 +415,6 @@ impl StepWriter<'_> {
                     self.workflow,
                     TrackerPhase::ApprovalExpired,
                     &self.target(gate.on_timeout, Edge::TimedOut),
-                    Some(&self.target(gate.on_timeout, Edge::TimedOut)),
                 );
                 expire["Parameters"]["gate"] = json!(name);
                 states.insert(format!("{name}-expired"), expire);

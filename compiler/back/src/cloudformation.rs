@@ -18,6 +18,8 @@ const PAYLOAD_BUCKET: &str = "PayloadBucket";
 /// Logical id of the schedule that ticks the reconciler in the API function, and its rate.
 const RECONCILE_SCHEDULE: &str = "ReconcileSchedule";
 const RECONCILE_RATE: &str = "rate(5 minutes)";
+/// The EventBridge rule that sends executions' status changes to the run-tracker.
+const RUN_STATUS_EVENTS: &str = "RunStatusEvents";
 /// Memory for every function; Rust agents need little, Lambda's CPU share scales with it.
 const FUNCTION_MEMORY_MB: u32 = 256;
 
@@ -86,14 +88,8 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         let id = pascal_case(agent.agent);
         let policies = vec![
             logs_policy(&agent.function_name),
-            dynamodb_policy(
-                &[Table::Runs, Table::Steps],
-                &[
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                ],
-            ),
+            // An attempt's start and end are two conditional puts of its own item.
+            dynamodb_policy(&[Table::Steps], &["dynamodb:PutItem"]),
             json!({
                 "PolicyName": "payloads",
                 "PolicyDocument": statement(
@@ -131,16 +127,23 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         let id = pascal_case(platform.role);
         let mut extra = Map::new();
         let (description, mut policies) = match platform.function {
-            Platform::RunTracker => (
-                "Records runs starting and finishing, and expires timed-out approvals",
-                vec![
-                    dynamodb_policy(&[Table::Runs], &["dynamodb:PutItem", "dynamodb:UpdateItem"]),
-                    dynamodb_policy(
-                        &[Table::Approvals],
-                        &["dynamodb:Query", "dynamodb:UpdateItem"],
-                    ),
-                ],
-            ),
+            Platform::RunTracker => {
+                extra.insert(
+                    env::STATE_MACHINE_ARN_PREFIX.into(),
+                    json!({ "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:switchyard-" }),
+                );
+                (
+                    "Records runs starting and ending from their executions' status-change events, and expires approvals nobody waits for",
+                    vec![
+                        dynamodb_policy(&[Table::Runs], &["dynamodb:UpdateItem"]),
+                        dynamodb_policy(&[Table::Steps], &["dynamodb:Query"]),
+                        dynamodb_policy(
+                            &[Table::Approvals],
+                            &["dynamodb:Query", "dynamodb:UpdateItem"],
+                        ),
+                    ],
+                )
+            }
             Platform::Api => {
                 extra.insert(
                     env::STATE_MACHINE_ARN_PREFIX.into(),
@@ -368,6 +371,48 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         outputs.insert(
             format!("StateMachine{id}"),
             json!({ "Description": machine.workflow, "Value": { "Ref": format!("StateMachine{id}") } }),
+        );
+    }
+    // Every run's start and end reach the run-tracker as Step Functions' status-change
+    // events: no state in any definition records them.
+    if let Some(tracker) = manifest
+        .platform_functions
+        .iter()
+        .find(|p| p.function == Platform::RunTracker)
+    {
+        let tracker = format!("Fn{}", pascal_case(tracker.role));
+        let machines: Vec<Value> = manifest
+            .state_machines
+            .iter()
+            .map(|m| json!({ "Ref": format!("StateMachine{}", pascal_case(m.workflow)) }))
+            .collect();
+        resources.insert(
+            RUN_STATUS_EVENTS.into(),
+            json!({
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Description": "Switchyard: record runs from their executions' status changes",
+                    "EventPattern": {
+                        "source": ["aws.states"],
+                        "detail-type": ["Step Functions Execution Status Change"],
+                        "detail": { "stateMachineArn": machines },
+                    },
+                    "State": "ENABLED",
+                    "Targets": [{ "Id": "run-tracker", "Arn": { "Fn::GetAtt": [tracker.clone(), "Arn"] } }],
+                },
+            }),
+        );
+        resources.insert(
+            format!("{RUN_STATUS_EVENTS}Permission"),
+            json!({
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "FunctionName": { "Ref": tracker },
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "events.amazonaws.com",
+                    "SourceArn": { "Fn::GetAtt": [RUN_STATUS_EVENTS, "Arn"] },
+                },
+            }),
         );
     }
     outputs.insert(

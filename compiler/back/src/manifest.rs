@@ -109,9 +109,10 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
                 .map(|call| agent_substitution(&call.agent))
                 .collect();
             if wf.approval_gates().next().is_some() {
+                // A gate asks for approval, and its timeout path tells the run-tracker.
                 substitutions.push(APPROVAL_REQUEST_SUBSTITUTION.to_owned());
+                substitutions.push(RUN_TRACKER_SUBSTITUTION.to_owned());
             }
-            substitutions.push(RUN_TRACKER_SUBSTITUTION.to_owned());
             substitutions.sort();
             substitutions.dedup();
             StateMachine {

@@ -1,5 +1,12 @@
-//! Static per-run bounds: how many state transitions and history events a run can take at
-//! worst, with every loop at its bound and every map at its declared `max_items`.
+//! Static per-run figures: how many state transitions and history events a run takes, counted
+//! on the definitions `switchyard-back` emits (a transition is a state entered, as Step
+//! Functions bills and as the history shows with `*StateEntered`; a retry is billed too).
+//!
+//! Two walks over the graph: the **worst case** takes every retry, the costliest route at
+//! each branch and gate, every loop to its bound; the **expected** run takes no retry and the
+//! cheapest route that does not fail (a `.when` guard false, a gate approved, a loop's body
+//! once). Both put every map at its declared `max_items` (one item without it). For a
+//! graph with neither branches nor retries the two are equal and exact.
 
 use std::collections::HashMap;
 
@@ -14,14 +21,27 @@ pub const MAX_HISTORY_EVENTS: u64 = 25_000;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Estimate {
+    /// State transitions of an expected run (no retries, the cheapest successful route).
+    pub expected_state_transitions: u64,
+    /// Execution history events of an expected run.
+    pub expected_history_events: u64,
     /// Worst-case state transitions of one run.
     pub state_transitions: u64,
     /// Worst-case execution history events of one run.
     pub history_events: u64,
     /// False when a map has no declared `max_items`: its figures then count one item.
     pub bounded: bool,
+    /// `expected_state_transitions` priced at Step Functions Standard rates.
+    pub expected_transition_cost_usd: f64,
     /// `state_transitions` priced at Step Functions Standard rates.
     pub transition_cost_usd: f64,
+}
+
+/// Which run a walk costs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Expected,
+    Worst,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -44,11 +64,36 @@ impl Cost {
             self
         }
     }
+    fn min(self, other: Cost) -> Cost {
+        if (other.events, other.transitions) < (self.events, self.transitions) {
+            other
+        } else {
+            self
+        }
+    }
+    const fn of(transitions: u64, events: u64) -> Cost {
+        Cost {
+            transitions,
+            events,
+        }
+    }
 }
 
-/// Worst-case cost of one agent invocation, every retry taken.
-fn call_cost(call: &AgentCall) -> Cost {
-    let retries: u64 = call.retry.iter().map(|r| u64::from(r.max_attempts)).sum();
+/// A Choice or Pass state: entered, exited.
+const SIMPLE_STATE: Cost = Cost::of(1, 2);
+/// The success state a Choice ends a run through.
+const SUCCEED: Cost = Cost::of(1, 2);
+/// A declared `fail`: the Pass that sets the error, the failure route, the Fail state.
+const FAIL: Cost = Cost::of(3, 6);
+/// The execution's own start and end events.
+const EXECUTION: Cost = Cost::of(0, 2);
+
+/// One agent invocation; in the worst case every retry is taken.
+fn call_cost(call: &AgentCall, case: Case) -> Cost {
+    let retries: u64 = match case {
+        Case::Expected => 0,
+        Case::Worst => call.retry.iter().map(|r| u64::from(r.max_attempts)).sum(),
+    };
     // Entered, scheduled, started, succeeded/failed, exited; each retry schedules again.
     Cost {
         transitions: 1 + retries,
@@ -63,33 +108,45 @@ pub fn estimate(workflow: &Workflow) -> Estimate {
         .step_ids()
         .filter(|id| matches!(workflow.step(*id).kind, StepKind::Loop { .. }))
         .collect();
-    let mut walk = Walk {
-        workflow,
-        counters,
-        memo: HashMap::new(),
-        missing: Vec::new(),
-        bounded: true,
+    // A workflow with loops starts by zeroing their counters.
+    let start = if counters.is_empty() {
+        EXECUTION
+    } else {
+        EXECUTION.add(SIMPLE_STATE)
     };
-    let body = walk.total(workflow.start, vec![0; walk.counters.len()]);
-    // Execution started/finished, the init state, the run-tracker tasks at the start and
-    // the end, and the final state.
-    let total = body.add(Cost {
-        transitions: 4,
-        events: 16,
-    });
+    let mut bounded = true;
+    let mut total = |case| {
+        let mut walk = Walk {
+            workflow,
+            case,
+            counters: counters.clone(),
+            memo: HashMap::new(),
+            missing: Vec::new(),
+            bounded: true,
+        };
+        let body = walk.total(workflow.start, vec![0; counters.len()]);
+        bounded &= walk.bounded;
+        start.add(body)
+    };
+    let (expected, worst) = (total(Case::Expected), total(Case::Worst));
+    // Rounded to a billionth of a dollar so the manifest prints stable, readable figures.
+    let price = |transitions: u64| (transitions as f64 * USD_PER_TRANSITION * 1e9).round() / 1e9;
     Estimate {
-        state_transitions: total.transitions,
-        history_events: total.events,
-        bounded: walk.bounded,
-        // Rounded to a billionth of a dollar so the manifest prints stable, readable figures.
-        transition_cost_usd: (total.transitions as f64 * USD_PER_TRANSITION * 1e9).round() / 1e9,
+        expected_state_transitions: expected.transitions,
+        expected_history_events: expected.events,
+        state_transitions: worst.transitions,
+        history_events: worst.events,
+        bounded,
+        expected_transition_cost_usd: price(expected.transitions),
+        transition_cost_usd: price(worst.transitions),
     }
 }
 
 struct Walk<'a> {
     workflow: &'a Workflow,
+    case: Case,
     counters: Vec<StepId>,
-    /// Worst-case cost from a step with given loop counts to the end of the run.
+    /// The case's cost from a step with given loop counts to the end of the run.
     memo: HashMap<(StepId, Vec<u32>), Cost>,
     /// Successors [`Walk::from`] needed but found no cost for yet.
     missing: Vec<(StepId, Vec<u32>)>,
@@ -118,6 +175,8 @@ impl Walk<'_> {
         self.memo[&(start, counts)]
     }
 
+    /// The cost from `target` on, entered from a Task, Parallel or Map state (which can end
+    /// the execution themselves).
     fn target(&mut self, target: Target, counts: &[u32]) -> Cost {
         match target {
             Target::Step(id) => match self.memo.get(&(id, counts.to_vec())) {
@@ -127,40 +186,62 @@ impl Walk<'_> {
                     Cost::default()
                 }
             },
-            Target::End | Target::Fail => Cost::default(),
+            Target::End => Cost::default(),
+            Target::Fail => FAIL,
         }
+    }
+
+    /// The cost from `target` on, entered from a Choice: the end is a Succeed state.
+    fn routed(&mut self, target: Target, counts: &[u32]) -> Cost {
+        match target {
+            Target::End => SUCCEED,
+            other => self.target(other, counts),
+        }
+    }
+
+    /// The route a run of this case takes among `routes`: the costliest in the worst
+    /// case; the cheapest that does not fail when expected.
+    fn choose(&mut self, routes: &[Target], counts: &[u32], from_choice: bool) -> Cost {
+        let mut chosen: Option<Cost> = None;
+        let succeeding = routes.iter().any(|t| *t != Target::Fail);
+        for target in routes {
+            if self.case == Case::Expected && succeeding && *target == Target::Fail {
+                continue;
+            }
+            let cost = if from_choice {
+                self.routed(*target, counts)
+            } else {
+                self.target(*target, counts)
+            };
+            chosen = Some(match (chosen, self.case) {
+                (None, _) => cost,
+                (Some(c), Case::Worst) => c.max(cost),
+                (Some(c), Case::Expected) => c.min(cost),
+            });
+        }
+        chosen.unwrap_or_default()
     }
 
     /// The cost from `id`, if every successor's is known (else they are in `missing`).
     fn from(&mut self, id: StepId, counts: &[u32]) -> Cost {
         let step = self.workflow.step(id);
-        let guard = if step.when.is_some() {
-            Cost {
-                transitions: 1,
-                events: 2,
-            }
-        } else {
-            Cost::default()
-        };
+        let case = self.case;
         let cost = match &step.kind {
             StepKind::Task { call, catch, next } => {
                 let after = self.target(*next, counts);
-                let caught = catch
-                    .as_ref()
-                    .map(|c| self.target(c.fallback, counts))
-                    .unwrap_or_default();
-                call_cost(call).add(after.max(caught))
+                let after = match (catch, case) {
+                    // A catcher's route to the end goes through the Succeed state.
+                    (Some(catch), Case::Worst) => after.max(self.routed(catch.fallback, counts)),
+                    _ => after,
+                };
+                call_cost(call, case).add(after)
             }
             StepKind::Parallel { branches, next } => {
                 let inner = branches
                     .iter()
-                    .fold(Cost::default(), |acc, b| acc.add(call_cost(&b.call)));
-                Cost {
-                    transitions: 1,
-                    events: 4,
-                }
-                .add(inner)
-                .add(self.target(*next, counts))
+                    .fold(Cost::default(), |acc, b| acc.add(call_cost(&b.call, case)));
+                // Entered, started, succeeded, exited.
+                Cost::of(1, 4).add(inner).add(self.target(*next, counts))
             }
             StepKind::Map {
                 item,
@@ -175,23 +256,23 @@ impl Walk<'_> {
                         1
                     }
                 };
-                let per_item = call_cost(&item.call);
-                Cost {
-                    transitions: 1 + items * per_item.transitions,
-                    events: 4 + items * (2 + per_item.events),
-                }
-                .add(self.target(*next, counts))
+                // The item count check before a map with `max_items`: a Pass and a Choice.
+                let check = if max_items.is_some() {
+                    SIMPLE_STATE.add(SIMPLE_STATE)
+                } else {
+                    Cost::default()
+                };
+                let per_item = call_cost(&item.call, case);
+                check
+                    .add(Cost::of(
+                        1 + items * per_item.transitions,
+                        4 + items * (2 + per_item.events),
+                    ))
+                    .add(self.target(*next, counts))
             }
             StepKind::Branch { arms, default, .. } => {
-                let mut worst = Cost::default();
-                for target in arms.iter().map(|a| a.target).chain(*default) {
-                    worst = worst.max(self.target(target, counts));
-                }
-                Cost {
-                    transitions: 1,
-                    events: 2,
-                }
-                .add(worst)
+                let routes: Vec<Target> = arms.iter().map(|a| a.target).chain(*default).collect();
+                SIMPLE_STATE.add(self.choose(&routes, counts, true))
             }
             StepKind::Loop {
                 max_iterations,
@@ -203,35 +284,52 @@ impl Walk<'_> {
                     .iter()
                     .position(|c| *c == id)
                     .expect("every loop step is a counter");
-                let own = Cost {
-                    transitions: 2,
-                    events: 4,
-                };
+                // The counter's Pass, then its check.
+                let own = SIMPLE_STATE.add(SIMPLE_STATE);
                 if counts[slot] < *max_iterations {
                     let mut bumped = counts.to_vec();
                     bumped[slot] += 1;
-                    own.add(self.target(*next, &bumped))
+                    own.add(self.routed(*next, &bumped))
                 } else {
-                    own.add(self.target(*exhausted, counts))
+                    own.add(self.routed(*exhausted, counts))
                 }
             }
             StepKind::Approval(gate) => {
-                let mut worst = self.target(gate.next, counts);
-                worst = worst.max(self.target(gate.on_reject, counts));
-                // A timeout first marks the request expired (one more task).
-                let expire = Cost {
-                    transitions: 1,
-                    events: 5,
+                let after = match case {
+                    Case::Expected => self.routed(gate.next, counts),
+                    Case::Worst => {
+                        let decided = self.choose(&[gate.next, gate.on_reject], counts, true);
+                        // A timeout first marks the request expired (one more task).
+                        let expire = Cost::of(1, 5);
+                        decided.max(expire.add(self.target(gate.on_timeout, counts)))
+                    }
                 };
-                worst = worst.max(expire.add(self.target(gate.on_timeout, counts)));
                 // The wait-for-token task, then the decision choice.
-                Cost {
-                    transitions: 2,
-                    events: 8,
-                }
-                .add(worst)
+                Cost::of(2, 8).add(after)
             }
         };
-        guard.add(cost)
+        match &step.when {
+            None => cost,
+            // The guard's Choice, then the step or (guard false) what follows it.
+            Some(_) => {
+                let skip = self.routed(next_of(&step.kind), counts);
+                SIMPLE_STATE.add(match case {
+                    Case::Worst => cost.max(skip),
+                    Case::Expected => cost.min(skip),
+                })
+            }
+        }
+    }
+}
+
+/// Where a guarded step goes after itself (validation refuses guards on routing steps).
+fn next_of(kind: &StepKind) -> Target {
+    match kind {
+        StepKind::Task { next, .. }
+        | StepKind::Parallel { next, .. }
+        | StepKind::Map { next, .. }
+        | StepKind::Loop { next, .. } => *next,
+        StepKind::Approval(gate) => gate.next,
+        StepKind::Branch { .. } => Target::Fail,
     }
 }

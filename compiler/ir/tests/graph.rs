@@ -262,11 +262,14 @@ fn approval_heartbeat_must_be_shorter_than_timeout() {
 #[test]
 fn estimate_counts_loops_at_their_bound() {
     let estimate = estimate(&bounded_revise_loop());
-    // init, record-start, finish-run, final (4) + 4 passes × (write + review + verdict)
-    // + 4 counter entries × 2 states: three let the loop go round, the fourth is the exhaustion.
-    assert_eq!(estimate.state_transitions, 4 + 4 * 3 + 4 * 2);
+    // The counters' init (1) + 4 passes × (write + review + verdict) + 4 counter entries × 2
+    // states (three let the loop go round, the fourth is the exhaustion) + the declared
+    // failure (its Pass, the failure route, the Fail state).
+    assert_eq!(estimate.state_transitions, 1 + 4 * 3 + 4 * 2 + 3);
     assert!(estimate.bounded);
     assert!((estimate.transition_cost_usd - 24.0 * USD_PER_TRANSITION).abs() < 1e-12);
+    // Expected: one pass, the verdict ends it through the Succeed state.
+    assert_eq!(estimate.expected_state_transitions, 1 + 3 + 1);
 }
 
 #[test]
@@ -292,7 +295,9 @@ fn estimate_of_an_unbounded_map_says_so() {
     }
     let e = estimate(&bounded);
     assert!(e.bounded);
-    assert_eq!(e.state_transitions, 4 + 1 + 10);
+    // The count check (a Pass and a Choice), the Map state, ten items; the map ends the run.
+    assert_eq!(e.state_transitions, 2 + 1 + 10);
+    assert_eq!(e.expected_state_transitions, e.state_transitions);
 }
 
 #[test]

@@ -23,6 +23,8 @@ use crate::{keys, AwsBackend};
 pub struct Api<B = AwsBackend> {
     backend: B,
     workflows: Vec<&'static WorkflowRegistration>,
+    /// Workflows with approval gates: only their runs have approvals to read.
+    gated: std::collections::BTreeSet<&'static str>,
 }
 
 impl Api<AwsBackend> {
@@ -38,9 +40,21 @@ impl Api<AwsBackend> {
 
 impl<B: Backend> Api<B> {
     pub fn new(backend: B) -> Api<B> {
+        let workflows = switchyard_sdk::workflows();
+        let gated = workflows
+            .iter()
+            .filter(|w| {
+                (w.definition)()
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s.kind, switchyard_sdk::ir::StepKind::Approval(_)))
+            })
+            .map(|w| w.name)
+            .collect();
         Api {
             backend,
-            workflows: switchyard_sdk::workflows(),
+            workflows,
+            gated,
         }
     }
 

@@ -348,7 +348,15 @@ impl Backend for AwsBackend {
     }
 
     async fn end_run(&self, run_id: &str, end: &RunEnd) -> Result<(), BackendError> {
-        self.state().runs().finish(run_id, end).await?;
+        let run = RunRecord {
+            run_id: run_id.to_owned(),
+            ..RunRecord::default()
+        };
+        let steps = self.state().steps().of_run(run_id).await?;
+        self.state()
+            .runs()
+            .end(&run, end, &switchyard_state::RunTotals::of(&steps))
+            .await?;
         Ok(())
     }
 

@@ -24,6 +24,8 @@ pub struct State {
     /// (workflow, run id, execution input) of every start.
     pub started: Vec<(String, String, String)>,
     pub stopped: Vec<String>,
+    /// Executions described (Step Functions' `DescribeExecution`), in order.
+    pub described: Vec<String>,
     pub deployed: Vec<String>,
     pub unavailable: bool,
 }
@@ -222,7 +224,9 @@ impl Backend for MemoryBackend {
     }
 
     async fn execution(&self, execution_arn: &str) -> Result<Option<Execution>, BackendError> {
-        Ok(self.check()?.executions.get(execution_arn).cloned())
+        let mut state = self.check()?;
+        state.described.push(execution_arn.to_owned());
+        Ok(state.executions.get(execution_arn).cloned())
     }
 
     async fn stop_execution(&self, execution_arn: &str) -> Result<(), BackendError> {
@@ -241,16 +245,20 @@ impl Backend for MemoryBackend {
             .get_mut(run_id)
             .filter(|r| r.status == RunStatus::Running)
         {
+            run.status = end.status();
             match end {
-                RunEnd::Succeeded { output_summary } => {
-                    run.status = RunStatus::Succeeded;
+                RunEnd::Succeeded {
+                    output_summary,
+                    output,
+                } => {
                     run.output_summary = Some(output_summary.clone());
+                    run.output = output.clone();
                 }
                 RunEnd::Failed { error, cause } => {
-                    run.status = RunStatus::Failed;
                     run.failure_error = Some(error.clone());
                     run.failure_cause = Some(cause.clone());
                 }
+                RunEnd::Cancelled => {}
             }
         }
         Ok(())

@@ -1,82 +1,68 @@
-//! The one component that corrects run records from their executions. A record can miss a
-//! run's end when the execution ended outside the state machine (stopped from the console,
-//! timed out as a whole) or the run-tracker failed to record it. Reads never write: they
-//! show [`effective`] status. [`reconcile`] writes: a cancel runs it first, and [`sweep`]
-//! runs it over every run recorded as running, on a schedule: an EventBridge rule in the
-//! template ticks the deployed API function every five minutes.
+//! The safety net under the run-tracker. Runs are recorded from their executions'
+//! status-change events; a record misses its run's end only if that event was lost (or the
+//! tracker failed on it after its retries). [`reconcile`] writes such an end: a cancel runs
+//! it first, and [`sweep`] runs it over every run recorded as running, on a schedule: an
+//! EventBridge rule in the template ticks the deployed API function every five minutes.
 
 use serde_json::Value;
 use switchyard_lambda::summarize;
+use switchyard_lambda::tracker::{failure, MAX_RECORDED_OUTPUT, SUMMARY_CHARS};
 
 use crate::backend::{Backend, Execution, ExecutionStatus, RunEnd, RunRecord, RunStatus};
 use crate::error::ApiError;
 
-/// How much of a run's output its record keeps (as the run-tracker does).
-const SUMMARY_CHARS: usize = 1_000;
 
-/// How an execution ended, as a run record would say it.
-pub enum Ended {
-    Finished(RunEnd),
-    Aborted,
-}
-
-/// `None` while the execution runs.
-pub fn ended(execution: &Execution) -> Option<Ended> {
-    let output_summary = || {
-        let output = execution.output.as_deref().unwrap_or("null");
-        let value = serde_json::from_str(output).unwrap_or_else(|_| Value::String(output.into()));
-        summarize(&value, SUMMARY_CHARS)
-    };
+/// How an execution ended, as a run record says it; `None` while it runs.
+pub fn ended(execution: &Execution) -> Option<RunEnd> {
     let text = |v: &Option<String>, default: &str| v.clone().unwrap_or_else(|| default.to_owned());
     match execution.status {
         ExecutionStatus::Running => None,
-        ExecutionStatus::Succeeded => Some(Ended::Finished(RunEnd::Succeeded {
-            output_summary: output_summary(),
-        })),
-        ExecutionStatus::Failed => Some(Ended::Finished(RunEnd::Failed {
-            error: text(&execution.error, "States.Unknown"),
-            cause: text(&execution.cause, ""),
-        })),
-        ExecutionStatus::TimedOut => Some(Ended::Finished(RunEnd::Failed {
+        ExecutionStatus::Succeeded => {
+            let output = execution.output.as_deref().unwrap_or("null");
+            let value =
+                serde_json::from_str(output).unwrap_or_else(|_| Value::String(output.into()));
+            Some(RunEnd::Succeeded {
+                output_summary: summarize(&value, SUMMARY_CHARS),
+                output: (output.len() <= MAX_RECORDED_OUTPUT).then(|| output.to_owned()),
+            })
+        }
+        ExecutionStatus::Failed => {
+            let (error, cause) =
+                failure(execution.error.as_deref(), execution.cause.as_deref(), false);
+            Some(RunEnd::Failed { error, cause })
+        }
+        ExecutionStatus::TimedOut => Some(RunEnd::Failed {
             error: text(&execution.error, "States.Timeout"),
             cause: text(&execution.cause, "the execution timed out"),
-        })),
-        ExecutionStatus::Aborted => Some(Ended::Aborted),
+        }),
+        ExecutionStatus::Aborted => Some(RunEnd::Cancelled),
     }
 }
 
 /// The run as it really is, without writing: a record that says `running` over an ended
-/// execution shows the end; a record that says finished while the execution still runs (the
-/// tracker records the end a moment before the execution ends) shows `running`, so the
-/// output arrives with the final status.
+/// execution shows the end (the status-change event that records it has not arrived, or was
+/// lost).
 pub fn effective(mut run: RunRecord, execution: Option<&Execution>) -> RunRecord {
-    let Some(execution) = execution else {
+    let Some(end) = execution
+        .filter(|_| run.status == RunStatus::Running)
+        .and_then(ended)
+    else {
         return run;
     };
-    if run.status == RunStatus::Cancelled {
-        return run;
-    }
-    if execution.status == ExecutionStatus::Running {
-        if run.status.is_finished() {
-            run.status = RunStatus::Running;
-            run.finished_at = None;
+    run.status = end.status();
+    match end {
+        RunEnd::Succeeded {
+            output_summary,
+            output,
+        } => {
+            run.output_summary = Some(output_summary);
+            run.output = output;
         }
-        return run;
-    }
-    if run.status == RunStatus::Running {
-        match ended(execution) {
-            Some(Ended::Finished(RunEnd::Succeeded { output_summary })) => {
-                run.status = RunStatus::Succeeded;
-                run.output_summary = Some(output_summary);
-            }
-            Some(Ended::Finished(RunEnd::Failed { error, cause })) => {
-                run.status = RunStatus::Failed;
-                run.failure_error = Some(error);
-                run.failure_cause = Some(cause);
-            }
-            Some(Ended::Aborted) => run.status = RunStatus::Cancelled,
-            None => {}
+        RunEnd::Failed { error, cause } => {
+            run.failure_error = Some(error);
+            run.failure_cause = Some(cause);
         }
+        RunEnd::Cancelled => {}
     }
     run
 }
@@ -95,10 +81,10 @@ pub async fn reconcile<B: Backend>(
         return Ok(run);
     };
     match &end {
-        Ended::Finished(end) => backend.end_run(&run.run_id, end).await?,
-        Ended::Aborted => {
+        RunEnd::Cancelled => {
             backend.cancel_run(&run.run_id).await?;
         }
+        end => backend.end_run(&run.run_id, end).await?,
     }
     expire_open_approvals(backend, &run.run_id).await?;
     tracing::info!(run_id = %run.run_id, tenant_id = %run.tenant_id, "run record reconciled with its ended execution");
@@ -129,9 +115,8 @@ pub struct SweepReport {
 }
 
 /// Reconciles every run recorded as running (up to [`SWEEP_LIMIT`], oldest first) whose
-/// execution has ended. No race with the run-tracker: it records a run's end in a task
-/// before the execution ends, so an ended execution under a `running` record is one the
-/// tracker will never record.
+/// execution has ended. A race with the run-tracker is harmless: a run leaves `running`
+/// once, and both write the same end.
 pub async fn sweep<B: Backend>(backend: &B) -> Result<SweepReport, ApiError> {
     let mut report = SweepReport::default();
     for run in backend.running_runs(SWEEP_LIMIT).await? {

@@ -4,9 +4,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use switchyard_state::RunTotals;
+
 use crate::backend::{
-    ApprovalRecord, ApprovalStatus, Execution, ExecutionStatus, RunRecord, RunStatus, StepRecord,
-    StepStatus,
+    ApprovalRecord, ApprovalStatus, RunRecord, RunStatus, StepRecord, StepStatus,
 };
 
 /// A run as `GET /runs/{id}` shows it.
@@ -16,12 +17,16 @@ pub struct RunView<'a> {
     tenant_id: &'a str,
     workflow: &'a str,
     status: RunStatus,
+    /// The step most recently started that has not finished (an agent attempt, else a gate
+    /// waiting for a person); for a run that ended, the last step it started.
     current_step: Option<&'a str>,
+    /// Every step in flight: several inside a parallel or a map.
+    current_steps: Vec<&'a str>,
     created_at: u64,
     updated_at: Option<u64>,
     finished_at: Option<u64>,
     input_summary: Option<&'a str>,
-    totals: Totals,
+    totals: RunTotals,
     steps: &'a [StepRecord],
     approvals: &'a [ApprovalRecord],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,18 +38,18 @@ pub struct RunView<'a> {
 }
 
 impl<'a> RunView<'a> {
-    /// `run` as its execution ended it (see [`crate::reconcile::effective`]), with its
-    /// attempts and public approvals.
+    /// `run` with its attempts and public approvals; totals are summed over the attempts.
     pub fn new(
         run: &'a RunRecord,
         steps: &'a [StepRecord],
         approvals: &'a [ApprovalRecord],
-        execution: Option<&Execution>,
     ) -> RunView<'a> {
-        let output = execution
-            .filter(|e| e.status == ExecutionStatus::Succeeded)
-            .and_then(|e| e.output.as_deref())
+        let output = run
+            .output
+            .as_deref()
+            .filter(|_| run.status == RunStatus::Succeeded)
             .map(|text| serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into())));
+        let in_flight = in_flight(run, steps, approvals);
         let failure = (run.status == RunStatus::Failed).then_some(Failure {
             error: run.failure_error.as_deref(),
             cause: run.failure_cause.as_deref(),
@@ -54,12 +59,13 @@ impl<'a> RunView<'a> {
             tenant_id: &run.tenant_id,
             workflow: &run.workflow,
             status: run.status,
-            current_step: current_step(run, steps, approvals),
+            current_step: in_flight.last().copied().or_else(|| last_started(steps)),
+            current_steps: in_flight,
             created_at: run.created_at,
             updated_at: run.updated_at,
             finished_at: run.finished_at,
             input_summary: run.input_summary.as_deref(),
-            totals: Totals::of(run),
+            totals: RunTotals::of(steps),
             steps,
             approvals,
             output,
@@ -70,16 +76,15 @@ impl<'a> RunView<'a> {
     }
 }
 
-/// One line of `GET /runs`.
+/// One line of `GET /runs`: what the run's item holds (totals once the run ended).
 #[derive(Serialize)]
 pub struct RunSummary<'a> {
     run_id: &'a str,
     workflow: &'a str,
     status: RunStatus,
-    current_step: Option<&'a str>,
     created_at: u64,
     finished_at: Option<u64>,
-    totals: Totals,
+    totals: RunTotals,
     links: Links,
 }
 
@@ -89,30 +94,10 @@ impl<'a> RunSummary<'a> {
             run_id: &run.run_id,
             workflow: &run.workflow,
             status: run.status,
-            current_step: run.current_step.as_deref(),
             created_at: run.created_at,
             finished_at: run.finished_at,
-            totals: Totals::of(run),
+            totals: run.totals(),
             links: Links::of(&run.run_id),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Totals {
-    tokens_in: u64,
-    tokens_out: u64,
-    cost_usd: f64,
-    step_attempts: u64,
-}
-
-impl Totals {
-    fn of(run: &RunRecord) -> Totals {
-        Totals {
-            tokens_in: run.tokens_in,
-            tokens_out: run.tokens_out,
-            cost_usd: run.cost_usd,
-            step_attempts: run.step_attempts,
         }
     }
 }
@@ -141,26 +126,41 @@ impl Links {
     }
 }
 
-/// The step a running run is at: an agent attempt in flight, else a gate waiting for a
-/// person, else the last step that finished.
-fn current_step<'a>(
+/// The steps a running run is at, in the order they started: agent attempts in flight,
+/// else the gates waiting for a person.
+fn in_flight<'a>(
     run: &'a RunRecord,
     steps: &'a [StepRecord],
     approvals: &'a [ApprovalRecord],
-) -> Option<&'a str> {
+) -> Vec<&'a str> {
     if run.status != RunStatus::Running {
-        return run.current_step.as_deref();
+        return Vec::new();
     }
-    steps
+    let mut running: Vec<&StepRecord> = steps
         .iter()
         .filter(|s| s.status == StepStatus::Running)
+        .collect();
+    running.sort_by_key(|s| s.started_at);
+    let mut names: Vec<&str> = Vec::new();
+    for step in running {
+        names.retain(|n| *n != step.step);
+        names.push(&step.step);
+    }
+    if names.is_empty() {
+        let mut pending: Vec<&ApprovalRecord> = approvals
+            .iter()
+            .filter(|a| a.status == ApprovalStatus::Pending)
+            .collect();
+        pending.sort_by_key(|a| a.created_at);
+        names.extend(pending.iter().map(|a| a.gate.as_str()));
+    }
+    names
+}
+
+/// The step most recently started.
+fn last_started(steps: &[StepRecord]) -> Option<&str> {
+    steps
+        .iter()
         .max_by_key(|s| s.started_at)
         .map(|s| s.step.as_str())
-        .or_else(|| {
-            approvals
-                .iter()
-                .find(|a| a.status == ApprovalStatus::Pending)
-                .map(|a| a.gate.as_str())
-        })
-        .or(run.current_step.as_deref())
 }

@@ -63,9 +63,10 @@ async fn main() -> Result<(), Error> {
         Role::RunTracker => {
             let approvals = approval::ApprovalStore::from_env(&config)?;
             let state = approvals.state().clone();
-            let (state, approvals) = (&state, &approvals);
+            let prefix = tracker::state_machine_prefix_from_env();
+            let (state, approvals, prefix) = (&state, &approvals, prefix.as_str());
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                tracker::handle(state, approvals, event.payload).await
+                tracker::handle(state, approvals, prefix, event.payload).await
             }))
             .await
         }

@@ -142,18 +142,12 @@ impl AgentRuntime {
             self.registration.name,
             now_ms(),
         );
-        let step_key = attempt.step_key.clone();
-        let first_time = self
-            .state
-            .steps()
-            .start(&attempt)
-            .await
-            .map_err(infrastructure)?;
-        if !first_time {
-            tracing::warn!(
-                "duplicate invocation of a recorded attempt; it will not be counted twice"
-            );
-        }
+        // The start is recorded while the agent works, and the end is one write of the
+        // whole record that does not wait for it: one write on the attempt's path.
+        let state = self.state.clone();
+        let start_record = attempt.clone();
+        let recorded_start =
+            tokio::spawn(async move { state.steps().start(&start_record).await });
         let started = std::time::Instant::now();
         let metered = Arc::new(MeteredModel::new(self.model.clone()));
         let result = async {
@@ -197,13 +191,22 @@ impl AgentRuntime {
                 "agent failed"
             ),
         }
+        let finished = attempt.finished(&usage, error, now_ms());
         let steps = self.state.steps();
-        let finished = steps
-            .finish_and_count(&run.run_id, &run.step, &step_key, &usage, error)
-            .await;
-        if let Err(e) = finished {
+        let (recorded_start, recorded_end) = tokio::join!(recorded_start, steps.finish(&finished));
+        match recorded_start {
+            // The end landed first: nothing lost.
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not record the attempt's start"),
+            Err(e) => tracing::warn!(error = %e, "recording the attempt's start did not finish"),
+        }
+        match recorded_end {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                "duplicate invocation of a finished attempt; its first end stands"
+            ),
             // The step's own outcome stands; a lost record is logged, not turned into a failure.
-            tracing::error!(error = %e, "could not record the step attempt");
+            Err(e) => tracing::error!(error = %e, "could not record the step attempt"),
         }
         result
     }

@@ -1,34 +1,149 @@
-//! The run-tracker function: the state machine calls it when a run starts and when it
-//! finishes either way, so the runs table follows every execution, including failures that
-//! happen outside any agent (a gate timing out, a map refusing its items, an uncaught error).
+//! The run-tracker function. Step Functions reports every execution's status changes to
+//! EventBridge, and a rule in the template sends those of Switchyard's state machines here:
+//! a run is recorded as started and as ended (succeeded, failed, timed out, stopped) without
+//! a single state in its definition, including failures outside any agent (a gate timing
+//! out, a map refusing its items, an uncaught error). The one call a definition still makes
+//! is on a gate's timeout path (`approval_expired`).
 
 use serde::Deserialize;
 use serde_json::Value;
-use switchyard_state::schema::TrackerPhase as Phase;
-use switchyard_state::{RunEnd, RunRecord, State, StateError};
+use switchyard_state::schema::TrackerPhase;
+use switchyard_state::{
+    now_ms, ExecutionInput, RunEnd, RunRecord, RunTotals, State, StateError,
+};
 
 use crate::summarize;
 
+/// How much of a run's input and output its record keeps as a summary.
+pub const SUMMARY_CHARS: usize = 1_000;
+/// The largest output (JSON text) a run's record keeps whole; Step Functions itself sends at
+/// most 256 KiB in an event, and an agent offloads anything over 200 KB to the payload bucket.
+pub const MAX_RECORDED_OUTPUT: usize = 256 * 1024;
+
+/// A state machine's own call (a gate's wait timed out).
 #[derive(Debug, Deserialize)]
-pub struct TrackerEvent {
-    pub phase: Phase,
+pub struct TrackerCall {
+    pub phase: TrackerPhase,
     pub run_id: String,
+    /// The gate whose requests expire.
+    pub gate: String,
+}
+
+/// `detail` of an EventBridge "Step Functions Execution Status Change" event.
+#[derive(Debug, Deserialize)]
+pub struct StatusChange {
+    #[serde(rename = "executionArn")]
     pub execution_arn: String,
-    pub tenant_id: String,
-    pub workflow: String,
+    #[serde(rename = "stateMachineArn")]
+    pub state_machine_arn: String,
+    /// The execution's name: the run id.
+    pub name: String,
+    pub status: String,
+    /// The execution input as JSON text (an object when Step Functions had none).
     #[serde(default)]
-    pub data: Value,
+    pub input: Value,
     #[serde(default)]
-    pub meta: Value,
-    /// The gate, for `approval_expired`.
+    pub output: Option<String>,
     #[serde(default)]
-    pub gate: Option<String>,
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+/// What a status change means for the run's record.
+#[derive(Debug, PartialEq)]
+pub enum Change {
+    Started,
+    Ended(RunEnd),
+}
+
+impl StatusChange {
+    pub fn change(&self) -> Result<Change, TrackerError> {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        Ok(match self.status.as_str() {
+            "RUNNING" => Change::Started,
+            "SUCCEEDED" => {
+                let output = self.output.as_deref().unwrap_or("null");
+                let value = serde_json::from_str(output)
+                    .unwrap_or_else(|_| Value::String(output.to_owned()));
+                Change::Ended(RunEnd::Succeeded {
+                    output_summary: summarize(&value, SUMMARY_CHARS),
+                    output: (output.len() <= MAX_RECORDED_OUTPUT).then(|| output.to_owned()),
+                })
+            }
+            "FAILED" | "TIMED_OUT" => {
+                let (error, cause) = failure(
+                    self.error.as_deref(),
+                    self.cause.as_deref(),
+                    self.status == "TIMED_OUT",
+                );
+                Change::Ended(RunEnd::Failed { error, cause })
+            }
+            "ABORTED" => Change::Ended(RunEnd::Cancelled),
+            "PENDING_REDRIVE" => Change::Ended(RunEnd::Failed {
+                error: text(&self.error),
+                cause: text(&self.cause),
+            }),
+            other => return Err(TrackerError::UnknownStatus(other.to_owned())),
+        })
+    }
+
+    /// The run as far as the event knows it: tenant from the envelope, workflow from the
+    /// state machine's name.
+    pub fn run(&self, state_machine_prefix: &str) -> RunRecord {
+        let input = match &self.input {
+            Value::String(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        let envelope = serde_json::from_value::<ExecutionInput>(input).ok();
+        let tenant = envelope
+            .as_ref()
+            .map(|e| e.meta.tenant_id.clone())
+            .unwrap_or_default();
+        let workflow = self
+            .state_machine_arn
+            .strip_prefix(state_machine_prefix)
+            .filter(|_| !state_machine_prefix.is_empty())
+            .or_else(|| self.state_machine_arn.rsplit(':').next())
+            .unwrap_or_default();
+        let mut run = RunRecord::started(&self.name, &tenant, workflow, now_ms());
+        run.execution_arn = Some(self.execution_arn.clone());
+        run.input_summary = envelope.map(|e| summarize(&e.data, SUMMARY_CHARS));
+        run
+    }
+}
+
+/// A failed execution's error and cause as the run records them: a `States.*` error the
+/// failure route could not raise itself comes back from the JSON in its cause.
+pub fn failure(error: Option<&str>, cause: Option<&str>, timed_out: bool) -> (String, String) {
+    let default_error = if timed_out {
+        "States.Timeout"
+    } else {
+        "States.Unknown"
+    };
+    let error = error.unwrap_or(default_error);
+    let cause = cause.unwrap_or_default();
+    if error == switchyard_state::schema::RUNTIME_ERROR {
+        #[derive(Deserialize)]
+        struct Original {
+            #[serde(rename = "Error")]
+            error: String,
+            #[serde(rename = "Cause", default)]
+            cause: String,
+        }
+        if let Ok(original) = serde_json::from_str::<Original>(cause) {
+            return (original.error, original.cause);
+        }
+    }
+    (error.to_owned(), cause.to_owned())
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
     #[error("tracker event is malformed: {0}")]
     Malformed(#[from] serde_json::Error),
+    #[error("execution status `{0}` is not one Step Functions sends")]
+    UnknownStatus(String),
     #[error(transparent)]
     Store(#[from] StateError),
     #[error(transparent)]
@@ -38,7 +153,7 @@ pub enum TrackerError {
 impl From<TrackerError> for lambda_runtime::Diagnostic {
     fn from(error: TrackerError) -> Self {
         let error_type = match error {
-            TrackerError::Malformed(_) => "Tracker.Malformed",
+            TrackerError::Malformed(_) | TrackerError::UnknownStatus(_) => "Tracker.Malformed",
             TrackerError::Store(_) | TrackerError::Approvals(_) => "Tracker.Unavailable",
         };
         lambda_runtime::Diagnostic {
@@ -48,50 +163,166 @@ impl From<TrackerError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// `arn:…:stateMachine:switchyard-` from the deployment: a status change's machine names its
+/// workflow.
+pub fn state_machine_prefix_from_env() -> String {
+    std::env::var(switchyard_state::schema::env::STATE_MACHINE_ARN_PREFIX).unwrap_or_default()
+}
+
+/// Whether a Lambda event is an execution status change (EventBridge).
+pub fn is_status_change(event: &Value) -> bool {
+    event["source"] == "aws.states"
+        && event["detail-type"] == "Step Functions Execution Status Change"
+}
+
 pub async fn handle(
     state: &State,
     approvals: &crate::approval::ApprovalStore,
+    state_machine_prefix: &str,
     payload: Value,
 ) -> Result<Value, TrackerError> {
-    let event: TrackerEvent = serde_json::from_value(payload)?;
-    let summary = summarize(&event.data, 1_000);
-    match event.phase {
-        Phase::Started => {
-            let mut run = RunRecord::started(
-                &event.run_id,
-                &event.tenant_id,
-                &event.workflow,
-                switchyard_state::now_ms(),
-            );
-            run.execution_arn = Some(event.execution_arn.clone());
-            run.input_summary = Some(summary);
-            state.runs().start(&run).await?;
-        }
-        Phase::Succeeded => {
-            let end = RunEnd::Succeeded {
-                output_summary: summary,
-            };
-            state.runs().finish(&event.run_id, &end).await?;
-        }
-        Phase::ApprovalExpired => {
-            let gate = event.gate.as_deref().unwrap_or_default();
-            let expired = approvals.expire_gate(&event.run_id, gate).await?;
-            tracing::info!(run_id = %event.run_id, step = gate, expired, "approval wait timed out");
-        }
-        Phase::Failed => {
-            let end = RunEnd::Failed {
-                error: event.meta["error"]["Error"]
-                    .as_str()
-                    .unwrap_or("States.Unknown")
-                    .to_owned(),
-                cause: event.meta["error"]["Cause"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            };
-            state.runs().finish(&event.run_id, &end).await?;
+    if is_status_change(&payload) {
+        let change: StatusChange = serde_json::from_value(payload["detail"].clone())?;
+        return record(state, approvals, state_machine_prefix, &change).await;
+    }
+    let call: TrackerCall = serde_json::from_value(payload)?;
+    match call.phase {
+        TrackerPhase::ApprovalExpired => {
+            let expired = approvals
+                .expire_open(&call.run_id, Some(&call.gate))
+                .await?;
+            tracing::info!(run_id = %call.run_id, step = %call.gate, expired, "approval wait timed out");
         }
     }
-    tracing::info!(run_id = %event.run_id, tenant_id = %event.tenant_id, workflow = %event.workflow, phase = ?event.phase, "run recorded");
     Ok(Value::Null)
+}
+
+/// Records one status change. Events may arrive out of order or twice: a start never
+/// overwrites an end, an end is recorded once, and an end that arrives first creates the
+/// record.
+async fn record(
+    state: &State,
+    approvals: &crate::approval::ApprovalStore,
+    state_machine_prefix: &str,
+    change: &StatusChange,
+) -> Result<Value, TrackerError> {
+    let run = change.run(state_machine_prefix);
+    match change.change()? {
+        Change::Started => {
+            state.runs().start(&run).await?;
+        }
+        Change::Ended(end) => {
+            // The run's totals, summed once here rather than by every step as it ran.
+            let steps = state.steps().of_run(&run.run_id).await?;
+            state
+                .runs()
+                .end(&run, &end, &RunTotals::of(&steps))
+                .await?;
+            // An ended run waits for nobody.
+            let expired = approvals.expire_open(&run.run_id, None).await?;
+            if expired > 0 {
+                tracing::info!(run_id = %run.run_id, expired, "approvals of an ended run expired");
+            }
+        }
+    }
+    tracing::info!(
+        run_id = %run.run_id,
+        tenant_id = %run.tenant_id,
+        workflow = %run.workflow,
+        status = %change.status,
+        "run recorded"
+    );
+    Ok(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn change(status: &str, extra: Value) -> StatusChange {
+        let mut detail = json!({
+            "executionArn": "arn:aws:states:us-east-1:1:execution:switchyard-gate-test:run-1",
+            "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:switchyard-gate-test",
+            "name": "run-1",
+            "status": status,
+            "input": json!({ "data": { "topic": "t" }, "meta": { "tenant_id": "tenant-a" } }).to_string(),
+        });
+        if let (Some(detail), Value::Object(extra)) = (detail.as_object_mut(), extra) {
+            detail.extend(extra);
+        }
+        serde_json::from_value(detail).expect("a status change")
+    }
+
+    #[test]
+    fn a_status_change_names_its_run_tenant_and_workflow() {
+        let run = change("RUNNING", json!({}))
+            .run("arn:aws:states:us-east-1:1:stateMachine:switchyard-");
+        assert_eq!(
+            (run.run_id.as_str(), run.tenant_id.as_str(), run.workflow.as_str()),
+            ("run-1", "tenant-a", "gate-test")
+        );
+        assert_eq!(run.input_summary.as_deref(), Some(r#"{"topic":"t"}"#));
+        // Without the deployment's prefix the machine's own name is the workflow's.
+        assert_eq!(change("RUNNING", json!({})).run("").workflow, "switchyard-gate-test");
+    }
+
+    #[test]
+    fn ends_are_read_from_the_status_and_the_failure_route() {
+        let ok = change("SUCCEEDED", json!({ "output": r#"{"path":"approved"}"# }));
+        assert_eq!(
+            ok.change().ok(),
+            Some(Change::Ended(RunEnd::Succeeded {
+                output_summary: r#"{"path":"approved"}"#.into(),
+                output: Some(r#"{"path":"approved"}"#.into()),
+            }))
+        );
+        let failed = change(
+            "FAILED",
+            json!({ "error": "Agent.Permanent", "cause": "no" }),
+        );
+        assert_eq!(
+            failed.change().ok(),
+            Some(Change::Ended(RunEnd::Failed {
+                error: "Agent.Permanent".into(),
+                cause: "no".into()
+            }))
+        );
+        let runtime = change(
+            "FAILED",
+            json!({ "error": "Switchyard.Runtime", "cause": r#"{"Error":"States.Timeout","Cause":"slow"}"# }),
+        );
+        assert_eq!(
+            runtime.change().ok(),
+            Some(Change::Ended(RunEnd::Failed {
+                error: "States.Timeout".into(),
+                cause: "slow".into()
+            }))
+        );
+        assert_eq!(
+            change("TIMED_OUT", json!({})).change().ok(),
+            Some(Change::Ended(RunEnd::Failed {
+                error: "States.Timeout".into(),
+                cause: String::new()
+            }))
+        );
+        assert_eq!(
+            change("ABORTED", json!({})).change().ok(),
+            Some(Change::Ended(RunEnd::Cancelled))
+        );
+        assert!(change("PAUSED", json!({})).change().is_err());
+    }
+
+    #[test]
+    fn only_step_functions_status_changes_are_status_changes() {
+        assert!(is_status_change(&json!({
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+        })));
+        assert!(!is_status_change(&json!({ "phase": "approval_expired" })));
+        assert!(!is_status_change(&json!({
+            "source": "aws.events",
+            "detail-type": "Scheduled Event",
+        })));
+    }
 }

@@ -112,8 +112,6 @@ pub struct RunRecord {
     pub tenant_id: String,
     pub workflow: String,
     pub status: RunStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_step: Option<String>,
     /// Epoch milliseconds.
     pub created_at: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,10 +122,16 @@ pub struct RunRecord {
     pub input_summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_summary: Option<String>,
+    /// The run's output as JSON text, once it succeeded (as Step Functions reported it:
+    /// a large output is a payload reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_cause: Option<String>,
+    /// What its attempts used (tokens, cost, attempts), summed once when the run ends;
+    /// while it runs a view sums its step records, so no write contends on this item.
     #[serde(default)]
     pub tokens_in: u64,
     #[serde(default)]
@@ -141,6 +145,77 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// The totals as recorded at the run's end.
+    pub fn totals(&self) -> RunTotals {
+        RunTotals {
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+            cost_usd: self.cost_usd,
+            step_attempts: self.step_attempts,
+        }
+    }
+}
+
+/// A run's usage: the sum over its step attempts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunTotals {
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub cost_usd: f64,
+    pub step_attempts: u64,
+}
+
+impl RunTotals {
+    /// The sum over `steps` (each attempt is one record, so nothing counts twice).
+    pub fn of(steps: &[StepRecord]) -> RunTotals {
+        let mut totals = RunTotals::default();
+        for step in steps {
+            totals.tokens_in += step.tokens_in;
+            totals.tokens_out += step.tokens_out;
+            totals.cost_usd += step.cost_usd;
+            totals.step_attempts += 1;
+        }
+        // Sums of prices in floating point: keep what a bill shows.
+        totals.cost_usd = (totals.cost_usd * 1e9).round() / 1e9;
+        totals
+    }
+}
+
+/// The input every execution starts with: the state machines work on this envelope from
+/// their first state (`data` is the workflow's typed input; `meta` what the run itself
+/// carries). The Run API builds it; so must anyone starting an execution directly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionInput {
+    pub data: serde_json::Value,
+    pub meta: RunMeta,
+    /// `false` opts a run out of development auto-approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_approve: Option<bool>,
+}
+
+/// What a run carries besides its data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub tenant_id: String,
+}
+
+impl ExecutionInput {
+    pub fn new(tenant_id: &str, data: serde_json::Value) -> ExecutionInput {
+        ExecutionInput {
+            data,
+            meta: RunMeta {
+                tenant_id: tenant_id.to_owned(),
+            },
+            auto_approve: None,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+impl RunRecord {
     /// A run that has just started.
     pub fn started(run_id: &str, tenant_id: &str, workflow: &str, now_ms: u64) -> RunRecord {
         RunRecord {
@@ -148,12 +223,12 @@ impl RunRecord {
             tenant_id: tenant_id.to_owned(),
             workflow: workflow.to_owned(),
             status: RunStatus::Running,
-            current_step: None,
             created_at: now_ms,
             updated_at: Some(now_ms),
             finished_at: None,
             input_summary: None,
             output_summary: None,
+            output: None,
             failure_error: None,
             failure_cause: None,
             tokens_in: 0,
@@ -165,11 +240,30 @@ impl RunRecord {
     }
 }
 
-/// How a run ended by itself (a cancel is [`crate::store::Runs::cancel`]).
+/// How a run ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunEnd {
-    Succeeded { output_summary: String },
-    Failed { error: String, cause: String },
+    Succeeded {
+        output_summary: String,
+        /// The output's JSON text, when it is small enough to keep in the record.
+        output: Option<String>,
+    },
+    Failed {
+        error: String,
+        cause: String,
+    },
+    /// Stopped from outside: a cancel, or a stop from the console.
+    Cancelled,
+}
+
+impl RunEnd {
+    pub fn status(&self) -> RunStatus {
+        match self {
+            RunEnd::Succeeded { .. } => RunStatus::Succeeded,
+            RunEnd::Failed { .. } => RunStatus::Failed,
+            RunEnd::Cancelled => RunStatus::Cancelled,
+        }
+    }
 }
 
 /// Which attempt of which step (and map item): the steps table's sort key.
@@ -244,6 +338,33 @@ impl StepRecord {
             started_at: now_ms,
             ..StepRecord::default()
         }
+    }
+}
+
+impl StepRecord {
+    /// This attempt, finished at `now_ms` with what it used and its error (name,
+    /// message), if any.
+    pub fn finished(
+        mut self,
+        usage: &StepUsage,
+        error: Option<(&str, &str)>,
+        now_ms: u64,
+    ) -> StepRecord {
+        self.finished_at = Some(now_ms);
+        self.latency_ms = Some(usage.latency_ms);
+        self.tokens_in = usage.tokens_in;
+        self.tokens_out = usage.tokens_out;
+        self.cost_usd = usage.cost_usd;
+        self.model = usage.model.clone();
+        match error {
+            Some((name, message)) => {
+                self.status = StepStatus::Failed;
+                self.error_name = Some(name.to_owned());
+                self.error_message = Some(message.to_owned());
+            }
+            None => self.status = StepStatus::Succeeded,
+        }
+        self
     }
 }
 

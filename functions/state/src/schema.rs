@@ -249,13 +249,12 @@ impl PlatformFunction {
     }
 }
 
-/// What the state machine tells the run-tracker (its `phase` field).
+/// What a state machine tells the run-tracker itself (its `phase` field). Runs starting
+/// and ending reach the tracker as Step Functions' execution status-change events, not from
+/// the state machines: the only call left in a definition is on a gate's timeout path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackerPhase {
-    Started,
-    Succeeded,
-    Failed,
     /// A gate's wait timed out: its pending requests can no longer be decided.
     ApprovalExpired,
 }
@@ -263,13 +262,14 @@ pub enum TrackerPhase {
 impl TrackerPhase {
     pub const fn as_str(self) -> &'static str {
         match self {
-            TrackerPhase::Started => "started",
-            TrackerPhase::Succeeded => "succeeded",
-            TrackerPhase::Failed => "failed",
             TrackerPhase::ApprovalExpired => "approval_expired",
         }
     }
 }
+
+/// The error a run fails with when its own failure was named `States.*`, which a Fail
+/// state cannot raise; its cause is the original `{"Error", "Cause"}` as JSON.
+pub const RUNTIME_ERROR: &str = "Switchyard.Runtime";
 
 #[cfg(test)]
 mod tests {
@@ -298,16 +298,10 @@ mod tests {
 
     #[test]
     fn tracker_phases_serialize_as_their_names() {
-        for phase in [
-            TrackerPhase::Started,
-            TrackerPhase::Succeeded,
-            TrackerPhase::Failed,
-            TrackerPhase::ApprovalExpired,
-        ] {
-            assert_eq!(
-                serde_json::to_value(phase).ok(),
-                Some(serde_json::Value::String(phase.as_str().into()))
-            );
-        }
+        let phase = TrackerPhase::ApprovalExpired;
+        assert_eq!(
+            serde_json::to_value(phase).ok(),
+            Some(serde_json::Value::String(phase.as_str().into()))
+        );
     }
 }

@@ -144,11 +144,20 @@ pub fn show_run(run: &Value) {
         output::text(&run["status"]),
         output::text(&run["tenant_id"]),
     );
+    // Several steps run at once inside a parallel or a map.
+    let current = match run["current_steps"].as_array() {
+        Some(steps) if steps.len() > 1 => steps
+            .iter()
+            .map(output::text)
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => output::text(&run["current_step"]),
+    };
     println!(
         "started {}  finished {}  current step {}",
         output::timestamp(&run["created_at"]),
         output::timestamp(&run["finished_at"]),
-        output::text(&run["current_step"]),
+        current,
     );
     println!("\n{}", progress::summary_table(run));
     let approvals = run["approvals"].as_array().cloned().unwrap_or_default();
@@ -225,8 +234,8 @@ async fn list(context: &Context, args: ListArgs) -> Result<Outcome, CliError> {
                 output::text(&run["run_id"]),
                 output::text(&run["workflow"]),
                 output::text(&run["status"]),
-                output::text(&run["current_step"]),
                 output::timestamp(&run["created_at"]),
+                output::timestamp(&run["finished_at"]),
                 output::count(&run["totals"]["tokens_in"]),
                 output::count(&run["totals"]["tokens_out"]),
                 output::cost(&run["totals"]["cost_usd"]),
@@ -240,8 +249,8 @@ async fn list(context: &Context, args: ListArgs) -> Result<Outcome, CliError> {
                 ("run", Align::Left),
                 ("workflow", Align::Left),
                 ("status", Align::Left),
-                ("step", Align::Left),
                 ("created (UTC)", Align::Left),
+                ("finished (UTC)", Align::Left),
                 ("tokens in", Align::Right),
                 ("tokens out", Align::Right),
                 ("cost", Align::Right),

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use switchyard_sdk::WorkflowRegistration;
+use switchyard_state::ExecutionInput;
 
 use super::body::{decode, json_object, required};
 use crate::error::ApiError;
@@ -44,12 +45,10 @@ pub struct StartRun {
 }
 
 impl StartRun {
-    /// The execution input every state machine expects.
-    pub fn execution_input(&self, tenant: &str) -> Value {
-        let mut input = serde_json::json!({ "input": self.input, "tenant_id": tenant });
-        if let Some(auto) = self.auto_approve {
-            input["auto_approve"] = Value::Bool(auto);
-        }
+    /// The envelope every state machine starts on.
+    pub fn execution_input(&self, tenant: &str) -> ExecutionInput {
+        let mut input = ExecutionInput::new(tenant, self.input.clone());
+        input.auto_approve = self.auto_approve;
         input
     }
 }
@@ -135,7 +134,7 @@ pub fn start_run(
         input,
         auto_approve: start.auto_approve,
     };
-    if start.execution_input(tenant).to_string().len() > MAX_EXECUTION_INPUT {
+    if start.execution_input(tenant).to_json().len() > MAX_EXECUTION_INPUT {
         return Err(ApiError::TooLarge {
             field: "input",
             limit: MAX_EXECUTION_INPUT,
@@ -178,12 +177,16 @@ mod tests {
         .expect("valid");
         assert_eq!(run.workflow, "self-test");
         assert_eq!(
-            run.execution_input("tenant-a"),
-            json!({ "input": { "fail_times": 0, "numbers": [1] }, "tenant_id": "tenant-a", "auto_approve": false })
+            serde_json::to_value(run.execution_input("tenant-a")).ok(),
+            Some(json!({
+                "data": { "fail_times": 0, "numbers": [1] },
+                "meta": { "tenant_id": "tenant-a" },
+                "auto_approve": false,
+            }))
         );
         let without =
             start(json!({ "workflow": "gate-test", "input": { "topic": "t" } })).expect("valid");
-        assert!(without.execution_input("t").get("auto_approve").is_none());
+        assert!(!without.execution_input("t").to_json().contains("auto_approve"));
     }
 
     #[test]

@@ -375,12 +375,18 @@ impl ApprovalStore {
         Ok(record)
     }
 
-    /// Expires the open requests of one gate of a run (its wait timed out). A decision
-    /// recorded but never delivered (`deciding`) does not count either: the wait is over.
-    pub async fn expire_gate(&self, run_id: &str, gate: &str) -> Result<u32, DecisionError> {
+    /// Expires the open requests of a run, or of one gate of it (its wait timed out). A
+    /// decision recorded but never delivered (`deciding`) does not count either: the wait
+    /// is over.
+    pub async fn expire_open(
+        &self,
+        run_id: &str,
+        gate: Option<&str>,
+    ) -> Result<u32, DecisionError> {
         let mut expired = 0;
         for request in self.state.approvals().of_run(run_id).await? {
-            if request.gate == gate
+            if gate.is_none_or(|gate| request.gate == gate)
+                && request.status.is_open()
                 && self
                     .state
                     .approvals()

@@ -1,10 +1,11 @@
-//! The runs table. A run is created `running` (by whichever of the API's start call and the
-//! state machine's first state comes first; the second is a no-op), leaves `running` once,
-//! and is never rewritten after.
+//! The runs table. A run is created `running` by the API's start call or by its execution's
+//! start event, whichever comes first (the second fills in only what is missing); it leaves
+//! `running` once, by its execution's end event or a cancel, and is never rewritten after.
+//! Nothing writes a run's item while it runs: its steps are their own items.
 
 use super::listing::{newest_first, Listing};
 use super::{decode, lost_condition, n, now_ms, s, State, StateError};
-use crate::record::{Page, PageRequest, RunEnd, RunRecord, RunStatus, StepUsage};
+use crate::record::{Page, PageRequest, RunEnd, RunRecord, RunStatus, RunTotals};
 use crate::schema::{Table, BY_TENANT, RUNS_BY_STATUS};
 
 const TABLE: Table = Table::Runs;
@@ -63,44 +64,60 @@ impl Runs<'_> {
         }
     }
 
-    /// Moves a running run to succeeded or failed; `Ok(false)` if it was no longer
-    /// running (cancelled meanwhile, or already recorded).
-    pub async fn finish(&self, run_id: &str, end: &RunEnd) -> Result<bool, StateError> {
-        let left = match end {
-            RunEnd::Succeeded { output_summary } => {
-                self.leave_running(
-                    run_id,
-                    RunStatus::Succeeded,
-                    &[("output_summary", output_summary)],
-                )
-                .await?
+    /// Records how a run ended, once: a run that already left `running` keeps its record
+    /// (`Ok(false)`). `run` carries what identifies it (tenant, workflow, start, execution),
+    /// written only where the record lacks it: an end may arrive before the start did.
+    pub async fn end(
+        &self,
+        run: &RunRecord,
+        end: &RunEnd,
+        totals: &RunTotals,
+    ) -> Result<bool, StateError> {
+        let mut fields: Vec<(&str, &str)> = Vec::new();
+        match end {
+            RunEnd::Succeeded {
+                output_summary,
+                output,
+            } => {
+                fields.push(("output_summary", output_summary));
+                if let Some(output) = output {
+                    fields.push(("output", output));
+                }
             }
             RunEnd::Failed { error, cause } => {
-                self.leave_running(
-                    run_id,
-                    RunStatus::Failed,
-                    &[("failure_error", error), ("failure_cause", cause)],
-                )
-                .await?
+                fields.push(("failure_error", error));
+                fields.push(("failure_cause", cause));
             }
-        };
+            RunEnd::Cancelled => {}
+        }
+        let left = self
+            .leave_running(run, end.status(), &fields, Some(totals))
+            .await?;
         if !left {
-            tracing::warn!(run_id, "run is no longer running; its end is not recorded");
+            tracing::info!(run_id = %run.run_id, "run already ended; its record stands");
         }
         Ok(left)
     }
 
     /// Moves a running run to cancelled; `Ok(false)` if it was no longer running.
     pub async fn cancel(&self, run_id: &str) -> Result<bool, StateError> {
-        self.leave_running(run_id, RunStatus::Cancelled, &[]).await
+        let run = RunRecord {
+            run_id: run_id.to_owned(),
+            ..RunRecord::default()
+        };
+        self.leave_running(&run, RunStatus::Cancelled, &[], None)
+            .await
     }
 
-    /// The one way a run leaves `running`, once: `to`, its finish time, and `fields`.
+    /// The one way a run leaves `running`, once: `to`, its finish time, `fields` and
+    /// `totals`. With a tenant in `run`, a missing record is created (the end arrived
+    /// first); without one, only an existing running record moves.
     async fn leave_running(
         &self,
-        run_id: &str,
+        run: &RunRecord,
         to: RunStatus,
-        fields: &[(&str, &String)],
+        fields: &[(&str, &str)],
+        totals: Option<&RunTotals>,
     ) -> Result<bool, StateError> {
         let mut expression =
             String::from("SET #status = :to, finished_at = :now, updated_at = :now");
@@ -109,60 +126,51 @@ impl Runs<'_> {
             .client
             .update_item()
             .table_name(self.name())
-            .key("run_id", s(run_id))
-            .condition_expression("#status = :running")
+            .key("run_id", s(&run.run_id))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":now", n(now_ms()));
+        if run.tenant_id.is_empty() {
+            request = request.condition_expression("#status = :running");
+        } else {
+            request = request
+                .condition_expression("attribute_not_exists(#status) OR #status = :running")
+                .expression_attribute_values(":tenant", s(&run.tenant_id))
+                .expression_attribute_values(":workflow", s(&run.workflow))
+                .expression_attribute_values(":created", n(run.created_at));
+            expression.push_str(
+                ", tenant_id = if_not_exists(tenant_id, :tenant), \
+                 workflow = if_not_exists(workflow, :workflow), \
+                 created_at = if_not_exists(created_at, :created)",
+            );
+            if let Some(arn) = &run.execution_arn {
+                expression.push_str(", execution_arn = if_not_exists(execution_arn, :arn)");
+                request = request.expression_attribute_values(":arn", s(arn));
+            }
+            if let Some(input) = &run.input_summary {
+                expression.push_str(", input_summary = if_not_exists(input_summary, :input)");
+                request = request.expression_attribute_values(":input", s(input));
+            }
+        }
         for (i, (attribute, value)) in fields.iter().enumerate() {
             expression.push_str(&format!(", {attribute} = :f{i}"));
             request = request.expression_attribute_values(format!(":f{i}"), s(*value));
+        }
+        if let Some(totals) = totals {
+            expression.push_str(
+                ", tokens_in = :tin, tokens_out = :tout, cost_usd = :cost, step_attempts = :attempts",
+            );
+            request = request
+                .expression_attribute_values(":tin", n(totals.tokens_in))
+                .expression_attribute_values(":tout", n(totals.tokens_out))
+                .expression_attribute_values(":cost", n(totals.cost_usd))
+                .expression_attribute_values(":attempts", n(totals.step_attempts));
         }
         match request.update_expression(expression).send().await {
             Ok(_) => Ok(true),
             Err(e) if lost_condition(&e) => Ok(false),
             Err(e) => Err(StateError::dynamodb(TABLE, "end a run", e)),
-        }
-    }
-
-    /// Adds a finished attempt's usage to its run's totals (once per attempt: the caller
-    /// counts only the write that finished the attempt).
-    pub async fn add_attempt(
-        &self,
-        run_id: &str,
-        step: &str,
-        usage: &StepUsage,
-    ) -> Result<(), StateError> {
-        let result = self
-            .state
-            .client
-            .update_item()
-            .table_name(self.name())
-            .key("run_id", s(run_id))
-            .update_expression(
-                "ADD tokens_in :tin, tokens_out :tout, cost_usd :cost, step_attempts :one \
-                 SET current_step = :step, updated_at = :now",
-            )
-            .condition_expression("attribute_exists(run_id)")
-            .expression_attribute_values(":tin", n(usage.tokens_in))
-            .expression_attribute_values(":tout", n(usage.tokens_out))
-            .expression_attribute_values(":cost", n(usage.cost_usd))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":step", s(step))
-            .expression_attribute_values(":now", n(now_ms()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if lost_condition(&e) => {
-                tracing::warn!(
-                    run_id,
-                    "no run record (started outside a Switchyard state machine?)"
-                );
-                Ok(())
-            }
-            Err(e) => Err(StateError::dynamodb(TABLE, "add an attempt", e)),
         }
     }
 
