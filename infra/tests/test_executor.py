@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -171,3 +173,38 @@ def test_step_functions_retry_and_catch_on_the_function_error_name(
     assert json.loads(output["error"]["Cause"])["errorMessage"] == "out of stock"
     failures = [e for e in result["history"] if e["type"] == "TaskFailed"]
     assert len(failures) == 3, "Charge once, Ship twice"
+
+
+def test_output_is_drained_with_more_than_1024_open_files(tmp_path: Path) -> None:
+    """LocalStack holds over 1024 files with ~100 warm functions; select.select() refuses a
+    descriptor above that, which killed the thread that drains a function's output."""
+    # Installed into LocalStack's venv by local-up in host mode only.
+    Sandbox = pytest.importorskip("switchyard_localstack_executor.executor").Sandbox
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on open files ({hard}) is too low to reproduce")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    died: list[BaseException] = []
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: died.append(args.exc_value)
+    sandbox = Sandbox()
+    try:
+        # More than a pipe holds (64 KiB): the process only gets to exit if it is drained.
+        bootstrap = tmp_path / "bootstrap"
+        bootstrap.write_text("#!/bin/bash\nfor i in $(seq 1 20000); do echo \"line $i\"; done\n")
+        bootstrap.chmod(0o755)
+        sandbox.launch(bootstrap, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        assert sandbox.process is not None
+        assert sandbox.process.stdout is not None and sandbox.process.stdout.fileno() > 1024
+        sandbox.process.wait(timeout=60)  # a guard against a hang, not a measurement
+        output = sandbox.take_output()
+    finally:
+        sandbox.kill()  # already gone unless it hung on a full pipe
+        threading.excepthook = previous_hook
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert died == [], f"the output thread died: {died}"
+    assert output.splitlines()[-1] == "line 20000"
+    assert len(output.splitlines()) == 20000

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{json, Value};
 use switchyard_e2e::{api_url, create_api_key, function_url_client, saved_api_key, Stack};
@@ -810,7 +811,8 @@ fn base64url(bytes: &[u8]) -> String {
 }
 
 #[tokio::test]
-async fn a_run_stopped_outside_switchyard_is_shown_ended_at_once_and_recorded_by_the_reconciler() {
+async fn a_run_stopped_outside_switchyard_is_recorded_from_its_status_event_and_the_reconciler_backs_it_up(
+) {
     let stack = Stack::connect().await;
     let a = Api::a();
     let run_id = a
@@ -832,13 +834,29 @@ async fn a_run_stopped_outside_switchyard_is_shown_ended_at_once_and_recorded_by
         .expect("the execution stops");
     assert_stopped(&stack, &run_id).await;
 
-    // A read shows the end at once and writes nothing.
-    let shown = a.get(&format!("/runs/{run_id}")).await;
-    assert_eq!(shown.body["status"], "cancelled", "{}", shown.body);
-    assert_eq!(shown.body["approvals"][0]["status"], "expired");
+    // The execution's ABORTED status-change event records the cancel and expires the gate.
+    stack.wait_recorded(&run_id).await;
     let stored = stack.run_record(&run_id).await.expect("the record");
-    assert_eq!(stored["status"], "running", "a read wrote: {stored:?}");
+    assert_eq!(stored["status"], "cancelled", "{stored:?}");
+    let approvals = stack.approvals(&run_id).await;
+    assert!(
+        approvals.iter().all(|a| a["status"] == "expired"),
+        "{approvals:?}"
+    );
 
+    // Had that event been lost (put the record back as it would then stand), the
+    // reconciler's tick records the end from the execution.
+    stack
+        .dynamodb
+        .update_item()
+        .table_name(&stack.deployment.tables["runs"])
+        .key("run_id", AttributeValue::S(run_id.clone()))
+        .update_expression("SET #status = :running REMOVE finished_at")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":running", AttributeValue::S("running".into()))
+        .send()
+        .await
+        .expect("the record is put back to running");
     // The schedule's tick (what EventBridge sends the API function) records it.
     let tick = json!({ "source": "aws.events", "detail-type": "Scheduled Event", "detail": {} });
     let invoked = stack

@@ -258,7 +258,13 @@ async fn a_gate_that_times_out_while_deciding_expires_the_request() {
     );
     assert_eq!(state(&store, &request_id).await.0, ApprovalStatus::Deciding);
     // The gate's timeout path expires what is still waiting, decided-but-not-resumed too.
-    assert_eq!(store.expire_open(&run_id, Some("ask")).await.expect("expired"), 1);
+    assert_eq!(
+        store
+            .expire_open(&run_id, Some("ask"))
+            .await
+            .expect("expired"),
+        1
+    );
     assert_eq!(state(&store, &request_id).await.0, ApprovalStatus::Expired);
     let late = store
         .decide(&decision(&request_id, "approve", "ada"), None)

@@ -11,7 +11,6 @@ use switchyard_lambda::tracker::{failure, MAX_RECORDED_OUTPUT, SUMMARY_CHARS};
 use crate::backend::{Backend, Execution, ExecutionStatus, RunEnd, RunRecord, RunStatus};
 use crate::error::ApiError;
 
-
 /// How an execution ended, as a run record says it; `None` while it runs.
 pub fn ended(execution: &Execution) -> Option<RunEnd> {
     let text = |v: &Option<String>, default: &str| v.clone().unwrap_or_else(|| default.to_owned());
@@ -27,8 +26,11 @@ pub fn ended(execution: &Execution) -> Option<RunEnd> {
             })
         }
         ExecutionStatus::Failed => {
-            let (error, cause) =
-                failure(execution.error.as_deref(), execution.cause.as_deref(), false);
+            let (error, cause) = failure(
+                execution.error.as_deref(),
+                execution.cause.as_deref(),
+                false,
+            );
             Some(RunEnd::Failed { error, cause })
         }
         ExecutionStatus::TimedOut => Some(RunEnd::Failed {

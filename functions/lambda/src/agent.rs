@@ -146,8 +146,7 @@ impl AgentRuntime {
         // whole record that does not wait for it: one write on the attempt's path.
         let state = self.state.clone();
         let start_record = attempt.clone();
-        let recorded_start =
-            tokio::spawn(async move { state.steps().start(&start_record).await });
+        let recorded_start = tokio::spawn(async move { state.steps().start(&start_record).await });
         let started = std::time::Instant::now();
         let metered = Arc::new(MeteredModel::new(self.model.clone()));
         let result = async {
@@ -202,9 +201,9 @@ impl AgentRuntime {
         }
         match recorded_end {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                "duplicate invocation of a finished attempt; its first end stands"
-            ),
+            Ok(false) => {
+                tracing::warn!("duplicate invocation of a finished attempt; its first end stands")
+            }
             // The step's own outcome stands; a lost record is logged, not turned into a failure.
             Err(e) => tracing::error!(error = %e, "could not record the step attempt"),
         }

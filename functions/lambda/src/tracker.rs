@@ -8,9 +8,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use switchyard_state::schema::TrackerPhase;
-use switchyard_state::{
-    now_ms, ExecutionInput, RunEnd, RunRecord, RunTotals, State, StateError,
-};
+use switchyard_state::{now_ms, ExecutionInput, RunEnd, RunRecord, RunTotals, State, StateError};
 
 use crate::summarize;
 
@@ -214,10 +212,7 @@ async fn record(
         Change::Ended(end) => {
             // The run's totals, summed once here rather than by every step as it ran.
             let steps = state.steps().of_run(&run.run_id).await?;
-            state
-                .runs()
-                .end(&run, &end, &RunTotals::of(&steps))
-                .await?;
+            state.runs().end(&run, &end, &RunTotals::of(&steps)).await?;
             // An ended run waits for nobody.
             let expired = approvals.expire_open(&run.run_id, None).await?;
             if expired > 0 {
@@ -256,15 +251,22 @@ mod tests {
 
     #[test]
     fn a_status_change_names_its_run_tenant_and_workflow() {
-        let run = change("RUNNING", json!({}))
-            .run("arn:aws:states:us-east-1:1:stateMachine:switchyard-");
+        let run =
+            change("RUNNING", json!({})).run("arn:aws:states:us-east-1:1:stateMachine:switchyard-");
         assert_eq!(
-            (run.run_id.as_str(), run.tenant_id.as_str(), run.workflow.as_str()),
+            (
+                run.run_id.as_str(),
+                run.tenant_id.as_str(),
+                run.workflow.as_str()
+            ),
             ("run-1", "tenant-a", "gate-test")
         );
         assert_eq!(run.input_summary.as_deref(), Some(r#"{"topic":"t"}"#));
         // Without the deployment's prefix the machine's own name is the workflow's.
-        assert_eq!(change("RUNNING", json!({})).run("").workflow, "switchyard-gate-test");
+        assert_eq!(
+            change("RUNNING", json!({})).run("").workflow,
+            "switchyard-gate-test"
+        );
     }
 
     #[test]

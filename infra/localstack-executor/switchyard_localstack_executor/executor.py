@@ -20,7 +20,7 @@ import json
 import math
 import os
 import queue
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -121,12 +121,16 @@ class Sandbox:
 
     def _pump_output(self) -> None:
         # Keeps the pipe from filling up (which would block the function) between drains.
+        # A selector (epoll), not select.select(): LocalStack holds well over 1024 files with
+        # many warm functions, and select() refuses a descriptor numbered above that.
         assert self.process is not None and self.process.stdout is not None
-        while True:
-            select.select([self.process.stdout], [], [])
-            with self.output_lock:
-                if not self._read_available():
-                    return
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            while True:
+                selector.select()
+                with self.output_lock:
+                    if not self._read_available():
+                        return
 
     def take_output(self) -> str:
         """Everything the process wrote so far, including what is still in the pipe."""

@@ -186,7 +186,10 @@ mod tests {
         );
         let without =
             start(json!({ "workflow": "gate-test", "input": { "topic": "t" } })).expect("valid");
-        assert!(!without.execution_input("t").to_json().contains("auto_approve"));
+        assert!(!without
+            .execution_input("t")
+            .to_json()
+            .contains("auto_approve"));
     }
 
     #[test]

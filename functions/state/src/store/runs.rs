@@ -153,9 +153,12 @@ impl Runs<'_> {
                 request = request.expression_attribute_values(":input", s(input));
             }
         }
+        // Through placeholders: a field may be a DynamoDB reserved word (`output` is).
         for (i, (attribute, value)) in fields.iter().enumerate() {
-            expression.push_str(&format!(", {attribute} = :f{i}"));
-            request = request.expression_attribute_values(format!(":f{i}"), s(*value));
+            expression.push_str(&format!(", #f{i} = :f{i}"));
+            request = request
+                .expression_attribute_names(format!("#f{i}"), *attribute)
+                .expression_attribute_values(format!(":f{i}"), s(*value));
         }
         if let Some(totals) = totals {
             expression.push_str(

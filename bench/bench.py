@@ -1,0 +1,651 @@
+"""Switchyard's benchmark suite (issue 14); `bench/run --help` says what it measures."""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import runtime_api
+import stack
+
+ROOT = stack.ROOT
+RESULTS = ROOT / "bench/results"
+DEFINITION_LIMIT_BYTES = 1024 * 1024
+CLOCK_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def fmt(value: Any, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{unit}"
+    return f"{value}{unit}"
+
+
+def table(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+# ---------------------------------------------------------------------------------------
+# 1. Agent cold start
+
+
+def bootstrap_binary(dev: bool) -> tuple[Path, str]:
+    release = ROOT / "target/release/bootstrap"
+    debug = ROOT / "target/debug/bootstrap"
+    if not dev:
+        if not release.exists():
+            print("bench: building the release bootstrap once (≈ 6 min on 2 cores)", flush=True)
+            subprocess.run(["cargo", "build", "--release", "--bin", "bootstrap"], cwd=ROOT,
+                           check=True)
+        return release, "release"
+    if not debug.exists():
+        subprocess.run(["cargo", "build", "--bin", "bootstrap"], cwd=ROOT, check=True)
+    return debug, "dev (debug build: slower than what ships)"
+
+
+def cold_start(args: argparse.Namespace, deployment: dict[str, Any]) -> dict[str, Any]:
+    reps = args.cold_reps
+    binary, build = bootstrap_binary(args.dev_bootstrap)
+    tables = deployment["tables"]
+    rust_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_LAMBDA_FUNCTION_NAME": "switchyard-relay",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": stack.REGION,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ENDPOINT_URL": stack.ENDPOINT,
+        "AWS_ENDPOINT_URL_DYNAMODB": stack.DYNAMODB_ENDPOINT,
+        "SWITCHYARD_FUNCTION": "relay",
+        "RUNS_TABLE": tables["runs"],
+        "STEPS_TABLE": tables["steps"],
+        "APPROVALS_TABLE": tables["approvals"],
+        "API_KEYS_TABLE": tables["api_keys"],
+        "PAYLOAD_BUCKET": deployment.get("payload_bucket") or "",
+        "RUST_LOG": "info",
+    }
+    python_env = {k: rust_env[k] for k in rust_env if k.startswith("AWS_LAMBDA") or k == "PATH"}
+    anchor = [sys.executable, str(ROOT / "bench/langgraph_agent.py")]
+
+    def event() -> dict[str, Any]:
+        return {
+            "input": {"hops": 0, "note": "cold"},
+            "context": {"run_id": f"bench-cold-{uuid.uuid4()}", "tenant_id": "bench",
+                        "workflow": "bench-chain", "step": "hop1", "attempt": 0},
+        }
+
+    samples: dict[str, list[dict[str, Any]]] = {"switchyard": [], "anchor": []}
+    # One untimed start of each first, so neither pays for a cold page cache; then interleaved.
+    runtime_api.cold_start([str(binary)], rust_env, event())
+    runtime_api.cold_start(anchor, python_env, event())
+    for _ in range(reps):
+        samples["switchyard"].append(runtime_api.cold_start([str(binary)], rust_env, event()))
+        samples["anchor"].append(runtime_api.cold_start(anchor, python_env, event()))
+    for name, runs in samples.items():
+        answer = runs[-1]["response"]
+        assert answer and answer.get("hops") == 1, f"{name} answered {answer}"
+
+    def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {key: median([r[key] for r in runs if r[key] is not None])
+                for key in ("ready_ms", "response_ms", "peak_rss_mib")}
+
+    result = {
+        "reps": reps,
+        "bootstrap_build": build,
+        "anchor": "Python %s, langgraph %s + langgraph-checkpoint-sqlite %s, one-node graph"
+        % (platform.python_version(), version("langgraph"), version("langgraph-checkpoint-sqlite")),
+        "switchyard": summary(samples["switchyard"]),
+        "langgraph": summary(samples["anchor"]),
+    }
+    result["ratio"] = {key: ratio(result["langgraph"][key], result["switchyard"][key])
+                       for key in result["switchyard"]}
+    return result
+
+
+def version(package: str) -> str:
+    from importlib.metadata import version as installed
+
+    return installed(package)
+
+
+def print_cold_start(r: dict[str, Any]) -> None:
+    print(f"\n1. Agent cold start ({r['reps']} reps, medians; bootstrap: {r['bootstrap_build']})")
+    print(f"   anchor: {r['anchor']}")
+    rows = [["figure", "Switchyard (relay)", "anchor (LangGraph)", "anchor / Switchyard"]]
+    for key, label, unit in (("ready_ms", "spawn → ready (first /next)", " ms"),
+                             ("response_ms", "spawn → first response", " ms"),
+                             ("peak_rss_mib", "peak RSS", " MiB")):
+        rows.append([label, fmt(r["switchyard"][key], unit), fmt(r["langgraph"][key], unit),
+                     fmt(r["ratio"][key], "×")])
+    table(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Per-agent-step latency and transitions: compiled vs hand-written
+
+
+def task(function_arn: str, workflow: str, step: str, nxt: str | None) -> dict[str, Any]:
+    """A plain Task state sending the task event Switchyard's compiled states send."""
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": function_arn,
+        "Parameters": {
+            "input.$": "$",
+            "context": {"run_id.$": "$$.Execution.Name", "tenant_id": "bench",
+                        "workflow": workflow, "step": step, "attempt.$": "$$.State.RetryCount"},
+        },
+    }
+    state.update({"Next": nxt} if nxt else {"End": True})
+    return state
+
+
+def floor_definitions(functions: dict[str, str]) -> dict[str, dict[str, Any]]:
+    relay = functions["relay"]
+    hops = [f"hop{i}" for i in range(1, 6)]
+    chain = {
+        "Comment": "Hand-written floor: five plain Tasks calling switchyard-relay.",
+        "StartAt": hops[0],
+        "States": {hop: task(relay, "bench-floor-chain", hop, hops[i + 1] if i + 1 < 5 else None)
+                   for i, hop in enumerate(hops)},
+    }
+    dag = {
+        "Comment": "Hand-written floor: plan → parallel{frontend, backend} → qa → debug if failed.",
+        "StartAt": "plan",
+        "States": {
+            "plan": task(functions["tech-lead"], "bench-floor-dag", "plan", "build"),
+            "build": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "frontend",
+                     "States": {"frontend": task(functions["frontend-dev"], "bench-floor-dag",
+                                                 "frontend", None)}},
+                    {"StartAt": "backend",
+                     "States": {"backend": task(functions["backend-dev"], "bench-floor-dag",
+                                                "backend", None)}},
+                ],
+                "Next": "qa",
+            },
+            "qa": task(functions["qa-engineer"], "bench-floor-dag", "qa", "passed"),
+            "passed": {"Type": "Choice",
+                       "Choices": [{"Variable": "$.passed", "BooleanEquals": True, "Next": "done"}],
+                       "Default": "debug"},
+            "debug": task(functions["debugger"], "bench-floor-dag", "debug", None),
+            "done": {"Type": "Succeed"},
+        },
+    }
+    return {"chain": chain, "dag": dag}
+
+
+def ensure_state_machine(sfn: Any, name: str, definition: dict[str, Any], role: str) -> str:
+    text = json.dumps(definition)
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        if machine["name"] == name:
+            sfn.update_state_machine(stateMachineArn=machine["stateMachineArn"], definition=text,
+                                     roleArn=role)
+            return machine["stateMachineArn"]
+    return sfn.create_state_machine(name=name, definition=text, roleArn=role)["stateMachineArn"]
+
+
+# What each pair runs: the compiled workflow, its floor, and an input. dev-team's QA passes
+# on any feature (both changes touch files), so its debug step is skipped in both machines.
+PAIRS = {
+    "chain": ("bench-chain", {"hops": 0, "note": "bench"}),
+    "dag": ("dev-team", {"feature": "password reset", "repository": "acme/web"}),
+}
+
+
+def step_latency(args: argparse.Namespace, deployment: dict[str, Any], api: stack.RunApi,
+                 ) -> dict[str, Any]:
+    sfn, lambda_ = stack.client("stepfunctions"), stack.client("lambda")
+    machines = deployment["state_machines"]
+    role = sfn.describe_state_machine(stateMachineArn=machines["bench-chain"])["roleArn"]
+    functions = {name: lambda_.get_function(FunctionName=f"switchyard-{name}")
+                 ["Configuration"]["FunctionArn"]
+                 for name in ("relay", "tech-lead", "frontend-dev", "backend-dev", "qa-engineer",
+                              "debugger")}
+    floors = {kind: ensure_state_machine(sfn, f"bench-floor-{kind}", definition, role)
+              for kind, definition in floor_definitions(functions).items()}
+
+    def compiled(kind: str) -> stack.RunFigures:
+        workflow, input_ = PAIRS[kind]
+        run_id = api.start(workflow, input_)
+        return stack.run_figures(sfn, stack.execution_arn(machines[workflow], run_id))
+
+    def floor(kind: str) -> stack.RunFigures:
+        _, input_ = PAIRS[kind]
+        arn = sfn.start_execution(stateMachineArn=floors[kind], name=f"bench-{uuid.uuid4()}",
+                                  input=json.dumps(input_))["executionArn"]
+        return stack.run_figures(sfn, arn)
+
+    result: dict[str, Any] = {"reps": args.reps}
+    for kind in PAIRS:
+        for _ in range(2):  # warm-up: every function of both machines has a warm process
+            compiled(kind)
+            floor(kind)
+        runs: dict[str, list[stack.RunFigures]] = {"switchyard": [], "floor": []}
+        for _ in range(args.reps):
+            runs["switchyard"].append(compiled(kind))
+            runs["floor"].append(floor(kind))
+        entry: dict[str, Any] = {"workflow": PAIRS[kind][0], "input": PAIRS[kind][1]}
+        for side, figures in runs.items():
+            failed = [f.status for f in figures if f.status != "SUCCEEDED"]
+            entry[side] = {
+                "failed": len(failed),
+                "duration_ms": median([f.duration_ms for f in figures]),
+                "agent_tasks": median([f.agent_tasks for f in figures]),
+                "platform_tasks": median([f.platform_tasks for f in figures]),
+                "transitions": median([f.transitions for f in figures]),
+                "ms_per_agent_task": median([f.duration_ms / f.agent_tasks for f in figures
+                                             if f.agent_tasks]),
+                "transitions_per_agent_task": median([f.transitions / f.agent_tasks
+                                                      for f in figures if f.agent_tasks]),
+            }
+        entry["ratio"] = {key: ratio(entry["switchyard"][key], entry["floor"][key])
+                          for key in ("ms_per_agent_task", "transitions_per_agent_task")}
+        result[kind] = entry
+    return result
+
+
+def print_step_latency(r: dict[str, Any]) -> None:
+    print(f"\n2. Per agent step: compiled vs hand-written plain Tasks, same functions "
+          f"({r['reps']} interleaved reps, medians; target Switchyard/floor ≤ 1.15)")
+    rows = [["workflow", "figure", "Switchyard", "floor", "Switchyard / floor"]]
+    for kind in PAIRS:
+        e = r.get(kind)
+        if not e:
+            continue
+        s, f = e["switchyard"], e["floor"]
+        name = f"{e['workflow']} ({kind})"
+        rows.append([name, "ms per agent task", fmt(s["ms_per_agent_task"], " ms"),
+                     fmt(f["ms_per_agent_task"], " ms"), verdict(e["ratio"]["ms_per_agent_task"], 1.15)])
+        rows.append(["", "transitions per agent task", fmt(s["transitions_per_agent_task"], "", 2),
+                     fmt(f["transitions_per_agent_task"], "", 2),
+                     verdict(e["ratio"]["transitions_per_agent_task"], 1.15)])
+        rows.append(["", "run duration", fmt(s["duration_ms"], " ms"), fmt(f["duration_ms"], " ms"),
+                     fmt(ratio(s["duration_ms"], f["duration_ms"]), "×", 2)])
+        rows.append(["", "transitions / agent tasks / platform tasks",
+                     f"{fmt(s['transitions'])} / {fmt(s['agent_tasks'])} / {fmt(s['platform_tasks'])}",
+                     f"{fmt(f['transitions'])} / {fmt(f['agent_tasks'])} / {fmt(f['platform_tasks'])}",
+                     ""])
+        if s["failed"] or f["failed"]:
+            rows.append(["", "failed runs", str(s["failed"]), str(f["failed"]), ""])
+    table(rows)
+
+
+def verdict(value: float | None, target: float) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}× ({'meets' if value <= target else 'misses'} ≤ {target})"
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Concurrency ladder
+
+
+def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[str, Any],
+                api: stack.RunApi) -> dict[str, Any]:
+    sfn, dynamodb = stack.client("stepfunctions"), stack.client("dynamodb")
+    machine = deployment["state_machines"][workflow]
+    runs_table, steps_table = deployment["tables"]["runs"], deployment["tables"]["steps"]
+    cpu_before = stack.bootstrap_cpu_ticks()
+    started_ids: list[str] = []
+    start_errors: list[str] = []
+    lock = threading.Lock()
+    done = threading.Event()
+    samples: list[tuple[float, float]] = []
+
+    def start_one(_: int) -> None:
+        try:
+            run_id = api.start(workflow, input_)
+            with lock:
+                started_ids.append(run_id)
+        except Exception as error:  # counted as a failure, not fatal to the step
+            with lock:
+                start_errors.append(str(error)[:200])
+
+    def sample_reads() -> None:
+        # GET /runs/{id} and a direct GetItem of the same item, back to back, alternating
+        # which goes first, while the load runs.
+        flip = False
+        while not done.is_set():
+            with lock:
+                run_id = random.choice(started_ids) if started_ids else None
+            if run_id is None:
+                time.sleep(0.05)
+                continue
+
+            def direct() -> float:
+                t = time.perf_counter()
+                dynamodb.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
+                return (time.perf_counter() - t) * 1000
+
+            def through_api() -> float:
+                status, body, ms = api.request("GET", f"/runs/{run_id}")
+                if status != 200:
+                    raise RuntimeError(f"GET /runs/{run_id}: {status} {body}")
+                return ms
+
+            if flip:
+                d = direct()
+                a = through_api()
+            else:
+                a = through_api()
+                d = direct()
+            flip = not flip
+            samples.append((a, d))
+
+    sampler = threading.Thread(target=sample_reads, daemon=True)
+    wall_started = time.time()
+    sampler.start()
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        list(pool.map(start_one, range(n)))
+    arns = [stack.execution_arn(machine, run_id) for run_id in started_ids]
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        described = list(pool.map(lambda arn: stack.wait_finished(sfn, arn), arns))
+    done.set()
+    sampler.join()
+    cpu_after = stack.bootstrap_cpu_ticks()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        figures = list(pool.map(lambda arn: stack.run_figures(sfn, arn), arns))
+
+    def step_records(run_id: str) -> int:
+        count, kwargs = 0, {"TableName": steps_table, "Select": "COUNT",
+                            "KeyConditionExpression": "run_id = :r",
+                            "ExpressionAttributeValues": {":r": {"S": run_id}}}
+        while True:
+            page = dynamodb.query(**kwargs)
+            count += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                return count
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    records = [step_records(run_id) for run_id in started_ids]
+    lost = sum(max(0, f.agent_tasks_succeeded - r) for f, r in zip(figures, records))
+    first_start = min((d["startDate"].timestamp() for d in described), default=wall_started)
+    last_stop = max((d["stopDate"].timestamp() for d in described), default=time.time())
+    agent_tasks = sum(f.agent_tasks for f in figures)
+
+    cpu_ms: dict[str, float] = {"agents": 0.0, "platform": 0.0}
+    for pid, (function, ticks) in cpu_after.items():
+        before = cpu_before.get(pid, (function, 0))[1]
+        side = "platform" if function in stack.PLATFORM_FUNCTIONS else "agents"
+        cpu_ms[side] += (ticks - before) * CLOCK_TICK_MS
+    api_ms = [a for a, _ in samples]
+    direct_ms = [d for _, d in samples]
+    result = {
+        "concurrency": n,
+        "workflow": workflow,
+        "started": len(started_ids),
+        "failures": len(start_errors) + sum(1 for f in figures if f.status != "SUCCEEDED"),
+        "start_errors": start_errors[:5],
+        "agent_tasks": agent_tasks,
+        "wall_s": last_stop - first_start,
+        "agent_executions_per_min": agent_tasks / (last_stop - first_start) * 60
+        if last_stop > first_start else None,
+        "run_p50_ms": percentile([f.duration_ms for f in figures], 50),
+        "run_p95_ms": percentile([f.duration_ms for f in figures], 95),
+        "transitions_median": median([f.transitions for f in figures]),
+        "get_run_samples": len(samples),
+        "get_run_p50_ms": percentile(api_ms, 50),
+        "get_run_p95_ms": percentile(api_ms, 95),
+        "get_item_p50_ms": percentile(direct_ms, 50),
+        "get_item_p95_ms": percentile(direct_ms, 95),
+        "lost_records": lost,
+        "bootstrap_processes": len(cpu_after),
+        "cpu_ms_per_agent_execution": {
+            "all": (cpu_ms["agents"] + cpu_ms["platform"]) / agent_tasks if agent_tasks else None,
+            "agent_functions": cpu_ms["agents"] / agent_tasks if agent_tasks else None,
+            "platform_functions": cpu_ms["platform"] / agent_tasks if agent_tasks else None,
+        },
+    }
+    result["get_run_ratio_p50"] = ratio(result["get_run_p50_ms"], result["get_item_p50_ms"])
+    result["get_run_ratio_p95"] = ratio(result["get_run_p95_ms"], result["get_item_p95_ms"])
+    return result
+
+
+def ladder(args: argparse.Namespace, deployment: dict[str, Any], api: stack.RunApi,
+           ) -> dict[str, Any]:
+    workflow, input_ = PAIRS["chain"]
+    # Warm-up: enough concurrent runs that the first rung does not pay for cold processes.
+    ladder_step(min(args.ladder), workflow, input_, deployment, api)
+    steps = []
+    for n in args.ladder:
+        print(f"   ladder: {n} concurrent {workflow} runs…", flush=True)
+        steps.append(ladder_step(n, workflow, input_, deployment, api))
+    return {"workflow": workflow, "steps": steps}
+
+
+def print_ladder(r: dict[str, Any]) -> None:
+    print(f"\n3. Concurrency ladder: {r['workflow']} runs started together through the Run API "
+          "(GET /runs/{id} vs a direct GetItem of the run item, sampled during the load; target ≤ 1.3)")
+    rows = [["runs", "agent exec/min", "run p50 / p95", "GET /runs p50 / p95",
+             "GetItem p50 / p95", "API / GetItem p50 (p95)", "failures", "lost records",
+             "CPU ms / agent exec (agents + platform)"]]
+    for s in r["steps"]:
+        cpu = s["cpu_ms_per_agent_execution"]
+        rows.append([
+            str(s["concurrency"]), fmt(s["agent_executions_per_min"], "", 0),
+            f"{fmt(s['run_p50_ms'], '', 0)} / {fmt(s['run_p95_ms'], ' ms', 0)}",
+            f"{fmt(s['get_run_p50_ms'])} / {fmt(s['get_run_p95_ms'], ' ms')}",
+            f"{fmt(s['get_item_p50_ms'])} / {fmt(s['get_item_p95_ms'], ' ms')}",
+            f"{verdict(s['get_run_ratio_p50'], 1.3)} ({fmt(s['get_run_ratio_p95'], '×', 2)})",
+            str(s["failures"]), str(s["lost_records"]),
+            f"{fmt(cpu['all'], '', 2)} ({fmt(cpu['agent_functions'], '', 2)} + "
+            f"{fmt(cpu['platform_functions'], '', 2)})",
+        ])
+    table(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Compiler time, definition sizes, estimates vs observed
+
+
+def compiler(args: argparse.Namespace, observed: dict[str, float]) -> dict[str, Any]:
+    times = []
+    for _ in range(args.compiler_reps):
+        out = tempfile.mkdtemp(prefix="bench-compiler-")
+        started = time.perf_counter()
+        subprocess.run(["cargo", "run", "--quiet", "--bin", "compiler", "--", "--out", out],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        times.append((time.perf_counter() - started) * 1000)
+        shutil.rmtree(out)
+    manifest = json.loads((ROOT / "build/manifest.json").read_text())
+    machines = []
+    for machine in manifest["state_machines"]:
+        path = ROOT / "build" / machine["definition"]
+        size = path.stat().st_size
+        machines.append({
+            "workflow": machine["workflow"],
+            "definition_bytes": size,
+            "share_of_limit": size / DEFINITION_LIMIT_BYTES,
+            "estimate": machine.get("estimate", {}),
+            "observed_transitions": observed.get(machine["workflow"]),
+        })
+    return {"reps": args.compiler_reps, "wall_ms": median(times), "wall_ms_all": times,
+            "state_machines": machines}
+
+
+def print_compiler(r: dict[str, Any]) -> None:
+    print(f"\n4. Compiler: `cargo run --bin compiler -- --out DIR` (already built), median of "
+          f"{r['reps']}: {fmt(r['wall_ms'], ' ms', 0)}")
+    keys = sorted({k for m in r["state_machines"] for k in m["estimate"]
+                   if k in ("state_transitions", "expected_state_transitions", "expected_transitions")
+                   or "transition" in k and "cost" not in k})
+    rows = [["workflow", "definition", "of 1 MB limit"] + [f"estimate: {k}" for k in keys]
+            + ["observed transitions (median)"]]
+    for m in r["state_machines"]:
+        rows.append([m["workflow"], f"{m['definition_bytes']:,} B", f"{m['share_of_limit']:.2%}"]
+                    + [fmt(m["estimate"].get(k)) for k in keys]
+                    + [fmt(m["observed_transitions"])])
+    table(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Results: print, save, compare
+
+
+def headline(result: dict[str, Any]) -> dict[str, float]:
+    """The figures --compare diffs, flattened to name → value."""
+    flat: dict[str, float] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, (int, float)):
+            flat[prefix] = float(value)
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else key, inner)
+        elif isinstance(value, list):
+            for inner in value:
+                if isinstance(inner, dict):
+                    label = inner.get("concurrency") or inner.get("workflow")
+                    if label is not None:
+                        walk(f"{prefix}[{label}]", inner)
+
+    walk("", result.get("sections", {}))
+    return flat
+
+
+def compare(current: dict[str, Any], earlier_path: Path, earlier: dict[str, Any]) -> None:
+    now, then = headline(current), headline(earlier)
+    print(f"\nDeltas against {earlier_path} ({earlier.get('started_at', '?')}):")
+    rows = [["figure", "then", "now", "change"]]
+    skip = ("reps", "wall_ms_all", "share_of_limit")
+    for key in sorted(now.keys() & then.keys()):
+        if any(part in key for part in skip):
+            continue
+        a, b = then[key], now[key]
+        change = "=" if a == b else (f"{(b - a) / a:+.1%}" if a else f"{b - a:+g}")
+        rows.append([key, f"{a:,.4g}", f"{b:,.4g}", change])
+    table(rows)
+
+
+def print_all(result: dict[str, Any]) -> None:
+    sections = result["sections"]
+    if "cold" in sections:
+        print_cold_start(sections["cold"])
+    if "steps" in sections:
+        print_step_latency(sections["steps"])
+    if "ladder" in sections:
+        print_ladder(sections["ladder"])
+    if "compiler" in sections:
+        print_compiler(sections["compiler"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer reps (3, cold start 5) and the ladder up to 25")
+    parser.add_argument("--reps", type=int, help="reps per pair in section 2 (default 7)")
+    parser.add_argument("--only", default="cold,steps,ladder,compiler",
+                        help="comma-separated sections: cold,steps,ladder,compiler")
+    parser.add_argument("--ladder", help="concurrency levels, e.g. 10,25,50,100")
+    parser.add_argument("--dev-bootstrap", action="store_true",
+                        help="cold start with the dev build of bootstrap (labelled so)")
+    parser.add_argument("--compare", type=Path, help="print deltas against this earlier result")
+    parser.add_argument("--out", type=Path, help="also write the result here")
+    args = parser.parse_args()
+    sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    if args.compare and args.only == parser.get_default("only") and len(sys.argv) == 3:
+        # `bench/run --compare FILE` alone: the latest result against FILE, nothing rerun.
+        current = json.loads((RESULTS / "latest.json").read_text())
+        print_all(current)
+        compare(current, args.compare, json.loads(args.compare.read_text()))
+        return
+    # Read now: the run below rewrites latest.json, which may be the file compared with.
+    earlier = json.loads(args.compare.read_text()) if args.compare else None
+    args.reps = args.reps or (3 if args.quick else 7)
+    args.cold_reps = 5 if args.quick else 15
+    args.compiler_reps = 1 if args.quick else 3
+    args.ladder = [int(n) for n in (args.ladder or ("10,25" if args.quick else "10,25,50,100"))
+                   .split(",")]
+
+    started = time.time()
+    result: dict[str, Any] = {
+        "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True).stdout.strip(),
+        "host": {"cores": os.cpu_count(), "python": platform.python_version(),
+                 "stack": "LocalStack 4.8 host mode + DynamoDB Local"},
+        "options": {"quick": args.quick, "reps": args.reps, "cold_reps": args.cold_reps,
+                    "ladder": args.ladder},
+        "sections": {},
+    }
+    deployment = stack.ensure_deployed()
+    api = stack.RunApi(deployment["api_url"], (stack.CACHE / "api-key-local").read_text().strip())
+    out = result["sections"]
+    if "cold" in sections:
+        print("bench: 1. agent cold start…", flush=True)
+        out["cold"] = cold_start(args, deployment)
+        print_cold_start(out["cold"])
+    if "steps" in sections:
+        print("\nbench: 2. per-agent-step latency…", flush=True)
+        out["steps"] = step_latency(args, deployment, api)
+        print_step_latency(out["steps"])
+    if "ladder" in sections:
+        print("\nbench: 3. concurrency ladder…", flush=True)
+        out["ladder"] = ladder(args, deployment, api)
+        print_ladder(out["ladder"])
+    if "compiler" in sections:
+        print("\nbench: 4. compiler…", flush=True)
+        observed: dict[str, float] = {}
+        for kind, (workflow, _) in PAIRS.items():
+            if kind in out.get("steps", {}):
+                observed[workflow] = out["steps"][kind]["switchyard"]["transitions"]
+        for step in out.get("ladder", {}).get("steps", []):
+            observed.setdefault(step["workflow"], step["transitions_median"])
+        out["compiler"] = compiler(args, observed)
+        print_compiler(out["compiler"])
+    result["wall_s"] = time.time() - started
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = result["started_at"].replace(":", "").replace("-", "")
+    text = json.dumps(result, indent=2, sort_keys=True) + "\n"
+    paths = [RESULTS / f"{stamp}.json", RESULTS / "latest.json"] + ([args.out] if args.out else [])
+    for path in paths:
+        path.write_text(text)
+    print(f"\nbench: done in {result['wall_s']:.0f} s; results: {paths[0]} (and latest.json)")
+    if args.compare and earlier is not None:
+        compare(result, args.compare, earlier)
+
+
+if __name__ == "__main__":
+    main()
