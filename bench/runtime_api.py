@@ -1,6 +1,7 @@
-"""A one-event Lambda Runtime API for the cold-start figure: it hands one task event to the
-process that long-polls it and records when the process first asked (ready) and when it
-answered (response), on the same clock as the spawn.
+"""A Lambda Runtime API for the agent figures: it hands task events, one per long poll, to
+the process it serves and records, on the same clock as the spawn, when each was taken and
+when it was answered. One event gives the cold start (spawn → ready, → response); the events
+after it give the warm latency (taken → answered) of a process that stays up.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         now = time.perf_counter()
-        trial = self.server.trial
-        if self.path != f"{API}/invocation/next" or trial is None:
+        if self.path != f"{API}/invocation/next":
             return self.reply(404, b"{}")
-        if trial.ready_at is not None:  # the one event is taken: hold the poll, as Lambda does
-            trial.answered.wait(30)
+        trial = self.server.take()
+        if trial is None:  # every event is taken: hold the poll, as Lambda does
+            self.server.finished.wait(30)
             return self.reply(410, b"{}")
         trial.ready_at = now
         deadline = str(int(time.time() * 1000) + 60_000)
@@ -62,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         now = time.perf_counter()
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        trial = self.server.trial
+        trial = self.server.answered_by(self.path)
         self.reply(202, b"{}")
         if trial is None:
             return
@@ -72,6 +73,8 @@ class Handler(BaseHTTPRequestHandler):
             trial.error = body
         trial.response_at = now
         trial.answered.set()
+        if all(t.answered.is_set() for t in self.server.trials):
+            self.server.finished.set()
 
     def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -88,8 +91,28 @@ class Server(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
-        self.trial: Trial | None = None
+        self.trials: list[Trial] = []
+        self.taken = 0
+        self.lock = threading.Lock()
+        self.finished = threading.Event()
         threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def take(self) -> Trial | None:
+        """The next event, handed out once; the next one only after this one is answered
+        (one invocation at a time per process, as Lambda does)."""
+        with self.lock:
+            if self.taken >= len(self.trials):
+                return None
+            if self.taken and not self.trials[self.taken - 1].answered.wait(60):
+                return None
+            self.taken += 1
+            return self.trials[self.taken - 1]
+
+    def answered_by(self, path: str) -> Trial | None:
+        for trial in self.trials:
+            if f"/invocation/{trial.request_id}/" in path:
+                return trial
+        return None
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a killed process drops its connection: expected, not worth a traceback
@@ -115,7 +138,7 @@ def cold_start(command: list[str], env: dict[str, str], event: dict) -> dict:
     earlier process cannot take the event), hands it `event`; spawn → ready, → response."""
     trial = Trial(event)
     server = Server()
-    server.trial = trial
+    server.trials = [trial]
     env = {**env, "AWS_LAMBDA_RUNTIME_API": server.address}
     spawned = time.perf_counter()
     process = subprocess.Popen(
@@ -149,3 +172,33 @@ def cold_start(command: list[str], env: dict[str, str], event: dict) -> dict:
         "peak_rss_mib": rss / 1024 if rss is not None else None,
         "response": json.loads(trial.response or b"null"),
     }
+
+
+def warm_latency(command: list[str], env: dict[str, str], events: list[dict]) -> list[float]:
+    """Spawns `command` once and hands it `events` one after another; each event after the
+    first (which pays the cold start) gives one warm latency: taken → answered, in ms."""
+    server = Server()
+    server.trials = [Trial(event) for event in events]
+    env = {**env, "AWS_LAMBDA_RUNTIME_API": server.address}
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=Path(command[-1]).parent,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        if not server.finished.wait(120):
+            raise RuntimeError(f"{command} answered {sum(t.answered.is_set() for t in server.trials)}"
+                               f" of {len(events)} events within 120 s")
+    finally:
+        process.kill()
+        _, stderr = process.communicate()
+        server.shutdown()
+        server.server_close()
+    failed = [t.error for t in server.trials if t.error is not None]
+    if failed:
+        raise RuntimeError(f"{command[0]} answered with an error: {failed[0]!r} {stderr[-2000:]!r}")
+    return [(t.response_at - t.ready_at) * 1000 for t in server.trials[1:]
+            if t.response_at is not None and t.ready_at is not None]

@@ -95,6 +95,8 @@ class RunApi:
         self.host = parsed.netloc
         self.port = parsed.port or 80
         self.key = key
+        # The handler's own milliseconds of the last request (its Server-Timing header).
+        self.server_ms: float | None = None
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
         """Status, JSON body and wall milliseconds."""
@@ -108,6 +110,7 @@ class RunApi:
             connection.request(method, path, body=payload, headers=headers)
             reply = connection.getresponse()
             text = reply.read()
+            self.server_ms = server_timing(reply.getheader("Server-Timing"))
         finally:
             connection.close()
         elapsed = (time.perf_counter() - started) * 1000
@@ -122,6 +125,19 @@ class RunApi:
         if status != 202:
             raise RuntimeError(f"POST /runs/start {workflow}: {status} {body}")
         return body["run_id"]
+
+
+def server_timing(header: str | None) -> float | None:
+    """`app;dur=12.5` → 12.5."""
+    for metric in (header or "").split(","):
+        for param in metric.split(";")[1:]:
+            name, _, value = param.strip().partition("=")
+            if name == "dur":
+                try:
+                    return float(value)
+                except ValueError:
+                    return None
+    return None
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -140,6 +156,21 @@ def wait_finished(sfn: Any, arn: str, timeout_s: float = 600) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{arn} still running after {timeout_s} s")
         time.sleep(0.1)
+
+
+def wait_recorded(dynamodb: Any, runs_table: str, run_id: str, timeout_s: float = 30) -> float:
+    """Waits until the run's record has its end (the run-tracker's work after the execution);
+    returns how long that took from the call, in ms."""
+    started = time.perf_counter()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        item = dynamodb.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}},
+                                 ConsistentRead=True).get("Item") or {}
+        if item.get("status", {}).get("S", "running") != "running":
+            return (time.perf_counter() - started) * 1000
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"run {run_id}'s record has no end {timeout_s} s after its execution")
+        time.sleep(0.005)
 
 
 def history(sfn: Any, arn: str) -> list[dict[str, Any]]:

@@ -10,7 +10,9 @@ use serde_json::{json, Map, Value};
 
 use super::manifest::Manifest;
 use super::pascal_case;
-use switchyard_state::schema::{env, Key, PlatformFunction as Platform, Table, TableSpec};
+use switchyard_state::schema::{
+    env, Key, PlatformFunction as Platform, Table, TableSpec, RUN_END_STATUSES,
+};
 
 pub const FILE_NAME: &str = "template.json";
 /// Logical id of the bucket holding step outputs too large for Step Functions.
@@ -373,8 +375,10 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             json!({ "Description": machine.workflow, "Value": { "Ref": format!("StateMachine{id}") } }),
         );
     }
-    // Every run's start and end reach the run-tracker as Step Functions' status-change
-    // events: no state in any definition records them.
+    // Every run's end reaches the run-tracker as a Step Functions status-change event: no
+    // state in any definition records it. The start is the Run API's own write when it
+    // starts the execution, so the rule leaves RUNNING out: half the tracker's invocations,
+    // none of them racing the run's first steps for the platform's time.
     if let Some(tracker) = manifest
         .platform_functions
         .iter()
@@ -395,7 +399,10 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     "EventPattern": {
                         "source": ["aws.states"],
                         "detail-type": ["Step Functions Execution Status Change"],
-                        "detail": { "stateMachineArn": machines },
+                        "detail": {
+                            "stateMachineArn": machines,
+                            "status": RUN_END_STATUSES,
+                        },
                     },
                     "State": "ENABLED",
                     "Targets": [{ "Id": "run-tracker", "Arn": { "Fn::GetAtt": [tracker.clone(), "Arn"] } }],

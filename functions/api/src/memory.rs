@@ -10,7 +10,7 @@ use crate::backend::{
     ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, HistoryItem, LogEvent, Page,
     PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, RunStatus, StepRecord,
 };
-use crate::keys::hash_key;
+use crate::keys::{hash_key, KeyGrant};
 
 #[derive(Default)]
 pub struct State {
@@ -27,6 +27,10 @@ pub struct State {
     /// Executions described (Step Functions' `DescribeExecution`), in order.
     pub described: Vec<String>,
     pub deployed: Vec<String>,
+    /// API key lookups that reached the backend.
+    pub key_reads: usize,
+    /// Run-record writes fail (the rest of the backend answers).
+    pub records_unavailable: bool,
     pub unavailable: bool,
 }
 
@@ -99,8 +103,13 @@ fn page_of<T: Clone>(
 }
 
 impl Backend for MemoryBackend {
-    async fn tenant_of_key(&self, key_hash: &str) -> Result<Option<String>, BackendError> {
-        Ok(self.check()?.keys.get(key_hash).cloned())
+    async fn grant_of_key(&self, key_hash: &str) -> Result<Option<KeyGrant>, BackendError> {
+        let mut state = self.check()?;
+        state.key_reads += 1;
+        Ok(state.keys.get(key_hash).map(|tenant| KeyGrant {
+            tenant_id: tenant.clone(),
+            expires_at: None,
+        }))
     }
 
     async fn start_execution(
@@ -130,7 +139,15 @@ impl Backend for MemoryBackend {
     }
 
     async fn record_started(&self, run: &RunRecord) -> Result<(), BackendError> {
-        self.check()?
+        let mut state = self.check()?;
+        if state.records_unavailable {
+            return Err(BackendError::Aws {
+                service: "dynamodb",
+                detail: "the test says so".into(),
+                source: "the test says so".into(),
+            });
+        }
+        state
             .runs
             .entry(run.run_id.clone())
             .or_insert_with(|| run.clone());

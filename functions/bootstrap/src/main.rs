@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     switchyard_agents::link();
     let role = Role::from_env()?;
     // Clients are built once per environment, not per invocation.
-    let config = aws_config::load_from_env().await;
+    let config = switchyard_lambda::aws_config().await;
     match role {
         Role::Agent(registration) => {
             // PRIMARY_MODEL picks the provider; unset means the offline embedded model.

@@ -270,6 +270,16 @@ mod tests {
     }
 
     #[test]
+    fn every_status_the_template_routes_here_ends_a_run() {
+        for status in switchyard_state::schema::RUN_END_STATUSES {
+            assert!(
+                matches!(change(status, json!({})).change(), Ok(Change::Ended(_))),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
     fn ends_are_read_from_the_status_and_the_failure_route() {
         let ok = change("SUCCEEDED", json!({ "output": r#"{"path":"approved"}"# }));
         assert_eq!(

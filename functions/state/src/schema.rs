@@ -271,6 +271,17 @@ impl TrackerPhase {
 /// state cannot raise; its cause is the original `{"Error", "Cause"}` as JSON.
 pub const RUNTIME_ERROR: &str = "Switchyard.Runtime";
 
+/// The execution statuses that end a run, as Step Functions names them in its status-change
+/// events: the template's rule sends the run-tracker these and no others (a run's start is
+/// the Run API's write).
+pub const RUN_END_STATUSES: [&str; 5] = [
+    "SUCCEEDED",
+    "FAILED",
+    "TIMED_OUT",
+    "ABORTED",
+    "PENDING_REDRIVE",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

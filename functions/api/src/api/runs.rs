@@ -53,11 +53,16 @@ impl<B: Backend> Api<B> {
             .await?;
         let mut record = RunRecord::started(&run_id, tenant, start.workflow, now_ms());
         record.input_summary = Some(summarize(&start.input, SUMMARY_CHARS));
-        record.execution_arn = Some(arn);
-        // Recording now makes the run visible at once; if it fails, the state machine's
-        // own start record follows within a second, so the run is not refused for it.
+        record.execution_arn = Some(arn.clone());
+        // This write is the run's start record (status-change events report only ends). A run
+        // the API cannot record is not left running unseen: it is stopped, its ABORTED event
+        // records it as cancelled, and the caller is told nothing runs.
         if let Err(e) = self.backend.record_started(&record).await {
-            tracing::warn!(run_id = %run_id, error = %e, "run started but not recorded yet");
+            tracing::error!(run_id = %run_id, error = %e, "run started but not recorded: stopping it");
+            if let Err(stop) = self.backend.stop_execution(&arn).await {
+                tracing::error!(run_id = %run_id, error = %stop, "could not stop the unrecorded run");
+            }
+            return Err(e.into());
         }
         tracing::info!(run_id = %run_id, tenant_id = tenant, workflow = start.workflow, "run started");
         let links = Links::of(&run_id);
@@ -212,6 +217,34 @@ mod tests {
             (record.tenant_id.as_str(), record.status.as_str()),
             ("tenant-a", "running")
         );
+    }
+
+    #[test]
+    fn a_run_that_cannot_be_recorded_is_stopped_and_the_start_refused() {
+        let api = api();
+        api.backend.state().records_unavailable = true;
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(
+                json!({ "workflow": "gate-test", "input": { "topic": "t" } }).to_string(),
+            ),
+        );
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("unavailable")),
+            "{body}"
+        );
+        let state = api.backend.state();
+        let (_, run_id, _) = &state.started[0];
+        assert!(
+            state
+                .stopped
+                .iter()
+                .any(|arn| arn.ends_with(run_id.as_str())),
+            "{:?}",
+            state.stopped
+        );
+        assert!(state.runs.is_empty());
     }
 
     #[test]
