@@ -74,51 +74,6 @@ pub struct KeyGrant {
     pub expires_at: Option<u64>,
 }
 
-/// How long a warm API process trusts a key it has looked up: a revocation takes effect
-/// within this long (an expiry takes effect on time). It spares every request but the first
-/// of a client the key read, so a status read is the run's own reads and nothing else.
-pub const GRANT_CACHE_MS: u64 = 30_000;
-/// Keys a process remembers at most; past this the oldest lookups are forgotten first.
-const GRANT_CACHE_ENTRIES: usize = 1_024;
-
-/// Keys this process has looked up recently (see [`GRANT_CACHE_MS`]); unknown, revoked and
-/// expired keys are never remembered, so a new key works at once.
-#[derive(Debug, Default)]
-pub struct GrantCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>,
-}
-
-impl GrantCache {
-    /// The tenant `key_hash` was granted, if it was looked up recently and is still valid at
-    /// `now` (epoch ms).
-    pub fn get(&self, key_hash: &str, now: u64) -> Option<String> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(key_hash)
-            .filter(|(_, until)| now < *until)
-            .map(|(tenant, _)| tenant.clone())
-    }
-
-    pub fn put(&self, key_hash: &str, grant: &KeyGrant, now: u64) {
-        let until = (now + GRANT_CACHE_MS).min(grant.expires_at.unwrap_or(u64::MAX));
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= GRANT_CACHE_ENTRIES {
-            entries.retain(|_, (_, at)| now < *at);
-            while entries.len() >= GRANT_CACHE_ENTRIES {
-                let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, (_, at))| *at)
-                    .map(|(k, _)| k.clone())
-                else {
-                    break;
-                };
-                entries.remove(&oldest);
-            }
-        }
-        entries.insert(key_hash.to_owned(), (grant.tenant_id.clone(), until));
-    }
-}
-
 /// A key just created: the only time its text exists.
 #[derive(Clone, Debug)]
 pub struct NewKey {
@@ -199,7 +154,8 @@ impl ApiKeys {
         })
     }
 
-    /// The tenant of a key, given its hash, while the key is neither revoked nor expired.
+    /// What a key grants (its tenant, until its expiry), given its hash, while the key is
+    /// neither revoked nor expired.
     pub async fn grant_of(&self, key_hash: &str) -> Result<Option<KeyGrant>, KeyError> {
         Ok(self
             .state
@@ -274,38 +230,6 @@ mod tests {
             hash_key("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-
-    #[test]
-    fn a_remembered_grant_lasts_the_cache_window_and_never_past_its_key() {
-        let cache = GrantCache::default();
-        let lasting = KeyGrant {
-            tenant_id: "a".into(),
-            expires_at: None,
-        };
-        cache.put("h1", &lasting, 1_000);
-        assert_eq!(
-            cache.get("h1", 1_000 + GRANT_CACHE_MS - 1).as_deref(),
-            Some("a")
-        );
-        assert_eq!(cache.get("h1", 1_000 + GRANT_CACHE_MS), None);
-        let expiring = KeyGrant {
-            tenant_id: "b".into(),
-            expires_at: Some(1_500),
-        };
-        cache.put("h2", &expiring, 1_000);
-        assert_eq!(cache.get("h2", 1_499).as_deref(), Some("b"));
-        assert_eq!(cache.get("h2", 1_500), None);
-        assert_eq!(cache.get("unknown", 1_000), None);
-        // Bounded: the oldest lookups make room.
-        for i in 0..GRANT_CACHE_ENTRIES + 10 {
-            cache.put(&format!("k{i}"), &lasting, 2_000 + i as u64);
-        }
-        let entries = cache.entries.lock().map(|e| e.len()).unwrap_or_default();
-        assert!(entries <= GRANT_CACHE_ENTRIES, "{entries}");
-        assert!(cache
-            .get(&format!("k{}", GRANT_CACHE_ENTRIES + 9), 3_000)
-            .is_some());
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The run-tracker function. Step Functions reports every execution's status changes to
-//! EventBridge, and a rule in the template sends those of Switchyard's state machines here:
-//! a run is recorded as started and as ended (succeeded, failed, timed out, stopped) without
-//! a single state in its definition, including failures outside any agent (a gate timing
-//! out, a map refusing its items, an uncaught error). The one call a definition still makes
-//! is on a gate's timeout path (`approval_expired`).
+//! EventBridge, and a rule in the template sends the ends of Switchyard's executions here
+//! ([`switchyard_state::schema::RUN_END_STATUSES`]; the start is the Run API's write): a run
+//! is recorded as ended (succeeded, failed, timed out, stopped) without a single state in its
+//! definition, including failures outside any agent (a gate timing out, a map refusing its
+//! items, an uncaught error). A RUNNING event, should a rule send one, records a start. The
+//! one call a definition still makes is on a gate's timeout path (`approval_expired`).
 
 use serde::Deserialize;
 use serde_json::Value;

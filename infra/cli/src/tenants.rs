@@ -16,7 +16,7 @@ pub enum TenantsCommand {
     CreateKey(CreateKeyArgs),
     /// List keys (id, tenant, created, expiry, revocation); never the keys themselves.
     ListKeys(ListKeysArgs),
-    /// Revoke a key by its id (from list-keys): a running API stops accepting it within 30 s.
+    /// Revoke a key by its id (from list-keys): it authenticates nobody from now on.
     RevokeKey(RevokeKeyArgs),
 }
 

@@ -79,15 +79,24 @@ impl<B: Backend> Api<B> {
         .with_header("location", &links.this))
     }
 
-    /// A run from its records alone: the run's item and its attempts, read together (and
-    /// its approvals, for a workflow with gates). Step Functions is not asked: the run's
-    /// start and end reach its record from the execution's status-change events.
+    /// A run from its records alone: the caller's key, the run's item and its attempts, read
+    /// together in one round trip (and its approvals, for a workflow with gates). Nothing read
+    /// is answered before the key is known and is the run's tenant's: a bad key is a 401
+    /// whatever the run. Step Functions is not asked: the run's start is the start call's
+    /// write and its end reaches the record from the execution's status-change event.
     pub(super) async fn get_run(
         &self,
         run_id: &str,
-        tenant: &str,
+        request: &ApiRequest,
+        tenant_slot: &mut Option<String>,
     ) -> Result<ApiResponse, ApiError> {
-        let (run, steps) = futures::join!(self.backend.run(run_id), self.backend.steps(run_id));
+        let (tenant, run, steps) = futures::join!(
+            self.authenticate(request),
+            self.backend.run(run_id),
+            self.backend.steps(run_id)
+        );
+        let tenant = tenant?;
+        *tenant_slot = Some(tenant.clone());
         let run = match run? {
             Some(run) if run.tenant_id == tenant => run,
             _ => return Err(ApiError::NotFound(format!("no run `{run_id}`"))),
