@@ -48,6 +48,12 @@ impl From<AgentError> for TaskFailure {
 
 /// What tenants read in a run's failure cause for infrastructure trouble; the AWS error
 /// text (ARNs, bucket names, request ids) stays in the function's logs.
+/// How long an attempt runs before its start is recorded. An attempt that ends sooner (a
+/// code agent, a cached answer) is recorded once, by its end: one write on its path instead
+/// of two racing for the same item. A longer one (a model call) shows as in flight from then
+/// on, and its start write overlaps its work.
+pub const START_RECORD_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
 pub const INFRASTRUCTURE_MESSAGE: &str =
     "the platform could not complete this step (details are in the platform's logs)";
 
@@ -142,11 +148,21 @@ impl AgentRuntime {
             self.registration.name,
             now_ms(),
         );
-        // The start is recorded while the agent works, and the end is one write of the
-        // whole record that does not wait for it: one write on the attempt's path.
+        // The start is recorded while the agent works, once it has run for
+        // `START_RECORD_AFTER`; the end is one write of the whole record that does not wait
+        // for it (a start that lands after the end is refused by its condition).
         let state = self.state.clone();
         let start_record = attempt.clone();
-        let recorded_start = tokio::spawn(async move { state.steps().start(&start_record).await });
+        let (ended, ended_before_start) = tokio::sync::oneshot::channel::<()>();
+        let recorded_start = tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(START_RECORD_AFTER) => {
+                    state.steps().start(&start_record).await.map(Some)
+                }
+                // Ended first: the end is the attempt's only write.
+                _ = ended_before_start => Ok(None),
+            }
+        });
         let started = std::time::Instant::now();
         let metered = Arc::new(MeteredModel::new(self.model.clone()));
         let result = async {
@@ -191,10 +207,12 @@ impl AgentRuntime {
             ),
         }
         let finished = attempt.finished(&usage, error, now_ms());
+        // Ignored if the start's wait is over (its write then runs to completion).
+        let _ = ended.send(());
         let steps = self.state.steps();
         let (recorded_start, recorded_end) = tokio::join!(recorded_start, steps.finish(&finished));
         match recorded_start {
-            // The end landed first: nothing lost.
+            // Recorded, refused because the end landed first, or never needed: nothing lost.
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not record the attempt's start"),
             Err(e) => tracing::warn!(error = %e, "recording the attempt's start did not finish"),
