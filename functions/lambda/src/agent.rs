@@ -46,14 +46,14 @@ impl From<AgentError> for TaskFailure {
     }
 }
 
-/// What tenants read in a run's failure cause for infrastructure trouble; the AWS error
-/// text (ARNs, bucket names, request ids) stays in the function's logs.
 /// How long an attempt runs before its start is recorded. An attempt that ends sooner (a
 /// code agent, a cached answer) is recorded once, by its end: one write on its path instead
 /// of two racing for the same item. A longer one (a model call) shows as in flight from then
 /// on, and its start write overlaps its work.
 pub const START_RECORD_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// What tenants read in a run's failure cause for infrastructure trouble; the AWS error
+/// text (ARNs, bucket names, request ids) stays in the function's logs.
 pub const INFRASTRUCTURE_MESSAGE: &str =
     "the platform could not complete this step (details are in the platform's logs)";
 
