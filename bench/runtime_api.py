@@ -133,22 +133,26 @@ def peak_rss_kib(pid: int) -> int | None:
     return None
 
 
+def spawn(command: list[str], env: dict[str, str], server: Server) -> subprocess.Popen:
+    """`command` as a Lambda runtime process polling `server`."""
+    return subprocess.Popen(
+        command,
+        env={**env, "AWS_LAMBDA_RUNTIME_API": server.address},
+        cwd=Path(command[-1]).parent,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
 def cold_start(command: list[str], env: dict[str, str], event: dict) -> dict:
     """Spawns `command` against a Runtime API of its own (so a request left over from an
     earlier process cannot take the event), hands it `event`; spawn → ready, → response."""
     trial = Trial(event)
     server = Server()
     server.trials = [trial]
-    env = {**env, "AWS_LAMBDA_RUNTIME_API": server.address}
     spawned = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        env=env,
-        cwd=Path(command[-1]).parent,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = spawn(command, env, server)
     try:
         deadline = spawned + 120
         while not trial.answered.wait(0.01):
@@ -179,15 +183,7 @@ def warm_latency(command: list[str], env: dict[str, str], events: list[dict]) ->
     first (which pays the cold start) gives one warm latency: taken → answered, in ms."""
     server = Server()
     server.trials = [Trial(event) for event in events]
-    env = {**env, "AWS_LAMBDA_RUNTIME_API": server.address}
-    process = subprocess.Popen(
-        command,
-        env=env,
-        cwd=Path(command[-1]).parent,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = spawn(command, env, server)
     try:
         if not server.finished.wait(120):
             raise RuntimeError(f"{command} answered {sum(t.answered.is_set() for t in server.trials)}"

@@ -10,7 +10,7 @@ use crate::backend::{
     ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, ExecutionStatus, HistoryItem,
     LogEvent, Page, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
 };
-use crate::keys::{ApiKeys, KeyGrant};
+use crate::keys::ApiKeys;
 
 /// Log groups searched for a run's lines: every Switchyard function's.
 const LOG_GROUP_PREFIX: &str = "/aws/lambda/switchyard-";
@@ -219,8 +219,8 @@ fn history_item(event: &aws_sdk_sfn::types::HistoryEvent) -> HistoryItem {
 }
 
 impl Backend for AwsBackend {
-    async fn grant_of_key(&self, key_hash: &str) -> Result<Option<KeyGrant>, BackendError> {
-        Ok(self.keys.grant_of(key_hash).await?)
+    async fn tenant_of_key(&self, key_hash: &str) -> Result<Option<String>, BackendError> {
+        Ok(self.keys.tenant_of(key_hash).await?)
     }
 
     async fn start_execution(

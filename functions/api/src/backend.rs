@@ -9,8 +9,6 @@ use std::future::Future;
 use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 pub use switchyard_state::store::RunFilter;
 use switchyard_state::StateError;
-
-use crate::keys::KeyGrant;
 pub use switchyard_state::{
     ApprovalRecord, ApprovalStatus, Page, PageCursor, PageRequest, RunEnd, RunRecord, RunStatus,
     StepRecord, StepStatus,
@@ -79,11 +77,11 @@ pub struct LogEvent {
 /// The platform behind the API. Methods return `Ok(None)` / empty for what does not exist;
 /// errors mean the platform itself failed.
 pub trait Backend: Send + Sync {
-    /// What a usable API key (by its SHA-256 hex) grants: its tenant, until when.
-    fn grant_of_key(
+    /// The tenant an API key (by its SHA-256 hex) belongs to.
+    fn tenant_of_key(
         &self,
         key_hash: &str,
-    ) -> impl Future<Output = Result<Option<KeyGrant>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
 
     /// Starts the workflow's state machine as execution `run_id`; returns its ARN.
     fn start_execution(

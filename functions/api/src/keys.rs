@@ -67,13 +67,6 @@ pub fn key_id(key_hash: &str) -> String {
     key_hash.chars().take(KEY_ID_LEN).collect()
 }
 
-/// What a usable key grants: its tenant, until its expiry (if it has one).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyGrant {
-    pub tenant_id: String,
-    pub expires_at: Option<u64>,
-}
-
 /// A key just created: the only time its text exists.
 #[derive(Clone, Debug)]
 pub struct NewKey {
@@ -154,19 +147,15 @@ impl ApiKeys {
         })
     }
 
-    /// What a key grants (its tenant, until its expiry), given its hash, while the key is
-    /// neither revoked nor expired.
-    pub async fn grant_of(&self, key_hash: &str) -> Result<Option<KeyGrant>, KeyError> {
+    /// The tenant of a key, given its hash, while the key is neither revoked nor expired.
+    pub async fn tenant_of(&self, key_hash: &str) -> Result<Option<String>, KeyError> {
         Ok(self
             .state
             .api_keys()
             .get(key_hash)
             .await?
             .filter(|key| key.usable(now_ms()))
-            .map(|key| KeyGrant {
-                tenant_id: key.tenant_id,
-                expires_at: key.expires_at,
-            }))
+            .map(|key| key.tenant_id))
     }
 
     /// Every key (of `tenant`, if given), oldest first. An operator's listing: it scans.

@@ -10,7 +10,7 @@ use crate::backend::{
     ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, HistoryItem, LogEvent, Page,
     PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, RunStatus, StepRecord,
 };
-use crate::keys::{hash_key, KeyGrant};
+use crate::keys::hash_key;
 
 #[derive(Default)]
 pub struct State {
@@ -101,11 +101,8 @@ fn page_of<T: Clone>(
 }
 
 impl Backend for MemoryBackend {
-    async fn grant_of_key(&self, key_hash: &str) -> Result<Option<KeyGrant>, BackendError> {
-        Ok(self.check()?.keys.get(key_hash).map(|tenant| KeyGrant {
-            tenant_id: tenant.clone(),
-            expires_at: None,
-        }))
+    async fn tenant_of_key(&self, key_hash: &str) -> Result<Option<String>, BackendError> {
+        Ok(self.check()?.keys.get(key_hash).cloned())
     }
 
     async fn start_execution(
