@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use compiler::{compile, AgentInfo, Artefacts};
+use compiler::{compile, Artefacts};
 
 #[derive(Parser)]
 #[command(about = "Compile Switchyard workflows to Step Functions state machines")]
@@ -44,15 +44,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let agents: Vec<AgentInfo> = switchyard_sdk::agents()
-        .into_iter()
-        .map(|a| AgentInfo {
-            name: a.name.to_owned(),
-            description: a.description.to_owned(),
-            input_type: (a.input_type)(),
-            output_type: (a.output_type)(),
-        })
-        .collect();
+    let agents = compiler::linked_agents();
     let artefacts = match compile(&workflows, &agents) {
         // One workflow: only its own files, so the shared manifest and template in the
         // output directory keep describing every workflow.

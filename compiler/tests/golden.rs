@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use compiler::{compile, AgentInfo};
+use compiler::compile;
 use serde_json::{json, Value};
 
 fn build_dir() -> PathBuf {
@@ -17,15 +17,7 @@ fn seed_artefacts() -> compiler::Artefacts {
         .iter()
         .map(|w| (w.definition)())
         .collect();
-    let agents: Vec<AgentInfo> = switchyard_sdk::agents()
-        .iter()
-        .map(|a| AgentInfo {
-            name: a.name.into(),
-            description: a.description.into(),
-            input_type: (a.input_type)(),
-            output_type: (a.output_type)(),
-        })
-        .collect();
+    let agents = compiler::linked_agents();
     compile(&workflows, &agents).unwrap_or_else(|errors| panic!("seeds must compile: {errors:?}"))
 }
 

@@ -114,13 +114,78 @@ fn doc_text(attrs: &[syn::Attribute]) -> String {
         .join(" ")
 }
 
-fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
-    if !args.is_empty() {
-        return Err(syn::Error::new_spanned(
-            args,
-            "`#[agent]` takes no arguments: the agent's name is the function's name",
-        ));
+/// What `#[agent(...)]` may say: `capabilities = ["copywriting", "email"]`.
+fn parse_args(args: TokenStream) -> syn::Result<Vec<String>> {
+    if args.is_empty() {
+        return Ok(Vec::new());
     }
+    let settings = syn::parse::Parser::parse2(
+        syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
+        args.clone(),
+    )
+    .map_err(|_| syn::Error::new_spanned(&args, ARGS_HELP))?;
+    let mut cx = Ctxt::default();
+    let mut capabilities: Option<Vec<String>> = None;
+    for setting in &settings {
+        if !setting.path.is_ident("capabilities") {
+            cx.error_spanned_by(&setting.path, ARGS_HELP);
+            continue;
+        }
+        if capabilities.is_some() {
+            cx.error_spanned_by(&setting.path, "`capabilities` is given twice");
+            continue;
+        }
+        let syn::Expr::Array(list) = &setting.value else {
+            cx.error_spanned_by(
+                &setting.value,
+                "`capabilities` is a list of strings: `capabilities = [\"copywriting\"]`",
+            );
+            continue;
+        };
+        let mut names = Vec::new();
+        for element in &list.elems {
+            let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) = element
+            else {
+                cx.error_spanned_by(element, "a capability is a string literal");
+                continue;
+            };
+            let name = text.value();
+            if let Some(problem) = capability_problem(&name) {
+                cx.error_spanned_by(text, problem);
+            } else if names.contains(&name) {
+                cx.error_spanned_by(text, format!("capability `{name}` is listed twice"));
+            } else {
+                names.push(name);
+            }
+        }
+        capabilities = Some(names);
+    }
+    cx.check()?;
+    Ok(capabilities.unwrap_or_default())
+}
+
+const ARGS_HELP: &str = "`#[agent]` takes only `capabilities = [\"...\"]`: the agent's name is the function's name and its description its doc comment";
+
+/// Capabilities are matched exactly by graphs and the registry, so they have one spelling:
+/// lowercase words joined by `-`.
+fn capability_problem(name: &str) -> Option<String> {
+    let well_formed = (1..=64).contains(&name.len())
+        && name.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    (!well_formed).then(|| {
+        format!("capability `{name}` must be lowercase words of a-z and 0-9 joined by `-` (at most 64 characters), e.g. `subject-lines`")
+    })
+}
+
+fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
+    let capabilities = parse_args(args)?;
     let sig = check_signature(function)?;
     let vis = &function.vis;
     let ident = &function.sig.ident;
@@ -158,6 +223,7 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
             type Output = #output;
             const NAME: &'static str = #name;
             const DESCRIPTION: &'static str = #description;
+            const CAPABILITIES: &'static [&'static str] = &[#(#capabilities),*];
 
             fn run(
                 input: Self::Input,
@@ -171,8 +237,11 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
             #sdk::AgentRegistration {
                 name: #name,
                 description: #description,
+                capabilities: &[#(#capabilities),*],
                 input_type: #sdk::__private::type_name::<#input>,
                 output_type: #sdk::__private::type_name::<#output>,
+                input_schema: #sdk::__private::input_schema::<#ident>,
+                output_schema: #sdk::__private::output_schema::<#ident>,
                 invoke: |value, ctx| ::std::boxed::Box::pin(async move {
                     let input: #input = #sdk::__private::serde_json::from_value(value)
                         .map_err(|e| #sdk::AgentError::InvalidInput(e.to_string()))?;

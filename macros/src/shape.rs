@@ -112,7 +112,9 @@ fn container_shape(container: &Container, errors: &mut Vec<syn::Error>) -> Token
                 }
                 TagType::None => quote!(#sh::Repr::Untagged),
             };
-            let variants = variants.iter().map(variant_shape);
+            let variants = variants
+                .iter()
+                .map(|variant| variant_shape(variant, &container.ident, errors));
             quote!(#sh::Shape::Enum(&#sh::Enum {
                 name: #name,
                 repr: #repr,
@@ -226,19 +228,41 @@ fn declared_shape(field: &Field) -> Option<TokenStream> {
     })
 }
 
-fn variant_shape(variant: &Variant) -> TokenStream {
+fn variant_shape(
+    variant: &Variant,
+    container: &syn::Ident,
+    errors: &mut Vec<syn::Error>,
+) -> TokenStream {
     let sh = quote!(::switchyard_sdk::shape);
     let rust = unraw(&variant.ident);
     let json = variant.attrs.name().serialize_name().to_owned();
     let unit = matches!(variant.style, Style::Unit);
     let skipped = variant.attrs.skip_serializing();
     let untagged = variant.attrs.untagged();
+    // What the variant carries, as serde writes it (the tag, if any, is the enum's).
+    let content = match variant.style {
+        Style::Unit => quote!(#sh::Shape::Null),
+        Style::Newtype => field_type_shape(&variant.fields[0], container),
+        Style::Tuple => {
+            let elements = variant
+                .fields
+                .iter()
+                .filter(|f| !f.attrs.skip_serializing())
+                .map(|f| {
+                    let shape = field_type_shape(f, container);
+                    quote!(&#shape)
+                });
+            quote!(#sh::Shape::Tuple(&[#(#elements),*]))
+        }
+        Style::Struct => struct_shape(container, &rust, &variant.fields, false, None, errors),
+    };
     quote!(#sh::Variant {
         rust: #rust,
         json: #json,
         unit: #unit,
         skipped: #skipped,
         untagged: #untagged,
+        content: &#content,
     })
 }
 

@@ -55,8 +55,13 @@ pub fn pascal_case(snake: &str) -> String {
 pub struct AgentInfo {
     pub name: String,
     pub description: String,
+    /// `#[agent(capabilities = [...])]`.
+    pub capabilities: Vec<String>,
     pub input_type: String,
     pub output_type: String,
+    /// JSON Schemas of the JSON serde writes for the input and output.
+    pub input_schema: serde_json::Value,
+    pub output_schema: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]

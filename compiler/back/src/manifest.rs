@@ -33,8 +33,11 @@ pub struct AgentFunction<'a> {
     pub function_name: String,
     pub substitution: String,
     pub description: &'a str,
+    pub capabilities: &'a [String],
     pub input_type: &'a str,
     pub output_type: &'a str,
+    pub input_schema: &'a serde_json::Value,
+    pub output_schema: &'a serde_json::Value,
     pub timeout_seconds: u32,
     pub workflows: Vec<&'a str>,
 }
@@ -93,8 +96,11 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
                 function_name: function_name(agent),
                 substitution: agent_substitution(agent),
                 description: &info.description,
+                capabilities: &info.capabilities,
                 input_type: &info.input_type,
                 output_type: &info.output_type,
+                input_schema: &info.input_schema,
+                output_schema: &info.output_schema,
                 timeout_seconds: (timeout + FUNCTION_TIMEOUT_MARGIN_SECONDS).min(900),
                 workflows,
             })

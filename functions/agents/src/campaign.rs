@@ -314,7 +314,7 @@ pub struct DeploymentReceipt {
 }
 
 /// Computes open and click rates per segment from the brand's past campaigns.
-#[agent]
+#[agent(capabilities = ["campaign-analytics", "statistics"])]
 pub async fn analyst(
     request: CampaignRequest,
     ctx: AgentContext,
@@ -368,7 +368,7 @@ pub async fn analyst(
 }
 
 /// Builds the month's campaign calendar around the best-performing segments.
-#[agent]
+#[agent(capabilities = ["campaign-strategy"])]
 pub async fn strategist(analysis: CampaignAnalysis) -> Result<CampaignStrategy, AgentError> {
     let calendar = analysis
         .segments
@@ -390,7 +390,7 @@ pub async fn strategist(analysis: CampaignAnalysis) -> Result<CampaignStrategy, 
 }
 
 /// Writes two subject lines for an A/B test.
-#[agent]
+#[agent(capabilities = ["copywriting", "subject-lines", "ab-testing"])]
 pub async fn subject_line_writer(
     strategy: CampaignStrategy,
     ctx: AgentContext,
@@ -416,7 +416,7 @@ pub async fn subject_line_writer(
 }
 
 /// Writes the email copy.
-#[agent]
+#[agent(capabilities = ["copywriting", "email-copy"])]
 pub async fn copywriter(
     strategy: CampaignStrategy,
     ctx: AgentContext,
@@ -436,7 +436,7 @@ pub async fn copywriter(
 }
 
 /// Specifies the design mockup.
-#[agent]
+#[agent(capabilities = ["design"])]
 pub async fn mockup_designer(strategy: CampaignStrategy) -> Result<MockupSpec, AgentError> {
     Ok(MockupSpec {
         layout: "single-column".into(),
@@ -446,7 +446,7 @@ pub async fn mockup_designer(strategy: CampaignStrategy) -> Result<MockupSpec, A
 }
 
 /// Derives personalization rules per target segment.
-#[agent]
+#[agent(capabilities = ["personalization"])]
 pub async fn personalizer(strategy: CampaignStrategy) -> Result<Personalization, AgentError> {
     Ok(Personalization {
         rules: strategy
@@ -462,7 +462,7 @@ pub async fn personalizer(strategy: CampaignStrategy) -> Result<Personalization,
 }
 
 /// Checks the content against the brand guidelines.
-#[agent]
+#[agent(capabilities = ["content-review", "brand-guidelines"])]
 pub async fn qa_reviewer(
     (subject_lines, copy, mockup, personalization): ContentDraft,
 ) -> Result<QaReport, AgentError> {
@@ -497,7 +497,7 @@ pub async fn qa_reviewer(
 }
 
 /// Rewrites the content to address QA's findings.
-#[agent]
+#[agent(capabilities = ["copywriting", "revision"])]
 pub async fn content_reviser(report: QaReport) -> Result<ContentDraft, AgentError> {
     let shorten = |s: String| s.chars().take(70).collect::<String>();
     let mut copy = report.copy;
@@ -516,7 +516,7 @@ pub async fn content_reviser(report: QaReport) -> Result<ContentDraft, AgentErro
 }
 
 /// Picks the send time.
-#[agent]
+#[agent(capabilities = ["scheduling"])]
 pub async fn scheduler(report: QaReport) -> Result<SendSchedule, AgentError> {
     let _ = report;
     Ok(SendSchedule {
@@ -526,7 +526,7 @@ pub async fn scheduler(report: QaReport) -> Result<SendSchedule, AgentError> {
 }
 
 /// Resolves the audience segments.
-#[agent]
+#[agent(capabilities = ["segmentation"])]
 pub async fn segmenter(report: QaReport) -> Result<AudienceSegments, AgentError> {
     let segments: Vec<String> = report
         .personalization
@@ -541,7 +541,7 @@ pub async fn segmenter(report: QaReport) -> Result<AudienceSegments, AgentError>
 }
 
 /// Sends the email to the internal seed list.
-#[agent]
+#[agent(capabilities = ["test-send"])]
 pub async fn test_sender(report: QaReport) -> Result<TestSend, AgentError> {
     let _ = report;
     let recipients = vec!["qa@switchyard.test".to_owned()];
@@ -552,7 +552,7 @@ pub async fn test_sender(report: QaReport) -> Result<TestSend, AgentError> {
 }
 
 /// Puts the schedule, audience and test send together for the deployment approval.
-#[agent]
+#[agent(capabilities = ["deployment-planning"])]
 pub async fn deployment_planner(
     (schedule, audience, test_send): DeploymentParts,
 ) -> Result<DeploymentPlan, AgentError> {
@@ -567,7 +567,7 @@ pub async fn deployment_planner(
 }
 
 /// Deploys the approved campaign.
-#[agent]
+#[agent(capabilities = ["campaign-deploy"])]
 pub async fn deployer(
     plan: Approved<DeploymentPlan>,
     ctx: AgentContext,

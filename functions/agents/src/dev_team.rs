@@ -38,7 +38,7 @@ pub struct DebugReport {
 }
 
 /// Splits a feature into frontend and backend tasks.
-#[agent]
+#[agent(capabilities = ["planning"])]
 pub async fn tech_lead(
     request: FeatureRequest,
     ctx: AgentContext,
@@ -58,7 +58,7 @@ pub async fn tech_lead(
 }
 
 /// Implements the frontend tasks.
-#[agent]
+#[agent(capabilities = ["frontend"])]
 pub async fn frontend_dev(plan: FeaturePlan) -> Result<Change, AgentError> {
     Ok(Change {
         component: "frontend".into(),
@@ -73,7 +73,7 @@ pub async fn frontend_dev(plan: FeaturePlan) -> Result<Change, AgentError> {
 }
 
 /// Implements the backend tasks.
-#[agent]
+#[agent(capabilities = ["backend"])]
 pub async fn backend_dev(plan: FeaturePlan) -> Result<Change, AgentError> {
     Ok(Change {
         component: "backend".into(),
@@ -88,7 +88,7 @@ pub async fn backend_dev(plan: FeaturePlan) -> Result<Change, AgentError> {
 }
 
 /// Tests both changes together.
-#[agent]
+#[agent(capabilities = ["testing"])]
 pub async fn qa_engineer((frontend, backend): (Change, Change)) -> Result<QaResult, AgentError> {
     let defects: Vec<String> = [&frontend, &backend]
         .iter()
@@ -103,7 +103,7 @@ pub async fn qa_engineer((frontend, backend): (Change, Change)) -> Result<QaResu
 }
 
 /// Fixes what QA found.
-#[agent]
+#[agent(capabilities = ["debugging"])]
 pub async fn debugger(result: QaResult) -> Result<DebugReport, AgentError> {
     Ok(DebugReport {
         fixed: result.defects,

@@ -51,7 +51,7 @@ pub struct Fulfilment {
 }
 
 /// Classifies the request by its line items and totals it.
-#[agent]
+#[agent(capabilities = ["classification"])]
 pub async fn request_classifier(request: PurchaseRequest) -> Result<ClassifiedRequest, AgentError> {
     if request.items.is_empty() {
         return Err(AgentError::InvalidInput(
@@ -100,19 +100,19 @@ fn review(classified: ClassifiedRequest, reviewer: &str, conditions: &[&str]) ->
 }
 
 /// IT reviews software purchases.
-#[agent]
+#[agent(capabilities = ["it-approval"])]
 pub async fn it_reviewer(request: ClassifiedRequest) -> Result<ReviewedRequest, AgentError> {
     Ok(review(request, "it", &["security review of the vendor"]))
 }
 
 /// Travel desk reviews travel.
-#[agent]
+#[agent(capabilities = ["travel-approval"])]
 pub async fn travel_reviewer(request: ClassifiedRequest) -> Result<ReviewedRequest, AgentError> {
     Ok(review(request, "travel-desk", &["economy class"]))
 }
 
 /// Procurement reviews everything else.
-#[agent]
+#[agent(capabilities = ["procurement-approval"])]
 pub async fn procurement_reviewer(
     request: ClassifiedRequest,
 ) -> Result<ReviewedRequest, AgentError> {
@@ -120,7 +120,7 @@ pub async fn procurement_reviewer(
 }
 
 /// Issues the purchase order.
-#[agent]
+#[agent(capabilities = ["fulfilment"])]
 pub async fn fulfilment(request: ReviewedRequest) -> Result<Fulfilment, AgentError> {
     Ok(Fulfilment {
         purchase_order: format!("PO-{}", request.request.request_id),

@@ -76,7 +76,7 @@ pub struct ProductionPackage {
 }
 
 /// Writes the first draft of the story.
-#[agent]
+#[agent(capabilities = ["story-writing"])]
 pub async fn story_writer(brief: MovieBrief, ctx: AgentContext) -> Result<Story, AgentError> {
     let synopsis = ctx
         .model
@@ -91,7 +91,7 @@ pub async fn story_writer(brief: MovieBrief, ctx: AgentContext) -> Result<Story,
 }
 
 /// Approves a story once it has enough beats and has been revised at least once.
-#[agent]
+#[agent(capabilities = ["story-review"])]
 pub async fn story_reviewer(story: Story) -> Result<StoryReview, AgentError> {
     let verdict = if story.revision >= 1 && story.beats.len() >= 4 {
         StoryVerdict::Approved
@@ -110,7 +110,7 @@ pub async fn story_reviewer(story: Story) -> Result<StoryReview, AgentError> {
 }
 
 /// Revises the story according to the review notes.
-#[agent]
+#[agent(capabilities = ["story-revision"])]
 pub async fn story_reviser(review: StoryReview) -> Result<Story, AgentError> {
     let mut story = review.story;
     story.beats.insert(2, "midpoint twist".into());
@@ -119,7 +119,7 @@ pub async fn story_reviser(review: StoryReview) -> Result<Story, AgentError> {
 }
 
 /// Proposes four visual concepts.
-#[agent]
+#[agent(capabilities = ["concept-art"])]
 pub async fn concept_artist(review: StoryReview) -> Result<ConceptBoard, AgentError> {
     let concepts = (1..=4)
         .map(|i| Concept {
@@ -134,7 +134,7 @@ pub async fn concept_artist(review: StoryReview) -> Result<ConceptBoard, AgentEr
 }
 
 /// Designs the cast for the chosen concept and outlines the episodes.
-#[agent]
+#[agent(capabilities = ["character-design"])]
 pub async fn character_designer(board: Approved<ConceptBoard>) -> Result<CastSheet, AgentError> {
     let concept =
         board.approval.choice.clone().ok_or_else(|| {
@@ -156,7 +156,7 @@ pub async fn character_designer(board: Approved<ConceptBoard>) -> Result<CastShe
 }
 
 /// Writes one episode.
-#[agent]
+#[agent(capabilities = ["episode-writing"])]
 pub async fn episode_writer(outline: EpisodeOutline) -> Result<EpisodeScript, AgentError> {
     Ok(EpisodeScript {
         scenes: vec![
@@ -170,7 +170,7 @@ pub async fn episode_writer(outline: EpisodeOutline) -> Result<EpisodeScript, Ag
 }
 
 /// Assembles the production package.
-#[agent]
+#[agent(capabilities = ["assembly"])]
 pub async fn production_assembler(
     scripts: Vec<EpisodeScript>,
 ) -> Result<ProductionPackage, AgentError> {

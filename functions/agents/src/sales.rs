@@ -61,7 +61,7 @@ pub fn crm() -> Result<Vec<Deal>, AgentError> {
 }
 
 /// Filters the CRM's deals by quarter, stage and value, largest first, capped at `max_emails`.
-#[agent]
+#[agent(capabilities = ["lead-research"])]
 pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, AgentError> {
     if request.max_emails == 0 || request.max_emails > MAX_EMAILS {
         return Err(AgentError::InvalidInput(format!(
@@ -85,7 +85,7 @@ pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, Ag
 }
 
 /// Writes one personalised email for a deal and sends it.
-#[agent]
+#[agent(capabilities = ["outreach-email"])]
 pub async fn email_outreach(deal: Deal, ctx: AgentContext) -> Result<OutreachEmail, AgentError> {
     let body = ctx
         .model
@@ -114,7 +114,7 @@ pub async fn email_outreach(deal: Deal, ctx: AgentContext) -> Result<OutreachEma
 }
 
 /// Totals the outreach.
-#[agent]
+#[agent(capabilities = ["reporting"])]
 pub async fn outreach_reporter(emails: Vec<OutreachEmail>) -> Result<OutreachReport, AgentError> {
     Ok(OutreachReport {
         emails: emails.len() as u32,

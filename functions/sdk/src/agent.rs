@@ -15,6 +15,9 @@ pub trait Agent {
     const NAME: &'static str;
     /// The function's doc comment.
     const DESCRIPTION: &'static str;
+    /// What it can do, as `#[agent(capabilities = [...])]` declares: graphs may name a
+    /// capability instead of an agent, and the registry lists them.
+    const CAPABILITIES: &'static [&'static str] = &[];
 
     fn run(
         input: Self::Input,

@@ -25,6 +25,7 @@ mod agent;
 mod approval;
 mod model;
 mod registry;
+pub mod schema;
 mod sender;
 pub mod shape;
 
@@ -63,6 +64,16 @@ pub mod __private {
     pub use serde_json;
 
     use crate::FlowsInto;
+
+    /// The agent's input schema, through its `Agent` impl: a type without `JsonShape` is
+    /// reported once, at the signature.
+    pub fn input_schema<A: crate::Agent>() -> serde_json::Value {
+        crate::schema::schema_of::<A::Input>()
+    }
+
+    pub fn output_schema<A: crate::Agent>() -> serde_json::Value {
+        crate::schema::schema_of::<A::Output>()
+    }
 
     /// Compiles only if data of type `S` may feed a step taking `T`.
     pub fn assert_flows<S: FlowsInto<T>, T>() {}

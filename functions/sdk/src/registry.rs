@@ -16,8 +16,13 @@ pub trait WorkflowDef {
 pub struct AgentRegistration {
     pub name: &'static str,
     pub description: &'static str,
+    /// `#[agent(capabilities = [...])]`, in declaration order.
+    pub capabilities: &'static [&'static str],
     pub input_type: fn() -> String,
     pub output_type: fn() -> String,
+    /// JSON Schemas of the JSON the input and output serialize to (see [`crate::schema`]).
+    pub input_schema: fn() -> Value,
+    pub output_schema: fn() -> Value,
     /// Deserialises the input, runs the agent, serialises the output.
     pub invoke: fn(Value, AgentContext) -> BoxFuture<'static, Result<Value, AgentError>>,
 }

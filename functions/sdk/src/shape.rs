@@ -116,6 +116,9 @@ pub struct Variant {
     pub skipped: bool,
     /// `#[serde(untagged)]` on the variant.
     pub untagged: bool,
+    /// What the variant carries, as serde writes it: `Null` for a unit variant, the field's
+    /// shape for a newtype, a `Tuple` or a `Struct` (the enum's tag, if any, not included).
+    pub content: &'static Shape,
 }
 
 /// One step of a JSONPath: an object key or an array index.
