@@ -1440,3 +1440,118 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
         assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
     }
 }
+
+/// A tenant made for one test alone, so what it reads is only what that test did.
+async fn fresh_tenant(label: &str) -> Api {
+    let tenant = format!(
+        "e2e-{label}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let key = tokio::task::spawn_blocking(move || create_api_key(&tenant))
+        .await
+        .expect("a key");
+    Api::with_key(&key)
+}
+
+fn listed<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list["agents"]
+        .as_array()
+        .and_then(|agents| agents.iter().find(|a| a["name"] == name))
+        .unwrap_or_else(|| panic!("{name} is not listed: {list}"))
+}
+
+#[tokio::test]
+async fn the_registry_lists_every_agent_with_true_schemas_and_health_from_the_tenants_runs() {
+    switchyard_agents::link();
+    let (runner, other) = tokio::join!(fresh_tenant("agents"), fresh_tenant("agents-other"));
+
+    // Every agent the binary serves, with schemas, before this tenant ran anything.
+    let before = runner.get("/agents").await;
+    assert_eq!(before.status, 200, "{}", before.body);
+    let agents = before.body["agents"].as_array().expect("agents");
+    assert_eq!(agents.len(), switchyard_sdk::agents().len());
+    for agent in agents {
+        for key in ["input_schema", "output_schema"] {
+            assert_eq!(
+                agent[key]["$schema"], "https://json-schema.org/draft/2020-12/schema",
+                "{agent}"
+            );
+        }
+        assert_eq!(agent["health"]["attempts"], 0, "{agent}");
+    }
+
+    // A run with two retried failures, a caught one and a map; and the dev-team DAG.
+    let self_test = runner
+        .start(
+            json!({ "workflow": "self-test", "input": { "fail_times": 2, "numbers": [1, 2, 3] } }),
+        )
+        .await;
+    let dev_team = runner
+        .start(json!({ "workflow": "dev-team", "input": example("dev-team") }))
+        .await;
+    let (self_test, dev_team) =
+        tokio::join!(runner.finished(&self_test), runner.finished(&dev_team));
+    assert_eq!(self_test["status"], "succeeded", "{self_test}");
+    assert_eq!(dev_team["status"], "succeeded", "{dev_team}");
+
+    let after = runner.get("/agents?workflow=self-test").await;
+    assert_eq!(after.status, 200, "{}", after.body);
+    let flaky = &listed(&after.body, "flaky")["health"];
+    assert_eq!(
+        (&flaky["attempts"], &flaky["succeeded"], &flaky["failed"]),
+        (&json!(3), &json!(1), &json!(2)),
+        "{flaky}"
+    );
+    assert!((number(&flaky["success_rate"], "success rate") - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(flaky["last_error"]["error"], "Agent.Retryable", "{flaky}");
+    let fails = &listed(&after.body, "always_fails")["health"];
+    assert_eq!(
+        (&fails["attempts"], &fails["success_rate"]),
+        (&json!(1), &json!(0.0))
+    );
+    assert_eq!(fails["last_error"]["error"], "Agent.Permanent", "{fails}");
+    assert_eq!(
+        fails["last_error"]["run_id"], self_test["run_id"],
+        "{fails}"
+    );
+    let square = &listed(&after.body, "square")["health"];
+    assert_eq!(
+        (&square["attempts"], &square["success_rate"]),
+        (&json!(3), &json!(1.0))
+    );
+    assert!(square["latency_ms"]["p95"].as_u64().is_some(), "{square}");
+    // The filter keeps the workflow's agents only.
+    assert!(after.body["agents"]
+        .as_array()
+        .is_some_and(|a| a.iter().all(|a| a["workflows"]
+            .as_array()
+            .is_some_and(|w| w.contains(&json!("self-test"))))));
+
+    // The published schema of the agent that ended the dev-team run (QA passed, so the
+    // debugger's `.when` skipped it) accepts what the deployed agent wrote, and refuses it
+    // with a key renamed.
+    let qa = runner.get("/agents/qa_engineer").await;
+    assert_eq!(qa.status, 200, "{}", qa.body);
+    assert_eq!(qa.body["health"]["succeeded"], 1, "{}", qa.body);
+    let schema = jsonschema::validator_for(&qa.body["output_schema"]).expect("a schema");
+    let output = &dev_team["output"];
+    let errors: Vec<String> = schema.iter_errors(output).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{output}: {errors:?}");
+    let mut renamed = output.clone();
+    if let Some(object) = renamed.as_object_mut() {
+        let (key, value) = object
+            .iter()
+            .next()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .expect("a field");
+        object.remove(&key);
+        object.insert(format!("{key}_renamed"), value);
+    }
+    assert!(!schema.is_valid(&renamed), "{renamed}");
+
+    // Another tenant's view of the same agents holds none of it.
+    let theirs = other.get("/agents/flaky").await;
+    assert_eq!(theirs.body["health"]["attempts"], 0, "{}", theirs.body);
+    let unknown = runner.get("/agents/flakey").await;
+    assert_eq!(unknown.error(), (404, "not_found", None));
+}

@@ -31,11 +31,7 @@ pub const RUN_TRACKER_SUBSTITUTION: &str = "RunTrackerFunctionArn";
 
 /// The deployed Lambda function name of an agent.
 pub fn function_name(agent: &str) -> String {
-    format!(
-        "{}{}",
-        switchyard_ir::RESOURCE_PREFIX,
-        agent.replace('_', "-")
-    )
+    switchyard_ir::function_name(agent)
 }
 
 /// The deployed state machine name of a workflow.

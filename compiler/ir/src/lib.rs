@@ -25,3 +25,8 @@ pub const MAX_FUNCTION_NAME_LEN: usize = 64;
 pub const MAX_DEFINITION_BYTES: usize = 1_048_576;
 /// Prefix of every Lambda function and state machine Switchyard deploys.
 pub const RESOURCE_PREFIX: &str = "switchyard-";
+
+/// The Lambda function an agent deploys as: `switchyard-<name>` with `_` as `-`.
+pub fn function_name(agent: &str) -> String {
+    format!("{RESOURCE_PREFIX}{}", agent.replace('_', "-"))
+}

@@ -1,6 +1,7 @@
 //! The API as one function: authentication, tenant isolation, and which endpoint answers.
 //! The endpoints are in this module's files, one per resource.
 
+mod agents;
 mod approvals;
 #[cfg(test)]
 mod fixtures;
@@ -11,7 +12,7 @@ mod timeline;
 use std::time::Instant;
 
 use serde_json::json;
-use switchyard_sdk::WorkflowRegistration;
+use switchyard_sdk::{AgentRegistration, WorkflowRegistration};
 
 use crate::backend::Backend;
 use crate::error::ApiError;
@@ -25,6 +26,10 @@ pub struct Api<B = AwsBackend> {
     workflows: Vec<&'static WorkflowRegistration>,
     /// Workflows with approval gates: only their runs have approvals to read.
     gated: std::collections::BTreeSet<&'static str>,
+    /// The agents linked into the binary: the registry.
+    agents: Vec<&'static AgentRegistration>,
+    /// Agent name → the workflows calling it, sorted.
+    agent_workflows: std::collections::BTreeMap<&'static str, Vec<&'static str>>,
 }
 
 impl Api<AwsBackend> {
@@ -51,10 +56,24 @@ impl<B: Backend> Api<B> {
             })
             .map(|w| w.name)
             .collect();
+        let agents = switchyard_sdk::agents();
+        let mut agent_workflows: std::collections::BTreeMap<_, Vec<_>> = Default::default();
+        for workflow in &workflows {
+            for call in (workflow.definition)().agent_calls() {
+                if let Some(agent) = agents.iter().find(|a| a.name == call.agent) {
+                    let users = agent_workflows.entry(agent.name).or_default();
+                    if !users.contains(&workflow.name) {
+                        users.push(workflow.name);
+                    }
+                }
+            }
+        }
         Api {
             backend,
             workflows,
             gated,
+            agents,
+            agent_workflows,
         }
     }
 
@@ -133,6 +152,8 @@ impl<B: Backend> Api<B> {
                 request::query(&request.query, &[])?;
                 self.submit_approval(request, tenant).await
             }
+            Route::ListAgents => self.list_agents(request, tenant).await,
+            Route::GetAgent(name) => self.get_agent(request, name, tenant).await,
         }
     }
 
@@ -212,6 +233,8 @@ mod tests {
             ("GET", "/runs/r1/logs"),
             ("GET", "/approvals"),
             ("POST", "/approvals/submit"),
+            ("GET", "/agents"),
+            ("GET", "/agents/copywriter"),
         ] {
             let (status, body) = call(&api, ApiRequest::new(method, path));
             assert_eq!(

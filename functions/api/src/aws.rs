@@ -275,6 +275,20 @@ impl Backend for AwsBackend {
         Ok(self.state().steps().of_run(run_id).await?)
     }
 
+    async fn agent_steps(
+        &self,
+        tenant: &str,
+        agent: &str,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<(Vec<StepRecord>, bool), BackendError> {
+        Ok(self
+            .state()
+            .steps()
+            .of_agent(tenant, agent, since_ms, limit)
+            .await?)
+    }
+
     async fn approvals_of_run(&self, run_id: &str) -> Result<Vec<ApprovalRecord>, BackendError> {
         Ok(self.state().approvals().of_run(run_id).await?)
     }

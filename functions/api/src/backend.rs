@@ -121,6 +121,16 @@ pub trait Backend: Send + Sync {
         run_id: &str,
     ) -> impl Future<Output = Result<Vec<StepRecord>, BackendError>> + Send;
 
+    /// The tenant's attempts of `agent` started at or after `since_ms`, newest first, at most
+    /// `limit`; `true` when there were more.
+    fn agent_steps(
+        &self,
+        tenant: &str,
+        agent: &str,
+        since_ms: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<StepRecord>, bool), BackendError>> + Send;
+
     fn approvals_of_run(
         &self,
         run_id: &str,

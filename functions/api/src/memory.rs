@@ -189,6 +189,31 @@ impl Backend for MemoryBackend {
         Ok(runs)
     }
 
+    async fn agent_steps(
+        &self,
+        tenant: &str,
+        agent: &str,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<(Vec<StepRecord>, bool), BackendError> {
+        let mut steps: Vec<StepRecord> = self
+            .check()?
+            .steps
+            .iter()
+            .map(|(_, step)| step)
+            .filter(|s| {
+                s.tenant_id == tenant
+                    && s.agent.as_deref() == Some(agent)
+                    && s.started_at >= since_ms
+            })
+            .cloned()
+            .collect();
+        steps.sort_by_key(|s| std::cmp::Reverse(s.started_at));
+        let more = steps.len() > limit;
+        steps.truncate(limit);
+        Ok((steps, more))
+    }
+
     async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, BackendError> {
         Ok(self
             .check()?

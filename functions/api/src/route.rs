@@ -13,6 +13,8 @@ pub enum Route<'a> {
     Logs(&'a str),
     ListApprovals,
     SubmitApproval,
+    ListAgents,
+    GetAgent(&'a str),
 }
 
 impl Route<'_> {
@@ -33,6 +35,8 @@ impl Route<'_> {
             Route::Logs(_) => "logs",
             Route::ListApprovals => "list_approvals",
             Route::SubmitApproval => "submit_approval",
+            Route::ListAgents => "list_agents",
+            Route::GetAgent(_) => "get_agent",
         }
     }
 }
@@ -79,6 +83,8 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
         ["runs", id, "logs"] if is_run_id(id) => only(&["GET"], Route::Logs(id)),
         ["approvals"] => only(&["GET"], Route::ListApprovals),
         ["approvals", "submit"] => only(&["POST"], Route::SubmitApproval),
+        ["agents"] => only(&["GET"], Route::ListAgents),
+        ["agents", name] => only(&["GET"], Route::GetAgent(name)),
         _ => Err(not_found(path)),
     }
 }
@@ -121,6 +127,11 @@ mod tests {
             route("POST", "/approvals/submit").ok(),
             Some(Route::SubmitApproval)
         );
+        assert_eq!(route("GET", "/agents").ok(), Some(Route::ListAgents));
+        assert_eq!(
+            route("GET", "/agents/copywriter").ok(),
+            Some(Route::GetAgent("copywriter"))
+        );
     }
 
     #[test]
@@ -138,6 +149,8 @@ mod tests {
         assert_eq!(status("POST", "/health"), 405);
         assert_eq!(status("GET", "/approvals/submit"), 405);
         assert_eq!(status("DELETE", "/runs/r-1/logs"), 405);
+        assert_eq!(status("POST", "/agents"), 405);
+        assert_eq!(status("GET", "/agents/a/b"), 404);
     }
 
     #[test]
@@ -152,6 +165,8 @@ mod tests {
             ("/runs/{run_id}/logs", &["get"]),
             ("/approvals", &["get"]),
             ("/approvals/submit", &["post"]),
+            ("/agents", &["get"]),
+            ("/agents/{name}", &["get"]),
         ] {
             let section = spec
                 .split(&format!("\n  {path}:\n"))

@@ -296,6 +296,10 @@ pub struct StepRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     pub tenant_id: String,
+    /// `<tenant>#<agent>`, the key of the steps table's `by-agent` index (see
+    /// [`StepRecord::tenant_agent_key`]); absent on records without an agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_agent: Option<String>,
     pub status: StepStatus,
     /// Epoch milliseconds.
     pub started_at: u64,
@@ -318,6 +322,12 @@ pub struct StepRecord {
 }
 
 impl StepRecord {
+    /// The `by-agent` index key of a tenant's attempts of an agent. Tenant ids and agent
+    /// names hold no `#`, so the pair reads back unambiguously.
+    pub fn tenant_agent_key(tenant_id: &str, agent: &str) -> String {
+        format!("{tenant_id}#{agent}")
+    }
+
     /// An attempt that has just started.
     pub fn started(
         run_id: &str,
@@ -334,6 +344,7 @@ impl StepRecord {
             attempt: u64::from(key.attempt),
             agent: Some(agent.to_owned()),
             tenant_id: tenant_id.to_owned(),
+            tenant_agent: Some(StepRecord::tenant_agent_key(tenant_id, agent)),
             status: StepStatus::Running,
             started_at: now_ms,
             ..StepRecord::default()

@@ -117,6 +117,15 @@ pub const APPROVALS_BY_RUN: Index = Index {
     projection: Projection::All,
 };
 
+/// A tenant's attempts of one agent, newest first (`tenant_agent` is `<tenant>#<agent>`):
+/// the registry's health over a recent window, one query per agent.
+pub const STEPS_BY_AGENT: Index = Index {
+    name: "by-agent",
+    hash: s("tenant_agent"),
+    range: Some(n("started_at")),
+    projection: Projection::All,
+};
+
 const RUNS: TableSpec = TableSpec {
     table: Table::Runs,
     logical_id: "RunsTable",
@@ -134,7 +143,7 @@ const STEPS: TableSpec = TableSpec {
     env_var: "STEPS_TABLE",
     hash: s("run_id"),
     range: Some(s("step_key")),
-    indexes: &[],
+    indexes: &[STEPS_BY_AGENT],
 };
 
 const APPROVALS: TableSpec = TableSpec {

@@ -4,6 +4,7 @@
 //! Exit codes: 0 done; 1 the command failed (the error says why); 2 bad usage; 3 a run it
 //! waited for ended without succeeding.
 
+mod agents;
 mod approve;
 mod client;
 mod demo;
@@ -49,6 +50,8 @@ enum Command {
     Runs(runs::RunsCommand),
     /// Decide pending approvals (interactively, or one with --request and --decision).
     Approve(approve::ApproveArgs),
+    /// The agent registry: capabilities, schemas, workflows, and health for this tenant.
+    Agents(agents::AgentsArgs),
     /// Serve the API over local HTTP.
     Serve(serve::ServeArgs),
     /// Manage tenants' API keys.
@@ -140,6 +143,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
             Command::Workflows => workflows::run(&context),
             Command::Runs(command) => runs::run(&context, command).await,
             Command::Approve(args) => approve::run(&context, args).await,
+            Command::Agents(args) => agents::run(&context, args).await,
             Command::Serve(args) => serve::run(&context, args).await,
             Command::Tenants(command) => tenants::run(&context, command).await,
         }

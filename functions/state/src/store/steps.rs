@@ -4,7 +4,7 @@
 use super::listing::all_of;
 use super::{decode, encode, lost_condition, s, State, StateError};
 use crate::record::{StepRecord, StepStatus};
-use crate::schema::Table;
+use crate::schema::{Table, STEPS_BY_AGENT};
 
 const TABLE: Table = Table::Steps;
 
@@ -83,5 +83,52 @@ impl Steps<'_> {
             .collect::<Result<_, _>>()?;
         steps.sort_by(|a, b| (a.started_at, &a.step_key).cmp(&(b.started_at, &b.step_key)));
         Ok(steps)
+    }
+
+    /// A tenant's attempts of `agent` that started at or after `since_ms`, newest first, at
+    /// most `limit` of them (`Ok((attempts, true))` when there were more).
+    pub async fn of_agent(
+        &self,
+        tenant: &str,
+        agent: &str,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<(Vec<StepRecord>, bool), StateError> {
+        let index = STEPS_BY_AGENT;
+        let range = index.range.map(|r| r.name).unwrap_or("started_at");
+        let mut steps = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .state
+                .client
+                .query()
+                .table_name(self.name())
+                .index_name(index.name)
+                .key_condition_expression("#h = :h AND #r >= :since")
+                .expression_attribute_names("#h", index.hash.name)
+                .expression_attribute_names("#r", range)
+                .expression_attribute_values(":h", s(StepRecord::tenant_agent_key(tenant, agent)))
+                .expression_attribute_values(
+                    ":since",
+                    aws_sdk_dynamodb::types::AttributeValue::N(since_ms.to_string()),
+                )
+                .scan_index_forward(false)
+                .limit((limit - steps.len()).clamp(1, 1000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StateError::dynamodb(TABLE, "query an agent's attempts", e))?;
+            for item in output.items() {
+                steps.push(decode(TABLE, item)?);
+            }
+            start = output.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok((steps, false));
+            }
+            if steps.len() >= limit {
+                return Ok((steps, true));
+            }
+        }
     }
 }
