@@ -242,6 +242,9 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
                 output_type: #sdk::__private::type_name::<#output>,
                 input_schema: #sdk::__private::input_schema::<#ident>,
                 output_schema: #sdk::__private::output_schema::<#ident>,
+                input_shape: #sdk::__private::input_shape::<#ident>,
+                output_shape: #sdk::__private::output_shape::<#ident>,
+                check_input: #sdk::__private::check_input::<<#ident as #sdk::Agent>::Input>,
                 invoke: |value, ctx| ::std::boxed::Box::pin(async move {
                     let input: #input = #sdk::__private::serde_json::from_value(value)
                         .map_err(|e| #sdk::AgentError::InvalidInput(e.to_string()))?;

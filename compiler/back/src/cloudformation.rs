@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::manifest::Manifest;
 use super::pascal_case;
+use switchyard_ir::{GRAPH_WORKFLOW_PREFIX, RESOURCE_PREFIX};
 use switchyard_state::schema::{
     env, Key, PlatformFunction as Platform, Table, TableSpec, RUN_END_STATUSES,
 };
@@ -22,6 +23,8 @@ const RECONCILE_SCHEDULE: &str = "ReconcileSchedule";
 const RECONCILE_RATE: &str = "rate(5 minutes)";
 /// The EventBridge rule that sends executions' status changes to the run-tracker.
 const RUN_STATUS_EVENTS: &str = "RunStatusEvents";
+/// The role of state machines built from graphs at run time.
+const GRAPH_ROLE: &str = "GraphStateMachineRole";
 /// Memory for every function; Rust agents need little, Lambda's CPU share scales with it.
 const FUNCTION_MEMORY_MB: u32 = 256;
 
@@ -116,6 +119,26 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             ),
         );
     }
+    // State machines the Run API builds from graphs at run time assume this role: it may
+    // invoke the agents' functions and nothing else.
+    let agent_arns: Vec<Value> = manifest
+        .agents
+        .iter()
+        .map(|agent| json!({ "Fn::GetAtt": [format!("Fn{}", pascal_case(agent.agent)), "Arn"] }))
+        .collect();
+    resources.insert(
+        GRAPH_ROLE.into(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": assume("states.amazonaws.com"),
+                "Policies": [{
+                    "PolicyName": "invoke-agents",
+                    "PolicyDocument": statement(json!(["lambda:InvokeFunction"]), json!(agent_arns)),
+                }],
+            },
+        }),
+    );
     let send_task = || {
         json!({
             "PolicyName": "resume-runs",
@@ -160,14 +183,39 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                         ),
                     })
                 };
+                extra.insert(
+                    env::GRAPH_ROLE_ARN.into(),
+                    json!({ "Fn::GetAtt": [GRAPH_ROLE, "Arn"] }),
+                );
                 (
-                    "The Run API (behind a Function URL): start, inspect, cancel runs, decide approvals",
+                    "The Run API (behind a Function URL): start, inspect, cancel runs, decide approvals, run graphs",
                     vec![
                         dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
                         dynamodb_policy(&[Table::Steps], &["dynamodb:Query"]),
                         dynamodb_policy(&[Table::Approvals], &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
                         dynamodb_policy(&[Table::ApiKeys], &["dynamodb:GetItem"]),
                         states("stateMachine:switchyard-*", json!(["states:StartExecution"])),
+                        // Graphs sent at run time: their own state machines alone, created
+                        // with the one role made for them.
+                        json!({
+                            "PolicyName": "build-graphs",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    {
+                                        "Effect": "Allow",
+                                        "Action": ["states:CreateStateMachine", "states:DescribeStateMachine", "states:TagResource"],
+                                        "Resource": { "Fn::Sub": format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{RESOURCE_PREFIX}{GRAPH_WORKFLOW_PREFIX}*") },
+                                    },
+                                    {
+                                        "Effect": "Allow",
+                                        "Action": ["iam:PassRole"],
+                                        "Resource": { "Fn::GetAtt": [GRAPH_ROLE, "Arn"] },
+                                        "Condition": { "StringEquals": { "iam:PassedToService": "states.amazonaws.com" } },
+                                    },
+                                ],
+                            },
+                        }),
                         states(
                             "execution:switchyard-*:*",
                             json!(["states:DescribeExecution", "states:StopExecution", "states:GetExecutionHistory"]),
@@ -385,11 +433,13 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         .find(|p| p.function == Platform::RunTracker)
     {
         let tracker = format!("Fn{}", pascal_case(tracker.role));
-        let machines: Vec<Value> = manifest
+        let mut machines: Vec<Value> = manifest
             .state_machines
             .iter()
             .map(|m| json!({ "Ref": format!("StateMachine{}", pascal_case(m.workflow)) }))
             .collect();
+        // And every state machine built from a graph, by its name's prefix.
+        machines.push(json!({ "prefix": { "Fn::Sub": format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{RESOURCE_PREFIX}{GRAPH_WORKFLOW_PREFIX}") } }));
         resources.insert(
             RUN_STATUS_EVENTS.into(),
             json!({

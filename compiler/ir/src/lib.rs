@@ -25,6 +25,9 @@ pub const MAX_FUNCTION_NAME_LEN: usize = 64;
 pub const MAX_DEFINITION_BYTES: usize = 1_048_576;
 /// Prefix of every Lambda function and state machine Switchyard deploys.
 pub const RESOURCE_PREFIX: &str = "switchyard-";
+/// Prefix of the workflows the Run API builds from graphs sent at run time (after
+/// [`RESOURCE_PREFIX`], of their state machines).
+pub const GRAPH_WORKFLOW_PREFIX: &str = "graph-";
 
 /// The Lambda function an agent deploys as: `switchyard-<name>` with `_` as `-`.
 pub fn function_name(agent: &str) -> String {

@@ -5,6 +5,7 @@ mod agents;
 mod approvals;
 #[cfg(test)]
 mod fixtures;
+mod graphs;
 mod logs;
 mod runs;
 mod timeline;
@@ -30,6 +31,9 @@ pub struct Api<B = AwsBackend> {
     agents: Vec<&'static AgentRegistration>,
     /// Agent name → the workflows calling it, sorted.
     agent_workflows: std::collections::BTreeMap<&'static str, Vec<&'static str>>,
+    /// The agents a workflow calls: the deploy creates functions for these alone, so graphs
+    /// may call these alone.
+    deployed_agents: std::collections::BTreeSet<&'static str>,
 }
 
 impl Api<AwsBackend> {
@@ -68,12 +72,14 @@ impl<B: Backend> Api<B> {
                 }
             }
         }
+        let deployed_agents = agent_workflows.keys().copied().collect();
         Api {
             backend,
             workflows,
             gated,
             agents,
             agent_workflows,
+            deployed_agents,
         }
     }
 
@@ -153,6 +159,16 @@ impl<B: Backend> Api<B> {
                 self.submit_approval(request, tenant).await
             }
             Route::ListAgents => self.list_agents(request, tenant).await,
+            Route::RunGraph => {
+                request::query(&request.query, &[])?;
+                self.run_graph(request, tenant, graphs::GraphForm::Switchyard)
+                    .await
+            }
+            Route::RunGraphOrchestra => {
+                request::query(&request.query, &[])?;
+                self.run_graph(request, tenant, graphs::GraphForm::Orchestra)
+                    .await
+            }
             Route::GetAgent(name) => self.get_agent(request, name, tenant).await,
         }
     }
@@ -235,6 +251,8 @@ mod tests {
             ("POST", "/approvals/submit"),
             ("GET", "/agents"),
             ("GET", "/agents/copywriter"),
+            ("POST", "/graphs/run"),
+            ("POST", "/run-graph"),
         ] {
             let (status, body) = call(&api, ApiRequest::new(method, path));
             assert_eq!(

@@ -55,6 +55,8 @@ pub struct AwsBackend {
     keys: ApiKeys,
     /// `arn:...:stateMachine:switchyard-`; the workflow name completes it.
     state_machine_prefix: String,
+    /// The role graph state machines run as; `None`: this deployment builds no graphs.
+    graph_role_arn: Option<String>,
 }
 
 impl AwsBackend {
@@ -67,7 +69,21 @@ impl AwsBackend {
             keys: ApiKeys::new(approvals.state().clone()),
             approvals,
             state_machine_prefix: switchyard_lambda::required_var(env::STATE_MACHINE_ARN_PREFIX)?,
+            graph_role_arn: std::env::var(env::GRAPH_ROLE_ARN)
+                .ok()
+                .filter(|arn| !arn.is_empty()),
         })
+    }
+
+    /// `arn:<partition>:lambda:<region>:<account>:function:`, from the state machines' prefix.
+    fn function_arn_prefix(&self) -> Option<String> {
+        let parts: Vec<&str> = self.state_machine_prefix.split(':').collect();
+        match parts.as_slice() {
+            ["arn", partition, "states", region, account, "stateMachine", _] => Some(format!(
+                "arn:{partition}:lambda:{region}:{account}:function:"
+            )),
+            _ => None,
+        }
     }
 
     fn state(&self) -> &switchyard_state::State {
@@ -244,6 +260,75 @@ impl Backend for AwsBackend {
                     .is_some_and(|s| s.is_state_machine_does_not_exist()) =>
             {
                 Err(BackendError::NotDeployed(workflow.to_owned()))
+            }
+            Err(e) => Err(sfn_error(e)),
+        }
+    }
+
+    async fn ensure_graph_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        agents: &[&str],
+        tenant: &str,
+    ) -> Result<bool, BackendError> {
+        let arn = format!("{}{name}", self.state_machine_prefix);
+        match self
+            .sfn
+            .describe_state_machine()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_state_machine_does_not_exist()) => {}
+            Err(e) => return Err(sfn_error(e)),
+        }
+        let role = self
+            .graph_role_arn
+            .as_deref()
+            .ok_or(BackendError::GraphsUnavailable(
+            "it has no role for graph state machines (GRAPH_ROLE_ARN); redeploy with infra/deploy",
+        ))?;
+        let functions = self
+            .function_arn_prefix()
+            .ok_or(BackendError::GraphsUnavailable(
+                "its STATE_MACHINE_ARN_PREFIX is not a state machine ARN prefix",
+            ))?;
+        let mut filled = definition.to_owned();
+        for agent in agents {
+            filled = filled.replace(
+                &format!("${{{}}}", switchyard_back::agent_substitution(agent)),
+                &format!("{functions}{}", switchyard_sdk::ir::function_name(agent)),
+            );
+        }
+        let tag = |key: &str, value: &str| {
+            aws_sdk_sfn::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+        };
+        let created = self
+            .sfn
+            .create_state_machine()
+            .name(format!("{}{name}", switchyard_sdk::ir::RESOURCE_PREFIX))
+            .definition(filled)
+            .role_arn(role)
+            .r#type(aws_sdk_sfn::types::StateMachineType::Standard)
+            .tags(tag("switchyard:graph", name))
+            .tags(tag("switchyard:tenant", tenant))
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            // Another request created it first: the same graph, the same definition.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_state_machine_already_exists()) =>
+            {
+                Ok(false)
             }
             Err(e) => Err(sfn_error(e)),
         }

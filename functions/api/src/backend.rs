@@ -18,6 +18,9 @@ pub use switchyard_state::{
 pub enum BackendError {
     #[error("workflow `{0}` is not deployed")]
     NotDeployed(String),
+    /// The deployment lacks what building graphs needs (its role for graph state machines).
+    #[error("{0}")]
+    GraphsUnavailable(&'static str),
     #[error(transparent)]
     Store(#[from] StateError),
     #[error(transparent)]
@@ -90,6 +93,17 @@ pub trait Backend: Send + Sync {
         run_id: &str,
         input: &str,
     ) -> impl Future<Output = Result<String, BackendError>> + Send;
+
+    /// Makes sure the state machine of graph workflow `name` exists, creating it from
+    /// `definition` (whose `${Agent…Arn}` placeholders it fills with `agents`' functions)
+    /// if not; tagged with the tenant that first ran it. `Ok(true)` if this call created it.
+    fn ensure_graph_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        agents: &[&str],
+        tenant: &str,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
     /// Records a run as running (created once; the run-tracker later records the same).
     fn record_started(

@@ -15,6 +15,11 @@ pub enum ApiError {
     BadField { field: String, message: String },
     #[error("{field}: {message}")]
     InvalidInput { field: String, message: String },
+    /// A graph sent to run that cannot run; `pointer` is a JSON pointer into the body.
+    #[error("{message}")]
+    InvalidGraph { pointer: String, message: String },
+    #[error("this deployment cannot build graphs: {0}")]
+    GraphsUnavailable(&'static str),
     #[error("no workflow named `{name}`; known: {}", known.join(", "))]
     UnknownWorkflow { name: String, known: Vec<String> },
     #[error("{0}")]
@@ -45,6 +50,7 @@ impl From<BackendError> for ApiError {
     fn from(error: BackendError) -> ApiError {
         match error {
             BackendError::NotDeployed(workflow) => ApiError::NotDeployed(workflow),
+            BackendError::GraphsUnavailable(why) => ApiError::GraphsUnavailable(why),
             unavailable => ApiError::Unavailable(unavailable),
         }
     }
@@ -63,7 +69,8 @@ impl ApiError {
             ApiError::MalformedJson(_)
             | ApiError::BadField { .. }
             | ApiError::InvalidInput { .. }
-            | ApiError::UnknownWorkflow { .. } => 400,
+            | ApiError::UnknownWorkflow { .. }
+            | ApiError::InvalidGraph { .. } => 400,
             ApiError::Unauthorized(_) => 401,
             ApiError::TenantMismatch => 403,
             ApiError::NotFound(_) | ApiError::NotDeployed(_) => 404,
@@ -71,7 +78,7 @@ impl ApiError {
             ApiError::NotRunning { .. } => 409,
             ApiError::TooLarge { .. } => 413,
             ApiError::Decision(e) => error_answer(e).status,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::GraphsUnavailable(_) => 503,
         }
     }
 
@@ -89,7 +96,8 @@ impl ApiError {
             ApiError::NotRunning { .. } => "not_running",
             ApiError::TooLarge { .. } => "payload_too_large",
             ApiError::Decision(e) => error_answer(e).code,
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::GraphsUnavailable(_) => "unavailable",
+            ApiError::InvalidGraph { .. } => "invalid_graph",
         }
     }
 
@@ -100,6 +108,7 @@ impl ApiError {
             ApiError::UnknownWorkflow { .. } | ApiError::NotDeployed(_) => Some("workflow"),
             ApiError::TenantMismatch => Some("tenant_id"),
             ApiError::TooLarge { field, .. } => Some(field),
+            ApiError::InvalidGraph { pointer, .. } => Some(pointer),
             ApiError::Decision(e) => error_answer(e).field,
             _ => None,
         }

@@ -27,6 +27,8 @@ pub struct State {
     /// Executions described (Step Functions' `DescribeExecution`), in order.
     pub described: Vec<String>,
     pub deployed: Vec<String>,
+    /// Graph state machines by workflow name: their definitions, placeholders filled.
+    pub graph_machines: BTreeMap<String, String>,
     /// Run-record writes fail (the rest of the backend answers).
     pub records_unavailable: bool,
     pub unavailable: bool,
@@ -103,6 +105,29 @@ fn page_of<T: Clone>(
 impl Backend for MemoryBackend {
     async fn tenant_of_key(&self, key_hash: &str) -> Result<Option<String>, BackendError> {
         Ok(self.check()?.keys.get(key_hash).cloned())
+    }
+
+    async fn ensure_graph_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        agents: &[&str],
+        _tenant: &str,
+    ) -> Result<bool, BackendError> {
+        let mut state = self.check()?;
+        if state.graph_machines.contains_key(name) {
+            return Ok(false);
+        }
+        let mut filled = definition.to_owned();
+        for agent in agents {
+            filled = filled.replace(
+                &format!("${{{}}}", switchyard_back::agent_substitution(agent)),
+                &format!("arn:function:{}", switchyard_sdk::ir::function_name(agent)),
+            );
+        }
+        state.graph_machines.insert(name.to_owned(), filled);
+        state.deployed.push(name.to_owned());
+        Ok(true)
     }
 
     async fn start_execution(

@@ -15,6 +15,9 @@ pub enum Route<'a> {
     SubmitApproval,
     ListAgents,
     GetAgent(&'a str),
+    RunGraph,
+    /// The AI Orchestra service's `POST /run-graph`.
+    RunGraphOrchestra,
 }
 
 impl Route<'_> {
@@ -37,6 +40,8 @@ impl Route<'_> {
             Route::SubmitApproval => "submit_approval",
             Route::ListAgents => "list_agents",
             Route::GetAgent(_) => "get_agent",
+            Route::RunGraph => "run_graph",
+            Route::RunGraphOrchestra => "run_graph_orchestra",
         }
     }
 }
@@ -85,6 +90,8 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
         ["approvals", "submit"] => only(&["POST"], Route::SubmitApproval),
         ["agents"] => only(&["GET"], Route::ListAgents),
         ["agents", name] => only(&["GET"], Route::GetAgent(name)),
+        ["graphs", "run"] => only(&["POST"], Route::RunGraph),
+        ["run-graph"] => only(&["POST"], Route::RunGraphOrchestra),
         _ => Err(not_found(path)),
     }
 }
@@ -167,6 +174,8 @@ mod tests {
             ("/approvals/submit", &["post"]),
             ("/agents", &["get"]),
             ("/agents/{name}", &["get"]),
+            ("/graphs/run", &["post"]),
+            ("/run-graph", &["post"]),
         ] {
             let section = spec
                 .split(&format!("\n  {path}:\n"))

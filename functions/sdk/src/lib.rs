@@ -23,6 +23,7 @@ extern crate self as switchyard_sdk;
 
 mod agent;
 mod approval;
+pub mod flow;
 mod model;
 mod registry;
 pub mod schema;
@@ -73,6 +74,14 @@ pub mod __private {
 
     pub fn output_schema<A: crate::Agent>() -> serde_json::Value {
         crate::schema::schema_of::<A::Output>()
+    }
+
+    pub fn input_shape<A: crate::Agent>() -> &'static crate::shape::Shape {
+        const { &<A::Input as crate::JsonShape>::SHAPE }
+    }
+
+    pub fn output_shape<A: crate::Agent>() -> &'static crate::shape::Shape {
+        const { &<A::Output as crate::JsonShape>::SHAPE }
     }
 
     /// Compiles only if data of type `S` may feed a step taking `T`.

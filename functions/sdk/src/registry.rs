@@ -23,6 +23,11 @@ pub struct AgentRegistration {
     /// JSON Schemas of the JSON the input and output serialize to (see [`crate::schema`]).
     pub input_schema: fn() -> Value,
     pub output_schema: fn() -> Value,
+    /// The shapes behind the schemas, for checking edges of graphs built at run time.
+    pub input_shape: fn() -> &'static crate::shape::Shape,
+    pub output_shape: fn() -> &'static crate::shape::Shape,
+    /// Checks a value against the input type, naming the bad field.
+    pub check_input: fn(Value) -> Result<(), InputError>,
     /// Deserialises the input, runs the agent, serialises the output.
     pub invoke: fn(Value, AgentContext) -> BoxFuture<'static, Result<Value, AgentError>>,
 }

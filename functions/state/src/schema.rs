@@ -205,6 +205,9 @@ pub mod env {
     pub const PAYLOAD_BUCKET: &str = "PAYLOAD_BUCKET";
     /// `arn:…:stateMachine:switchyard-`; a workflow's name completes it.
     pub const STATE_MACHINE_ARN_PREFIX: &str = "STATE_MACHINE_ARN_PREFIX";
+    /// The role state machines built from graphs at run time assume (it may invoke every
+    /// agent function and nothing else); without it the API builds no graphs.
+    pub const GRAPH_ROLE_ARN: &str = "GRAPH_ROLE_ARN";
     /// The approval callback's Function URL, which signed links point at.
     pub const APPROVAL_CALLBACK_URL: &str = "APPROVAL_CALLBACK_URL";
     /// The SSM parameter (its name, never its value) holding the secret(s) approval links

@@ -45,25 +45,10 @@ impl<B: Backend> Api<B> {
         tenant: &str,
     ) -> Result<ApiResponse, ApiError> {
         let start = request::start_run(&request.body, tenant, &self.workflows)?;
-        let run_id = uuid::Uuid::new_v4().to_string();
         let execution_input = start.execution_input(tenant).to_json();
-        let arn = self
-            .backend
-            .start_execution(start.workflow, &run_id, &execution_input)
+        let run_id = self
+            .launch(start.workflow, &execution_input, &start.input, tenant)
             .await?;
-        let mut record = RunRecord::started(&run_id, tenant, start.workflow, now_ms());
-        record.input_summary = Some(summarize(&start.input, SUMMARY_CHARS));
-        record.execution_arn = Some(arn.clone());
-        // This write is the run's start record (status-change events report only ends). A run
-        // the API cannot record is not left running unseen: it is stopped, its ABORTED event
-        // records it as cancelled, and the caller is told nothing runs.
-        if let Err(e) = self.backend.record_started(&record).await {
-            tracing::error!(run_id = %run_id, error = %e, "run started but not recorded: stopping it");
-            if let Err(stop) = self.backend.stop_execution(&arn).await {
-                tracing::error!(run_id = %run_id, error = %stop, "could not stop the unrecorded run");
-            }
-            return Err(e.into());
-        }
         tracing::info!(run_id = %run_id, tenant_id = tenant, workflow = start.workflow, "run started");
         let links = Links::of(&run_id);
         Ok(ApiResponse::json(
@@ -77,6 +62,35 @@ impl<B: Backend> Api<B> {
             }),
         )
         .with_header("location", &links.this))
+    }
+
+    /// Starts `workflow`'s execution and records the run; its id. This write is the run's
+    /// start record (status-change events report only ends). A run the API cannot record is
+    /// not left running unseen: it is stopped, its ABORTED event records it as cancelled, and
+    /// the caller is told nothing runs.
+    pub(super) async fn launch(
+        &self,
+        workflow: &str,
+        execution_input: &str,
+        input: &serde_json::Value,
+        tenant: &str,
+    ) -> Result<String, ApiError> {
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let arn = self
+            .backend
+            .start_execution(workflow, &run_id, execution_input)
+            .await?;
+        let mut record = RunRecord::started(&run_id, tenant, workflow, now_ms());
+        record.input_summary = Some(summarize(input, SUMMARY_CHARS));
+        record.execution_arn = Some(arn.clone());
+        if let Err(e) = self.backend.record_started(&record).await {
+            tracing::error!(run_id = %run_id, error = %e, "run started but not recorded: stopping it");
+            if let Err(stop) = self.backend.stop_execution(&arn).await {
+                tracing::error!(run_id = %run_id, error = %stop, "could not stop the unrecorded run");
+            }
+            return Err(e.into());
+        }
+        Ok(run_id)
     }
 
     /// A run from its records alone: the caller's key, the run's item and its attempts, read

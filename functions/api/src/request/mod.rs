@@ -4,6 +4,7 @@
 mod body;
 mod credentials;
 mod decision;
+pub mod graph;
 mod params;
 mod start;
 
