@@ -1555,3 +1555,235 @@ async fn the_registry_lists_every_agent_with_true_schemas_and_health_from_the_te
     let unknown = runner.get("/agents/flakey").await;
     assert_eq!(unknown.error(), (404, "not_found", None));
 }
+
+/// The AI Orchestra service's example: a tech lead plans, frontend ‖ backend build, QA tests
+/// the pair, a debugger fixes what QA found; roles are agents' names or capabilities.
+fn orchestra_example() -> Value {
+    json!({
+        "workflow_type": "graph",
+        "agents": [
+            { "agent_id": "lead", "agent_role": "planning" },
+            { "agent_id": "frontend", "agent_role": "frontend_dev", "depends_on": ["lead"] },
+            { "agent_id": "backend", "agent_role": "backend", "depends_on": ["lead"] },
+            { "agent_id": "qa", "agent_role": "testing", "depends_on": ["frontend", "backend"] },
+            { "agent_id": "debugger", "agent_role": "debugging", "depends_on": ["qa"] },
+        ],
+        "input": example("dev-team"),
+    })
+}
+
+#[tokio::test]
+async fn graphs_sent_as_json_run_like_declared_workflows() {
+    let stack = Stack::connect().await;
+    let runner = fresh_tenant("graphs").await;
+
+    // The AI Orchestra example, in its own request shape.
+    let orchestra = runner.post("/run-graph", &orchestra_example()).await;
+    assert_eq!(orchestra.status, 202, "{}", orchestra.body);
+    assert_eq!(
+        orchestra.body["stages"],
+        json!([["lead"], ["frontend", "backend"], ["qa"], ["debugger"]])
+    );
+    let orchestra_run = orchestra.body["execution_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+
+    // A sequential and a parallel graph.
+    let sequential = runner
+        .post(
+            "/graphs/run",
+            &json!({
+                "graph": { "workflow_type": "sequential", "nodes": [
+                    { "id": "plan", "agent": "tech_lead" },
+                    { "id": "build", "agent": "frontend_dev" },
+                ]},
+                "input": example("dev-team"),
+            }),
+        )
+        .await;
+    assert_eq!(sequential.status, 202, "{}", sequential.body);
+    let parallel_graph = json!({
+        "graph": { "workflow_type": "parallel", "nodes": [
+            { "id": "total", "agent": "sum" },
+            { "id": "max", "agent": "largest" },
+        ]},
+        "input": [3, 1, 2],
+    });
+    let parallel = runner.post("/graphs/run", &parallel_graph).await;
+    assert_eq!(parallel.status, 202, "{}", parallel.body);
+
+    let ids = [
+        orchestra_run.clone(),
+        sequential.body["run_id"].as_str().expect("id").to_owned(),
+        parallel.body["run_id"].as_str().expect("id").to_owned(),
+    ];
+    let (orchestra_done, sequential_done, parallel_done) = tokio::join!(
+        runner.finished(&ids[0]),
+        runner.finished(&ids[1]),
+        runner.finished(&ids[2])
+    );
+    for run in [&orchestra_done, &sequential_done, &parallel_done] {
+        assert_eq!(run["status"], "succeeded", "{run}");
+    }
+    // QA passed the pair, so the debugger fixed nothing and kept both changes.
+    assert_eq!(
+        orchestra_done["output"]["fixed"],
+        json!([]),
+        "{orchestra_done}"
+    );
+    assert_eq!(
+        orchestra_done["output"]["changes"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let steps: BTreeSet<&str> = orchestra_done["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        BTreeSet::from(["lead", "frontend", "backend", "qa", "debugger"])
+    );
+    assert_eq!(
+        sequential_done["output"]["component"], "frontend",
+        "{sequential_done}"
+    );
+    assert_eq!(parallel_done["output"], json!([6, 3]));
+
+    // Graph runs are runs: listed under their workflow, with the rest of the tenant's.
+    let workflow = parallel.body["workflow"].as_str().expect("a name");
+    let listed = runner.get(&format!("/runs?workflow={workflow}")).await;
+    assert_eq!(run_ids(&listed.body), vec![ids[2].clone()]);
+
+    // The same graph again: the same state machine, not a new one.
+    let again = runner.post("/graphs/run", &parallel_graph).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(
+        (
+            &again.body["workflow"],
+            &again.body["state_machine_created"]
+        ),
+        (&parallel.body["workflow"], &json!(false))
+    );
+    let machine = parallel.body["state_machine"].as_str().expect("a name");
+    let mut named = 0;
+    let mut pages = stack.sfn.list_state_machines().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("state machines");
+        named += page
+            .state_machines()
+            .iter()
+            .filter(|m| m.name() == machine)
+            .count();
+    }
+    assert_eq!(named, 1, "one state machine per distinct graph");
+    let again_run = again.body["run_id"].as_str().expect("an id");
+    assert_eq!(runner.finished(again_run).await["output"], json!([6, 3]));
+}
+
+#[tokio::test]
+async fn a_graph_that_cannot_run_is_a_400_at_its_node_and_starts_nothing() {
+    let runner = fresh_tenant("bad-graphs").await;
+    let dev_team =
+        |nodes: Value| json!({ "graph": { "nodes": nodes }, "input": example("dev-team") });
+    let good = || {
+        json!([
+            { "id": "plan", "agent": "tech_lead" },
+            { "id": "frontend", "agent": "frontend_dev", "depends_on": ["plan"] },
+            { "id": "backend", "agent": "backend_dev", "depends_on": ["plan"] },
+            { "id": "qa", "agent": "qa_engineer", "depends_on": ["frontend", "backend"] },
+        ])
+    };
+    let with = |node: usize, key: &str, value: Value| {
+        let mut nodes = good();
+        nodes[node][key] = value;
+        dev_team(nodes)
+    };
+    let mut ambiguous = good();
+    ambiguous[1] = json!({ "id": "frontend", "capability": "copywriting", "depends_on": ["plan"] });
+    let ambiguous = dev_team(ambiguous);
+    let many: Vec<Value> = (0..101)
+        .map(|i| json!({ "id": format!("n{i}"), "agent": "tech_lead" }))
+        .collect();
+    let cases = [
+        (
+            "unknown agent",
+            with(1, "agent", json!("frontend_dve")),
+            "/graph/nodes/1/agent",
+            "did you mean `frontend_dev`",
+        ),
+        (
+            "cycle",
+            with(0, "depends_on", json!(["qa"])),
+            "/graph/nodes/",
+            "cycle",
+        ),
+        (
+            "missing dependency",
+            with(3, "depends_on", json!(["frontend", "backed"])),
+            "/graph/nodes/3/depends_on/1",
+            "not a node of this graph",
+        ),
+        (
+            "type mismatch",
+            with(3, "depends_on", json!(["plan"])),
+            "/graph/nodes/3",
+            "cannot flow into a step that takes",
+        ),
+        (
+            "capability offered by several",
+            ambiguous,
+            "/graph/nodes/1/capability",
+            "offered by 3 agents",
+        ),
+        (
+            "over the limits",
+            dev_team(json!(many)),
+            "/graph/nodes",
+            "at most 100 nodes",
+        ),
+        (
+            "a name Step Functions refuses",
+            dev_team(json!([{ "id": "p".repeat(81), "agent": "tech_lead" }])),
+            "/graph/nodes/0",
+            "80",
+        ),
+        (
+            "input that does not fit",
+            json!({ "graph": { "nodes": good() }, "input": { "feature": 1 } }),
+            "/input/feature",
+            "does not fit",
+        ),
+    ];
+    for (what, body, pointer, says) in cases {
+        let reply = runner.post("/graphs/run", &body).await;
+        let (status, code, field) = reply.error();
+        assert_eq!(
+            (status, code),
+            (400, "invalid_graph"),
+            "{what}: {}",
+            reply.body
+        );
+        let field = field.unwrap_or_default();
+        assert!(
+            field.starts_with(pointer),
+            "{what}: field {field}, expected {pointer}"
+        );
+        let message = reply.body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{what}: {message}");
+    }
+    let mut orchestra = orchestra_example();
+    orchestra["agents"][4]["depends_on"] = json!(["nobody"]);
+    let reply = runner.post("/run-graph", &orchestra).await;
+    assert_eq!(
+        reply.error(),
+        (400, "invalid_graph", Some("/agents/4/depends_on/0")),
+        "{}",
+        reply.body
+    );
+    // Nothing was started for this tenant.
+    let runs = runner.get("/runs").await;
+    assert_eq!(run_ids(&runs.body), Vec::<String>::new(), "{}", runs.body);
+}

@@ -10,6 +10,7 @@ mod client;
 mod demo;
 mod deployment;
 mod error;
+mod graph;
 mod output;
 mod progress;
 mod runs;
@@ -52,6 +53,9 @@ enum Command {
     Approve(approve::ApproveArgs),
     /// The agent registry: capabilities, schemas, workflows, and health for this tenant.
     Agents(agents::AgentsArgs),
+    /// Graphs of registered agents sent as JSON.
+    #[command(subcommand)]
+    Graph(graph::GraphCommand),
     /// Serve the API over local HTTP.
     Serve(serve::ServeArgs),
     /// Manage tenants' API keys.
@@ -144,6 +148,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
             Command::Runs(command) => runs::run(&context, command).await,
             Command::Approve(args) => approve::run(&context, args).await,
             Command::Agents(args) => agents::run(&context, args).await,
+            Command::Graph(command) => graph::run(&context, command).await,
             Command::Serve(args) => serve::run(&context, args).await,
             Command::Tenants(command) => tenants::run(&context, command).await,
         }
