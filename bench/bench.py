@@ -99,6 +99,7 @@ def cold_start(args: argparse.Namespace, deployment: dict[str, Any]) -> dict[str
         "STEPS_TABLE": tables["steps"],
         "APPROVALS_TABLE": tables["approvals"],
         "API_KEYS_TABLE": tables["api_keys"],
+        "GRAPHS_TABLE": tables["graphs"],
         "PAYLOAD_BUCKET": deployment.get("payload_bucket") or "",
         "RUST_LOG": "info",
     }

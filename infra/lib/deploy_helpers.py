@@ -116,6 +116,7 @@ def write_outputs(target: str, region: str, out: str) -> None:
             "steps": outputs.get("StepsTable"),
             "approvals": outputs.get("ApprovalsTable"),
             "api_keys": outputs.get("ApiKeysTable"),
+            "graphs": outputs.get("GraphsTable"),
         },
         "api_url": outputs.get("ApiUrl"),
         "approval_callback_url": outputs.get("ApprovalCallbackUrl"),

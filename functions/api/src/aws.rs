@@ -7,8 +7,8 @@ use switchyard_lambda::ConfigError;
 use switchyard_state::schema::env;
 
 use crate::backend::{
-    ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, ExecutionStatus, HistoryItem,
-    LogEvent, Page, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
+    ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, ExecutionStatus, GraphRecord,
+    HistoryItem, LogEvent, Page, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
 };
 use crate::keys::ApiKeys;
 
@@ -332,6 +332,19 @@ impl Backend for AwsBackend {
             }
             Err(e) => Err(sfn_error(e)),
         }
+    }
+
+    async fn graph_known(&self, tenant: &str, workflow: &str) -> Result<bool, BackendError> {
+        Ok(self.state().graphs().get(tenant, workflow).await?.is_some())
+    }
+
+    async fn graph_count(&self, tenant: &str, up_to: usize) -> Result<usize, BackendError> {
+        Ok(self.state().graphs().count(tenant, up_to).await?)
+    }
+
+    async fn record_graph(&self, graph: &GraphRecord) -> Result<(), BackendError> {
+        self.state().graphs().create(graph).await?;
+        Ok(())
     }
 
     async fn record_started(&self, run: &RunRecord) -> Result<(), BackendError> {

@@ -10,8 +10,8 @@ use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 pub use switchyard_state::store::RunFilter;
 use switchyard_state::StateError;
 pub use switchyard_state::{
-    ApprovalRecord, ApprovalStatus, Page, PageCursor, PageRequest, RunEnd, RunRecord, RunStatus,
-    StepRecord, StepStatus,
+    ApprovalRecord, ApprovalStatus, GraphRecord, Page, PageCursor, PageRequest, RunEnd, RunRecord,
+    RunStatus, StepRecord, StepStatus,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +104,26 @@ pub trait Backend: Send + Sync {
         agents: &[&str],
         tenant: &str,
     ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Whether the tenant ran graph `workflow` before.
+    fn graph_known(
+        &self,
+        tenant: &str,
+        workflow: &str,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// How many distinct graphs the tenant ran, counting no further than `up_to`.
+    fn graph_count(
+        &self,
+        tenant: &str,
+        up_to: usize,
+    ) -> impl Future<Output = Result<usize, BackendError>> + Send;
+
+    /// Records that the tenant ran a graph (once).
+    fn record_graph(
+        &self,
+        graph: &GraphRecord,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Records a run as running (created once; the run-tracker later records the same).
     fn record_started(

@@ -18,6 +18,8 @@ pub enum ApiError {
     /// A graph sent to run that cannot run; `pointer` is a JSON pointer into the body.
     #[error("{message}")]
     InvalidGraph { pointer: String, message: String },
+    #[error("this tenant has run {limit} distinct graphs, the most it may; run one of those again, or ask an operator to raise the limit")]
+    GraphQuota { limit: usize },
     #[error("this deployment cannot build graphs: {0}")]
     GraphsUnavailable(&'static str),
     #[error("no workflow named `{name}`; known: {}", known.join(", "))]
@@ -72,7 +74,7 @@ impl ApiError {
             | ApiError::UnknownWorkflow { .. }
             | ApiError::InvalidGraph { .. } => 400,
             ApiError::Unauthorized(_) => 401,
-            ApiError::TenantMismatch => 403,
+            ApiError::TenantMismatch | ApiError::GraphQuota { .. } => 403,
             ApiError::NotFound(_) | ApiError::NotDeployed(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::NotRunning { .. } => 409,
@@ -98,6 +100,7 @@ impl ApiError {
             ApiError::Decision(e) => error_answer(e).code,
             ApiError::Unavailable(_) | ApiError::GraphsUnavailable(_) => "unavailable",
             ApiError::InvalidGraph { .. } => "invalid_graph",
+            ApiError::GraphQuota { .. } => "quota_exceeded",
         }
     }
 
@@ -109,6 +112,7 @@ impl ApiError {
             ApiError::TenantMismatch => Some("tenant_id"),
             ApiError::TooLarge { field, .. } => Some(field),
             ApiError::InvalidGraph { pointer, .. } => Some(pointer),
+            ApiError::GraphQuota { .. } => Some("graph"),
             ApiError::Decision(e) => error_answer(e).field,
             _ => None,
         }

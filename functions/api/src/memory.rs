@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 
 use crate::backend::{
-    ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, HistoryItem, LogEvent, Page,
-    PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, RunStatus, StepRecord,
+    ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, GraphRecord, HistoryItem,
+    LogEvent, Page, PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, RunStatus, StepRecord,
 };
 use crate::keys::hash_key;
 
@@ -29,6 +29,8 @@ pub struct State {
     pub deployed: Vec<String>,
     /// Graph state machines by workflow name: their definitions, placeholders filled.
     pub graph_machines: BTreeMap<String, String>,
+    /// Graphs tenants ran, by (tenant, workflow).
+    pub graphs: BTreeMap<(String, String), GraphRecord>,
     /// Run-record writes fail (the rest of the backend answers).
     pub records_unavailable: bool,
     pub unavailable: bool,
@@ -128,6 +130,31 @@ impl Backend for MemoryBackend {
         state.graph_machines.insert(name.to_owned(), filled);
         state.deployed.push(name.to_owned());
         Ok(true)
+    }
+
+    async fn graph_known(&self, tenant: &str, workflow: &str) -> Result<bool, BackendError> {
+        Ok(self
+            .check()?
+            .graphs
+            .contains_key(&(tenant.to_owned(), workflow.to_owned())))
+    }
+
+    async fn graph_count(&self, tenant: &str, up_to: usize) -> Result<usize, BackendError> {
+        Ok(self
+            .check()?
+            .graphs
+            .keys()
+            .filter(|(t, _)| t == tenant)
+            .count()
+            .min(up_to))
+    }
+
+    async fn record_graph(&self, graph: &GraphRecord) -> Result<(), BackendError> {
+        self.check()?
+            .graphs
+            .entry((graph.tenant_id.clone(), graph.workflow.clone()))
+            .or_insert_with(|| graph.clone());
+        Ok(())
     }
 
     async fn start_execution(

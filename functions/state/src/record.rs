@@ -552,6 +552,23 @@ impl ApiKeyRecord {
     }
 }
 
+/// A graph a tenant ran: its content-addressed workflow (and state machine) name, first
+/// created at `created_at`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphRecord {
+    pub tenant_id: String,
+    /// `graph-<hash>`; the state machine is `switchyard-graph-<hash>`.
+    pub workflow: String,
+    /// Epoch milliseconds.
+    pub created_at: u64,
+    /// The node ids, in the order they were sent.
+    pub nodes: Vec<String>,
+    /// The agents it calls.
+    pub agents: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
 /// Where a listing resumes: the last item returned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageCursor {

@@ -91,6 +91,9 @@ pub enum Table {
     Approvals,
     /// One item per API key, stored as the key's SHA-256.
     ApiKeys,
+    /// One item per graph a tenant ran (sent as JSON, built at run time): what bounds how
+    /// many distinct graphs, so state machines, a tenant can create.
+    Graphs,
 }
 
 /// A tenant's items newest first (runs, approvals).
@@ -166,11 +169,27 @@ const API_KEYS: TableSpec = TableSpec {
     indexes: &[],
 };
 
+const GRAPHS: TableSpec = TableSpec {
+    table: Table::Graphs,
+    logical_id: "GraphsTable",
+    suffix: "graphs",
+    env_var: "GRAPHS_TABLE",
+    hash: s("tenant_id"),
+    range: Some(s("workflow")),
+    indexes: &[],
+};
+
 /// The prefix `infra/deploy` gives table names unless told otherwise.
 pub const DEFAULT_TABLE_PREFIX: &str = "switchyard-";
 
 impl Table {
-    pub const ALL: [Table; 4] = [Table::Runs, Table::Steps, Table::Approvals, Table::ApiKeys];
+    pub const ALL: [Table; 5] = [
+        Table::Runs,
+        Table::Steps,
+        Table::Approvals,
+        Table::ApiKeys,
+        Table::Graphs,
+    ];
 
     pub const fn spec(self) -> &'static TableSpec {
         match self {
@@ -178,6 +197,7 @@ impl Table {
             Table::Steps => &STEPS,
             Table::Approvals => &APPROVALS,
             Table::ApiKeys => &API_KEYS,
+            Table::Graphs => &GRAPHS,
         }
     }
 
@@ -188,6 +208,7 @@ impl Table {
             Table::Steps => "steps",
             Table::Approvals => "approvals",
             Table::ApiKeys => "api_keys",
+            Table::Graphs => "graphs",
         }
     }
 

@@ -5,12 +5,15 @@
 use serde_json::json;
 
 use super::Api;
-use crate::backend::{Backend, RunStatus};
+use crate::backend::{Backend, GraphRecord, RunStatus};
 use crate::error::ApiError;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::request;
 use crate::request::graph::GraphRun;
 use crate::views::Links;
+
+/// Distinct graphs one tenant may run (each is a state machine; an account holds 10,000).
+pub const MAX_GRAPHS_PER_TENANT: usize = 50;
 
 /// Which request shape to answer in.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -32,10 +35,34 @@ impl<B: Backend> Api<B> {
         };
         let run: GraphRun = parse(&request.body, tenant, &self.agents, &self.deployed_agents)?;
         let name = run.workflow.name.as_str();
+        // A graph the tenant ran before is free to run again; a new one counts.
+        let known = self.backend.graph_known(tenant, name).await?;
+        if !known
+            && self
+                .backend
+                .graph_count(tenant, MAX_GRAPHS_PER_TENANT)
+                .await?
+                >= MAX_GRAPHS_PER_TENANT
+        {
+            return Err(ApiError::GraphQuota {
+                limit: MAX_GRAPHS_PER_TENANT,
+            });
+        }
         let created = self
             .backend
             .ensure_graph_machine(name, &run.definition, &run.agents, tenant)
             .await?;
+        if !known {
+            let record = GraphRecord {
+                tenant_id: tenant.to_owned(),
+                workflow: name.to_owned(),
+                created_at: switchyard_state::now_ms(),
+                nodes: run.node_ids.clone(),
+                agents: run.agents.iter().map(|a| (*a).to_owned()).collect(),
+                description: run.workflow.comment.clone(),
+            };
+            self.backend.record_graph(&record).await?;
+        }
         let input = run.execution_input(tenant).to_json();
         let run_id = self.launch(name, &input, &run.input, tenant).await?;
         tracing::info!(run_id = %run_id, tenant_id = tenant, workflow = name, created, "graph run started");
@@ -136,6 +163,39 @@ mod tests {
         );
         assert_eq!(listed["runs"].as_array().map(Vec::len), Some(2), "{listed}");
         assert_eq!(call(&api, as_b("GET", &format!("/runs/{run_id}"))).0, 404);
+    }
+
+    #[test]
+    fn a_tenant_runs_a_bounded_number_of_distinct_graphs_and_its_known_ones_freely() {
+        let api = api();
+        let graph = |timeout: usize| {
+            let mut body = dev_team();
+            body["graph"]["nodes"][0]["timeout_seconds"] = json!(10 + timeout);
+            body
+        };
+        let post = |body: Value, as_tenant: fn(&str, &str) -> crate::http::ApiRequest| {
+            call(
+                &api,
+                as_tenant("POST", "/graphs/run").with_body(body.to_string()),
+            )
+        };
+        for i in 0..super::MAX_GRAPHS_PER_TENANT {
+            assert_eq!(post(graph(i), as_a).0, 202, "graph {i}");
+        }
+        let (status, body) = post(graph(super::MAX_GRAPHS_PER_TENANT), as_a);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("quota_exceeded")),
+            "{body}"
+        );
+        // Nothing was built for the refused graph; a known one still runs, and the other
+        // tenant has its own allowance.
+        assert_eq!(
+            api.backend.state().graph_machines.len(),
+            super::MAX_GRAPHS_PER_TENANT
+        );
+        assert_eq!(post(graph(0), as_a).0, 202);
+        assert_eq!(post(graph(super::MAX_GRAPHS_PER_TENANT), as_b).0, 202);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! only from an open status.
 
 mod approvals;
+mod graphs;
 mod keys;
 mod listing;
 mod runs;
@@ -17,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use approvals::{Approvals, DecisionStart, StoredApproval};
+pub use graphs::Graphs;
 pub use keys::ApiKeys;
 pub use runs::{RunFilter, Runs};
 pub use steps::Steps;
@@ -188,6 +190,10 @@ impl State {
         ApiKeys { state: self }
     }
 
+    pub fn graphs(&self) -> Graphs<'_> {
+        Graphs { state: self }
+    }
+
     fn table(&self, table: Table) -> &str {
         self.names.get(table)
     }
@@ -314,6 +320,21 @@ mod tests {
         };
         let item = encode(Table::ApiKeys, &key).expect("encodes");
         has_keys(Table::ApiKeys, &item);
+
+        let graph = GraphRecord {
+            tenant_id: "t1".into(),
+            workflow: "graph-0123".into(),
+            created_at: 4,
+            nodes: vec!["plan".into()],
+            agents: vec!["tech_lead".into()],
+            description: None,
+        };
+        let item = encode(Table::Graphs, &graph).expect("encodes");
+        has_keys(Table::Graphs, &item);
+        assert_eq!(
+            decode::<GraphRecord>(Table::Graphs, &item).ok(),
+            Some(graph)
+        );
     }
 
     #[test]
