@@ -18,6 +18,11 @@ impl Ctxt {
         self.errors.push(syn::Error::new(span, message));
     }
 
+    /// How many errors were reported so far.
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     pub fn push(&mut self, error: syn::Error) {
         self.errors.push(error);
     }

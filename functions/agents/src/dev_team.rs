@@ -114,9 +114,10 @@ pub async fn debugger(result: QaResult) -> Result<DebugReport, AgentError> {
 workflow! {
     /// frontend ‖ backend → qa → debugger (only when QA found defects).
     pub DevTeam(FeatureRequest) {
-        plan = tech_lead -> build;
-        build = parallel { frontend = frontend_dev, backend = backend_dev } -> qa;
-        qa = qa_engineer -> debug;
-        debug = debugger.when(!passed) -> end;
+        plan = tech_lead;
+        frontend = frontend_dev.depends_on(plan);
+        backend = backend_dev.depends_on(plan);
+        qa = qa_engineer.depends_on(frontend, backend);
+        debug = debugger.depends_on(qa).when(!passed) -> end;
     }
 }

@@ -39,7 +39,7 @@ pub enum KindDecl {
         token: Ident,
         items: Expr,
         settings: Vec<SettingDecl>,
-        item: BranchDecl,
+        item: Box<BranchDecl>,
     },
     /// `branch { total > 5000.0 => a, _ => b }`
     Branch {
@@ -79,6 +79,8 @@ pub struct Modifiers {
     pub catch: Vec<(Ident, Vec<SettingDecl>)>,
     pub timeout: Vec<(Ident, Expr)>,
     pub when: Vec<(Ident, Expr)>,
+    /// `.depends_on(a, b)`: the modifier's name and the steps listed.
+    pub depends_on: Vec<(Ident, Vec<Ident>)>,
     pub unknown: Vec<Ident>,
 }
 
@@ -88,6 +90,7 @@ impl Modifiers {
             && self.catch.is_empty()
             && self.timeout.is_empty()
             && self.when.is_empty()
+            && self.depends_on.is_empty()
             && self.unknown.is_empty()
     }
 }
@@ -229,7 +232,7 @@ fn parse_kind(input: ParseStream) -> syn::Result<KindDecl> {
                 token,
                 items,
                 settings,
-                item,
+                item: Box::new(item),
             })
         }
         Some("branch") if fork.peek(token::Brace) => {
@@ -290,6 +293,14 @@ fn parse_modifiers(input: ParseStream) -> syn::Result<Modifiers> {
             "catch" => {
                 let settings = parse_settings(input)?;
                 modifiers.catch.push((name, settings));
+            }
+            "depends_on" => {
+                let args;
+                parenthesized!(args in input);
+                let steps = Punctuated::<Ident, Token![,]>::parse_terminated(&args)?
+                    .into_iter()
+                    .collect();
+                modifiers.depends_on.push((name, steps));
             }
             "timeout" | "when" => {
                 let args;

@@ -1,6 +1,8 @@
-//! `workflow!`: parse → lower (resolve, build IR, validate) → expand.
+//! `workflow!`: parse → desugar `depends_on` graphs → lower (resolve, build IR, validate) →
+//! expand.
 
 mod ast;
+mod dag;
 mod expand;
 mod lower;
 
@@ -14,7 +16,15 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Err(error) => return error.to_compile_error(),
     };
     let mut cx = Ctxt::default();
-    let lowered = lower::lower(&decl, &mut cx);
+    let before = cx.error_count();
+    let decl = dag::desugar(decl, &mut cx);
+    // A `depends_on` graph that could not be rewritten leaves steps without their edges:
+    // lowering it would only add noise to the error that says why.
+    let lowered = if cx.error_count() == before {
+        lower::lower(&decl, &mut cx)
+    } else {
+        None
+    };
     let checked = lowered
         .as_ref()
         .map(|lowered| expand::type_checks(&decl, lowered, &mut cx));
