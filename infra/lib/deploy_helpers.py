@@ -119,6 +119,7 @@ def write_outputs(target: str, region: str, out: str) -> None:
             "graphs": outputs.get("GraphsTable"),
         },
         "api_url": outputs.get("ApiUrl"),
+        "graph_role_arn": outputs.get("GraphStateMachineRole"),
         "approval_callback_url": outputs.get("ApprovalCallbackUrl"),
         "payload_bucket": outputs.get("PayloadBucket"),
         # The SSM parameter's name; its value is never in the stack's outputs.

@@ -477,6 +477,10 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         LINK_SECRET_PARAMETER.into(),
         json!({ "Description": "SSM parameter holding the approval link secret (its name only)", "Value": { "Ref": LINK_SECRET_PARAMETER } }),
     );
+    outputs.insert(
+        GRAPH_ROLE.into(),
+        json!({ "Description": "The role of state machines built from graphs at run time", "Value": { "Fn::GetAtt": [GRAPH_ROLE, "Arn"] } }),
+    );
     for table in Table::ALL {
         let logical = table.spec().logical_id;
         outputs.insert(logical.into(), json!({ "Value": table_name_of(table) }));

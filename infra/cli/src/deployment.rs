@@ -53,6 +53,9 @@ pub struct Deployment {
     /// The API's Function URL, once the stack deploys the API function.
     #[serde(default)]
     pub api_url: Option<String>,
+    /// The role graph state machines run as (for `serve`, which builds graphs in process).
+    #[serde(default)]
+    pub graph_role_arn: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -125,6 +128,9 @@ impl Deployment {
         }
         if let Some(prefix) = self.state_machine_prefix() {
             std::env::set_var(env::STATE_MACHINE_ARN_PREFIX, prefix);
+        }
+        if let Some(role) = &self.graph_role_arn {
+            std::env::set_var(env::GRAPH_ROLE_ARN, role);
         }
     }
 }
