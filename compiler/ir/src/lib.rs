@@ -8,10 +8,12 @@
 
 mod analysis;
 mod graph;
+mod stages;
 mod valid;
 
 pub use analysis::{estimate, Estimate, MAX_HISTORY_EVENTS, USD_PER_TRANSITION};
 pub use graph::*;
+pub use stages::{stages, StageError};
 pub use valid::{
     check_agent_name, closest, known_error_names, resource_key, validate, ErrorKind, Locus,
     RetryKey, Setting, ValidationError,

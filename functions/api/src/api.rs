@@ -50,20 +50,16 @@ impl Api<AwsBackend> {
 impl<B: Backend> Api<B> {
     pub fn new(backend: B) -> Api<B> {
         let workflows = switchyard_sdk::workflows();
-        let gated = workflows
-            .iter()
-            .filter(|w| {
-                (w.definition)()
-                    .steps
-                    .iter()
-                    .any(|s| matches!(s.kind, switchyard_sdk::ir::StepKind::Approval(_)))
-            })
-            .map(|w| w.name)
-            .collect();
         let agents = switchyard_sdk::agents();
+        // One pass over the definitions: which have gates, which agents each calls.
+        let mut gated = std::collections::BTreeSet::new();
         let mut agent_workflows: std::collections::BTreeMap<_, Vec<_>> = Default::default();
         for workflow in &workflows {
-            for call in (workflow.definition)().agent_calls() {
+            let definition = (workflow.definition)();
+            if definition.approval_gates().next().is_some() {
+                gated.insert(workflow.name);
+            }
+            for call in definition.agent_calls() {
                 if let Some(agent) = agents.iter().find(|a| a.name == call.agent) {
                     let users = agent_workflows.entry(agent.name).or_default();
                     if !users.contains(&workflow.name) {

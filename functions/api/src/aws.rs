@@ -297,13 +297,7 @@ impl Backend for AwsBackend {
             .ok_or(BackendError::GraphsUnavailable(
                 "its STATE_MACHINE_ARN_PREFIX is not a state machine ARN prefix",
             ))?;
-        let mut filled = definition.to_owned();
-        for agent in agents {
-            filled = filled.replace(
-                &format!("${{{}}}", switchyard_back::agent_substitution(agent)),
-                &format!("{functions}{}", switchyard_sdk::ir::function_name(agent)),
-            );
-        }
+        let filled = crate::request::graph::with_functions(definition, agents, &functions);
         let tag = |key: &str, value: &str| {
             aws_sdk_sfn::types::Tag::builder()
                 .key(key)

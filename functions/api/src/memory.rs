@@ -120,13 +120,7 @@ impl Backend for MemoryBackend {
         if state.graph_machines.contains_key(name) {
             return Ok(false);
         }
-        let mut filled = definition.to_owned();
-        for agent in agents {
-            filled = filled.replace(
-                &format!("${{{}}}", switchyard_back::agent_substitution(agent)),
-                &format!("arn:function:{}", switchyard_sdk::ir::function_name(agent)),
-            );
-        }
+        let filled = crate::request::graph::with_functions(definition, agents, "arn:function:");
         state.graph_machines.insert(name.to_owned(), filled);
         state.deployed.push(name.to_owned());
         Ok(true)

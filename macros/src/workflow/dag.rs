@@ -17,6 +17,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use syn::Ident;
 
+use switchyard_ir::StageError;
+
 use super::ast::{BranchDecl, KindDecl, Modifiers, StepDecl, WorkflowDecl};
 use crate::ctxt::Ctxt;
 
@@ -98,9 +100,6 @@ pub fn desugar(mut decl: WorkflowDecl, cx: &mut Ctxt) -> WorkflowDecl {
             .map(|d| d.on.as_slice())
             .unwrap_or_default()
     };
-    let Some(level) = levels(&members, &on, &decl, &deps, cx) else {
-        return decl;
-    };
     // Components: each connected group of steps is one graph.
     let mut component: HashMap<usize, usize> = members.iter().map(|&m| (m, m)).collect();
     fn root(component: &mut HashMap<usize, usize>, mut x: usize) -> usize {
@@ -115,27 +114,43 @@ pub fn desugar(mut decl: WorkflowDecl, cx: &mut Ctxt) -> WorkflowDecl {
             component.insert(a, b);
         }
     }
-    let mut groups: Vec<(usize, Vec<Vec<usize>>)> = Vec::new();
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     for &m in &members {
         let r = root(&mut component, m);
-        let group = match groups.iter().position(|(g, _)| *g == r) {
-            Some(p) => p,
-            None => {
-                groups.push((r, Vec::new()));
-                groups.len() - 1
-            }
-        };
-        let stages = &mut groups[group].1;
-        if stages.len() <= level[&m] {
-            stages.resize(level[&m] + 1, Vec::new());
+        match groups.iter_mut().find(|(g, _)| *g == r) {
+            Some((_, group)) => group.push(m),
+            None => groups.push((r, vec![m])),
         }
-        stages[level[&m]].push(m);
     }
     let mut ok = true;
     let mut plans: Vec<Vec<Vec<usize>>> = Vec::new();
-    for (_, mut stages) in groups {
-        ok &= check_stages(&mut stages, &decl, &deps, cx);
-        plans.push(stages);
+    for (_, group) in groups {
+        // The IR's stages, over the group's steps numbered from 0.
+        let local: Vec<Vec<usize>> = group
+            .iter()
+            .map(|&m| {
+                on(m)
+                    .iter()
+                    .filter_map(|d| group.iter().position(|g| g == d))
+                    .collect()
+            })
+            .collect();
+        match switchyard_ir::stages(&local) {
+            Ok(stages) => {
+                let stages: Vec<Vec<usize>> = stages
+                    .iter()
+                    .map(|stage| stage.iter().map(|&i| group[i]).collect())
+                    .collect();
+                ok &= check_targets(&stages, &decl, cx);
+                plans.push(stages);
+            }
+            Err(errors) => {
+                ok = false;
+                for error in errors {
+                    report(&error, &group, &decl, &deps, cx);
+                }
+            }
+        }
     }
     if !ok {
         return decl;
@@ -171,70 +186,76 @@ fn refuse_misplaced(decl: &mut WorkflowDecl, cx: &mut Ctxt) {
     }
 }
 
-/// Each member's stage, or `None` after reporting a cycle.
-fn levels<'a>(
-    members: &BTreeSet<usize>,
-    on: &dyn Fn(usize) -> &'a [usize],
+/// A stage error at the `.depends_on(...)` it is about; `group` maps the IR's node numbers
+/// back to steps.
+fn report(
+    error: &StageError,
+    group: &[usize],
     decl: &WorkflowDecl,
     deps: &[Option<Dependencies>],
     cx: &mut Ctxt,
-) -> Option<HashMap<usize, usize>> {
-    let mut level: HashMap<usize, usize> = HashMap::new();
-    let mut remaining: HashMap<usize, usize> = members.iter().map(|&m| (m, on(m).len())).collect();
-    let mut ready: Vec<usize> = members
-        .iter()
-        .copied()
-        .filter(|m| remaining[m] == 0)
-        .collect();
-    while let Some(m) = ready.pop() {
-        let here = level.get(&m).copied().unwrap_or(0);
-        level.entry(m).or_insert(0);
-        for &n in members {
-            if on(n).contains(&m) {
-                let l = level.entry(n).or_insert(0);
-                *l = (*l).max(here + 1);
-                let left = remaining.entry(n).or_insert(0);
-                *left -= 1;
-                if *left == 0 {
-                    ready.push(n);
-                }
+) {
+    let name = |i: usize| decl.steps[group[i]].name.to_string();
+    let list = |set: &[usize]| {
+        set.iter()
+            .map(|&i| format!("`{}`", name(i)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let token = |i: usize| deps[group[i]].as_ref().map(|d| &d.token);
+    match error {
+        StageError::Cycle(cycle) => {
+            let members: BTreeSet<usize> = cycle.iter().copied().collect();
+            let names: Vec<usize> = members.iter().copied().collect();
+            if let Some(token) = names.iter().find_map(|&i| token(i)) {
+                cx.error_spanned_by(
+                    token,
+                    format!(
+                        "these steps depend on each other in a cycle: {}; a `depends_on` graph runs each step once (use `loop` for a bounded revise loop)",
+                        list(&names)
+                    ),
+                );
+            }
+        }
+        StageError::Partial { node, stage } => {
+            if let (Some(token), Some(d)) = (token(*node), &deps[group[*node]]) {
+                let on: Vec<String> =
+                    d.on.iter()
+                        .map(|&s| format!("`{}`", decl.steps[s].name))
+                        .collect();
+                cx.error_spanned_by(
+                    token,
+                    format!(
+                        "`{}` runs after the stage {} but depends on {}: a step must depend on every step of the stage before it (the stage runs as one Parallel state, so a step depending on part of it would wait for steps it does not read, and an output nobody reads would be dropped)",
+                        name(*node),
+                        list(stage),
+                        on.join(", ")
+                    ),
+                );
+            }
+        }
+        StageError::Order { node, first } => {
+            if let (Some(token), Some(d)) = (token(*node), &deps[group[*first]]) {
+                let listed: Vec<String> =
+                    d.on.iter()
+                        .map(|&s| format!("`{}`", decl.steps[s].name))
+                        .collect();
+                cx.error_spanned_by(
+                    token,
+                    format!(
+                        "list the dependencies in the order `{}` does ({}): both read the same tuple",
+                        name(*first),
+                        listed.join(", ")
+                    ),
+                );
             }
         }
     }
-    let cyclic: Vec<usize> = members
-        .iter()
-        .copied()
-        .filter(|m| remaining[m] > 0)
-        .collect();
-    if cyclic.is_empty() {
-        return Some(level);
-    }
-    let names: Vec<String> = cyclic
-        .iter()
-        .map(|&c| format!("`{}`", decl.steps[c].name))
-        .collect();
-    for &c in &cyclic {
-        if let Some(d) = &deps[c] {
-            cx.error_spanned_by(
-                &d.token,
-                format!(
-                    "these steps depend on each other in a cycle: {}; a `depends_on` graph runs each step once (use `loop` for a bounded revise loop)",
-                    names.join(", ")
-                ),
-            );
-            break;
-        }
-    }
-    None
 }
 
-/// The stage rules; orders each stage as its dependents list it. `false` after an error.
-fn check_stages(
-    stages: &mut [Vec<usize>],
-    decl: &WorkflowDecl,
-    deps: &[Option<Dependencies>],
-    cx: &mut Ctxt,
-) -> bool {
+/// Steps with dependents go where the graph says; the last stage says where it ends.
+/// `false` after an error.
+fn check_targets(stages: &[Vec<usize>], decl: &WorkflowDecl, cx: &mut Ctxt) -> bool {
     let name = |i: usize| decl.steps[i].name.to_string();
     let list = |set: &[usize]| {
         set.iter()
@@ -243,47 +264,6 @@ fn check_stages(
             .join(", ")
     };
     let mut ok = true;
-    for s in 1..stages.len() {
-        let previous: BTreeSet<usize> = stages[s - 1].iter().copied().collect();
-        let mut order: Option<(usize, Vec<usize>)> = None;
-        for &i in &stages[s] {
-            let Some(d) = &deps[i] else { continue };
-            let mine: BTreeSet<usize> = d.on.iter().copied().collect();
-            if mine != previous {
-                let stage: Vec<usize> = previous.iter().copied().collect();
-                cx.error_spanned_by(
-                    &d.token,
-                    format!(
-                        "`{}` runs after the stage {} but depends on {}: a step must depend on every step of the stage before it (the stage runs as one Parallel state, so a step depending on part of it would wait for steps it does not read, and an output nobody reads would be dropped)",
-                        name(i),
-                        list(&stage),
-                        list(&d.on)
-                    ),
-                );
-                ok = false;
-                continue;
-            }
-            match &order {
-                None => order = Some((i, d.on.clone())),
-                Some((first, listed)) if *listed != d.on => {
-                    cx.error_spanned_by(
-                        &d.token,
-                        format!(
-                            "list the dependencies in the order `{}` does ({}): both read the same tuple",
-                            name(*first),
-                            list(listed)
-                        ),
-                    );
-                    ok = false;
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some((_, listed)) = order {
-            stages[s - 1] = listed;
-        }
-    }
-    // Steps with dependents go where the graph says; the last stage says where it ends.
     for stage in &stages[..stages.len().saturating_sub(1)] {
         for &i in stage {
             if let Some(next) = &decl.steps[i].next {

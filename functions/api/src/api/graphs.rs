@@ -48,10 +48,12 @@ impl<B: Backend> Api<B> {
                 limit: MAX_GRAPHS_PER_TENANT,
             });
         }
-        let created = self
-            .backend
-            .ensure_graph_machine(name, &run.definition, &run.agents, tenant)
-            .await?;
+        // A graph the tenant ran before has its state machine: no Step Functions call.
+        let created = !known
+            && self
+                .backend
+                .ensure_graph_machine(name, &run.definition, &run.agents, tenant)
+                .await?;
         if !known {
             let record = GraphRecord {
                 tenant_id: tenant.to_owned(),
@@ -64,7 +66,16 @@ impl<B: Backend> Api<B> {
             self.backend.record_graph(&record).await?;
         }
         let input = run.execution_input(tenant).to_json();
-        let run_id = self.launch(name, &input, &run.input, tenant).await?;
+        let run_id = match self.launch(name, &input, &run.input, tenant).await {
+            // Recorded, but its state machine is gone (a deployment made anew): build it again.
+            Err(ApiError::NotDeployed(_)) if known => {
+                self.backend
+                    .ensure_graph_machine(name, &run.definition, &run.agents, tenant)
+                    .await?;
+                self.launch(name, &input, &run.input, tenant).await?
+            }
+            launched => launched?,
+        };
         tracing::info!(run_id = %run_id, tenant_id = tenant, workflow = name, created, "graph run started");
         let links = Links::of(&run_id);
         let stages: Vec<Vec<&str>> = run

@@ -19,7 +19,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use switchyard_sdk::flow::{self, Carried};
-use switchyard_sdk::ir::{AgentCall, Branch, Locus, Step, StepId, StepKind, Target, Workflow};
+use switchyard_sdk::ir::{
+    AgentCall, Branch, Locus, StageError, Step, StepId, StepKind, Target, Workflow,
+};
 use switchyard_sdk::AgentRegistration;
 use switchyard_state::ExecutionInput;
 
@@ -209,6 +211,7 @@ pub fn graph_run(
         input: "/input",
     };
     lower(
+        tenant,
         body.graph.workflow_type,
         body.graph.description,
         nodes,
@@ -257,6 +260,7 @@ pub fn orchestra_run(
         input: "/input",
     };
     lower(
+        tenant,
         body.workflow_type,
         None,
         nodes,
@@ -294,6 +298,7 @@ fn stage_name(stage: usize) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn lower(
+    tenant: &str,
     workflow_type: WorkflowType,
     description: Option<String>,
     mut nodes: Vec<Node>,
@@ -417,56 +422,40 @@ fn lower(
         }
         deps.push(mine);
     }
-    let level = levels(&nodes, &deps, paths)?;
-    let stages_count = level.iter().max().map_or(0, |m| m + 1);
-    let mut stages: Vec<Vec<usize>> = vec![Vec::new(); stages_count];
-    for (i, &l) in level.iter().enumerate() {
-        stages[l].push(i);
-    }
-    // Each node reads the whole stage before it, every dependent in the same order: that
-    // order is the stage's branch order, so the list it reads is its `depends_on`.
-    for s in 1..stages_count {
-        let previous: BTreeSet<usize> = stages[s - 1].iter().copied().collect();
-        let mut order: Option<(usize, &Vec<usize>)> = None;
-        for &i in &stages[s] {
-            let mine: BTreeSet<usize> = deps[i].iter().copied().collect();
-            if mine != previous {
-                let names = |set: &BTreeSet<usize>| {
-                    set.iter()
-                        .map(|&n| format!("`{}`", nodes[n].id))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                return Err(invalid(
-                    paths.field(i, paths.depends_on),
-                    format!(
-                        "`{}` depends on {} but runs after the stage {}: a node must depend on every node of the stage before it (a graph runs in stages; a node reading only part of a stage, or a stage output nobody reads, is not supported yet)",
-                        nodes[i].id,
-                        names(&mine),
-                        names(&previous)
-                    ),
-                ));
-            }
-            match order {
-                None => order = Some((i, &deps[i])),
-                Some((first, list)) if *list != deps[i] => {
-                    return Err(invalid(
-                        paths.field(i, paths.depends_on),
-                        format!(
-                            "`{}` lists its dependencies in another order than `{}` does; both read the same list, in one order: {}",
-                            nodes[i].id,
-                            nodes[first].id,
-                            list.iter().map(|&n| format!("`{}`", nodes[n].id)).collect::<Vec<_>>().join(", ")
-                        ),
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some((_, list)) = order {
-            stages[s - 1] = list.clone();
-        }
-    }
+    let names = |set: &[usize]| {
+        set.iter()
+            .map(|&n| format!("`{}`", nodes[n].id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let stages = switchyard_sdk::ir::stages(&deps).map_err(|errors| match &errors[0] {
+        StageError::Cycle(cycle) => invalid(
+            paths.field(cycle[0], paths.depends_on),
+            format!(
+                "the graph has a cycle: {} (each depends on the next)",
+                cycle.iter().map(|&i| nodes[i].id.as_str()).collect::<Vec<_>>().join(" → ")
+            ),
+        ),
+        StageError::Partial { node, stage } => invalid(
+            paths.field(*node, paths.depends_on),
+            format!(
+                "`{}` depends on {} but runs after the stage {}: a node must depend on every node of the stage before it (a graph runs in stages; a node reading only part of a stage, or a stage output nobody reads, is not supported yet)",
+                nodes[*node].id,
+                names(&deps[*node]),
+                names(stage)
+            ),
+        ),
+        StageError::Order { node, first } => invalid(
+            paths.field(*node, paths.depends_on),
+            format!(
+                "`{}` lists its dependencies in another order than `{}` does; both read the same list, in one order: {}",
+                nodes[*node].id,
+                nodes[*first].id,
+                names(&deps[*first])
+            ),
+        ),
+    })?;
+    let stages_count = stages.len();
     // Types: the run input fits every first-stage agent; every edge carries what its
     // target reads.
     for &i in &stages[0] {
@@ -604,65 +593,13 @@ fn lower(
         auto_approve,
         node_ids: nodes.into_iter().map(|n| n.id).collect(),
     };
-    if run.execution_input("t").to_json().len() > MAX_EXECUTION_INPUT {
+    if run.execution_input(tenant).to_json().len() > MAX_EXECUTION_INPUT {
         return Err(ApiError::TooLarge {
             field: "input",
             limit: MAX_EXECUTION_INPUT,
         });
     }
     Ok(run)
-}
-
-/// Stage of every node (longest path from a node without dependencies); a cycle is refused
-/// at one of its nodes, with the cycle spelled out.
-fn levels(nodes: &[Node], deps: &[Vec<usize>], paths: &Paths) -> Result<Vec<usize>, ApiError> {
-    let n = nodes.len();
-    let mut level = vec![0usize; n];
-    let mut remaining: Vec<usize> = deps.iter().map(Vec::len).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, mine) in deps.iter().enumerate() {
-        for &d in mine {
-            dependents[d].push(i);
-        }
-    }
-    let mut ready: Vec<usize> = (0..n).filter(|&i| remaining[i] == 0).collect();
-    let mut done = 0;
-    while let Some(i) = ready.pop() {
-        done += 1;
-        for &j in &dependents[i] {
-            level[j] = level[j].max(level[i] + 1);
-            remaining[j] -= 1;
-            if remaining[j] == 0 {
-                ready.push(j);
-            }
-        }
-    }
-    if done == n {
-        return Ok(level);
-    }
-    // Walk dependencies from a node left over until one repeats: that is the cycle.
-    let start = (0..n).find(|&i| remaining[i] > 0).unwrap_or(0);
-    let mut path = vec![start];
-    let mut at = start;
-    while let Some(&next) = deps[at].iter().find(|&&d| remaining[d] > 0) {
-        if let Some(pos) = path.iter().position(|&p| p == next) {
-            let cycle: Vec<&str> = path[pos..]
-                .iter()
-                .chain(std::iter::once(&next))
-                .map(|&i| nodes[i].id.as_str())
-                .collect();
-            return Err(invalid(
-                paths.field(next, paths.depends_on),
-                format!(
-                    "the graph has a cycle: {} (each depends on the next)",
-                    cycle.join(" → ")
-                ),
-            ));
-        }
-        path.push(next);
-        at = next;
-    }
-    Err(invalid(paths.nodes, "the graph has a cycle"))
 }
 
 fn by_name(
@@ -720,6 +657,22 @@ fn unknown_agent(
         pointer,
         format!("no deployed agent named `{name}`{hint} (GET /agents lists them)"),
     )
+}
+
+/// `definition` with each agent's `${Agent…Arn}` placeholder replaced by its function's ARN
+/// (`function_arn_prefix` + the function name), as the deploy's substitutions do.
+pub fn with_functions(definition: &str, agents: &[&str], function_arn_prefix: &str) -> String {
+    let mut filled = definition.to_owned();
+    for agent in agents {
+        filled = filled.replace(
+            &format!("${{{}}}", switchyard_back::agent_substitution(agent)),
+            &format!(
+                "{function_arn_prefix}{}",
+                switchyard_sdk::ir::function_name(agent)
+            ),
+        );
+    }
+    filled
 }
 
 /// `graph-<first 16 hex digits of the SHA-256 of the graph's IR>`: one name per distinct
