@@ -179,8 +179,15 @@ fn definitions_hold_only_the_workflow_and_every_failure_takes_one_route() {
     let def = asl("self-test");
     // No bookkeeping states: the run starts at its first step and its last step ends it.
     assert_eq!(def["StartAt"], "flaky_step");
-    let text = def.to_string();
-    assert!(!text.contains("RunTrackerFunctionArn"), "{text}");
+    // The run-tracker is asked only where a paused step waits.
+    for (name, state) in def["States"].as_object().expect("states") {
+        if state.to_string().contains("RunTrackerFunctionArn") {
+            assert!(
+                name.ends_with("-parked") || state["Type"] == "Map" || state["Type"] == "Parallel",
+                "{name}"
+            );
+        }
+    }
     assert_eq!(def["States"]["totals"]["End"], true);
     assert_eq!(def["States"]["totals"]["OutputPath"], "$.data");
     assert!(def["States"].get("run-succeeded").is_none());
@@ -197,9 +204,10 @@ fn definitions_hold_only_the_workflow_and_every_failure_takes_one_route() {
     let catchers = def["States"]["risky"]["Catch"]
         .as_array()
         .expect("catchers");
-    assert_eq!(catchers[0]["ErrorEquals"][0], "Agent.Permanent");
-    assert_eq!(catchers[1]["ErrorEquals"][0], "States.ALL");
-    assert_eq!(catchers[1]["Next"], "run-failed-route");
+    assert_eq!(catchers[0]["ErrorEquals"][0], "Switchyard.Paused");
+    assert_eq!(catchers[1]["ErrorEquals"][0], "Agent.Permanent");
+    assert_eq!(catchers[2]["ErrorEquals"][0], "States.ALL");
+    assert_eq!(catchers[2]["Next"], "run-failed-route");
     for state in ["flaky_step", "squares", "totals"] {
         let last = def["States"][state]["Catch"]
             .as_array()
@@ -239,4 +247,64 @@ fn the_expected_estimate_is_exact_for_a_chain_and_the_worst_case_bounds_it() {
             "{machine}"
         );
     }
+}
+
+/// Every agent task of every committed definition — top level, parallel branch, map item —
+/// can be paused: it catches `Switchyard.Paused` first, into a `-parked` wait beside it that
+/// hands the run-tracker its token and goes back to it; no retrier retries the pause.
+#[test]
+fn every_agent_task_parks_when_its_run_is_paused() {
+    fn visit(states: &serde_json::Map<String, Value>, tasks: &mut usize) {
+        for (name, state) in states {
+            for branch in state["Branches"].as_array().into_iter().flatten() {
+                visit(branch["States"].as_object().expect("branch states"), tasks);
+            }
+            if let Some(inner) = state["ItemProcessor"]["States"].as_object() {
+                visit(inner, tasks);
+            }
+            let is_agent = state["Type"] == "Task"
+                && state["Resource"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("${Agent"));
+            if !is_agent {
+                continue;
+            }
+            *tasks += 1;
+            let first = &state["Catch"][0];
+            assert_eq!(first["ErrorEquals"], json!(["Switchyard.Paused"]), "{name}");
+            assert_eq!(first["ResultPath"], Value::Null, "{name}: the data is kept");
+            let parked = format!("{name}-parked");
+            assert_eq!(first["Next"], json!(parked), "{name}");
+            let wait = &states[&parked];
+            assert_eq!(wait["Next"], json!(name), "{name}: back to the step");
+            assert_eq!(
+                wait["Resource"],
+                "arn:aws:states:::lambda:invoke.waitForTaskToken"
+            );
+            assert_eq!(wait["Parameters"]["Payload"]["phase"], "parked");
+            assert_eq!(wait["Parameters"]["Payload"]["step"], json!(name));
+            assert_eq!(wait["ResultPath"], Value::Null);
+            for (i, retrier) in state["Retry"].as_array().into_iter().flatten().enumerate() {
+                let errors = retrier["ErrorEquals"].to_string();
+                let matches_pause =
+                    errors.contains("States.ALL") || errors.contains("States.TaskFailed");
+                assert!(
+                    !matches_pause || (i > 0 && state["Retry"][0]["MaxAttempts"] == 0),
+                    "{name}: retrier {i} would retry a pause"
+                );
+            }
+        }
+    }
+    let mut tasks = 0;
+    for entry in
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../build")).expect("build/")
+    {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with(".asl.json") {
+            let def: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            visit(def["States"].as_object().expect("states"), &mut tasks);
+        }
+    }
+    assert!(tasks > 40, "{tasks} agent tasks");
 }

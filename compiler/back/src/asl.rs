@@ -11,14 +11,16 @@
 //! execution status-change events (the run-tracker function receives them through an
 //! EventBridge rule). Every way to fail leads to the one failure route: declared `fail`
 //! targets set `$.meta.error` first, and every task, parallel, map and gate state catches
-//! what its declared policies leave.
+//! what its declared policies leave. Every agent task can also be paused: it catches
+//! `Switchyard.Paused` (its agent was not started) into a `<step>-parked` wait that goes back
+//! to it once the run is resumed; a run that is never paused never enters one.
 
 use serde_json::{json, Map, Value};
 use switchyard_ir::{
-    fail_state_name, AgentCall, ApprovalGate, CompareOp, Condition, Edge, FieldPath, Literal,
-    Retry, Step, StepKind, Target, Workflow,
+    fail_state_name, parked_state_name, AgentCall, ApprovalGate, CompareOp, Condition, Edge,
+    FieldPath, Literal, Retry, Step, StepKind, Target, Workflow,
 };
-use switchyard_state::schema::{TrackerPhase, RUNTIME_ERROR};
+use switchyard_state::schema::{TrackerPhase, PAUSED_ERROR, RUNTIME_ERROR};
 
 use super::{agent_substitution, APPROVAL_REQUEST_SUBSTITUTION, RUN_TRACKER_SUBSTITUTION};
 
@@ -158,6 +160,75 @@ fn tracker_task(workflow: &Workflow, phase: TrackerPhase, next: &str) -> Value {
     })
 }
 
+/// Where an agent task sits in a definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    TopLevel,
+    Branch,
+    MapItem,
+}
+
+/// Makes an agent task pausable at no cost to runs that are not paused: the task catches
+/// [`PAUSED_ERROR`] first (after a retrier that never retries it, if a declared retrier would
+/// match it), into a `<step>-parked` wait beside it in `states` that hands its task token to
+/// the run-tracker and, once the run is resumed, goes back to the step. An unpaused run never
+/// enters it, so it adds no state transition.
+fn make_parkable(states: &mut Map<String, Value>, step: &str, task: &mut Value, place: Place) {
+    let parked = parked_state_name(step);
+    let matches_paused = |retrier: &Value| {
+        retrier["ErrorEquals"].as_array().is_some_and(|errors| {
+            errors
+                .iter()
+                .any(|e| e == "States.ALL" || e == "States.TaskFailed")
+        })
+    };
+    if let Some(retry) = task.get_mut("Retry").and_then(Value::as_array_mut) {
+        if retry.iter().any(matches_paused) {
+            retry.insert(
+                0,
+                json!({ "ErrorEquals": [PAUSED_ERROR], "MaxAttempts": 0 }),
+            );
+        }
+    }
+    let catcher = json!({ "ErrorEquals": [PAUSED_ERROR], "ResultPath": null, "Next": parked });
+    match task.get_mut("Catch").and_then(Value::as_array_mut) {
+        Some(catchers) => catchers.insert(0, catcher),
+        None => task["Catch"] = json!([catcher]),
+    }
+    let mut payload = json!({
+        "phase": TrackerPhase::Parked.as_str(),
+        "task_token.$": "$$.Task.Token",
+        "run_id.$": "$$.Execution.Name",
+        "tenant_id.$": "$.meta.tenant_id",
+        "step": step,
+    });
+    if place == Place::MapItem {
+        payload["item.$"] = json!("$.meta.item");
+    }
+    let mut wait = json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {
+            "FunctionName": format!("${{{RUN_TRACKER_SUBSTITUTION}}}"),
+            "Payload": payload,
+        },
+        "ResultPath": null,
+        "Retry": [{
+            "ErrorEquals": TRANSIENT_LAMBDA_ERRORS,
+            "IntervalSeconds": 1,
+            "MaxAttempts": 3,
+            "BackoffRate": 2.0,
+        }],
+        "Next": step,
+    });
+    // At the top level a failed wait (a cancel fails it) takes the failure route; inside a
+    // branch or a map item it fails the branch, which its Parallel or Map state catches.
+    if place == Place::TopLevel {
+        wait["Catch"] = json!([catch_all()]);
+    }
+    states.insert(parked, wait);
+}
+
 /// Appended to the catchers of every state that can fail: whatever the declared policies do
 /// not handle is recorded before the run fails.
 fn catch_all() -> Value {
@@ -258,6 +329,7 @@ impl StepWriter<'_> {
                     catchers.push(catch_all());
                 }
                 state["Catch"] = json!(catchers);
+                make_parkable(states, name, &mut state, Place::TopLevel);
                 self.then(&mut state, *next);
                 states.insert(name.clone(), state);
             }
@@ -268,7 +340,10 @@ impl StepWriter<'_> {
                         let mut task = self.task(&b.name, &b.call, false);
                         task["OutputPath"] = json!("$.data");
                         task["End"] = json!(true);
-                        json!({ "StartAt": b.name, "States": { b.name.clone(): task } })
+                        let mut branch = Map::new();
+                        make_parkable(&mut branch, &b.name, &mut task, Place::Branch);
+                        branch.insert(b.name.clone(), task);
+                        json!({ "StartAt": b.name, "States": branch })
                     })
                     .collect();
                 let mut state = json!({
@@ -327,6 +402,9 @@ impl StepWriter<'_> {
                 let mut task = self.task(&item.name, &item.call, true);
                 task["OutputPath"] = json!("$.data");
                 task["End"] = json!(true);
+                let mut processor = Map::new();
+                make_parkable(&mut processor, &item.name, &mut task, Place::MapItem);
+                processor.insert(item.name.clone(), task);
                 states.insert(
                     name.clone(),
                     json!({
@@ -343,7 +421,7 @@ impl StepWriter<'_> {
                         "ItemProcessor": {
                             "ProcessorConfig": { "Mode": "INLINE" },
                             "StartAt": item.name,
-                            "States": { item.name.clone(): task },
+                            "States": processor,
                         },
                         "ResultPath": "$.data",
                         "Catch": [catch_all()],

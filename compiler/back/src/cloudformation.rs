@@ -9,7 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use super::manifest::Manifest;
-use super::pascal_case;
+use super::{pascal_case, RUN_TRACKER_SUBSTITUTION};
 use switchyard_ir::{GRAPH_WORKFLOW_PREFIX, RESOURCE_PREFIX};
 use switchyard_state::schema::{
     env, Key, PlatformFunction as Platform, Table, TableSpec, RUN_END_STATUSES,
@@ -95,6 +95,8 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             logs_policy(&agent.function_name),
             // An attempt's start and end are two conditional puts of its own item.
             dynamodb_policy(&[Table::Steps], &["dynamodb:PutItem"]),
+            // Whether the run is paused, read before an agent starts.
+            dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem"]),
             json!({
                 "PolicyName": "payloads",
                 "PolicyDocument": statement(
@@ -120,12 +122,16 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         );
     }
     // State machines the Run API builds from graphs at run time assume this role: it may
-    // invoke the agents' functions and nothing else.
-    let agent_arns: Vec<Value> = manifest
+    // invoke the agents' functions and the run-tracker (where paused steps wait), and
+    // nothing else.
+    let mut agent_arns: Vec<Value> = manifest
         .agents
         .iter()
         .map(|agent| json!({ "Fn::GetAtt": [format!("Fn{}", pascal_case(agent.agent)), "Arn"] }))
         .collect();
+    agent_arns.push(
+        json!({ "Fn::GetAtt": [function_logical_id(manifest, RUN_TRACKER_SUBSTITUTION), "Arn"] }),
+    );
     resources.insert(
         GRAPH_ROLE.into(),
         json!({
@@ -158,9 +164,12 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     json!({ "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:switchyard-" }),
                 );
                 (
-                    "Records runs starting and ending from their executions' status-change events, and expires approvals nobody waits for",
+                    "Records runs ending from their executions' status-change events, expires approvals nobody waits for, keeps the paused steps' waits",
                     vec![
-                        dynamodb_policy(&[Table::Runs], &["dynamodb:UpdateItem"]),
+                        dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                        dynamodb_policy(&[Table::Parked], &["dynamodb:PutItem", "dynamodb:DeleteItem"]),
+                        // A step that parks after its run was resumed goes on by itself.
+                        send_task(),
                         dynamodb_policy(&[Table::Steps], &["dynamodb:Query"]),
                         dynamodb_policy(
                             &[Table::Approvals],
@@ -188,13 +197,15 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     json!({ "Fn::GetAtt": [GRAPH_ROLE, "Arn"] }),
                 );
                 (
-                    "The Run API (behind a Function URL): start, inspect, cancel runs, decide approvals, run graphs",
+                    "The Run API (behind a Function URL): start, inspect, pause, resume, cancel runs, decide approvals, run graphs",
                     vec![
                         dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
                         dynamodb_policy(&[Table::Steps], &["dynamodb:Query"]),
                         dynamodb_policy(&[Table::Approvals], &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
                         dynamodb_policy(&[Table::ApiKeys], &["dynamodb:GetItem"]),
                         dynamodb_policy(&[Table::Graphs], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]),
+                        // Resume sends the parked steps' tokens on; cancel fails them.
+                        dynamodb_policy(&[Table::Parked], &["dynamodb:Query", "dynamodb:DeleteItem"]),
                         states("stateMachine:switchyard-*", json!(["states:StartExecution"])),
                         // Graphs sent at run time: their own state machines alone, created
                         // with the one role made for them.

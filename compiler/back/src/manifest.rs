@@ -114,6 +114,10 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
                 .agent_calls()
                 .map(|call| agent_substitution(&call.agent))
                 .collect();
+            if !substitutions.is_empty() {
+                // Paused steps wait with the run-tracker.
+                substitutions.push(RUN_TRACKER_SUBSTITUTION.to_owned());
+            }
             if wf.approval_gates().next().is_some() {
                 // A gate asks for approval, and its timeout path tells the run-tracker.
                 substitutions.push(APPROVAL_REQUEST_SUBSTITUTION.to_owned());

@@ -286,6 +286,15 @@ impl Step {
             ),
             _ => {}
         }
+        // Every agent task's wait while its run is paused (beside it, in its branch or map).
+        match &self.kind {
+            StepKind::Task { .. } => names.push(parked_state_name(&self.name)),
+            StepKind::Parallel { branches, .. } => {
+                names.extend(branches.iter().map(|b| parked_state_name(&b.name)))
+            }
+            StepKind::Map { item, .. } => names.push(parked_state_name(&item.name)),
+            _ => {}
+        }
         for (edge, target) in self.edges() {
             if target == Target::Fail {
                 names.push(fail_state_name(&self.name, edge));
@@ -293,6 +302,11 @@ impl Step {
         }
         names
     }
+}
+
+/// The state an agent task waits in while its run is paused: `<step>-parked`.
+pub fn parked_state_name(step: &str) -> String {
+    format!("{step}-parked")
 }
 
 /// Why an edge is taken.

@@ -333,14 +333,30 @@ fn check_names(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {
             }
             _ => {}
         }
+        let mut refused = false;
         for (locus, name) in own {
+            let mut count = |locus, error| {
+                refused = true;
+                report(locus, error);
+            };
             if !seen.insert(name.clone()) {
-                report(locus, ErrorKind::DuplicateName(name.clone()));
+                count(locus, ErrorKind::DuplicateName(name.clone()));
             }
-            check_name(&name, locus, report);
+            check_name(&name, locus, &mut count);
         }
-        for derived in step.derived_state_names() {
-            check_name(&derived, Locus::Step(id), report);
+        // The states the compiler adds for a step: not reported again for a name that was.
+        if !refused {
+            // One state may serve several of the step's edges (two arms that fail).
+            let derived: std::collections::BTreeSet<String> =
+                step.derived_state_names().into_iter().collect();
+            for derived in derived {
+                // Nor may they take a declared step's name (a run-time graph's node ids
+                // may contain `-`).
+                if !seen.insert(derived.clone()) {
+                    report(Locus::Step(id), ErrorKind::DuplicateName(derived.clone()));
+                }
+                check_name(&derived, Locus::Step(id), report);
+            }
         }
         for call in step_calls(&step.kind) {
             for error in check_agent_name(&call.agent) {

@@ -88,6 +88,72 @@ workflow! {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+pub struct PauseTestInput {
+    /// How long each step takes, in milliseconds (at most [`MAX_STEP_DELAY_MS`]): time
+    /// enough to pause a run between two of them.
+    pub delay_ms: u64,
+    pub numbers: Vec<i64>,
+}
+
+/// One map item of the pause test: a number and how long squaring it takes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+pub struct PacedNumber {
+    pub n: i64,
+    pub delay_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+pub struct Paced {
+    pub items: Vec<PacedNumber>,
+}
+
+/// The longest a pause-test step waits.
+pub const MAX_STEP_DELAY_MS: u64 = 5_000;
+
+async fn take_time(delay_ms: u64) {
+    tokio::time::sleep(std::time::Duration::from_millis(
+        delay_ms.min(MAX_STEP_DELAY_MS),
+    ))
+    .await;
+}
+
+/// Takes its time, then pairs each number with the delay its square will take.
+#[agent]
+pub async fn pace(input: PauseTestInput) -> Result<Paced, AgentError> {
+    take_time(input.delay_ms).await;
+    Ok(Paced {
+        items: input
+            .numbers
+            .into_iter()
+            .map(|n| PacedNumber {
+                n,
+                delay_ms: input.delay_ms,
+            })
+            .collect(),
+    })
+}
+
+/// Takes its time, then squares one number.
+#[agent]
+pub async fn slow_square(item: PacedNumber) -> Result<i64, AgentError> {
+    take_time(item.delay_ms).await;
+    item.n
+        .checked_mul(item.n)
+        .ok_or_else(|| AgentError::InvalidInput(format!("{} squared overflows", item.n)))
+}
+
+workflow! {
+    /// Slow steps — one, a map one item at a time, a parallel pair — to pause and resume a
+    /// run between them. `pace_step` retries on `States.TaskFailed`, which must not retry a
+    /// pause.
+    pub PauseTest(PauseTestInput) {
+        pace_step = pace.retry(on = ["States.TaskFailed"], interval = 1, max_attempts = 2, backoff = 1.0) -> squares;
+        squares = map(items, max_concurrency = 1, max_items = 20) { slow_square_one = slow_square } -> totals;
+        totals = parallel { total = sum, max = largest } -> end;
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct PayloadRequest {
     /// Roughly how many bytes the produced output holds.
     pub bytes: u32,

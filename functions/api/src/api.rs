@@ -3,6 +3,7 @@
 
 mod agents;
 mod approvals;
+mod events;
 #[cfg(test)]
 mod fixtures;
 mod graphs;
@@ -147,6 +148,15 @@ impl<B: Backend> Api<B> {
                 request::query(&request.query, &[])?;
                 self.cancel_run(run_id, tenant).await
             }
+            Route::PauseRun(run_id) => {
+                request::query(&request.query, &[])?;
+                self.pause_run(run_id, tenant).await
+            }
+            Route::ResumeRun(run_id) => {
+                request::query(&request.query, &[])?;
+                self.resume_run(run_id, tenant).await
+            }
+            Route::RunEvents(run_id) => self.run_events(request, run_id, tenant).await,
             Route::Timeline(run_id) => self.timeline(request, run_id, tenant).await,
             Route::Logs(run_id) => self.logs(request, run_id, tenant).await,
             Route::ListApprovals => self.list_approvals(request, tenant).await,

@@ -8,7 +8,8 @@ use switchyard_state::schema::env;
 
 use crate::backend::{
     ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, ExecutionStatus, GraphRecord,
-    HistoryItem, LogEvent, Page, PageRequest, RunEnd, RunFilter, RunRecord, StepRecord,
+    HistoryItem, LogEvent, Page, PageRequest, ParkedRecord, RunEnd, RunFilter, RunRecord,
+    StepRecord,
 };
 use crate::keys::ApiKeys;
 
@@ -468,6 +469,26 @@ impl Backend for AwsBackend {
 
     async fn cancel_run(&self, run_id: &str) -> Result<bool, BackendError> {
         Ok(self.state().runs().cancel(run_id).await?)
+    }
+
+    async fn pause_run(&self, run_id: &str) -> Result<bool, BackendError> {
+        Ok(self.state().runs().pause(run_id).await?)
+    }
+
+    async fn resume_run(&self, run_id: &str) -> Result<bool, BackendError> {
+        Ok(self.state().runs().resume(run_id).await?)
+    }
+
+    async fn parked_steps(&self, run_id: &str) -> Result<Vec<ParkedRecord>, BackendError> {
+        Ok(self.state().parked().of_run(run_id).await?)
+    }
+
+    async fn release_parked(&self, run_id: &str) -> Result<u32, BackendError> {
+        Ok(self.approvals.waits().release(run_id).await?)
+    }
+
+    async fn abort_waits(&self, run_id: &str) -> Result<u32, BackendError> {
+        Ok(self.approvals.waits().abort(run_id).await?)
     }
 
     async fn expire_approval(

@@ -10,8 +10,8 @@ use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 pub use switchyard_state::store::RunFilter;
 use switchyard_state::StateError;
 pub use switchyard_state::{
-    ApprovalRecord, ApprovalStatus, GraphRecord, Page, PageCursor, PageRequest, RunEnd, RunRecord,
-    RunStatus, StepRecord, StepStatus,
+    ApprovalRecord, ApprovalStatus, GraphRecord, Page, PageCursor, PageRequest, ParkedRecord,
+    RunEnd, RunRecord, RunStatus, StepRecord, StepStatus,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,8 @@ pub enum BackendError {
     Store(#[from] StateError),
     #[error(transparent)]
     Keys(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Waits(#[from] switchyard_lambda::waits::WaitError),
     /// Step Functions or CloudWatch Logs failed; the AWS error is the source.
     #[error("{service}: {detail}")]
     Aws {
@@ -196,8 +198,30 @@ pub trait Backend: Send + Sync {
         end: &RunEnd,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
-    /// Moves a `running` run to `cancelled`; `false` if it was no longer running.
+    /// Moves a `running` or `paused` run to `cancelled`; `false` if it had ended.
     fn cancel_run(&self, run_id: &str) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Moves a `running` run to `paused`; `false` if it was not running.
+    fn pause_run(&self, run_id: &str) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Moves a `paused` run to `running`; `false` if it was not paused.
+    fn resume_run(&self, run_id: &str) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// The steps of a paused run waiting at their boundary.
+    fn parked_steps(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Vec<ParkedRecord>, BackendError>> + Send;
+
+    /// Lets a resumed run's parked steps go on; how many there were.
+    fn release_parked(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<u32, BackendError>> + Send;
+
+    /// Fails every wait of a cancelled run (parked steps, pending gates) so its stopped
+    /// execution stops wherever it waits; how many there were.
+    fn abort_waits(&self, run_id: &str) -> impl Future<Output = Result<u32, BackendError>> + Send;
 
     /// Expires a request if it is still `from` (`pending` or `deciding`): its run stopped
     /// waiting.

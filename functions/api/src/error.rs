@@ -38,7 +38,7 @@ pub enum ApiError {
         path: String,
         allowed: &'static [&'static str],
     },
-    #[error("run {run_id} is {status}, not running")]
+    #[error("run {run_id} has ended: it is {status}")]
     NotRunning { run_id: String, status: RunStatus },
     #[error("{field} is too large: at most {limit} bytes are accepted")]
     TooLarge { field: &'static str, limit: usize },

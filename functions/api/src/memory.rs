@@ -8,7 +8,8 @@ use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 
 use crate::backend::{
     ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, GraphRecord, HistoryItem,
-    LogEvent, Page, PageCursor, PageRequest, RunEnd, RunFilter, RunRecord, RunStatus, StepRecord,
+    LogEvent, Page, PageCursor, PageRequest, ParkedRecord, RunEnd, RunFilter, RunRecord, RunStatus,
+    StepRecord,
 };
 use crate::keys::hash_key;
 
@@ -24,6 +25,12 @@ pub struct State {
     /// (workflow, run id, execution input) of every start.
     pub started: Vec<(String, String, String)>,
     pub stopped: Vec<String>,
+    /// Steps waiting at a paused run's boundary.
+    pub parked: Vec<ParkedRecord>,
+    /// Park keys of parked steps a resume let go, in order.
+    pub released: Vec<String>,
+    /// Runs whose waits a cancel failed, in order.
+    pub aborted: Vec<String>,
     /// Executions described (Step Functions' `DescribeExecution`), in order.
     pub described: Vec<String>,
     pub deployed: Vec<String>,
@@ -65,6 +72,21 @@ impl MemoryBackend {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn toggle(&self, run_id: &str, from: RunStatus, to: RunStatus) -> Result<bool, BackendError> {
+        let mut state = self.check()?;
+        match state.runs.get_mut(run_id).filter(|r| r.status == from) {
+            Some(run) => {
+                run.status = to;
+                match to {
+                    RunStatus::Paused => run.paused_at.push(switchyard_state::now_ms()),
+                    _ => run.resumed_at.push(switchyard_state::now_ms()),
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn check(&self) -> Result<MutexGuard<'_, State>, BackendError> {
@@ -227,7 +249,7 @@ impl Backend for MemoryBackend {
         let mut runs: Vec<RunRecord> = state
             .runs
             .values()
-            .filter(|r| r.status == RunStatus::Running)
+            .filter(|r| r.status.is_active())
             .cloned()
             .collect();
         runs.sort_by_key(|r| r.created_at);
@@ -321,11 +343,7 @@ impl Backend for MemoryBackend {
 
     async fn end_run(&self, run_id: &str, end: &RunEnd) -> Result<(), BackendError> {
         let mut state = self.check()?;
-        if let Some(run) = state
-            .runs
-            .get_mut(run_id)
-            .filter(|r| r.status == RunStatus::Running)
-        {
+        if let Some(run) = state.runs.get_mut(run_id).filter(|r| r.status.is_active()) {
             run.status = end.status();
             match end {
                 RunEnd::Succeeded {
@@ -347,17 +365,58 @@ impl Backend for MemoryBackend {
 
     async fn cancel_run(&self, run_id: &str) -> Result<bool, BackendError> {
         let mut state = self.check()?;
-        match state
-            .runs
-            .get_mut(run_id)
-            .filter(|r| r.status == RunStatus::Running)
-        {
+        match state.runs.get_mut(run_id).filter(|r| r.status.is_active()) {
             Some(run) => {
                 run.status = RunStatus::Cancelled;
                 Ok(true)
             }
             None => Ok(false),
         }
+    }
+
+    async fn pause_run(&self, run_id: &str) -> Result<bool, BackendError> {
+        self.toggle(run_id, RunStatus::Running, RunStatus::Paused)
+    }
+
+    async fn resume_run(&self, run_id: &str) -> Result<bool, BackendError> {
+        self.toggle(run_id, RunStatus::Paused, RunStatus::Running)
+    }
+
+    async fn parked_steps(&self, run_id: &str) -> Result<Vec<ParkedRecord>, BackendError> {
+        let state = self.check()?;
+        Ok(state
+            .parked
+            .iter()
+            .filter(|p| p.run_id == run_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn release_parked(&self, run_id: &str) -> Result<u32, BackendError> {
+        let mut state = self.check()?;
+        let (released, kept): (Vec<ParkedRecord>, Vec<ParkedRecord>) =
+            std::mem::take(&mut state.parked)
+                .into_iter()
+                .partition(|p| p.run_id == run_id);
+        state.parked = kept;
+        state
+            .released
+            .extend(released.iter().map(|p| p.park_key.clone()));
+        Ok(released.len() as u32)
+    }
+
+    async fn abort_waits(&self, run_id: &str) -> Result<u32, BackendError> {
+        let mut state = self.check()?;
+        let before = state.parked.len();
+        state.parked.retain(|p| p.run_id != run_id);
+        let parked = (before - state.parked.len()) as u32;
+        let gates = state
+            .approvals
+            .iter()
+            .filter(|a| a.run_id == run_id && a.status == ApprovalStatus::Pending)
+            .count() as u32;
+        state.aborted.push(run_id.to_owned());
+        Ok(parked + gates)
     }
 
     async fn expire_approval(

@@ -45,10 +45,7 @@ pub fn ended(execution: &Execution) -> Option<RunEnd> {
 /// execution shows the end (the status-change event that records it has not arrived, or was
 /// lost).
 pub fn effective(mut run: RunRecord, execution: Option<&Execution>) -> RunRecord {
-    let Some(end) = execution
-        .filter(|_| run.status == RunStatus::Running)
-        .and_then(ended)
-    else {
+    let Some(end) = execution.filter(|_| run.status.is_active()).and_then(ended) else {
         return run;
     };
     run.status = end.status();
@@ -76,10 +73,7 @@ pub async fn reconcile<B: Backend>(
     run: RunRecord,
     execution: Option<&Execution>,
 ) -> Result<RunRecord, ApiError> {
-    let Some(end) = execution
-        .filter(|_| run.status == RunStatus::Running)
-        .and_then(ended)
-    else {
+    let Some(end) = execution.filter(|_| run.status.is_active()).and_then(ended) else {
         return Ok(run);
     };
     match &end {
@@ -87,6 +81,10 @@ pub async fn reconcile<B: Backend>(
             backend.cancel_run(&run.run_id).await?;
         }
         end => backend.end_run(&run.run_id, end).await?,
+    }
+    if run.status == RunStatus::Paused {
+        // Its parked steps' waits ended with the execution.
+        backend.abort_waits(&run.run_id).await?;
     }
     expire_open_approvals(backend, &run.run_id).await?;
     tracing::info!(run_id = %run.run_id, tenant_id = %run.tenant_id, "run record reconciled with its ended execution");
@@ -129,7 +127,7 @@ pub async fn sweep<B: Backend>(backend: &B) -> Result<SweepReport, ApiError> {
         let execution = backend.execution(&arn).await?;
         let run_id = run.run_id.clone();
         let after = reconcile(backend, run, execution.as_ref()).await?;
-        if after.status != RunStatus::Running {
+        if !after.status.is_active() {
             report.reconciled.push(run_id);
         }
     }

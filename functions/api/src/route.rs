@@ -9,6 +9,10 @@ pub enum Route<'a> {
     ListRuns,
     GetRun(&'a str),
     CancelRun(&'a str),
+    PauseRun(&'a str),
+    ResumeRun(&'a str),
+    /// `GET /runs/{id}/events`: what happened since a cursor, long-polled.
+    RunEvents(&'a str),
     Timeline(&'a str),
     Logs(&'a str),
     ListApprovals,
@@ -34,6 +38,9 @@ impl Route<'_> {
             Route::ListRuns => "list_runs",
             Route::GetRun(_) => "get_run",
             Route::CancelRun(_) => "cancel_run",
+            Route::PauseRun(_) => "pause_run",
+            Route::ResumeRun(_) => "resume_run",
+            Route::RunEvents(_) => "run_events",
             Route::Timeline(_) => "timeline",
             Route::Logs(_) => "logs",
             Route::ListApprovals => "list_approvals",
@@ -84,6 +91,10 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
             "DELETE" => Ok(Route::CancelRun(id)),
             _ => only(&["GET", "DELETE"], Route::GetRun(id)),
         },
+        ["runs", id, "cancel"] if is_run_id(id) => only(&["POST"], Route::CancelRun(id)),
+        ["runs", id, "pause"] if is_run_id(id) => only(&["POST"], Route::PauseRun(id)),
+        ["runs", id, "resume"] if is_run_id(id) => only(&["POST"], Route::ResumeRun(id)),
+        ["runs", id, "events"] if is_run_id(id) => only(&["GET"], Route::RunEvents(id)),
         ["runs", id, "timeline"] if is_run_id(id) => only(&["GET"], Route::Timeline(id)),
         ["runs", id, "logs"] if is_run_id(id) => only(&["GET"], Route::Logs(id)),
         ["approvals"] => only(&["GET"], Route::ListApprovals),
@@ -125,6 +136,23 @@ mod tests {
             route("GET", "/runs/r-1/timeline").ok(),
             Some(Route::Timeline("r-1"))
         );
+        assert_eq!(
+            route("POST", "/runs/r-1/cancel").ok(),
+            Some(Route::CancelRun("r-1"))
+        );
+        assert_eq!(
+            route("POST", "/runs/r-1/pause").ok(),
+            Some(Route::PauseRun("r-1"))
+        );
+        assert_eq!(
+            route("POST", "/runs/r-1/resume").ok(),
+            Some(Route::ResumeRun("r-1"))
+        );
+        assert_eq!(
+            route("GET", "/runs/r-1/events").ok(),
+            Some(Route::RunEvents("r-1"))
+        );
+        assert_eq!(status("GET", "/runs/r-1/pause"), 405);
         assert_eq!(
             route("GET", "/runs/r-1/logs").ok(),
             Some(Route::Logs("r-1"))

@@ -7,7 +7,7 @@ use serde_json::Value;
 use switchyard_state::RunTotals;
 
 use crate::backend::{
-    ApprovalRecord, ApprovalStatus, RunRecord, RunStatus, StepRecord, StepStatus,
+    ApprovalRecord, ApprovalStatus, ParkedRecord, RunRecord, RunStatus, StepRecord, StepStatus,
 };
 
 /// A run as `GET /runs/{id}` shows it.
@@ -34,15 +34,34 @@ pub struct RunView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     failure: Option<Failure<'a>>,
     execution_arn: Option<&'a str>,
+    /// When it was paused and resumed, oldest first (epoch ms).
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    paused_at: &'a [u64],
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    resumed_at: &'a [u64],
+    /// While paused: the steps waiting at their boundary (each map item on its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parked: Option<Vec<Parked<'a>>>,
     links: Links,
 }
 
+/// A step of a paused run waiting at its boundary.
+#[derive(Serialize)]
+struct Parked<'a> {
+    step: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<u64>,
+    parked_at: u64,
+}
+
 impl<'a> RunView<'a> {
-    /// `run` with its attempts and public approvals; totals are summed over the attempts.
+    /// `run` with its attempts, public approvals and (while paused) parked steps; totals are
+    /// summed over the attempts.
     pub fn new(
         run: &'a RunRecord,
         steps: &'a [StepRecord],
         approvals: &'a [ApprovalRecord],
+        parked: Option<&'a [ParkedRecord]>,
     ) -> RunView<'a> {
         let output = run
             .output
@@ -71,6 +90,18 @@ impl<'a> RunView<'a> {
             output,
             failure,
             execution_arn: run.execution_arn.as_deref(),
+            paused_at: &run.paused_at,
+            resumed_at: &run.resumed_at,
+            parked: parked.map(|parked| {
+                parked
+                    .iter()
+                    .map(|p| Parked {
+                        step: &p.step,
+                        item: p.item,
+                        parked_at: p.parked_at,
+                    })
+                    .collect()
+            }),
             links: Links::of(&run.run_id),
         }
     }
@@ -114,6 +145,7 @@ pub struct Links {
     pub this: String,
     timeline: String,
     logs: String,
+    events: String,
 }
 
 impl Links {
@@ -122,18 +154,19 @@ impl Links {
             this: format!("/runs/{run_id}"),
             timeline: format!("/runs/{run_id}/timeline"),
             logs: format!("/runs/{run_id}/logs"),
+            events: format!("/runs/{run_id}/events"),
         }
     }
 }
 
-/// The steps a running run is at, in the order they started: agent attempts in flight,
-/// else the gates waiting for a person.
+/// The steps a run that has not ended is at, in the order they started: agent attempts in
+/// flight (a paused run's steps finish their attempt), else the gates waiting for a person.
 fn in_flight<'a>(
     run: &'a RunRecord,
     steps: &'a [StepRecord],
     approvals: &'a [ApprovalRecord],
 ) -> Vec<&'a str> {
-    if run.status != RunStatus::Running {
+    if !run.status.is_active() {
         return Vec::new();
     }
     let mut running: Vec<&StepRecord> = steps

@@ -11,7 +11,8 @@ use tracing::Instrument;
 
 use crate::metering::MeteredModel;
 use crate::payload::{PayloadError, PayloadStore};
-use switchyard_state::{now_ms, AttemptKey, State, StepRecord};
+use switchyard_state::schema::PAUSED_ERROR;
+use switchyard_state::{now_ms, AttemptKey, RunStatus, State, StepRecord};
 
 /// What the compiled state machine sends every agent task.
 #[derive(Debug, Deserialize)]
@@ -134,8 +135,33 @@ impl AgentRuntime {
         self.run(event).instrument(span).await
     }
 
+    /// Whether the agent may start: not while its run is paused. Checked at a step's
+    /// boundary (its first attempt; a retry goes on within the step), before anything is
+    /// recorded, so a parked step leaves no attempt behind and runs once when resumed.
+    async fn may_start(&self, run: &RunContext) -> Result<(), TaskFailure> {
+        if run.attempt > 0 {
+            return Ok(());
+        }
+        match self.state.runs().status(&run.run_id).await {
+            Ok(Some(RunStatus::Paused)) => {
+                tracing::info!("run paused: the step waits at its boundary");
+                Err(TaskFailure {
+                    name: PAUSED_ERROR,
+                    message: format!("run `{}` is paused", run.run_id),
+                })
+            }
+            Ok(_) => Ok(()),
+            // A pause is a client's request; an unreadable record does not stop the run.
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read whether the run is paused; going on");
+                Ok(())
+            }
+        }
+    }
+
     async fn run(&self, event: TaskEvent) -> Result<Value, TaskFailure> {
         let run = event.context;
+        self.may_start(&run).await?;
         let key = AttemptKey {
             step: &run.step,
             item: run.item,

@@ -7,6 +7,7 @@ pub mod function_url;
 pub mod metering;
 pub mod payload;
 pub mod tracker;
+pub mod waits;
 
 use switchyard_sdk::AgentRegistration;
 use switchyard_state::schema::env::FUNCTION as FUNCTION_VAR;

@@ -4,12 +4,15 @@
 //! is recorded as ended (succeeded, failed, timed out, stopped) without a single state in its
 //! definition, including failures outside any agent (a gate timing out, a map refusing its
 //! items, an uncaught error). A RUNNING event, should a rule send one, records a start. The
-//! one call a definition still makes is on a gate's timeout path (`approval_expired`).
+//! calls a definition still makes are on a gate's timeout path (`approval_expired`) and from
+//! a paused run's step waiting at its boundary (`parked`, whose token a resume sends back).
 
 use serde::Deserialize;
 use serde_json::Value;
 use switchyard_state::schema::TrackerPhase;
-use switchyard_state::{now_ms, ExecutionInput, RunEnd, RunRecord, RunTotals, State, StateError};
+use switchyard_state::{
+    now_ms, ExecutionInput, ParkedRecord, RunEnd, RunRecord, RunTotals, State, StateError,
+};
 
 use crate::summarize;
 
@@ -19,13 +22,24 @@ pub const SUMMARY_CHARS: usize = 1_000;
 /// most 256 KiB in an event, and an agent offloads anything over 200 KB to the payload bucket.
 pub const MAX_RECORDED_OUTPUT: usize = 256 * 1024;
 
-/// A state machine's own call (a gate's wait timed out).
+/// A state machine's own call: a gate's wait timed out, or a step parks (its run is paused;
+/// `.waitForTaskToken`).
 #[derive(Debug, Deserialize)]
 pub struct TrackerCall {
     pub phase: TrackerPhase,
     pub run_id: String,
     /// The gate whose requests expire.
+    #[serde(default)]
     pub gate: String,
+    #[serde(default)]
+    pub tenant_id: String,
+    /// The parked step, its map item, and the token that lets it go on.
+    #[serde(default)]
+    pub step: String,
+    #[serde(default)]
+    pub item: Option<u64>,
+    #[serde(default)]
+    pub task_token: Option<String>,
 }
 
 /// `detail` of an EventBridge "Step Functions Execution Status Change" event.
@@ -147,13 +161,21 @@ pub enum TrackerError {
     Store(#[from] StateError),
     #[error(transparent)]
     Approvals(#[from] crate::approval::DecisionError),
+    #[error("a parked step's call carries no task token")]
+    NoToken,
+    #[error(transparent)]
+    Waits(#[from] crate::waits::WaitError),
 }
 
 impl From<TrackerError> for lambda_runtime::Diagnostic {
     fn from(error: TrackerError) -> Self {
         let error_type = match error {
-            TrackerError::Malformed(_) | TrackerError::UnknownStatus(_) => "Tracker.Malformed",
-            TrackerError::Store(_) | TrackerError::Approvals(_) => "Tracker.Unavailable",
+            TrackerError::Malformed(_) | TrackerError::UnknownStatus(_) | TrackerError::NoToken => {
+                "Tracker.Malformed"
+            }
+            TrackerError::Store(_) | TrackerError::Approvals(_) | TrackerError::Waits(_) => {
+                "Tracker.Unavailable"
+            }
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_owned(),
@@ -191,6 +213,20 @@ pub async fn handle(
                 .expire_open(&call.run_id, Some(&call.gate))
                 .await?;
             tracing::info!(run_id = %call.run_id, step = %call.gate, expired, "approval wait timed out");
+        }
+        TrackerPhase::Parked => {
+            let token = call.task_token.as_deref().ok_or(TrackerError::NoToken)?;
+            let parked = ParkedRecord {
+                park_key: ParkedRecord::key_of(&call.step, call.item),
+                run_id: call.run_id.clone(),
+                step: call.step.clone(),
+                item: call.item,
+                tenant_id: call.tenant_id.clone(),
+                parked_at: now_ms(),
+            };
+            let waits = approvals.waits();
+            let stays = waits.park(&parked, token).await?;
+            tracing::info!(run_id = %call.run_id, step = %call.step, item = ?call.item, stays, "step parked");
         }
     }
     Ok(Value::Null)

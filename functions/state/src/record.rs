@@ -57,10 +57,14 @@ pub struct UnknownStatus {
 }
 
 status_enum! {
-    /// Where a run is. It leaves `running` once, and a finished run is never rewritten.
+    /// Where a run is. It moves between `running` and `paused` (its agents start only while
+    /// it is `running`), leaves them once, and a finished run is never rewritten.
     RunStatus {
         #[default]
         Running => "running",
+        /// Paused by a client: no agent starts until it is resumed; steps that reached a
+        /// boundary wait there (parked), with nothing re-run.
+        Paused => "paused",
         Succeeded => "succeeded",
         Failed => "failed",
         Cancelled => "cancelled",
@@ -93,8 +97,16 @@ status_enum! {
 }
 
 impl RunStatus {
+    /// The statuses of a run that has not ended (its execution may still move).
+    pub const ACTIVE: [RunStatus; 2] = [RunStatus::Running, RunStatus::Paused];
+
     pub fn is_finished(self) -> bool {
-        self != RunStatus::Running
+        !self.is_active()
+    }
+
+    /// Running or paused: the run has not ended.
+    pub fn is_active(self) -> bool {
+        RunStatus::ACTIVE.contains(&self)
     }
 }
 
@@ -142,6 +154,11 @@ pub struct RunRecord {
     pub step_attempts: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_arn: Option<String>,
+    /// When it was paused, oldest first (epoch ms); `resumed_at[i]` ends `paused_at[i]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paused_at: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_at: Vec<u64>,
 }
 
 impl RunRecord {
@@ -231,6 +248,8 @@ impl RunRecord {
             output: None,
             failure_error: None,
             failure_cause: None,
+            paused_at: Vec::new(),
+            resumed_at: Vec::new(),
             tokens_in: 0,
             tokens_out: 0,
             cost_usd: 0.0,
@@ -569,6 +588,32 @@ pub struct GraphRecord {
     pub description: Option<String>,
 }
 
+/// A step that reached a boundary while its run was paused: its task waits (Step Functions
+/// `.waitForTaskToken`) until the run is resumed, which sends the token back, or cancelled,
+/// which fails it. The token is read only by [`crate::store::Parked::take_all`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParkedRecord {
+    pub run_id: String,
+    /// `<step>` or `<step>#<item>` (see [`ParkedRecord::key_of`]): one wait per step (per
+    /// map item) at a time.
+    pub park_key: String,
+    pub step: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u64>,
+    pub tenant_id: String,
+    /// Epoch milliseconds.
+    pub parked_at: u64,
+}
+
+impl ParkedRecord {
+    pub fn key_of(step: &str, item: Option<u64>) -> String {
+        match item {
+            Some(item) => format!("{step}#{item:05}"),
+            None => step.to_owned(),
+        }
+    }
+}
+
 /// Where a listing resumes: the last item returned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageCursor {
@@ -604,7 +649,7 @@ mod tests {
         let refused = "runnin".parse::<RunStatus>().err().map(|e| e.to_string());
         assert_eq!(
             refused.as_deref(),
-            Some("`runnin` is not a status: use one of running, succeeded, failed, cancelled")
+            Some("`runnin` is not a status: use one of running, paused, succeeded, failed, cancelled")
         );
         assert!("pending".parse::<ApprovalStatus>().is_ok());
         assert!("pending".parse::<StepStatus>().is_err());

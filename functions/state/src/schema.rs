@@ -94,6 +94,9 @@ pub enum Table {
     /// One item per graph a tenant ran (sent as JSON, built at run time): what bounds how
     /// many distinct graphs, so state machines, a tenant can create.
     Graphs,
+    /// One item per step waiting at a boundary of a paused run, with the task token that
+    /// lets it go on.
+    Parked,
 }
 
 /// A tenant's items newest first (runs, approvals).
@@ -179,16 +182,27 @@ const GRAPHS: TableSpec = TableSpec {
     indexes: &[],
 };
 
+const PARKED: TableSpec = TableSpec {
+    table: Table::Parked,
+    logical_id: "ParkedTable",
+    suffix: "parked",
+    env_var: "PARKED_TABLE",
+    hash: s("run_id"),
+    range: Some(s("park_key")),
+    indexes: &[],
+};
+
 /// The prefix `infra/deploy` gives table names unless told otherwise.
 pub const DEFAULT_TABLE_PREFIX: &str = "switchyard-";
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Runs,
         Table::Steps,
         Table::Approvals,
         Table::ApiKeys,
         Table::Graphs,
+        Table::Parked,
     ];
 
     pub const fn spec(self) -> &'static TableSpec {
@@ -198,6 +212,7 @@ impl Table {
             Table::Approvals => &APPROVALS,
             Table::ApiKeys => &API_KEYS,
             Table::Graphs => &GRAPHS,
+            Table::Parked => &PARKED,
         }
     }
 
@@ -209,6 +224,7 @@ impl Table {
             Table::Approvals => "approvals",
             Table::ApiKeys => "api_keys",
             Table::Graphs => "graphs",
+            Table::Parked => "parked",
         }
     }
 
@@ -290,15 +306,29 @@ impl PlatformFunction {
 pub enum TrackerPhase {
     /// A gate's wait timed out: its pending requests can no longer be decided.
     ApprovalExpired,
+    /// A step reached a boundary of a paused run: its task token is kept until the run is
+    /// resumed (or cancelled).
+    Parked,
 }
 
 impl TrackerPhase {
     pub const fn as_str(self) -> &'static str {
         match self {
             TrackerPhase::ApprovalExpired => "approval_expired",
+            TrackerPhase::Parked => "parked",
         }
     }
 }
+
+/// The error an agent task reports when its run is paused: the task did not start the agent,
+/// and every definition catches it first, into the step's `-parked` wait. Retriers that
+/// would match it (`States.ALL`, `States.TaskFailed`) are preceded by one that never retries
+/// it.
+pub const PAUSED_ERROR: &str = "Switchyard.Paused";
+
+/// The error a run's waits (parked steps, gates) are failed with when it is cancelled, so
+/// an execution stops at once wherever it waits.
+pub const CANCELLED_ERROR: &str = "Switchyard.Cancelled";
 
 /// The error a run fails with when its own failure was named `States.*`, which a Fail
 /// state cannot raise; its cause is the original `{"Error", "Cause"}` as JSON.

@@ -1,4 +1,4 @@
-//! `/runs`: start a run, read one, list them, cancel one.
+//! `/runs`: start a run, read one, list them, pause, resume or cancel one.
 
 use serde_json::json;
 use switchyard_lambda::summarize;
@@ -128,7 +128,13 @@ impl<B: Backend> Api<B> {
             }
         }
         approvals = approvals.into_iter().map(ApprovalRecord::public).collect();
-        let view = RunView::new(&run, &steps, &approvals);
+        // Only a paused run has steps waiting at a boundary: a running one costs no read.
+        let parked = if run.status == RunStatus::Paused {
+            Some(self.backend.parked_steps(run_id).await?)
+        } else {
+            None
+        };
+        let view = RunView::new(&run, &steps, &approvals, parked.as_deref());
         Ok(ApiResponse::json(200, &view))
     }
 
@@ -158,7 +164,7 @@ impl<B: Backend> Api<B> {
         // A cancel writes anyway: first record an end the record missed.
         let run = reconcile(&self.backend, run, execution.as_ref()).await?;
         let run = effective(run, execution.as_ref());
-        if run.status != RunStatus::Running {
+        if !run.status.is_active() {
             return Err(ApiError::NotRunning {
                 run_id: run.run_id,
                 status: run.status,
@@ -182,8 +188,11 @@ impl<B: Backend> Api<B> {
                 status,
             });
         }
+        // A stopped execution that waits (a gate, a parked step) stops now, not when its
+        // wait ends; then nobody can decide its gates.
+        let aborted = self.backend.abort_waits(run_id).await?;
         expire_open_approvals(&self.backend, run_id).await?;
-        tracing::info!(run_id, tenant_id = tenant, "run cancelled");
+        tracing::info!(run_id, tenant_id = tenant, aborted, "run cancelled");
         Ok(ApiResponse::json(
             200,
             &json!({
@@ -194,6 +203,90 @@ impl<B: Backend> Api<B> {
             }),
         ))
     }
+
+    /// Pauses a running run: from now on no agent starts (each step that reaches its
+    /// boundary parks there); steps already running finish. Pausing a paused run changes
+    /// nothing.
+    pub(super) async fn pause_run(
+        &self,
+        run_id: &str,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let run = self.owned_run(run_id, tenant).await?;
+        let changed = match run.status {
+            RunStatus::Running => self.backend.pause_run(run_id).await?,
+            RunStatus::Paused => false,
+            _ => return Err(not_active(run)),
+        };
+        if !changed && run.status == RunStatus::Running {
+            // It ended (or was paused by another call) between the read and the write.
+            let now = self.owned_run(run_id, tenant).await?;
+            if !now.status.is_active() {
+                return Err(not_active(now));
+            }
+        }
+        if changed {
+            tracing::info!(run_id, tenant_id = tenant, "run paused");
+        }
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "run_id": run_id,
+                "workflow": run.workflow,
+                "status": RunStatus::Paused,
+                "links": Links::of(run_id),
+            }),
+        ))
+    }
+
+    /// Resumes a paused run: its parked steps go on where they stopped (nothing re-runs).
+    /// Resuming a running run changes nothing.
+    pub(super) async fn resume_run(
+        &self,
+        run_id: &str,
+        tenant: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let run = self.owned_run(run_id, tenant).await?;
+        let changed = match run.status {
+            RunStatus::Paused => self.backend.resume_run(run_id).await?,
+            RunStatus::Running => false,
+            _ => return Err(not_active(run)),
+        };
+        if !changed && run.status == RunStatus::Paused {
+            let now = self.owned_run(run_id, tenant).await?;
+            if !now.status.is_active() {
+                return Err(not_active(now));
+            }
+        }
+        // Recorded as running first, then the parked steps are taken: a step that parks
+        // meanwhile sees the run running and goes on by itself.
+        let released = if changed {
+            self.backend.release_parked(run_id).await?
+        } else {
+            0
+        };
+        if changed {
+            tracing::info!(run_id, tenant_id = tenant, released, "run resumed");
+        }
+        Ok(ApiResponse::json(
+            200,
+            &json!({
+                "run_id": run_id,
+                "workflow": run.workflow,
+                "status": RunStatus::Running,
+                "released_steps": released,
+                "links": Links::of(run_id),
+            }),
+        ))
+    }
+}
+
+/// The refusal for a run that has ended.
+fn not_active(run: RunRecord) -> ApiError {
+    ApiError::NotRunning {
+        run_id: run.run_id,
+        status: run.status,
+    }
 }
 
 #[cfg(test)]
@@ -202,8 +295,8 @@ mod tests {
 
     use crate::api::fixtures::*;
     use crate::backend::{
-        ApprovalRecord, ApprovalStatus, ExecutionStatus, RunRecord, RunStatus, StepRecord,
-        StepStatus,
+        ApprovalRecord, ApprovalStatus, ExecutionStatus, ParkedRecord, RunRecord, RunStatus,
+        StepRecord, StepStatus,
     };
 
     #[test]
@@ -472,6 +565,88 @@ mod tests {
             (status, body["error"].as_str(), body["status"].as_str()),
             (409, Some("not_running"), Some("cancelled"))
         );
+    }
+
+    #[test]
+    fn pause_then_resume_lets_the_parked_steps_go_on_once() {
+        let api = api();
+        let run_id = gate_run(&api);
+        let path = |verb: &str| format!("/runs/{run_id}/{verb}");
+        // Another tenant can neither pause nor resume it.
+        let (status, _) = call(&api, as_b("POST", &path("pause")));
+        assert_eq!(status, 404);
+        let (status, body) = call(&api, as_a("POST", &path("pause")));
+        assert_eq!((status, body["status"].as_str()), (200, Some("paused")));
+        // Pausing again changes nothing.
+        let (status, _) = call(&api, as_a("POST", &path("pause")));
+        assert_eq!(status, 200);
+        assert_eq!(api.backend.state().runs[&run_id].paused_at.len(), 1);
+        // A step reached its boundary and parked; the view shows it, and the status.
+        api.backend.state().parked.push(ParkedRecord {
+            run_id: run_id.clone(),
+            park_key: ParkedRecord::key_of("square_one", Some(2)),
+            step: "square_one".into(),
+            item: Some(2),
+            tenant_id: "tenant-a".into(),
+            parked_at: 7,
+        });
+        let (_, view) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
+        assert_eq!(view["status"], "paused");
+        assert_eq!(
+            view["parked"],
+            json!([{ "step": "square_one", "item": 2, "parked_at": 7 }])
+        );
+        let (_, listed) = call(&api, as_a("GET", "/runs").with_query("status=paused"));
+        assert_eq!(listed["runs"][0]["run_id"], json!(run_id));
+        let (status, body) = call(&api, as_a("POST", &path("resume")));
+        assert_eq!(
+            (
+                status,
+                body["status"].as_str(),
+                body["released_steps"].as_u64()
+            ),
+            (200, Some("running"), Some(1))
+        );
+        {
+            let state = api.backend.state();
+            assert_eq!(state.released, ["square_one#00002"]);
+            assert!(state.parked.is_empty());
+            assert_eq!(state.runs[&run_id].resumed_at.len(), 1);
+        }
+        // Resuming a running run changes nothing and releases nothing more.
+        let (status, body) = call(&api, as_a("POST", &path("resume")));
+        assert_eq!((status, body["released_steps"].as_u64()), (200, Some(0)));
+        let (_, view) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
+        assert!(view.get("parked").is_none(), "{view}");
+    }
+
+    #[test]
+    fn a_paused_run_can_be_cancelled_and_its_waits_are_failed() {
+        let api = api();
+        let run_id = gate_run(&api);
+        api.backend
+            .state()
+            .approvals
+            .push(pending(&run_id, "tenant-a"));
+        let (status, _) = call(&api, as_a("POST", &format!("/runs/{run_id}/pause")));
+        assert_eq!(status, 200);
+        let (status, body) = call(&api, as_a("POST", &format!("/runs/{run_id}/cancel")));
+        assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
+        {
+            let state = api.backend.state();
+            assert_eq!(state.aborted, [run_id.clone()]);
+            assert_eq!(state.runs[&run_id].status, RunStatus::Cancelled);
+            assert_eq!(state.approvals[0].status, ApprovalStatus::Expired);
+        }
+        // An ended run can be neither paused nor resumed.
+        for verb in ["pause", "resume"] {
+            let (status, body) = call(&api, as_a("POST", &format!("/runs/{run_id}/{verb}")));
+            assert_eq!(
+                (status, body["error"].as_str(), body["status"].as_str()),
+                (409, Some("not_running"), Some("cancelled")),
+                "{verb}"
+            );
+        }
     }
 
     #[test]

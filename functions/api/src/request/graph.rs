@@ -662,7 +662,15 @@ fn unknown_agent(
 /// `definition` with each agent's `${Agent…Arn}` placeholder replaced by its function's ARN
 /// (`function_arn_prefix` + the function name), as the deploy's substitutions do.
 pub fn with_functions(definition: &str, agents: &[&str], function_arn_prefix: &str) -> String {
-    let mut filled = definition.to_owned();
+    // Paused steps wait with the run-tracker.
+    let mut filled = definition.replace(
+        &format!("${{{}}}", switchyard_back::RUN_TRACKER_SUBSTITUTION),
+        &format!(
+            "{function_arn_prefix}{}{}",
+            switchyard_sdk::ir::RESOURCE_PREFIX,
+            switchyard_state::schema::PlatformFunction::RunTracker.as_str()
+        ),
+    );
     for agent in agents {
         filled = filled.replace(
             &format!("${{{}}}", switchyard_back::agent_substitution(agent)),

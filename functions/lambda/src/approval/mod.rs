@@ -135,6 +135,15 @@ impl ApprovalStore {
         &self.state
     }
 
+    /// The run's waits a client ends (pause, resume, cancel), through the same tables and
+    /// Step Functions client.
+    pub fn waits(&self) -> crate::waits::Waits<'_> {
+        crate::waits::Waits {
+            state: &self.state,
+            sfn: &self.sfn,
+        }
+    }
+
     /// A request and its task token; `NotFound` for ids that cannot exist.
     async fn stored(&self, request_id: &str) -> Result<StoredApproval, DecisionError> {
         // Ids are UUIDs: anything else cannot exist, and must not reach DynamoDB's key limits.

@@ -7,6 +7,7 @@ mod approvals;
 mod graphs;
 mod keys;
 mod listing;
+mod parked;
 mod runs;
 mod steps;
 
@@ -20,6 +21,7 @@ use serde::Serialize;
 pub use approvals::{Approvals, DecisionStart, StoredApproval};
 pub use graphs::Graphs;
 pub use keys::ApiKeys;
+pub use parked::Parked;
 pub use runs::{RunFilter, Runs};
 pub use steps::Steps;
 
@@ -190,6 +192,10 @@ impl State {
         ApiKeys { state: self }
     }
 
+    pub fn parked(&self) -> Parked<'_> {
+        Parked { state: self }
+    }
+
     pub fn graphs(&self) -> Graphs<'_> {
         Graphs { state: self }
     }
@@ -334,6 +340,21 @@ mod tests {
         assert_eq!(
             decode::<GraphRecord>(Table::Graphs, &item).ok(),
             Some(graph)
+        );
+
+        let parked = ParkedRecord {
+            run_id: "r1".into(),
+            park_key: ParkedRecord::key_of("square_one", Some(3)),
+            step: "square_one".into(),
+            item: Some(3),
+            tenant_id: "t1".into(),
+            parked_at: 5,
+        };
+        let item = encode(Table::Parked, &parked).expect("encodes");
+        has_keys(Table::Parked, &item);
+        assert_eq!(
+            decode::<ParkedRecord>(Table::Parked, &item).ok(),
+            Some(parked)
         );
     }
 

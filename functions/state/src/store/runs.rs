@@ -1,9 +1,12 @@
 //! The runs table. A run is created `running` by the API's start call or by its execution's
-//! start event, whichever comes first (the second fills in only what is missing); it leaves
-//! `running` once, by its execution's end event or a cancel, and is never rewritten after.
-//! Nothing writes a run's item while it runs: its steps are their own items.
+//! start event, whichever comes first (the second fills in only what is missing); a client
+//! may move it between `running` and `paused`; it leaves those once, by its execution's end
+//! event or a cancel, and is never rewritten after. Nothing else writes a run's item while it
+//! runs: its steps are their own items.
 
 use super::listing::{newest_first, Listing};
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::{decode, lost_condition, n, now_ms, s, State, StateError};
 use crate::record::{Page, PageRequest, RunEnd, RunRecord, RunStatus, RunTotals};
 use crate::schema::{Table, BY_TENANT, RUNS_BY_STATUS};
@@ -99,7 +102,77 @@ impl Runs<'_> {
         Ok(left)
     }
 
-    /// Moves a running run to cancelled; `Ok(false)` if it was no longer running.
+    /// Pauses a running run; `Ok(false)` if it was not running (paused already, or ended).
+    pub async fn pause(&self, run_id: &str) -> Result<bool, StateError> {
+        self.toggle(run_id, RunStatus::Running, RunStatus::Paused, "paused_at")
+            .await
+    }
+
+    /// Resumes a paused run; `Ok(false)` if it was not paused.
+    pub async fn resume(&self, run_id: &str) -> Result<bool, StateError> {
+        self.toggle(run_id, RunStatus::Paused, RunStatus::Running, "resumed_at")
+            .await
+    }
+
+    async fn toggle(
+        &self,
+        run_id: &str,
+        from: RunStatus,
+        to: RunStatus,
+        times: &'static str,
+    ) -> Result<bool, StateError> {
+        let now = now_ms();
+        let result = self
+            .state
+            .client
+            .update_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .update_expression(
+                "SET #status = :to, updated_at = :now, \
+                 #times = list_append(if_not_exists(#times, :none), :at)",
+            )
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#times", times)
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":at", AttributeValue::L(vec![n(now)]))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if lost_condition(&e) => Ok(false),
+            Err(e) => Err(StateError::dynamodb(TABLE, "pause or resume a run", e)),
+        }
+    }
+
+    /// The run's status alone, read consistently: what an agent task checks before it starts
+    /// its agent (`None` for a run with no record yet, one started outside the API).
+    pub async fn status(&self, run_id: &str) -> Result<Option<RunStatus>, StateError> {
+        let output = self
+            .state
+            .client
+            .get_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .projection_expression("#status")
+            .expression_attribute_names("#status", "status")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StateError::dynamodb(TABLE, "read a run's status", e))?;
+        let status = output
+            .item()
+            .and_then(|item| item.get("status"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|text| text.parse().ok());
+        Ok(status)
+    }
+
+    /// Moves an active (running or paused) run to cancelled; `Ok(false)` if it had ended.
     pub async fn cancel(&self, run_id: &str) -> Result<bool, StateError> {
         let run = RunRecord {
             run_id: run_id.to_owned(),
@@ -109,9 +182,9 @@ impl Runs<'_> {
             .await
     }
 
-    /// The one way a run leaves `running`, once: `to`, its finish time, `fields` and
-    /// `totals`. With a tenant in `run`, a missing record is created (the end arrived
-    /// first); without one, only an existing running record moves.
+    /// The one way a run ends (leaves `running` or `paused`), once: `to`, its finish time,
+    /// `fields` and `totals`. With a tenant in `run`, a missing record is created (the end
+    /// arrived first); without one, only an existing active record moves.
     async fn leave_running(
         &self,
         run: &RunRecord,
@@ -129,13 +202,16 @@ impl Runs<'_> {
             .key("run_id", s(&run.run_id))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
+            .expression_attribute_values(":paused", s(RunStatus::Paused.as_str()))
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":now", n(now_ms()));
         if run.tenant_id.is_empty() {
-            request = request.condition_expression("#status = :running");
+            request = request.condition_expression("#status IN (:running, :paused)");
         } else {
             request = request
-                .condition_expression("attribute_not_exists(#status) OR #status = :running")
+                .condition_expression(
+                    "attribute_not_exists(#status) OR #status IN (:running, :paused)",
+                )
                 .expression_attribute_values(":tenant", s(&run.tenant_id))
                 .expression_attribute_values(":workflow", s(&run.workflow))
                 .expression_attribute_values(":created", n(run.created_at));
@@ -182,47 +258,46 @@ impl Runs<'_> {
         item.map(|item| decode(TABLE, &item)).transpose()
     }
 
-    /// Up to `limit` runs whose records say `running`, oldest first, across tenants (the
-    /// reconciler's sweep), read through the status index.
+    /// Up to `limit` runs whose records say they have not ended (`running` or `paused`),
+    /// oldest first per status, across tenants (the reconciler's sweep), read through the
+    /// status index.
     pub async fn running(&self, limit: u32) -> Result<Vec<RunRecord>, StateError> {
         let mut ids = Vec::new();
-        let mut start = None;
-        while ids.len() < limit as usize {
-            let output = self
-                .state
-                .client
-                .query()
-                .table_name(self.name())
-                .index_name(RUNS_BY_STATUS.name)
-                .key_condition_expression("#status = :running")
-                .expression_attribute_names("#status", RUNS_BY_STATUS.hash.name)
-                .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
-                .scan_index_forward(true)
-                .limit(limit as i32)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| StateError::dynamodb(TABLE, "list running runs", e))?;
-            ids.extend(
-                output
-                    .items()
-                    .iter()
-                    .filter_map(|item| item.get("run_id")?.as_s().ok().cloned()),
-            );
-            start = output.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
+        for status in RunStatus::ACTIVE {
+            let mut start = None;
+            while ids.len() < limit as usize {
+                let output = self
+                    .state
+                    .client
+                    .query()
+                    .table_name(self.name())
+                    .index_name(RUNS_BY_STATUS.name)
+                    .key_condition_expression("#status = :status")
+                    .expression_attribute_names("#status", RUNS_BY_STATUS.hash.name)
+                    .expression_attribute_values(":status", s(status.as_str()))
+                    .scan_index_forward(true)
+                    .limit(limit as i32)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| StateError::dynamodb(TABLE, "list running runs", e))?;
+                ids.extend(
+                    output
+                        .items()
+                        .iter()
+                        .filter_map(|item| item.get("run_id")?.as_s().ok().cloned()),
+                );
+                start = output.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
+                }
             }
         }
         ids.truncate(limit as usize);
         let mut runs = Vec::new();
         for id in ids {
-            // The index lags the table: keep what is still running.
-            if let Some(run) = self
-                .get(&id)
-                .await?
-                .filter(|r| r.status == RunStatus::Running)
-            {
+            // The index lags the table: keep what has still not ended.
+            if let Some(run) = self.get(&id).await?.filter(|r| r.status.is_active()) {
                 runs.push(run);
             }
         }

@@ -1,0 +1,136 @@
+//! The waits of a run that a client ends: steps parked while their run is paused, and, on a
+//! cancel, gates too. Whoever takes a parked step's token from the parked table sends it, so
+//! each is sent once whichever of a resume and a late-parking step gets there first.
+
+use switchyard_state::schema::CANCELLED_ERROR;
+use switchyard_state::{ApprovalStatus, ParkedRecord, RunStatus, State, StateError};
+
+/// Sends parked steps (and, on a cancel, gates) their tokens back.
+pub struct Waits<'a> {
+    pub(crate) state: &'a State,
+    pub(crate) sfn: &'a aws_sdk_sfn::Client,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error(transparent)]
+    Store(#[from] StateError),
+    #[error("Step Functions did not take a task token: {detail}")]
+    Send {
+        detail: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl Waits<'_> {
+    /// A step reached a boundary while its run was paused: keeps its token until the run is
+    /// resumed. If the run was resumed (or ended) meanwhile, nobody would send it: the step
+    /// goes on at once. Returns whether it stays parked.
+    pub async fn park(&self, parked: &ParkedRecord, task_token: &str) -> Result<bool, WaitError> {
+        self.state.parked().park(parked, task_token).await?;
+        // Recorded first, then checked: a resume that the check does not see has not read
+        // the parked steps yet, so it will find this one.
+        let status = self.state.runs().status(&parked.run_id).await?;
+        if status == Some(RunStatus::Paused) {
+            return Ok(true);
+        }
+        if let Some(token) = self
+            .state
+            .parked()
+            .take(&parked.run_id, &parked.park_key)
+            .await?
+        {
+            self.send_success(&token).await?;
+        }
+        Ok(false)
+    }
+
+    /// Lets every parked step of a resumed run go on; returns how many.
+    pub async fn release(&self, run_id: &str) -> Result<u32, WaitError> {
+        let mut released = 0;
+        for (parked, token) in self.state.parked().take_all(run_id).await? {
+            self.send_success(&token).await?;
+            tracing::info!(run_id, step = %parked.step, item = ?parked.item, "parked step released");
+            released += 1;
+        }
+        Ok(released)
+    }
+
+    /// Fails every wait of a cancelled run — parked steps and open gates — so its
+    /// execution, already told to stop, stops now wherever it waits (Step Functions on AWS
+    /// stops waits itself; LocalStack applies a stop only when a wait ends). A token the
+    /// stopped execution no longer knows is fine. Returns how many waits were failed.
+    pub async fn abort(&self, run_id: &str) -> Result<u32, WaitError> {
+        let mut tokens: Vec<String> = self
+            .state
+            .parked()
+            .take_all(run_id)
+            .await?
+            .into_iter()
+            .map(|(_, token)| token)
+            .collect();
+        for request in self.state.approvals().of_run(run_id).await? {
+            if request.status == ApprovalStatus::Pending {
+                if let Some(stored) = self.state.approvals().get(&request.request_id).await? {
+                    tokens.push(stored.task_token);
+                }
+            }
+        }
+        let mut aborted = 0;
+        for token in tokens {
+            let sent = self
+                .sfn
+                .send_task_failure()
+                .task_token(token)
+                .error(CANCELLED_ERROR)
+                .cause("the run was cancelled")
+                .send()
+                .await;
+            match sent {
+                Ok(_) => aborted += 1,
+                Err(e) if gone(&e) => {}
+                Err(e) => return Err(send_error(e)),
+            }
+        }
+        Ok(aborted)
+    }
+
+    async fn send_success(&self, token: &str) -> Result<(), WaitError> {
+        match self
+            .sfn
+            .send_task_success()
+            .task_token(token)
+            .output("{}")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // The execution stopped waiting (cancelled, stopped): nothing to let go.
+            Err(e) if gone(&e) => Ok(()),
+            Err(e) => Err(send_error(e)),
+        }
+    }
+}
+
+/// Whether Step Functions no longer waits for the token.
+fn gone<E, R>(error: &aws_sdk_sfn::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_sfn::error::ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| matches!(code, "TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken"))
+}
+
+fn send_error<E, R>(error: aws_sdk_sfn::error::SdkError<E, R>) -> WaitError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    WaitError::Send {
+        detail: aws_sdk_sfn::error::DisplayErrorContext(&error).to_string(),
+        source: Box::new(error),
+    }
+}
