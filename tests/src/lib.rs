@@ -659,3 +659,103 @@ pub fn create_api_key(tenant: &str) -> String {
         .unwrap_or_else(|| panic!("no api_key in {created}"))
         .to_owned()
 }
+
+/// A tenant's client of the deployed Run API: each call answers its status and JSON body
+/// (every answer of the API has one).
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl ApiClient {
+    /// A client with a new key of a new tenant named after `purpose` (so listings hold
+    /// exactly what one test made).
+    pub fn fresh_tenant(purpose: &str) -> ApiClient {
+        let tenant = format!(
+            "e2e-{purpose}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        );
+        ApiClient::with_key(&create_api_key(&tenant))
+    }
+
+    pub fn with_key(key: &str) -> ApiClient {
+        let base = api_url();
+        ApiClient {
+            http: function_url_client(&base),
+            base,
+            key: key.to_owned(),
+        }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .timeout(std::time::Duration::from_secs(60));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: the API does not answer: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{path} answered {status} with no JSON ({e}): {text}"));
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(body)).await
+    }
+
+    /// Starts `workflow` with `input` (gates wait for a person); its run id.
+    pub async fn start(&self, workflow: &str, input: Value) -> String {
+        let (status, body) = self
+            .post(
+                "/runs/start",
+                serde_json::json!({ "workflow": workflow, "input": input, "auto_approve": false }),
+            )
+            .await;
+        assert_eq!(status, 202, "start {workflow}: {body}");
+        body["run_id"].as_str().expect("a run id").to_owned()
+    }
+
+    /// The run's view (`GET /runs/{id}`).
+    pub async fn run(&self, run_id: &str) -> Value {
+        let (status, body) = self.get(&format!("/runs/{run_id}")).await;
+        assert_eq!(status, 200, "read run {run_id}: {body}");
+        body
+    }
+
+    /// Reads the run until `done` holds of its view (within `limit`); the view.
+    pub async fn run_until(
+        &self,
+        run_id: &str,
+        what: &str,
+        limit: std::time::Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let run = self.run(run_id).await;
+            if done(&run) {
+                return run;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {run_id}: not {what} within {limit:?}: {run}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}

@@ -487,8 +487,8 @@ impl Backend for AwsBackend {
         Ok(self.approvals.waits().release(run_id).await?)
     }
 
-    async fn abort_waits(&self, run_id: &str) -> Result<u32, BackendError> {
-        Ok(self.approvals.waits().abort(run_id).await?)
+    async fn end_waits(&self, run_id: &str) -> Result<u32, BackendError> {
+        Ok(self.approvals.waits().end_stopped(run_id).await?)
     }
 
     async fn expire_approval(

@@ -219,9 +219,9 @@ pub trait Backend: Send + Sync {
         run_id: &str,
     ) -> impl Future<Output = Result<u32, BackendError>> + Send;
 
-    /// Fails every wait of a cancelled run (parked steps, pending gates) so its stopped
-    /// execution stops wherever it waits; how many there were.
-    fn abort_waits(&self, run_id: &str) -> impl Future<Output = Result<u32, BackendError>> + Send;
+    /// Ends every wait of a cancelled run whose execution was stopped (parked steps, pending
+    /// gates, a gate with a rejection) so it stops wherever it waits; how many there were.
+    fn end_waits(&self, run_id: &str) -> impl Future<Output = Result<u32, BackendError>> + Send;
 
     /// Expires a request if it is still `from` (`pending` or `deciding`): its run stopped
     /// waiting.

@@ -29,8 +29,8 @@ pub struct State {
     pub parked: Vec<ParkedRecord>,
     /// Park keys of parked steps a resume let go, in order.
     pub released: Vec<String>,
-    /// Runs whose waits a cancel failed, in order.
-    pub aborted: Vec<String>,
+    /// Runs whose waits a cancel ended, in order.
+    pub waits_ended: Vec<String>,
     /// Executions described (Step Functions' `DescribeExecution`), in order.
     pub described: Vec<String>,
     pub deployed: Vec<String>,
@@ -405,7 +405,7 @@ impl Backend for MemoryBackend {
         Ok(released.len() as u32)
     }
 
-    async fn abort_waits(&self, run_id: &str) -> Result<u32, BackendError> {
+    async fn end_waits(&self, run_id: &str) -> Result<u32, BackendError> {
         let mut state = self.check()?;
         let before = state.parked.len();
         state.parked.retain(|p| p.run_id != run_id);
@@ -415,7 +415,7 @@ impl Backend for MemoryBackend {
             .iter()
             .filter(|a| a.run_id == run_id && a.status == ApprovalStatus::Pending)
             .count() as u32;
-        state.aborted.push(run_id.to_owned());
+        state.waits_ended.push(run_id.to_owned());
         Ok(parked + gates)
     }
 

@@ -84,7 +84,7 @@ pub async fn reconcile<B: Backend>(
     }
     if run.status == RunStatus::Paused {
         // Its parked steps' waits ended with the execution.
-        backend.abort_waits(&run.run_id).await?;
+        backend.end_waits(&run.run_id).await?;
     }
     expire_open_approvals(backend, &run.run_id).await?;
     tracing::info!(run_id = %run.run_id, tenant_id = %run.tenant_id, "run record reconciled with its ended execution");

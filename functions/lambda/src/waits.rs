@@ -1,9 +1,11 @@
-//! The waits of a run that a client ends: steps parked while their run is paused, and, on a
-//! cancel, gates too. Whoever takes a parked step's token from the parked table sends it, so
+//! The waits of a run that a client ends: steps parked while their run is paused, and, once a
+//! cancel stopped its execution, gates too. Whoever takes a parked step's token from the parked table sends it, so
 //! each is sent once whichever of a resume and a late-parking step gets there first.
 
-use switchyard_state::schema::CANCELLED_ERROR;
 use switchyard_state::{ApprovalStatus, ParkedRecord, RunStatus, State, StateError};
+
+/// What a stopped execution's gate wait is ended with: a rejection.
+const STOPPED_GATE_OUTPUT: &str = r#"{"decision":"reject","decided_by":"cancelled"}"#;
 
 /// Sends parked steps (and, on a cancel, gates) their tokens back.
 pub struct Waits<'a> {
@@ -57,57 +59,55 @@ impl Waits<'_> {
         Ok(released)
     }
 
-    /// Fails every wait of a cancelled run — parked steps and open gates — so its
-    /// execution, already told to stop, stops now wherever it waits (Step Functions on AWS
-    /// stops waits itself; LocalStack applies a stop only when a wait ends). A token the
-    /// stopped execution no longer knows is fine. Returns how many waits were failed.
-    pub async fn abort(&self, run_id: &str) -> Result<u32, WaitError> {
-        let mut tokens: Vec<String> = self
+    /// Ends every wait of a cancelled run whose execution was stopped — parked steps and
+    /// open gates — so it stops now wherever it waits. Step Functions on AWS ends a stopped
+    /// execution's waits itself (the tokens are then unknown, which is fine); LocalStack
+    /// applies a stop to a waiting task only when its wait ends, and must see the wait
+    /// succeed (a failed wait would take the failure route and record the stopped execution
+    /// as failed). A gate's wait ends with a rejection, so nothing is ever approved by a
+    /// cancel. Returns how many waits were ended.
+    pub async fn end_stopped(&self, run_id: &str) -> Result<u32, WaitError> {
+        let mut tokens: Vec<(String, &'static str)> = self
             .state
             .parked()
             .take_all(run_id)
             .await?
             .into_iter()
-            .map(|(_, token)| token)
+            .map(|(_, token)| (token, "{}"))
             .collect();
         for request in self.state.approvals().of_run(run_id).await? {
             if request.status == ApprovalStatus::Pending {
                 if let Some(stored) = self.state.approvals().get(&request.request_id).await? {
-                    tokens.push(stored.task_token);
+                    tokens.push((stored.task_token, STOPPED_GATE_OUTPUT));
                 }
             }
         }
-        let mut aborted = 0;
-        for token in tokens {
-            let sent = self
-                .sfn
-                .send_task_failure()
-                .task_token(token)
-                .error(CANCELLED_ERROR)
-                .cause("the run was cancelled")
-                .send()
-                .await;
-            match sent {
-                Ok(_) => aborted += 1,
-                Err(e) if gone(&e) => {}
-                Err(e) => return Err(send_error(e)),
+        let mut ended = 0;
+        for (token, output) in tokens {
+            if self.send(&token, output).await? {
+                ended += 1;
             }
         }
-        Ok(aborted)
+        Ok(ended)
     }
 
     async fn send_success(&self, token: &str) -> Result<(), WaitError> {
+        self.send(token, "{}").await.map(|_| ())
+    }
+
+    /// Sends a wait its output; `Ok(false)` if the execution no longer waits for it.
+    async fn send(&self, token: &str, output: &str) -> Result<bool, WaitError> {
         match self
             .sfn
             .send_task_success()
             .task_token(token)
-            .output("{}")
+            .output(output)
             .send()
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             // The execution stopped waiting (cancelled, stopped): nothing to let go.
-            Err(e) if gone(&e) => Ok(()),
+            Err(e) if gone(&e) => Ok(false),
             Err(e) => Err(send_error(e)),
         }
     }

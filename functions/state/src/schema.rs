@@ -326,10 +326,6 @@ impl TrackerPhase {
 /// it.
 pub const PAUSED_ERROR: &str = "Switchyard.Paused";
 
-/// The error a run's waits (parked steps, gates) are failed with when it is cancelled, so
-/// an execution stops at once wherever it waits.
-pub const CANCELLED_ERROR: &str = "Switchyard.Cancelled";
-
 /// The error a run fails with when its own failure was named `States.*`, which a Fail
 /// state cannot raise; its cause is the original `{"Error", "Cause"}` as JSON.
 pub const RUNTIME_ERROR: &str = "Switchyard.Runtime";

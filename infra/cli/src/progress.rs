@@ -1,7 +1,5 @@
-//! Following a run as it happens (polling `GET /runs/{id}`), and its summary table.
-
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+//! Following a run as it happens (the run's event stream, `GET /runs/{id}/events`,
+//! long-polled), and its summary table.
 
 use serde_json::Value;
 
@@ -9,123 +7,108 @@ use crate::client::Client;
 use crate::error::CliError;
 use crate::output::{self, Align};
 
-const POLL: Duration = Duration::from_millis(500);
+/// How long one request of the stream waits for something new.
+const WAIT_SECONDS: u64 = 20;
 
-/// Prints each step attempt and approval of a run once, as they change.
-#[derive(Default)]
-struct Follower {
-    attempts: HashSet<(String, String)>,
-    approvals: HashMap<String, String>,
-}
-
-/// Approval times are whole seconds; the moment the change was seen is closer.
-fn seen_now() -> Value {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| Value::from(d.as_millis() as u64))
-        .unwrap_or(Value::Null)
-}
-
-fn elapsed(run: &Value, at: &Value) -> String {
-    match (run["created_at"].as_u64(), at.as_u64()) {
+fn elapsed(started: Option<u64>, at: &Value) -> String {
+    match (started, at.as_u64()) {
         (Some(start), Some(at)) => format!("{:>7.1}s", at.saturating_sub(start) as f64 / 1000.0),
         _ => format!("{:>8}", ""),
     }
 }
 
-fn attempt_name(step: &Value) -> String {
-    let mut name = output::text(&step["step"]);
-    if let Some(item) = step["item"].as_u64() {
+fn attempt_name(event: &Value) -> String {
+    let mut name = output::text(&event["step"]);
+    if let Some(item) = event["item"].as_u64() {
         name.push_str(&format!("[{item}]"));
     }
-    if let Some(attempt) = step["attempt"].as_u64().filter(|a| *a > 0) {
+    if let Some(attempt) = event["attempt"].as_u64().filter(|a| *a > 0) {
         name.push_str(&format!(" (retry {attempt})"));
     }
     name
 }
 
-impl Follower {
-    fn show(&mut self, run: &Value) {
-        for step in run["steps"].as_array().into_iter().flatten() {
-            let key = output::text(&step["step_key"]);
-            let status = output::text(&step["status"]);
-            if !self.attempts.insert((key, status.clone())) {
-                continue;
+/// One line (or a few) per event, timed from the run's start.
+fn show(event: &Value, started: Option<u64>) {
+    let at = elapsed(started, &event["at"]);
+    match event["kind"].as_str().unwrap_or_default() {
+        "run_started" => println!("{at}  ● started {}", output::text(&event["workflow"])),
+        "step_started" => println!("{at}  ▶ {}", attempt_name(event)),
+        "step_failed" => println!(
+            "{at}  ✗ {}  {}: {}",
+            attempt_name(event),
+            output::text(&event["error_name"]),
+            output::text(&event["error_message"]),
+        ),
+        "step_succeeded" => println!(
+            "{at}  ✓ {}  {}  {} in / {} out tokens  {}",
+            attempt_name(event),
+            output::millis(&event["latency_ms"]),
+            output::count(&event["tokens_in"]),
+            output::count(&event["tokens_out"]),
+            output::cost(&event["cost_usd"]),
+        ),
+        "gate_opened" => {
+            let gate = output::text(&event["gate"]);
+            println!(
+                "{at}  ⏸ {gate}: {} — waiting for a decision",
+                output::text(&event["subject"])
+            );
+            for (decision, link) in event["links"].as_object().into_iter().flatten() {
+                println!("             {decision}: {}", output::text(link));
             }
-            match status.as_str() {
-                "running" => println!(
-                    "{}  ▶ {}",
-                    elapsed(run, &step["started_at"]),
-                    attempt_name(step)
-                ),
-                "failed" => println!(
-                    "{}  ✗ {}  {}: {}",
-                    elapsed(run, &step["finished_at"]),
-                    attempt_name(step),
-                    output::text(&step["error_name"]),
-                    output::text(&step["error_message"]),
-                ),
-                _ => println!(
-                    "{}  ✓ {}  {}  {} in / {} out tokens  {}  {}",
-                    elapsed(run, &step["finished_at"]),
-                    attempt_name(step),
-                    output::millis(&step["latency_ms"]),
-                    output::count(&step["tokens_in"]),
-                    output::count(&step["tokens_out"]),
-                    output::cost(&step["cost_usd"]),
-                    output::text(&step["model"]),
-                ),
-            }
+            println!(
+                "             or: switchyard approve --request {} --decision <decision>",
+                output::text(&event["request_id"])
+            );
         }
-        for approval in run["approvals"].as_array().into_iter().flatten() {
-            let id = output::text(&approval["request_id"]);
-            let status = output::text(&approval["status"]);
-            if self.approvals.get(&id) == Some(&status) {
-                continue;
-            }
-            self.approvals.insert(id.clone(), status.clone());
-            let gate = output::text(&approval["gate"]);
-            match status.as_str() {
-                "pending" => {
-                    println!(
-                        "{}  ⏸ {gate}: {} — waiting for a decision",
-                        elapsed(run, &seen_now()),
-                        output::text(&approval["subject"]),
-                    );
-                    for (decision, link) in approval["links"].as_object().into_iter().flatten() {
-                        println!("             {decision}: {}", output::text(link));
-                    }
-                    println!(
-                        "             or: switchyard approve --request {id} --decision <decision>"
-                    );
-                }
-                _ => println!(
-                    "{}  {} {gate}: {status}{}",
-                    elapsed(run, &seen_now()),
-                    if status == "approved" { "✓" } else { "✗" },
-                    approval["decided_by"]
-                        .as_str()
-                        .map(|by| format!(" by {by}"))
-                        .unwrap_or_default(),
-                ),
-            }
+        "gate_decided" => {
+            let (mark, outcome) = match event["decision"].as_str() {
+                Some("reject") => ("✗", "rejected".to_owned()),
+                Some("approve") | None => ("✓", "approved".to_owned()),
+                Some(choice) => ("✓", format!("approved: {choice}")),
+            };
+            println!(
+                "{at}  {mark} {}: {outcome}{}",
+                output::text(&event["gate"]),
+                event["decided_by"]
+                    .as_str()
+                    .map(|by| format!(" by {by}"))
+                    .unwrap_or_default(),
+            );
         }
+        "gate_expired" => println!("{at}  ✗ {}: expired", output::text(&event["gate"])),
+        "run_paused" => println!("{at}  ‖ paused: no step starts until it is resumed"),
+        "run_resumed" => println!("{at}  ▶ resumed"),
+        "run_ended" => println!("{at}  ■ {}", output::text(&event["status"])),
+        other => println!("{at}  {other}"),
     }
 }
 
-/// Polls the run until it leaves `running`; prints progress unless `quiet`. Returns the
-/// final view.
+/// Follows the run's event stream until it ends; prints each event unless `quiet`.
+/// Returns the final view.
 pub async fn follow(client: &Client, run_id: &str, quiet: bool) -> Result<Value, CliError> {
-    let mut follower = Follower::default();
+    let path = format!("/runs/{run_id}/events");
+    let mut cursor: Option<String> = None;
+    let mut started = None;
     loop {
-        let run = client.get(&format!("/runs/{run_id}"), &[]).await?;
-        if !quiet {
-            follower.show(&run);
+        let mut query = vec![("wait", WAIT_SECONDS.to_string())];
+        if let Some(cursor) = &cursor {
+            query.push(("after", cursor.clone()));
         }
-        if run["status"] != "running" {
-            return Ok(run);
+        let page = client.get(&path, &query).await?;
+        for event in page["events"].as_array().into_iter().flatten() {
+            if event["kind"] == "run_started" {
+                started = event["at"].as_u64();
+            }
+            if !quiet {
+                show(event, started);
+            }
         }
-        tokio::time::sleep(POLL).await;
+        cursor = page["cursor"].as_str().map(str::to_owned);
+        if page["ended"] == true {
+            return client.get(&format!("/runs/{run_id}"), &[]).await;
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `switchyard runs ...`: start, get, list, cancel, logs, timeline.
+//! `switchyard runs ...`: start, get, list, watch, pause, resume, cancel, logs, timeline.
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -15,8 +15,14 @@ pub enum RunsCommand {
     Get { run_id: String },
     /// The tenant's runs, newest first.
     List(ListArgs),
-    /// Stop a running run.
+    /// Stop a run, wherever it is (running, paused, waiting at a gate).
     Cancel { run_id: String },
+    /// Pause a run: no step starts until it is resumed; steps already running finish.
+    Pause { run_id: String },
+    /// Resume a paused run where it stopped.
+    Resume { run_id: String },
+    /// Follow a run as it happens (its event stream) until it ends.
+    Watch { run_id: String },
     /// The agents' log lines for a run.
     Logs(LogsArgs),
     /// The execution's events merged with the step attempts, in time order.
@@ -43,7 +49,7 @@ pub struct StartArgs {
 
 #[derive(Args)]
 pub struct ListArgs {
-    /// running, succeeded, failed or cancelled.
+    /// running, paused, succeeded, failed or cancelled.
     #[arg(long)]
     status: Option<String>,
     #[arg(long)]
@@ -72,6 +78,18 @@ pub async fn run(context: &Context, command: RunsCommand) -> Result<Outcome, Cli
         RunsCommand::Get { run_id } => get(context, &run_id).await,
         RunsCommand::List(args) => list(context, args).await,
         RunsCommand::Cancel { run_id } => cancel(context, &run_id).await,
+        RunsCommand::Pause { run_id } => pause_or_resume(context, &run_id, "pause").await,
+        RunsCommand::Resume { run_id } => pause_or_resume(context, &run_id, "resume").await,
+        RunsCommand::Watch { run_id } => {
+            let client = context.client().await?;
+            let run = progress::follow(&client, &run_id, context.json).await?;
+            if context.json {
+                print_json(&run);
+            } else {
+                show_run(&run);
+            }
+            Ok(outcome_of(&run))
+        }
         RunsCommand::Logs(args) => logs(context, args).await,
         RunsCommand::Timeline { run_id } => timeline(context, &run_id).await,
     }
@@ -159,6 +177,16 @@ pub fn show_run(run: &Value) {
         output::timestamp(&run["finished_at"]),
         current,
     );
+    if let Some(parked) = run["parked"].as_array().filter(|p| !p.is_empty()) {
+        let names: Vec<String> = parked
+            .iter()
+            .map(|p| match p["item"].as_u64() {
+                Some(item) => format!("{}[{item}]", output::text(&p["step"])),
+                None => output::text(&p["step"]),
+            })
+            .collect();
+        println!("paused before: {}", names.join(", "));
+    }
     println!("\n{}", progress::summary_table(run));
     let approvals = run["approvals"].as_array().cloned().unwrap_or_default();
     if !approvals.is_empty() {
@@ -274,6 +302,25 @@ async fn cancel(context: &Context, run_id: &str) -> Result<Outcome, CliError> {
         print_json(&answer);
     } else {
         println!("run {run_id} cancelled");
+    }
+    Ok(Outcome::Done)
+}
+
+async fn pause_or_resume(context: &Context, run_id: &str, verb: &str) -> Result<Outcome, CliError> {
+    let answer = context
+        .client()
+        .await?
+        .call("POST", &format!("/runs/{run_id}/{verb}"), &[], None)
+        .await?;
+    if context.json {
+        print_json(&answer);
+    } else if verb == "pause" {
+        println!("run {run_id} paused: no step starts until `switchyard runs resume {run_id}`");
+    } else {
+        println!(
+            "run {run_id} resumed ({} waiting step(s) released)",
+            output::count(&answer["released_steps"])
+        );
     }
     Ok(Outcome::Done)
 }

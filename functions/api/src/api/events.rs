@@ -179,8 +179,21 @@ pub fn events_of(
         }
         events.push(RunEvent::new(at, "run_ended", "run_ended".into(), detail));
     }
-    events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    events.sort_by(|a, b| (a.at, rank(a.kind), &a.id).cmp(&(b.at, rank(b.kind), &b.id)));
     events
+}
+
+/// Among events of the same millisecond, what comes first: a run starts before its steps,
+/// a step or gate starts before it ends, and the run ends last.
+fn rank(kind: &str) -> u8 {
+    match kind {
+        "run_started" => 0,
+        "run_resumed" => 1,
+        "step_started" | "gate_opened" => 2,
+        "step_succeeded" | "step_failed" | "gate_decided" | "gate_expired" => 3,
+        "run_paused" => 4,
+        _ => 5,
+    }
 }
 
 /// Where a client is in a run's events (opaque to clients: base64url JSON).
@@ -354,6 +367,14 @@ mod tests {
         let cursor = EventCursor::decode(&cursor.encode()).expect("round trip");
         let (got, _) = cursor.next(&second);
         assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_step_that_ends_in_the_millisecond_it_started_starts_first() {
+        let running = run(RunStatus::Running);
+        let events = events_of(&running, &[step("zz#00", 1_500, Some(1_500))], &[]);
+        let names: Vec<&str> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(names, ["run_started", "step_started", "step_succeeded"]);
     }
 
     #[test]

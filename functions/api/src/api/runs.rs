@@ -189,10 +189,10 @@ impl<B: Backend> Api<B> {
             });
         }
         // A stopped execution that waits (a gate, a parked step) stops now, not when its
-        // wait ends; then nobody can decide its gates.
-        let aborted = self.backend.abort_waits(run_id).await?;
+        // wait would end; then nobody can decide its gates.
+        let ended_waits = self.backend.end_waits(run_id).await?;
         expire_open_approvals(&self.backend, run_id).await?;
-        tracing::info!(run_id, tenant_id = tenant, aborted, "run cancelled");
+        tracing::info!(run_id, tenant_id = tenant, ended_waits, "run cancelled");
         Ok(ApiResponse::json(
             200,
             &json!({
@@ -621,7 +621,7 @@ mod tests {
     }
 
     #[test]
-    fn a_paused_run_can_be_cancelled_and_its_waits_are_failed() {
+    fn a_paused_run_can_be_cancelled_and_its_waits_are_ended() {
         let api = api();
         let run_id = gate_run(&api);
         api.backend
@@ -634,7 +634,7 @@ mod tests {
         assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
         {
             let state = api.backend.state();
-            assert_eq!(state.aborted, [run_id.clone()]);
+            assert_eq!(state.waits_ended, [run_id.clone()]);
             assert_eq!(state.runs[&run_id].status, RunStatus::Cancelled);
             assert_eq!(state.approvals[0].status, ApprovalStatus::Expired);
         }

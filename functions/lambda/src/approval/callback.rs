@@ -268,9 +268,15 @@ fn confirmation_page(
     query: &str,
     json: bool,
 ) -> Answer {
+    // A request nobody waits for any more (its run ended, its gate timed out) is gone.
+    let status = if record.status == ApprovalStatus::Expired {
+        410
+    } else {
+        200
+    };
     if json {
         return Answer {
-            status: 200,
+            status,
             json,
             body: json!({
                 "request_id": record.request_id,
@@ -309,7 +315,7 @@ fn confirmation_page(
         }
     };
     Answer {
-        status: 200,
+        status,
         json,
         body: page(&record.subject, body),
     }
