@@ -7,7 +7,9 @@ mod approvals;
 mod fixtures;
 mod graphs;
 mod logs;
+mod metrics;
 mod runs;
+mod stats;
 mod timeline;
 
 use std::time::Instant;
@@ -166,6 +168,7 @@ impl<B: Backend> Api<B> {
                     .await
             }
             Route::GetAgent(name) => self.get_agent(request, name, tenant).await,
+            Route::Metrics => self.metrics(request, tenant).await,
         }
     }
 
@@ -249,6 +252,7 @@ mod tests {
             ("GET", "/agents/copywriter"),
             ("POST", "/graphs/run"),
             ("POST", "/run-graph"),
+            ("GET", "/metrics"),
         ] {
             let (status, body) = call(&api, ApiRequest::new(method, path));
             assert_eq!(
