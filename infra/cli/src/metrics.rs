@@ -3,6 +3,7 @@
 
 use clap::Args;
 use serde_json::Value;
+use switchyard_state::RunStatus;
 
 use crate::error::CliError;
 use crate::output::{self, print_json, Align};
@@ -45,20 +46,21 @@ fn render(metrics: &Value) -> String {
     let workflows: Vec<Vec<String>> = rows(&metrics["workflows"])
         .iter()
         .map(|w| {
-            vec![
+            let mut row = vec![
                 output::text(&w["workflow"]),
                 output::count(&w["runs_started"]),
-                output::count(&w["succeeded"]),
-                output::count(&w["failed"]),
-                output::count(&w["cancelled"]),
-                output::count(&w["running"]),
+            ];
+            // One column per run status, as the answer has one count per status.
+            row.extend(RunStatus::ALL.iter().map(|s| output::count(&w[s.as_str()])));
+            row.extend([
                 rate(&w["completion_rate"]),
                 output::millis(&w["execution_ms"]["mean"]),
                 output::millis(&w["execution_ms"]["p95"]),
                 tokens(w),
                 output::cost(&w["cost_usd"]),
                 errors(&w["failures_by_error"]),
-            ]
+            ]);
+            row
         })
         .collect();
     let agents: Vec<Vec<String>> = rows(&metrics["agents"])
@@ -91,24 +93,17 @@ fn render(metrics: &Value) -> String {
         output::timestamp(&window["from_ms"]),
         output::timestamp(&window["to_ms"]),
     );
-    text.push_str(&section(
-        "workflows",
-        &[
-            ("workflow", Align::Left),
-            ("started", Align::Right),
-            ("succeeded", Align::Right),
-            ("failed", Align::Right),
-            ("cancelled", Align::Right),
-            ("running", Align::Right),
-            ("completion", Align::Right),
-            ("mean", Align::Right),
-            ("p95", Align::Right),
-            ("tokens", Align::Right),
-            ("cost", Align::Right),
-            ("failures by error", Align::Left),
-        ],
-        &workflows,
-    ));
+    let mut workflow_columns = vec![("workflow", Align::Left), ("started", Align::Right)];
+    workflow_columns.extend(RunStatus::ALL.iter().map(|s| (s.as_str(), Align::Right)));
+    workflow_columns.extend([
+        ("completion", Align::Right),
+        ("mean", Align::Right),
+        ("p95", Align::Right),
+        ("tokens", Align::Right),
+        ("cost", Align::Right),
+        ("failures by error", Align::Left),
+    ]);
+    text.push_str(&section("workflows", &workflow_columns, &workflows));
     text.push_str(&section(
         "agents",
         &[

@@ -3,7 +3,7 @@
 //! `approved` or `rejected` once its run is resumed; it is `expired` only from `pending` or
 //! `deciding`. The task token is read only through [`Approvals::get`], never listed.
 
-use super::listing::{all_of, newest_first, since, Listing};
+use super::listing::{all_of, newest_first, newest_since, Listing};
 use super::{decode, encode, lost_condition, n, s, State, StateError};
 use crate::record::{ApprovalOutcome, ApprovalRecord, ApprovalStatus, Decided, Page, PageRequest};
 use crate::schema::{Table, APPROVALS_BY_RUN, BY_TENANT};
@@ -244,7 +244,7 @@ impl Approvals<'_> {
                 .into_iter()
                 .collect(),
         };
-        let (items, more) = since(
+        let (items, more) = newest_since(
             &self.state.client,
             listing,
             since_ms / 1000,

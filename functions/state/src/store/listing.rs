@@ -1,4 +1,5 @@
-//! A tenant's items through a `by-tenant` index, newest first, bounded and resumable.
+//! A tenant's items through a `by-tenant` index, newest first: bounded and resumable pages,
+//! or bounded windows.
 
 use std::collections::HashMap;
 
@@ -143,7 +144,7 @@ pub(super) async fn all_of(
 /// A tenant's items whose index range key is at least `since`, newest first, with only
 /// `attributes`. At most `limit` items are read (the listing's filters apply after the read,
 /// so they narrow what is returned, not what is read); `true` when there were more.
-pub(super) async fn since(
+pub(super) async fn newest_since(
     client: &aws_sdk_dynamodb::Client,
     listing: Listing<'_>,
     since: u64,

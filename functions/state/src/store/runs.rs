@@ -3,7 +3,7 @@
 //! `running` once, by its execution's end event or a cancel, and is never rewritten after.
 //! Nothing writes a run's item while it runs: its steps are their own items.
 
-use super::listing::{newest_first, since, Listing};
+use super::listing::{newest_first, newest_since, Listing};
 use super::{decode, lost_condition, n, now_ms, s, State, StateError};
 use crate::record::{Page, PageRequest, RunEnd, RunOutcome, RunRecord, RunStatus, RunTotals};
 use crate::schema::{Table, BY_TENANT, RUNS_BY_STATUS};
@@ -280,7 +280,7 @@ impl Runs<'_> {
                 .into_iter()
                 .collect(),
         };
-        let (items, more) = since(
+        let (items, more) = newest_since(
             &self.state.client,
             listing,
             since_ms,
