@@ -275,9 +275,10 @@ impl<B: Backend> Api<B> {
         let hint = switchyard_sdk::ir::closest(workflow, self.workflows.iter().map(|w| w.name))
             .map(|near| format!("; did you mean `{near}`?"))
             .unwrap_or_default();
+        let shown: String = workflow.chars().take(80).collect();
         Err(ApiError::bad_field(
             "workflow",
-            format!("no workflow named `{workflow}`{hint}"),
+            format!("no workflow named `{shown}`{hint}"),
         ))
     }
 
