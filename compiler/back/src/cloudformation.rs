@@ -4,13 +4,15 @@
 //!
 //! The same template deploys to AWS and to LocalStack; parameters carry the differences
 //! (code location, environment, a DynamoDB endpoint for DynamoDB Local, whether the stack
-//! owns the tables).
+//! owns the tables). What LocalStack's CloudFormation cannot create (the CloudWatch
+//! dashboard) is created on AWS only (the `OnAws` condition).
 
 use serde_json::{json, Map, Value};
 
 use super::manifest::Manifest;
 use super::{pascal_case, RUN_TRACKER_SUBSTITUTION};
 use switchyard_ir::{GRAPH_WORKFLOW_PREFIX, RESOURCE_PREFIX};
+use switchyard_state::schema::metrics::{self, Metric};
 use switchyard_state::schema::{
     env, Key, PlatformFunction as Platform, Table, TableSpec, RUN_END_STATUSES,
 };
@@ -27,6 +29,91 @@ const RUN_STATUS_EVENTS: &str = "RunStatusEvents";
 const GRAPH_ROLE: &str = "GraphStateMachineRole";
 /// Memory for every function; Rust agents need little, Lambda's CPU share scales with it.
 const FUNCTION_MEMORY_MB: u32 = 256;
+/// Logical id of the CloudWatch dashboard, and the condition it is created under: on AWS
+/// only (a local deployment names its DynamoDB Local endpoint, and LocalStack 4.8's
+/// CloudFormation has no `AWS::CloudWatch::Dashboard`).
+const DASHBOARD: &str = "Dashboard";
+const ON_AWS: &str = "OnAws";
+/// The dashboard's graphs: title, the dimensions its lines are split by, the metric and the
+/// statistic. Each line is one workflow, agent or gate found by a search, so graphs run at
+/// run time and agents deployed later show without a new template.
+const DASHBOARD_GRAPHS: [(&str, &[&str], Metric, &str); 12] = [
+    (
+        "Runs succeeded, per workflow",
+        &[metrics::WORKFLOW],
+        metrics::RUN_SUCCEEDED,
+        "Sum",
+    ),
+    (
+        "Runs failed, per workflow",
+        &[metrics::WORKFLOW],
+        metrics::RUN_FAILED,
+        "Sum",
+    ),
+    (
+        "Runs cancelled, per workflow",
+        &[metrics::WORKFLOW],
+        metrics::RUN_CANCELLED,
+        "Sum",
+    ),
+    // Each end counts 1 in one of the three: the average of one is its rate.
+    (
+        "Completion rate, per workflow",
+        &[metrics::WORKFLOW],
+        metrics::RUN_SUCCEEDED,
+        "Average",
+    ),
+    (
+        "Run duration p95 (ms), per workflow",
+        &[metrics::WORKFLOW],
+        metrics::RUN_DURATION,
+        "p95",
+    ),
+    (
+        "Approval turnaround p95 (ms), per gate",
+        &[metrics::WORKFLOW, metrics::GATE],
+        metrics::APPROVAL_TURNAROUND,
+        "p95",
+    ),
+    (
+        "Agent success rate, per agent",
+        &[metrics::AGENT],
+        metrics::AGENT_SUCCEEDED,
+        "Average",
+    ),
+    (
+        "Agent failures, per agent",
+        &[metrics::AGENT],
+        metrics::AGENT_FAILED,
+        "Sum",
+    ),
+    (
+        "Agent latency p95 (ms), per agent",
+        &[metrics::AGENT],
+        metrics::AGENT_LATENCY,
+        "p95",
+    ),
+    (
+        "Agent failures, per workflow and agent",
+        &[metrics::WORKFLOW, metrics::AGENT],
+        metrics::AGENT_FAILED,
+        "Sum",
+    ),
+    (
+        "Tokens, per agent",
+        &[metrics::AGENT],
+        metrics::TOKENS,
+        "Sum",
+    ),
+    (
+        "Cost (USD), per agent",
+        &[metrics::AGENT],
+        metrics::COST_USD,
+        "Sum",
+    ),
+];
+/// Seconds each point of a graph sums.
+const DASHBOARD_PERIOD: u32 = 300;
 
 pub fn write(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> String {
     let mut text = serde_json::to_string_pretty(&template(manifest, definitions))
@@ -484,6 +571,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             }),
         );
     }
+    resources.insert(DASHBOARD.into(), dashboard());
     outputs.insert(
         LINK_SECRET_PARAMETER.into(),
         json!({ "Description": "SSM parameter holding the approval link secret (its name only)", "Value": { "Ref": LINK_SECRET_PARAMETER } }),
@@ -518,6 +606,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
         "Conditions": {
             "CreateTables": { "Fn::Equals": [{ "Ref": "ManageTables" }, "true"] },
             "CustomDynamoDbEndpoint": { "Fn::Not": [{ "Fn::Equals": [{ "Ref": "DynamoDbEndpoint" }, ""] }] },
+            ON_AWS: { "Fn::Equals": [{ "Ref": "DynamoDbEndpoint" }, ""] },
             "LimitPublicConcurrency": { "Fn::Not": [{ "Fn::Equals": [{ "Ref": "PublicFunctionConcurrency" }, "0"] }] },
         },
         "Resources": resources,
@@ -556,6 +645,51 @@ fn link_secret_policy() -> Value {
             // Parameter names start with `/` (the AllowedPattern), so this is `parameter/...`.
             json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{LINK_SECRET_PARAMETER}}}") }),
         ),
+    })
+}
+
+/// The CloudWatch dashboard of the metrics the functions emit, three graphs a row.
+fn dashboard() -> Value {
+    const WIDTH: usize = 8;
+    const HEIGHT: usize = 6;
+    let widgets: Vec<Value> = DASHBOARD_GRAPHS
+        .iter()
+        .enumerate()
+        .map(|(i, (title, dimensions, metric, stat))| {
+            let schema = [metrics::NAMESPACE]
+                .iter()
+                .chain(dimensions.iter())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(",");
+            let search = format!(
+                "SEARCH('{{{schema}}} MetricName=\"{}\"', '{stat}', {DASHBOARD_PERIOD})",
+                metric.name
+            );
+            json!({
+                "type": "metric",
+                "x": (i % 3) * WIDTH,
+                "y": (i / 3) * HEIGHT,
+                "width": WIDTH,
+                "height": HEIGHT,
+                "properties": {
+                    "title": title,
+                    "region": "${AWS::Region}",
+                    "view": "timeSeries",
+                    "stat": stat,
+                    "period": DASHBOARD_PERIOD,
+                    "metrics": [[{ "expression": search, "id": "lines" }]],
+                },
+            })
+        })
+        .collect();
+    json!({
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Condition": ON_AWS,
+        "Properties": {
+            "DashboardName": { "Ref": "AWS::StackName" },
+            "DashboardBody": { "Fn::Sub": json!({ "widgets": widgets }).to_string() },
+        },
     })
 }
 

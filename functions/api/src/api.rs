@@ -8,7 +8,9 @@ mod events;
 mod fixtures;
 mod graphs;
 mod logs;
+mod metrics;
 mod runs;
+mod stats;
 mod timeline;
 
 use std::time::Instant;
@@ -176,6 +178,7 @@ impl<B: Backend> Api<B> {
                     .await
             }
             Route::GetAgent(name) => self.get_agent(request, name, tenant).await,
+            Route::Metrics => self.metrics(request, tenant).await,
         }
     }
 
@@ -259,6 +262,7 @@ mod tests {
             ("GET", "/agents/copywriter"),
             ("POST", "/graphs/run"),
             ("POST", "/run-graph"),
+            ("GET", "/metrics"),
         ] {
             let (status, body) = call(&api, ApiRequest::new(method, path));
             assert_eq!(

@@ -7,9 +7,9 @@ use switchyard_lambda::ConfigError;
 use switchyard_state::schema::env;
 
 use crate::backend::{
-    ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, ExecutionStatus, GraphRecord,
-    HistoryItem, LogEvent, Page, PageRequest, ParkedRecord, RunEnd, RunFilter, RunRecord,
-    StepRecord,
+    ApprovalOutcome, ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution,
+    ExecutionStatus, GraphRecord, HistoryItem, LogEvent, Page, PageRequest, ParkedRecord, RunEnd,
+    RunFilter, RunOutcome, RunRecord, StepRecord,
 };
 use crate::keys::ApiKeys;
 
@@ -364,6 +364,20 @@ impl Backend for AwsBackend {
         Ok(self.state().runs().of_tenant(tenant, filter, page).await?)
     }
 
+    async fn run_outcomes(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+        workflow: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<RunOutcome>, bool), BackendError> {
+        Ok(self
+            .state()
+            .runs()
+            .outcomes_since(tenant, since_ms, workflow, limit)
+            .await?)
+    }
+
     async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, BackendError> {
         Ok(self.state().steps().of_run(run_id).await?)
     }
@@ -396,6 +410,20 @@ impl Backend for AwsBackend {
             .state()
             .approvals()
             .of_tenant(tenant, status, page)
+            .await?)
+    }
+
+    async fn approval_outcomes(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+        workflow: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ApprovalOutcome>, bool), BackendError> {
+        Ok(self
+            .state()
+            .approvals()
+            .outcomes_since(tenant, since_ms, workflow, limit)
             .await?)
     }
 

@@ -10,8 +10,8 @@ use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 pub use switchyard_state::store::RunFilter;
 use switchyard_state::StateError;
 pub use switchyard_state::{
-    ApprovalRecord, ApprovalStatus, GraphRecord, Page, PageCursor, PageRequest, ParkedRecord,
-    RunEnd, RunRecord, RunStatus, StepRecord, StepStatus,
+    ApprovalOutcome, ApprovalRecord, ApprovalStatus, GraphRecord, Page, PageCursor, PageRequest,
+    ParkedRecord, RunEnd, RunOutcome, RunRecord, RunStatus, StepRecord, StepStatus,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +152,16 @@ pub trait Backend: Send + Sync {
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<RunRecord>, BackendError>> + Send;
 
+    /// The tenant's runs started at or after `since_ms` (of `workflow` alone, if given),
+    /// newest first: at most `limit` read, `true` when there were more.
+    fn run_outcomes(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+        workflow: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<RunOutcome>, bool), BackendError>> + Send;
+
     fn steps(
         &self,
         run_id: &str,
@@ -179,6 +189,16 @@ pub trait Backend: Send + Sync {
         status: Option<ApprovalStatus>,
         page: &PageRequest,
     ) -> impl Future<Output = Result<Page<ApprovalRecord>, BackendError>> + Send;
+
+    /// The tenant's approval requests created at or after `since_ms` (of `workflow` alone,
+    /// if given), newest first: at most `limit` read, `true` when there were more.
+    fn approval_outcomes(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+        workflow: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<ApprovalOutcome>, bool), BackendError>> + Send;
 
     /// `None` if the execution does not exist (any more).
     fn execution(

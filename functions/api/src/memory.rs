@@ -7,9 +7,9 @@ use std::sync::{Mutex, MutexGuard};
 use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 
 use crate::backend::{
-    ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, GraphRecord, HistoryItem,
-    LogEvent, Page, PageCursor, PageRequest, ParkedRecord, RunEnd, RunFilter, RunRecord, RunStatus,
-    StepRecord,
+    ApprovalOutcome, ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, GraphRecord,
+    HistoryItem, LogEvent, Page, PageCursor, PageRequest, ParkedRecord, RunEnd, RunFilter,
+    RunOutcome, RunRecord, RunStatus, StepRecord,
 };
 use crate::keys::hash_key;
 
@@ -100,6 +100,24 @@ impl MemoryBackend {
         }
         Ok(state)
     }
+}
+
+/// The newest `limit` of `items` at or after `since` (by `created_at`), then those `keep`
+/// holds, as DynamoDB reads a window and filters what it read; `true` when there were more.
+fn window_of<T, O>(
+    items: impl Iterator<Item = T>,
+    created_at: impl Fn(&T) -> u64,
+    since: u64,
+    keep: impl Fn(&T) -> bool,
+    limit: usize,
+    outcome: impl Fn(&T) -> O,
+) -> (Vec<O>, bool) {
+    let mut read: Vec<T> = items.filter(|item| created_at(item) >= since).collect();
+    read.sort_by_key(|item| std::cmp::Reverse(created_at(item)));
+    let more = read.len() > limit;
+    read.truncate(limit);
+    let kept = read.iter().filter(|item| keep(item)).map(outcome).collect();
+    (kept, more)
 }
 
 fn page_of<T: Clone>(
@@ -282,6 +300,24 @@ impl Backend for MemoryBackend {
         Ok((steps, more))
     }
 
+    async fn run_outcomes(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+        workflow: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<RunOutcome>, bool), BackendError> {
+        let state = self.check()?;
+        Ok(window_of(
+            state.runs.values().filter(|r| r.tenant_id == tenant),
+            |r| r.created_at,
+            since_ms,
+            |r| workflow.is_none_or(|w| w == r.workflow),
+            limit,
+            |r| RunOutcome::from(*r),
+        ))
+    }
+
     async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, BackendError> {
         Ok(self
             .check()?
@@ -323,6 +359,24 @@ impl Backend for MemoryBackend {
                 created_at: a.created_at,
             },
             page,
+        ))
+    }
+
+    async fn approval_outcomes(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+        workflow: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ApprovalOutcome>, bool), BackendError> {
+        let state = self.check()?;
+        Ok(window_of(
+            state.approvals.iter().filter(|a| a.tenant_id == tenant),
+            |a| a.created_at,
+            since_ms / 1000,
+            |a| workflow.is_none_or(|w| w == a.workflow),
+            limit,
+            |a| ApprovalOutcome::from(*a),
         ))
     }
 

@@ -22,6 +22,7 @@ pub enum Route<'a> {
     RunGraph,
     /// The AI Orchestra service's `POST /run-graph`.
     RunGraphOrchestra,
+    Metrics,
 }
 
 impl Route<'_> {
@@ -49,6 +50,7 @@ impl Route<'_> {
             Route::GetAgent(_) => "get_agent",
             Route::RunGraph => "run_graph",
             Route::RunGraphOrchestra => "run_graph_orchestra",
+            Route::Metrics => "metrics",
         }
     }
 }
@@ -103,6 +105,7 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
         ["agents", name] => only(&["GET"], Route::GetAgent(name)),
         ["graphs", "run"] => only(&["POST"], Route::RunGraph),
         ["run-graph"] => only(&["POST"], Route::RunGraphOrchestra),
+        ["metrics"] => only(&["GET"], Route::Metrics),
         _ => Err(not_found(path)),
     }
 }
@@ -167,6 +170,7 @@ mod tests {
             route("GET", "/agents/copywriter").ok(),
             Some(Route::GetAgent("copywriter"))
         );
+        assert_eq!(route("GET", "/metrics").ok(), Some(Route::Metrics));
     }
 
     #[test]
@@ -186,6 +190,7 @@ mod tests {
         assert_eq!(status("DELETE", "/runs/r-1/logs"), 405);
         assert_eq!(status("POST", "/agents"), 405);
         assert_eq!(status("GET", "/agents/a/b"), 404);
+        assert_eq!(status("POST", "/metrics"), 405);
     }
 
     #[test]
@@ -204,6 +209,7 @@ mod tests {
             ("/agents/{name}", &["get"]),
             ("/graphs/run", &["post"]),
             ("/run-graph", &["post"]),
+            ("/metrics", &["get"]),
         ] {
             let section = spec
                 .split(&format!("\n  {path}:\n"))

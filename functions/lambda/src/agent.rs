@@ -1,5 +1,6 @@
 //! Runs one registered agent for a Step Functions task: resolves offloaded input, records
-//! the attempt in DynamoDB with its latency, tokens and cost, offloads a large output.
+//! the attempt in DynamoDB with its latency, tokens and cost (and reports them as
+//! CloudWatch metrics, [`crate::emf`]), offloads a large output.
 
 use std::sync::Arc;
 
@@ -170,6 +171,7 @@ impl AgentRuntime {
         let attempt = StepRecord::started(
             &run.run_id,
             &run.tenant_id,
+            &run.workflow,
             &key,
             self.registration.name,
             now_ms(),
@@ -232,7 +234,8 @@ impl AgentRuntime {
                 "agent failed"
             ),
         }
-        let finished = attempt.finished(&usage, error, now_ms());
+        let now = now_ms();
+        let finished = attempt.finished(&usage, error, now);
         // Ignored if the start's wait is over (its write then runs to completion).
         let _ = ended.send(());
         let steps = self.state.steps();
@@ -243,13 +246,19 @@ impl AgentRuntime {
             Ok(Err(e)) => tracing::warn!(error = %e, "could not record the attempt's start"),
             Err(e) => tracing::warn!(error = %e, "recording the attempt's start did not finish"),
         }
-        match recorded_end {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!("duplicate invocation of a finished attempt; its first end stands")
-            }
+        let first_end = match recorded_end {
+            Ok(first) => first,
             // The step's own outcome stands; a lost record is logged, not turned into a failure.
-            Err(e) => tracing::error!(error = %e, "could not record the step attempt"),
+            Err(e) => {
+                tracing::error!(error = %e, "could not record the step attempt");
+                true
+            }
+        };
+        if first_end {
+            crate::emf::emit(&crate::emf::agent_attempt(&finished, now));
+        } else {
+            // The first invocation's end stands, and was counted.
+            tracing::warn!("duplicate invocation of a finished attempt; its first end stands");
         }
         result
     }

@@ -6,6 +6,7 @@
 //! items, an uncaught error). A RUNNING event, should a rule send one, records a start. The
 //! calls a definition still makes are on a gate's timeout path (`approval_expired`) and from
 //! a paused run's step waiting at its boundary (`parked`, whose token a resume sends back).
+//! Each end is also counted as a CloudWatch metric of its workflow ([`crate::emf::run_end`]).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -61,6 +62,11 @@ pub struct StatusChange {
     pub error: Option<String>,
     #[serde(default)]
     pub cause: Option<String>,
+    /// Epoch milliseconds of the execution's start and stop, as the event carries them.
+    #[serde(rename = "startDate", default)]
+    pub start_date: Option<u64>,
+    #[serde(rename = "stopDate", default)]
+    pub stop_date: Option<u64>,
 }
 
 /// What a status change means for the run's record.
@@ -99,6 +105,11 @@ impl StatusChange {
             }),
             other => return Err(TrackerError::UnknownStatus(other.to_owned())),
         })
+    }
+
+    /// How long the execution ran, when the event says when it started and stopped.
+    pub fn duration_ms(&self) -> Option<u64> {
+        Some(self.stop_date?.saturating_sub(self.start_date?))
     }
 
     /// The run as far as the event knows it: tenant from the envelope, workflow from the
@@ -255,6 +266,16 @@ async fn record(
             if expired > 0 {
                 tracing::info!(run_id = %run.run_id, expired, "approvals of an ended run expired");
             }
+            // One end event per execution, however the run's record was ended (a cancel
+            // records it first): each is counted here, once everything it changes is written
+            // (a failed write retries the event).
+            crate::emf::emit(&crate::emf::run_end(
+                &run.workflow,
+                &run.run_id,
+                &end,
+                change.duration_ms(),
+                now_ms(),
+            ));
         }
     }
     tracing::info!(
@@ -360,6 +381,16 @@ mod tests {
             Some(Change::Ended(RunEnd::Cancelled))
         );
         assert!(change("PAUSED", json!({})).change().is_err());
+    }
+
+    #[test]
+    fn an_end_knows_its_duration_when_the_event_says_when_it_started_and_stopped() {
+        let timed = change(
+            "SUCCEEDED",
+            json!({ "startDate": 1_700_000_000_000u64, "stopDate": 1_700_000_002_500u64 }),
+        );
+        assert_eq!(timed.duration_ms(), Some(2_500));
+        assert_eq!(change("SUCCEEDED", json!({})).duration_ms(), None);
     }
 
     #[test]

@@ -173,6 +173,68 @@ impl RunRecord {
     }
 }
 
+/// What figures over many runs read of each (`GET /metrics`): its record without the
+/// summaries, output and cause, which can be large (an output up to 256 KiB).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    pub run_id: String,
+    pub tenant_id: String,
+    pub workflow: String,
+    pub status: RunStatus,
+    /// Epoch milliseconds, as is `finished_at`.
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_error: Option<String>,
+    #[serde(default)]
+    pub tokens_in: u64,
+    #[serde(default)]
+    pub tokens_out: u64,
+    #[serde(default)]
+    pub cost_usd: f64,
+}
+
+impl RunOutcome {
+    /// The attributes it is read from (its fields).
+    pub const ATTRIBUTES: &'static [&'static str] = &[
+        "run_id",
+        "tenant_id",
+        "workflow",
+        "status",
+        "created_at",
+        "finished_at",
+        "failure_error",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+    ];
+
+    /// How long it ran, once it ended.
+    pub fn duration_ms(&self) -> Option<u64> {
+        self.finished_at
+            .filter(|_| self.status.is_finished())
+            .map(|end| end.saturating_sub(self.created_at))
+    }
+}
+
+impl From<&RunRecord> for RunOutcome {
+    fn from(run: &RunRecord) -> RunOutcome {
+        RunOutcome {
+            run_id: run.run_id.clone(),
+            tenant_id: run.tenant_id.clone(),
+            workflow: run.workflow.clone(),
+            status: run.status,
+            created_at: run.created_at,
+            finished_at: run.finished_at,
+            failure_error: run.failure_error.clone(),
+            tokens_in: run.tokens_in,
+            tokens_out: run.tokens_out,
+            cost_usd: run.cost_usd,
+        }
+    }
+}
+
 /// A run's usage: the sum over its step attempts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct RunTotals {
@@ -315,6 +377,9 @@ pub struct StepRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     pub tenant_id: String,
+    /// The workflow of its run (absent on records written before attempts carried it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
     /// `<tenant>#<agent>`, the key of the steps table's `by-agent` index (see
     /// [`StepRecord::tenant_agent_key`]); absent on records without an agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -351,6 +416,7 @@ impl StepRecord {
     pub fn started(
         run_id: &str,
         tenant_id: &str,
+        workflow: &str,
         key: &AttemptKey<'_>,
         agent: &str,
         now_ms: u64,
@@ -363,6 +429,7 @@ impl StepRecord {
             attempt: u64::from(key.attempt),
             agent: Some(agent.to_owned()),
             tenant_id: tenant_id.to_owned(),
+            workflow: Some(workflow.to_owned()),
             tenant_agent: Some(StepRecord::tenant_agent_key(tenant_id, agent)),
             status: StepStatus::Running,
             started_at: now_ms,
@@ -451,6 +518,64 @@ pub struct ApprovalRecord {
     /// Decided by the development auto-approver.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub auto_approved: bool,
+}
+
+/// What figures over many approval requests read of each (`GET /metrics`): its record
+/// without the summary, links and notes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalOutcome {
+    pub request_id: String,
+    pub run_id: String,
+    pub tenant_id: String,
+    #[serde(default)]
+    pub workflow: String,
+    pub gate: String,
+    pub status: ApprovalStatus,
+    /// Epoch seconds, as is `decided_at`.
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<u64>,
+}
+
+impl ApprovalOutcome {
+    /// The attributes it is read from (its fields).
+    pub const ATTRIBUTES: &'static [&'static str] = &[
+        "request_id",
+        "run_id",
+        "tenant_id",
+        "workflow",
+        "gate",
+        "status",
+        "created_at",
+        "decided_at",
+    ];
+
+    /// From its creation to its decision, for a request decided and delivered to its run
+    /// (`approved` or `rejected`). Both times are whole seconds.
+    pub fn turnaround_ms(&self) -> Option<u64> {
+        let delivered = matches!(
+            self.status,
+            ApprovalStatus::Approved | ApprovalStatus::Rejected
+        );
+        self.decided_at
+            .filter(|_| delivered)
+            .map(|at| at.saturating_sub(self.created_at) * 1000)
+    }
+}
+
+impl From<&ApprovalRecord> for ApprovalOutcome {
+    fn from(approval: &ApprovalRecord) -> ApprovalOutcome {
+        ApprovalOutcome {
+            request_id: approval.request_id.clone(),
+            run_id: approval.run_id.clone(),
+            tenant_id: approval.tenant_id.clone(),
+            workflow: approval.workflow.clone(),
+            gate: approval.gate.clone(),
+            status: approval.status,
+            created_at: approval.created_at,
+            decided_at: approval.decided_at,
+        }
+    }
 }
 
 /// The reserved decision every gate allows.
@@ -671,6 +796,64 @@ mod tests {
         }
         assert_eq!(Decision::Reject.outcome(), ApprovalStatus::Rejected);
         assert_eq!(Decision::from("b").outcome(), ApprovalStatus::Approved);
+    }
+
+    /// The attribute names an outcome is read by are exactly the fields it decodes.
+    fn attributes_of<T: Serialize>(value: &T) -> Vec<String> {
+        let mut keys: Vec<String> = serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    fn sorted(names: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn outcomes_are_their_records_narrowed_to_the_attributes_they_read() {
+        let mut run = RunRecord::started("r1", "t1", "wf", 1_000);
+        run.status = RunStatus::Failed;
+        run.finished_at = Some(4_500);
+        run.failure_error = Some("Agent.Permanent".into());
+        run.output = Some("{}".into());
+        let outcome = RunOutcome::from(&run);
+        assert_eq!(attributes_of(&outcome), sorted(RunOutcome::ATTRIBUTES));
+        assert_eq!(
+            serde_json::from_value::<RunOutcome>(serde_json::to_value(&run).unwrap_or_default())
+                .ok(),
+            Some(outcome.clone())
+        );
+        assert_eq!(outcome.duration_ms(), Some(3_500));
+        assert_eq!(
+            RunOutcome::from(&RunRecord::started("r2", "t1", "wf", 1)).duration_ms(),
+            None
+        );
+
+        let approval = ApprovalRecord {
+            request_id: "q".into(),
+            run_id: "r1".into(),
+            tenant_id: "t1".into(),
+            workflow: "wf".into(),
+            gate: "g".into(),
+            status: ApprovalStatus::Rejected,
+            created_at: 100,
+            decided_at: Some(130),
+            notes: Some("no".into()),
+            ..ApprovalRecord::default()
+        };
+        let outcome = ApprovalOutcome::from(&approval);
+        assert_eq!(attributes_of(&outcome), sorted(ApprovalOutcome::ATTRIBUTES));
+        assert_eq!(outcome.turnaround_ms(), Some(30_000));
+        let deciding = ApprovalOutcome {
+            status: ApprovalStatus::Deciding,
+            ..outcome
+        };
+        assert_eq!(deciding.turnaround_ms(), None);
     }
 
     #[test]

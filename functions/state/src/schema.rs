@@ -341,6 +341,98 @@ pub const RUN_END_STATUSES: [&str; 5] = [
     "PENDING_REDRIVE",
 ];
 
+/// The CloudWatch metrics the functions emit as Embedded Metric Format lines and the
+/// template's dashboard plots: one definition, so the dashboard names only what is emitted.
+pub mod metrics {
+    /// The namespace every metric is published under.
+    pub const NAMESPACE: &str = "Switchyard";
+
+    /// The dimensions metrics are split by.
+    pub const WORKFLOW: &str = "Workflow";
+    pub const AGENT: &str = "Agent";
+    pub const GATE: &str = "Gate";
+
+    /// A metric's unit, as CloudWatch names it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Unit {
+        Milliseconds,
+        Count,
+        None,
+    }
+
+    impl Unit {
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Unit::Milliseconds => "Milliseconds",
+                Unit::Count => "Count",
+                Unit::None => "None",
+            }
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Metric {
+        pub name: &'static str,
+        pub unit: Unit,
+    }
+
+    /// What one kind of event reports: the dimension sets each of its metrics is published
+    /// under, and the metrics.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct MetricSet {
+        pub dimensions: &'static [&'static [&'static str]],
+        pub metrics: &'static [Metric],
+    }
+
+    const fn metric(name: &'static str, unit: Unit) -> Metric {
+        Metric { name, unit }
+    }
+
+    /// One agent attempt's time, from its input resolved to its output offloaded.
+    pub const AGENT_LATENCY: Metric = metric("AgentLatency", Unit::Milliseconds);
+    /// 1 for an attempt that succeeded, else 0 (so the average is the success rate).
+    pub const AGENT_SUCCEEDED: Metric = metric("AgentSucceeded", Unit::Count);
+    /// 1 for an attempt that failed, else 0.
+    pub const AGENT_FAILED: Metric = metric("AgentFailed", Unit::Count);
+    /// Model tokens an attempt used, in and out.
+    pub const TOKENS: Metric = metric("Tokens", Unit::Count);
+    /// What an attempt's model calls cost, in US dollars.
+    pub const COST_USD: Metric = metric("CostUSD", Unit::None);
+    /// 1 for a run that ended this way, else 0 (one of the three is 1 at every end).
+    pub const RUN_SUCCEEDED: Metric = metric("RunSucceeded", Unit::Count);
+    pub const RUN_FAILED: Metric = metric("RunFailed", Unit::Count);
+    pub const RUN_CANCELLED: Metric = metric("RunCancelled", Unit::Count);
+    /// A run's time from its execution's start to its end.
+    pub const RUN_DURATION: Metric = metric("RunDuration", Unit::Milliseconds);
+    /// From an approval request's creation to its decision.
+    pub const APPROVAL_TURNAROUND: Metric = metric("ApprovalTurnaround", Unit::Milliseconds);
+
+    /// Each finished agent attempt (the agent runtime).
+    pub const AGENT_ATTEMPT: MetricSet = MetricSet {
+        dimensions: &[&[WORKFLOW, AGENT], &[AGENT]],
+        metrics: &[
+            AGENT_LATENCY,
+            AGENT_SUCCEEDED,
+            AGENT_FAILED,
+            TOKENS,
+            COST_USD,
+        ],
+    };
+    /// Each run's end (the run-tracker).
+    pub const RUN_END: MetricSet = MetricSet {
+        dimensions: &[&[WORKFLOW]],
+        metrics: &[RUN_SUCCEEDED, RUN_FAILED, RUN_CANCELLED, RUN_DURATION],
+    };
+    /// Each approval decision (the one decision path).
+    pub const APPROVAL_DECISION: MetricSet = MetricSet {
+        dimensions: &[&[WORKFLOW, GATE]],
+        metrics: &[APPROVAL_TURNAROUND],
+    };
+
+    /// Everything the functions emit.
+    pub const ALL: [MetricSet; 3] = [AGENT_ATTEMPT, RUN_END, APPROVAL_DECISION];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +455,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn metric_names_are_unique_and_dimension_sets_within_limits() {
+        let mut names = std::collections::BTreeSet::new();
+        for set in metrics::ALL {
+            for metric in set.metrics {
+                assert!(names.insert(metric.name), "{} twice", metric.name);
+            }
+            // CloudWatch takes at most 30 dimensions per metric.
+            assert!(set
+                .dimensions
+                .iter()
+                .all(|d| !d.is_empty() && d.len() <= 30));
         }
     }
 

@@ -11,6 +11,7 @@ mod demo;
 mod deployment;
 mod error;
 mod graph;
+mod metrics;
 mod output;
 mod progress;
 mod runs;
@@ -56,6 +57,9 @@ enum Command {
     /// Graphs of registered agents sent as JSON.
     #[command(subcommand)]
     Graph(graph::GraphCommand),
+    /// Workflow completion and failure rates, execution times, agent success rates and
+    /// approval turnaround for this tenant over a recent window.
+    Metrics(metrics::MetricsArgs),
     /// Serve the API over local HTTP.
     Serve(serve::ServeArgs),
     /// Manage tenants' API keys.
@@ -149,6 +153,7 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
             Command::Approve(args) => approve::run(&context, args).await,
             Command::Agents(args) => agents::run(&context, args).await,
             Command::Graph(command) => graph::run(&context, command).await,
+            Command::Metrics(args) => metrics::run(&context, args).await,
             Command::Serve(args) => serve::run(&context, args).await,
             Command::Tenants(command) => tenants::run(&context, command).await,
         }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use switchyard_sdk::AgentRegistration;
 
+use super::stats::nearest_rank;
 use super::Api;
 use crate::backend::{Backend, StepRecord, StepStatus};
 use crate::error::ApiError;
@@ -123,12 +124,6 @@ impl Health {
     }
 }
 
-/// The nearest-rank percentile of sorted, non-empty `values`.
-fn nearest_rank(values: &[u64], percent: usize) -> u64 {
-    let rank = (values.len() * percent).div_ceil(100).max(1);
-    values[rank - 1]
-}
-
 impl<B: Backend> Api<B> {
     pub(super) async fn list_agents(
         &self,
@@ -139,7 +134,7 @@ impl<B: Backend> Api<B> {
             &request.query,
             &["capability", "workflow", "window_minutes"],
         )?;
-        let window = window_minutes(&params)?;
+        let window = window_minutes(&params, DEFAULT_WINDOW_MINUTES, MAX_WINDOW_MINUTES)?;
         let capability = params.get("capability").filter(|c| !c.is_empty());
         let workflow = params.get("workflow").filter(|w| !w.is_empty());
         if let Some(workflow) = workflow {
@@ -157,19 +152,15 @@ impl<B: Backend> Api<B> {
             .filter(|a| capability.is_none_or(|c| a.capabilities.contains(&c.as_str())))
             .filter(|a| workflow.is_none_or(|w| self.workflows_of(a.name).contains(&w.as_str())))
             .collect();
-        let since = since_ms(window);
-        let mut views = Vec::with_capacity(chosen.len());
-        for batch in chosen.chunks(CONCURRENT_READS) {
-            let healths = futures::future::join_all(
-                batch
-                    .iter()
-                    .map(|agent| self.agent_health(tenant, agent.name, window, since)),
-            )
-            .await;
-            for (agent, health) in batch.iter().zip(healths) {
-                views.push(self.agent_view(agent, health?));
-            }
-        }
+        let names: Vec<&str> = chosen.iter().map(|a| a.name).collect();
+        let attempts = self.attempts_of(tenant, &names, since_ms(window)).await?;
+        let views: Vec<AgentView<'_>> = chosen
+            .iter()
+            .zip(attempts)
+            .map(|(agent, (attempts, truncated))| {
+                self.agent_view(agent, Health::of(&attempts, window, truncated))
+            })
+            .collect();
         Ok(ApiResponse::json(
             200,
             &json!({ "agents": views, "window_minutes": window }),
@@ -183,34 +174,47 @@ impl<B: Backend> Api<B> {
         tenant: &str,
     ) -> Result<ApiResponse, ApiError> {
         let params = request::query(&request.query, &["window_minutes"])?;
-        let window = window_minutes(&params)?;
+        let window = window_minutes(&params, DEFAULT_WINDOW_MINUTES, MAX_WINDOW_MINUTES)?;
         let Some(agent) = self.agents.iter().find(|a| a.name == name) else {
             let hint = switchyard_sdk::ir::closest(name, self.agents.iter().map(|a| a.name))
                 .map(|near| format!("; did you mean `{near}`?"))
                 .unwrap_or_default();
             return Err(ApiError::NotFound(format!("no agent named `{name}`{hint}")));
         };
-        let health = self
-            .agent_health(tenant, agent.name, window, since_ms(window))
-            .await?;
+        let (attempts, truncated) = self
+            .attempts_of(tenant, &[agent.name], since_ms(window))
+            .await?
+            .pop()
+            .unwrap_or_default();
+        let health = Health::of(&attempts, window, truncated);
         Ok(ApiResponse::json(200, &self.agent_view(agent, health)))
     }
 
-    async fn agent_health(
+    /// Each agent's attempts started at or after `since`: the tenant's, newest first, at most
+    /// [`MAX_ATTEMPTS`] of them and whether there were more; [`CONCURRENT_READS`] agents at
+    /// a time.
+    pub(super) async fn attempts_of(
         &self,
         tenant: &str,
-        agent: &str,
-        window: u64,
+        agents: &[&str],
         since: u64,
-    ) -> Result<Health, ApiError> {
-        let (attempts, truncated) = self
-            .backend
-            .agent_steps(tenant, agent, since, MAX_ATTEMPTS)
-            .await?;
-        Ok(Health::of(&attempts, window, truncated))
+    ) -> Result<Vec<(Vec<StepRecord>, bool)>, ApiError> {
+        let mut read = Vec::with_capacity(agents.len());
+        for batch in agents.chunks(CONCURRENT_READS) {
+            let results = futures::future::join_all(
+                batch
+                    .iter()
+                    .map(|agent| self.backend.agent_steps(tenant, agent, since, MAX_ATTEMPTS)),
+            )
+            .await;
+            for result in results {
+                read.push(result?);
+            }
+        }
+        Ok(read)
     }
 
-    fn workflows_of(&self, agent: &str) -> &[&'static str] {
+    pub(super) fn workflows_of(&self, agent: &str) -> &[&'static str] {
         self.agent_workflows
             .get(agent)
             .map(Vec::as_slice)
@@ -233,17 +237,22 @@ impl<B: Backend> Api<B> {
     }
 }
 
-fn window_minutes(params: &std::collections::BTreeMap<String, String>) -> Result<u64, ApiError> {
+/// The `window_minutes` parameter: `default` when absent, from 1 to `max`.
+pub(super) fn window_minutes(
+    params: &std::collections::BTreeMap<String, String>,
+    default: u64,
+    max: u64,
+) -> Result<u64, ApiError> {
     match params.get("window_minutes").filter(|v| !v.is_empty()) {
-        None => Ok(DEFAULT_WINDOW_MINUTES),
+        None => Ok(default),
         Some(v) => v
             .parse::<u64>()
             .ok()
-            .filter(|n| (1..=MAX_WINDOW_MINUTES).contains(n))
+            .filter(|n| (1..=max).contains(n))
             .ok_or_else(|| {
                 ApiError::bad_field(
                     "window_minutes",
-                    format!("expected a number of minutes from 1 to {MAX_WINDOW_MINUTES}"),
+                    format!("expected a number of minutes from 1 to {max}"),
                 )
             }),
     }
@@ -457,13 +466,7 @@ mod tests {
     }
 
     #[test]
-    fn percentiles_are_nearest_rank() {
-        assert_eq!(nearest_rank(&[7], 95), 7);
-        let hundred: Vec<u64> = (1..=100).collect();
-        assert_eq!(
-            (nearest_rank(&hundred, 50), nearest_rank(&hundred, 95)),
-            (50, 95)
-        );
+    fn no_attempts_no_latency() {
         assert_eq!(Health::of(&[], 5, false).latency_ms, None);
     }
 }

@@ -309,7 +309,7 @@ impl ApprovalStore {
     }
 
     /// Resumes the run with a `deciding` request's recorded decision, then records the final
-    /// status. Safe to repeat: Step Functions refuses a second resume of the same token, and
+    /// status (and whoever records it counts the decision's turnaround). Safe to repeat: Step Functions refuses a second resume of the same token, and
     /// that is read as "already resumed" only after the first one succeeded.
     async fn complete(
         &self,
@@ -362,13 +362,23 @@ impl ApprovalStore {
             });
         }
         // The run is resumed; a concurrent retry may have recorded the status already.
-        if let Err(e) = self
+        record.status = status;
+        match self
             .state
             .approvals()
             .settle(&record.request_id, status)
             .await
         {
-            tracing::error!(request_id = %record.request_id, error = %e, "run resumed but its final status was not recorded");
+            // This call settled it: it alone counts the decision.
+            Ok(true) => {
+                if let Some(metric) = crate::emf::approval_decision(&record, now_ms()) {
+                    crate::emf::emit(&metric);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(request_id = %record.request_id, error = %e, "run resumed but its final status was not recorded")
+            }
         }
         tracing::info!(
             run_id = %record.run_id,
@@ -380,7 +390,6 @@ impl ApprovalStore {
             approver_verified = record.approver_verified.unwrap_or(false),
             "approval decided"
         );
-        record.status = status;
         Ok(record)
     }
 

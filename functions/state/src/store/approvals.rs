@@ -3,9 +3,9 @@
 //! `approved` or `rejected` once its run is resumed; it is `expired` only from `pending` or
 //! `deciding`. The task token is read only through [`Approvals::get`], never listed.
 
-use super::listing::{all_of, newest_first, Listing};
+use super::listing::{all_of, newest_first, newest_since, Listing};
 use super::{decode, encode, lost_condition, n, s, State, StateError};
-use crate::record::{ApprovalRecord, ApprovalStatus, Decided, Page, PageRequest};
+use crate::record::{ApprovalOutcome, ApprovalRecord, ApprovalStatus, Decided, Page, PageRequest};
 use crate::schema::{Table, APPROVALS_BY_RUN, BY_TENANT};
 
 const TABLE: Table = Table::Approvals;
@@ -222,5 +222,40 @@ impl Approvals<'_> {
                 .collect::<Result<_, _>>()?,
             next: page.next,
         })
+    }
+
+    /// A tenant's requests created at or after `since_ms` (of `workflow` alone, if given),
+    /// newest first, as outcomes: at most `limit` read, `true` when there were more. Requests
+    /// record whole seconds: one created in the second `since_ms` falls in counts.
+    pub async fn outcomes_since(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+        workflow: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ApprovalOutcome>, bool), StateError> {
+        let listing = Listing {
+            table: TABLE,
+            name: self.name(),
+            index: BY_TENANT,
+            tenant,
+            filters: workflow
+                .map(|w| ("workflow", w.to_owned()))
+                .into_iter()
+                .collect(),
+        };
+        let (items, more) = newest_since(
+            &self.state.client,
+            listing,
+            since_ms / 1000,
+            ApprovalOutcome::ATTRIBUTES,
+            limit,
+        )
+        .await?;
+        let outcomes = items
+            .iter()
+            .map(|item| decode(TABLE, item))
+            .collect::<Result<_, _>>()?;
+        Ok((outcomes, more))
     }
 }

@@ -1,4 +1,5 @@
-//! A tenant's items through a `by-tenant` index, newest first, bounded and resumable.
+//! A tenant's items through a `by-tenant` index, newest first: bounded and resumable pages,
+//! or bounded windows.
 
 use std::collections::HashMap;
 
@@ -136,6 +137,69 @@ pub(super) async fn all_of(
         start = output.last_evaluated_key().cloned();
         if start.is_none() {
             return Ok(items);
+        }
+    }
+}
+
+/// A tenant's items whose index range key is at least `since`, newest first, with only
+/// `attributes`. At most `limit` items are read (the listing's filters apply after the read,
+/// so they narrow what is returned, not what is read); `true` when there were more.
+pub(super) async fn newest_since(
+    client: &aws_sdk_dynamodb::Client,
+    listing: Listing<'_>,
+    since: u64,
+    attributes: &[&str],
+    limit: usize,
+) -> Result<(Vec<Item>, bool), StateError> {
+    let index = listing.index;
+    let range = index.range.map(|r| r.name).unwrap_or("created_at");
+    let mut names = HashMap::from([
+        ("#h".to_owned(), index.hash.name.to_owned()),
+        ("#r".to_owned(), range.to_owned()),
+    ]);
+    let mut values = HashMap::from([
+        (":h".to_owned(), s(listing.tenant)),
+        (":since".to_owned(), AttributeValue::N(since.to_string())),
+    ]);
+    let mut conditions = Vec::new();
+    for (i, (attribute, value)) in listing.filters.iter().enumerate() {
+        names.insert(format!("#f{i}"), (*attribute).to_owned());
+        values.insert(format!(":f{i}"), s(value.clone()));
+        conditions.push(format!("#f{i} = :f{i}"));
+    }
+    // Through placeholders: attributes may be reserved words (`status` is).
+    let mut projected = Vec::new();
+    for (i, attribute) in attributes.iter().enumerate() {
+        names.insert(format!("#p{i}"), (*attribute).to_owned());
+        projected.push(format!("#p{i}"));
+    }
+    let mut items = Vec::new();
+    let mut read = 0;
+    let mut start = None;
+    loop {
+        let output = client
+            .query()
+            .table_name(listing.name)
+            .index_name(index.name)
+            .key_condition_expression("#h = :h AND #r >= :since")
+            .set_filter_expression((!conditions.is_empty()).then(|| conditions.join(" AND ")))
+            .set_projection_expression((!projected.is_empty()).then(|| projected.join(", ")))
+            .set_expression_attribute_names(Some(names.clone()))
+            .set_expression_attribute_values(Some(values.clone()))
+            .scan_index_forward(false)
+            .limit((limit - read).clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| StateError::dynamodb(listing.table, "list a window", e))?;
+        read += output.scanned_count().max(0) as usize;
+        items.extend(output.items().iter().cloned());
+        start = output.last_evaluated_key().cloned();
+        if start.is_none() {
+            return Ok((items, false));
+        }
+        if read >= limit {
+            return Ok((items, true));
         }
     }
 }

@@ -272,6 +272,7 @@ mod tests {
             attempt: 1,
             agent: Some("a".into()),
             tenant_id: "t1".into(),
+            workflow: Some("wf".into()),
             tenant_agent: Some(StepRecord::tenant_agent_key("t1", "a")),
             status: StepStatus::Running,
             started_at: 9,

@@ -4,11 +4,11 @@
 //! event or a cancel, and is never rewritten after. Nothing else writes a run's item while it
 //! runs: its steps are their own items.
 
-use super::listing::{newest_first, Listing};
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::listing::{newest_first, newest_since, Listing};
 use super::{decode, lost_condition, n, now_ms, s, State, StateError};
-use crate::record::{Page, PageRequest, RunEnd, RunRecord, RunStatus, RunTotals};
+use crate::record::{Page, PageRequest, RunEnd, RunOutcome, RunRecord, RunStatus, RunTotals};
 use crate::schema::{Table, BY_TENANT, RUNS_BY_STATUS};
 
 const TABLE: Table = Table::Runs;
@@ -334,5 +334,39 @@ impl Runs<'_> {
                 .collect::<Result<_, _>>()?,
             next: page.next,
         })
+    }
+
+    /// A tenant's runs started at or after `since_ms` (of `workflow` alone, if given), newest
+    /// first, as outcomes: at most `limit` runs read, `true` when there were more.
+    pub async fn outcomes_since(
+        &self,
+        tenant: &str,
+        since_ms: u64,
+        workflow: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<RunOutcome>, bool), StateError> {
+        let listing = Listing {
+            table: TABLE,
+            name: self.name(),
+            index: BY_TENANT,
+            tenant,
+            filters: workflow
+                .map(|w| ("workflow", w.to_owned()))
+                .into_iter()
+                .collect(),
+        };
+        let (items, more) = newest_since(
+            &self.state.client,
+            listing,
+            since_ms,
+            RunOutcome::ATTRIBUTES,
+            limit,
+        )
+        .await?;
+        let outcomes = items
+            .iter()
+            .map(|item| decode(TABLE, item))
+            .collect::<Result<_, _>>()?;
+        Ok((outcomes, more))
     }
 }
