@@ -7,54 +7,26 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchyard_e2e::{api_url, create_api_key, function_url_client, Stack};
+use switchyard_e2e::{ApiClient, Stack};
 
 const LIMIT: Duration = Duration::from_secs(90);
 const POLL: Duration = Duration::from_millis(300);
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
+/// The tenant's API client, with what every answer here must be: JSON, never a 5xx.
+struct Api(ApiClient);
 
 impl Api {
     /// A tenant made for this test alone, so its figures hold only what the test did.
-    async fn fresh_tenant(label: &str) -> Api {
-        let tenant = format!(
-            "e2e-{label}-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..10]
-        );
-        let key = tokio::task::spawn_blocking(move || create_api_key(&tenant))
+    async fn fresh_tenant(label: &'static str) -> Api {
+        let client = tokio::task::spawn_blocking(move || ApiClient::fresh_tenant(label))
             .await
             .expect("a key");
-        let base = api_url();
-        Api {
-            http: function_url_client(&base),
-            base,
-            key,
-        }
+        Api(client)
     }
 
     /// `(status, body)`; every answer is JSON, never a 5xx.
     async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(&self.key);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: the API does not answer: {e}"));
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!("{method} {path} answered {status}, not JSON ({e}): {text}")
-        });
+        let (status, body) = self.0.call(method, path, body.cloned()).await;
         assert!(status < 500, "{method} {path} answered {status}: {body}");
         (status, body)
     }

@@ -62,11 +62,27 @@ pub struct StatusChange {
     pub error: Option<String>,
     #[serde(default)]
     pub cause: Option<String>,
-    /// Epoch milliseconds of the execution's start and stop, as the event carries them.
-    #[serde(rename = "startDate", default)]
+    /// Epoch milliseconds of the execution's start and stop. AWS sends numbers; LocalStack
+    /// sends RFC 3339 text. A time that is neither is left out: it never costs the event.
+    #[serde(rename = "startDate", default, deserialize_with = "epoch_ms")]
     pub start_date: Option<u64>,
-    #[serde(rename = "stopDate", default)]
+    #[serde(rename = "stopDate", default, deserialize_with = "epoch_ms")]
     pub stop_date: Option<u64>,
+}
+
+/// An event's time as epoch milliseconds: a number, or RFC 3339 text.
+fn epoch_ms<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    Ok(match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(text) => time::OffsetDateTime::parse(
+            &text,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+        .and_then(|t| u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()),
+        _ => None,
+    })
 }
 
 /// What a status change means for the run's record.
@@ -391,6 +407,17 @@ mod tests {
         );
         assert_eq!(timed.duration_ms(), Some(2_500));
         assert_eq!(change("SUCCEEDED", json!({})).duration_ms(), None);
+        // LocalStack's text times; a time that is neither never costs the event.
+        let text = change(
+            "SUCCEEDED",
+            json!({
+                "startDate": "2026-12-03T12:51:23.886570+00:00",
+                "stopDate": "2026-12-03T12:51:25.153781+00:00",
+            }),
+        );
+        assert_eq!(text.duration_ms(), Some(1_267));
+        let odd = change("SUCCEEDED", json!({ "startDate": true, "stopDate": "yesterday" }));
+        assert_eq!(odd.duration_ms(), None);
     }
 
     #[test]
