@@ -100,6 +100,7 @@ def cold_start(args: argparse.Namespace, deployment: dict[str, Any]) -> dict[str
         "APPROVALS_TABLE": tables["approvals"],
         "API_KEYS_TABLE": tables["api_keys"],
         "GRAPHS_TABLE": tables["graphs"],
+        "VIEW_LINKS_TABLE": tables["view_links"],
         "PAYLOAD_BUCKET": deployment.get("payload_bucket") or "",
         "RUST_LOG": "info",
     }

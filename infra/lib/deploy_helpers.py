@@ -117,6 +117,7 @@ def write_outputs(target: str, region: str, out: str) -> None:
             "approvals": outputs.get("ApprovalsTable"),
             "api_keys": outputs.get("ApiKeysTable"),
             "graphs": outputs.get("GraphsTable"),
+            "view_links": outputs.get("ViewLinksTable"),
         },
         "api_url": outputs.get("ApiUrl"),
         "graph_role_arn": outputs.get("GraphStateMachineRole"),

@@ -195,6 +195,8 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                         dynamodb_policy(&[Table::Approvals], &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
                         dynamodb_policy(&[Table::ApiKeys], &["dynamodb:GetItem"]),
                         dynamodb_policy(&[Table::Graphs], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]),
+                        // Run pages: the API creates and reads view links (never API keys).
+                        dynamodb_policy(&[Table::ViewLinks], &["dynamodb:GetItem", "dynamodb:PutItem"]),
                         states("stateMachine:switchyard-*", json!(["states:StartExecution"])),
                         // Graphs sent at run time: their own state machines alone, created
                         // with the one role made for them.

@@ -9,6 +9,7 @@ mod graphs;
 mod logs;
 mod runs;
 mod timeline;
+mod view;
 
 use std::time::Instant;
 
@@ -166,6 +167,9 @@ impl<B: Backend> Api<B> {
                     .await
             }
             Route::GetAgent(name) => self.get_agent(request, name, tenant).await,
+            Route::CreateViewLink(run_id) => self.create_view_link(request, run_id, tenant).await,
+            Route::RunPage(run_id) => Ok(self.run_page(request, run_id).await),
+            Route::RunPageState(run_id) => self.run_page_state(request, run_id).await,
         }
     }
 
@@ -249,6 +253,7 @@ mod tests {
             ("GET", "/agents/copywriter"),
             ("POST", "/graphs/run"),
             ("POST", "/run-graph"),
+            ("POST", "/runs/r1/view"),
         ] {
             let (status, body) = call(&api, ApiRequest::new(method, path));
             assert_eq!(

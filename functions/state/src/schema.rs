@@ -94,6 +94,10 @@ pub enum Table {
     /// One item per graph a tenant ran (sent as JSON, built at run time): what bounds how
     /// many distinct graphs, so state machines, a tenant can create.
     Graphs,
+    /// One item per view link: a short-lived token (stored as its SHA-256) that shows one
+    /// run's page and nothing else. Apart from the API keys table, so no view token can
+    /// ever be read as a key, and the API may write links but not keys.
+    ViewLinks,
 }
 
 /// A tenant's items newest first (runs, approvals).
@@ -179,16 +183,27 @@ const GRAPHS: TableSpec = TableSpec {
     indexes: &[],
 };
 
+const VIEW_LINKS: TableSpec = TableSpec {
+    table: Table::ViewLinks,
+    logical_id: "ViewLinksTable",
+    suffix: "view-links",
+    env_var: "VIEW_LINKS_TABLE",
+    hash: s("token_hash"),
+    range: None,
+    indexes: &[],
+};
+
 /// The prefix `infra/deploy` gives table names unless told otherwise.
 pub const DEFAULT_TABLE_PREFIX: &str = "switchyard-";
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Runs,
         Table::Steps,
         Table::Approvals,
         Table::ApiKeys,
         Table::Graphs,
+        Table::ViewLinks,
     ];
 
     pub const fn spec(self) -> &'static TableSpec {
@@ -198,6 +213,7 @@ impl Table {
             Table::Approvals => &APPROVALS,
             Table::ApiKeys => &API_KEYS,
             Table::Graphs => &GRAPHS,
+            Table::ViewLinks => &VIEW_LINKS,
         }
     }
 
@@ -209,6 +225,7 @@ impl Table {
             Table::Approvals => "approvals",
             Table::ApiKeys => "api_keys",
             Table::Graphs => "graphs",
+            Table::ViewLinks => "view_links",
         }
     }
 

@@ -9,6 +9,7 @@ mod keys;
 mod listing;
 mod runs;
 mod steps;
+mod view_links;
 
 use std::collections::HashMap;
 
@@ -22,6 +23,7 @@ pub use graphs::Graphs;
 pub use keys::ApiKeys;
 pub use runs::{RunFilter, Runs};
 pub use steps::Steps;
+pub use view_links::ViewLinks;
 
 use crate::schema::Table;
 
@@ -194,6 +196,10 @@ impl State {
         Graphs { state: self }
     }
 
+    pub fn view_links(&self) -> ViewLinks<'_> {
+        ViewLinks { state: self }
+    }
+
     fn table(&self, table: Table) -> &str {
         self.names.get(table)
     }
@@ -328,12 +334,27 @@ mod tests {
             nodes: vec!["plan".into()],
             agents: vec!["tech_lead".into()],
             description: None,
+            definition: Some("{}".into()),
         };
         let item = encode(Table::Graphs, &graph).expect("encodes");
         has_keys(Table::Graphs, &item);
         assert_eq!(
             decode::<GraphRecord>(Table::Graphs, &item).ok(),
             Some(graph)
+        );
+
+        let link = ViewLinkRecord {
+            token_hash: "cd".into(),
+            tenant_id: "t1".into(),
+            run_id: "r1".into(),
+            created_at: 1,
+            expires_at: 2,
+        };
+        let item = encode(Table::ViewLinks, &link).expect("encodes");
+        has_keys(Table::ViewLinks, &item);
+        assert_eq!(
+            decode::<ViewLinkRecord>(Table::ViewLinks, &item).ok(),
+            Some(link)
         );
     }
 
