@@ -25,11 +25,15 @@ pub enum ViewRefusal {
     #[error("this page needs a view link: ask for one with `switchyard runs open RUN_ID` (or `POST /runs/RUN_ID/view`)")]
     Missing,
     /// Not a token we made, or not one we have: tampered with, cut short, made up.
-    #[error("this view link is not valid: it may have been cut short or changed; ask for a new one")]
+    #[error(
+        "this view link is not valid: it may have been cut short or changed; ask for a new one"
+    )]
     Invalid,
     #[error("this view link is for another run")]
     OtherRun,
-    #[error("this view link expired at {at}; ask for a new one with `switchyard runs open RUN_ID`")]
+    #[error(
+        "this view link expired at {at}; ask for a new one with `switchyard runs open RUN_ID`"
+    )]
     Expired {
         /// When, as the page writes times.
         at: String,
@@ -126,7 +130,13 @@ mod tests {
         assert_ne!(a, b);
         assert!(well_formed(&a) && well_formed(&b), "{a}");
         assert_eq!(hash_token(&a).len(), 64);
-        for bad in ["", "syv_", "sy_abc", &format!("{a}x"), &a.replace("syv_", "sy_")] {
+        for bad in [
+            "",
+            "syv_",
+            "sy_abc",
+            &format!("{a}x"),
+            &a.replace("syv_", "sy_"),
+        ] {
             assert!(!well_formed(bad), "{bad}");
         }
     }
@@ -140,17 +150,27 @@ mod tests {
             created_at: 0,
             expires_at: 1_000,
         };
-        assert_eq!(check(Some(link.clone()), "r1", 999).ok(), Some(link.clone()));
+        assert_eq!(
+            check(Some(link.clone()), "r1", 999).ok(),
+            Some(link.clone())
+        );
         assert_eq!(check(None, "r1", 0), Err(ViewRefusal::Invalid));
-        assert_eq!(check(Some(link.clone()), "r2", 0), Err(ViewRefusal::OtherRun));
+        assert_eq!(
+            check(Some(link.clone()), "r2", 0),
+            Err(ViewRefusal::OtherRun)
+        );
         let expired = check(Some(link), "r1", 1_000).map_err(|e| e.status());
         assert_eq!(expired, Err(410));
     }
 
     #[test]
     fn links_point_where_the_caller_reached_the_api() {
-        let request = ApiRequest::new("POST", "/runs/r/view").with_header("Host", "abc.lambda-url.on.aws");
-        assert_eq!(public_base(&request).as_deref(), Some("https://abc.lambda-url.on.aws"));
+        let request =
+            ApiRequest::new("POST", "/runs/r/view").with_header("Host", "abc.lambda-url.on.aws");
+        assert_eq!(
+            public_base(&request).as_deref(),
+            Some("https://abc.lambda-url.on.aws")
+        );
         let local = ApiRequest::new("POST", "/runs/r/view")
             .with_header("host", "x.lambda-url.us-east-1.localhost:4566")
             .with_header("x-forwarded-proto", "http");

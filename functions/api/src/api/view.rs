@@ -49,7 +49,12 @@ impl<B: Backend> Api<B> {
             expires_at: now + ttl * 1000,
         };
         self.backend.create_view_link(&link).await?;
-        tracing::info!(run_id, tenant_id = tenant, ttl_seconds = ttl, "view link created");
+        tracing::info!(
+            run_id,
+            tenant_id = tenant,
+            ttl_seconds = ttl,
+            "view link created"
+        );
         let path = format!("/runs/{run_id}/page?view={token}");
         let url = match view_link::public_base(request) {
             Some(base) => format!("{base}{path}"),
@@ -235,15 +240,24 @@ mod tests {
             Some(format!("https://api.example.test{path}").as_str())
         );
         let expires = link["expires_at"].as_u64().expect("expiry");
-        let created = api.backend.state().view_links.values().next().map(|l| l.created_at);
+        let created = api
+            .backend
+            .state()
+            .view_links
+            .values()
+            .next()
+            .map(|l| l.created_at);
         assert_eq!(created.map(|c| expires - c), Some(120_000));
         // Only the token's hash is stored.
         let token = path.split("view=").nth(1).expect("a token");
         assert!(!api.backend.state().view_links.contains_key(token));
 
-        let response = futures::executor::block_on(api.handle(
-            ApiRequest::new("GET", &format!("/runs/{run_id}/page")).with_query(&format!("view={token}")),
-        ));
+        let response = futures::executor::block_on(
+            api.handle(
+                ApiRequest::new("GET", &format!("/runs/{run_id}/page"))
+                    .with_query(&format!("view={token}")),
+            ),
+        );
         assert_eq!(response.status, 200, "{}", response.body);
         assert_eq!(response.headers["content-type"], "text/html; charset=utf-8");
         assert_eq!(response.headers["referrer-policy"], "no-referrer");
@@ -252,8 +266,14 @@ mod tests {
         let page = &response.body;
         assert!(page.contains("<h1>gate-test</h1>"), "{page}");
         assert!(page.contains("data-step=\"ask\""));
-        assert!(page.contains("href=\"https://cb/approve\""), "the decision button");
-        assert!(page.contains("class=\"node kind-gate st-waiting\""), "{page}");
+        assert!(
+            page.contains("href=\"https://cb/approve\""),
+            "the decision button"
+        );
+        assert!(
+            page.contains("class=\"node kind-gate st-waiting\""),
+            "{page}"
+        );
 
         let (status, kind, body) = fetch(&api, &format!("/runs/{run_id}/page/state?view={token}"));
         assert_eq!((status, kind.as_str()), (200, "application/json"));
@@ -269,7 +289,10 @@ mod tests {
         assert_eq!(state["rows"][0]["cells"][0], "ask");
         // Reading changed nothing.
         assert_eq!(api.backend.state().runs[&run_id].status, RunStatus::Running);
-        assert_eq!(api.backend.state().approvals[0].status, ApprovalStatus::Pending);
+        assert_eq!(
+            api.backend.state().approvals[0].status,
+            ApprovalStatus::Pending
+        );
     }
 
     #[test]
@@ -291,14 +314,22 @@ mod tests {
         ] {
             for request in [
                 ApiRequest::new(method, &path).with_header("x-api-key", &token),
-                ApiRequest::new(method, &path).with_header("authorization", &format!("Bearer {token}")),
+                ApiRequest::new(method, &path)
+                    .with_header("authorization", &format!("Bearer {token}")),
             ] {
                 let (status, body) = call(&api, request);
-                assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{method} {path}");
+                assert_eq!(
+                    (status, body["error"].as_str()),
+                    (401, Some("unauthorized")),
+                    "{method} {path}"
+                );
             }
         }
         // Nor does `view=` open anything else.
-        let (status, body) = call(&api, ApiRequest::new("GET", &format!("/runs/{run_id}")).with_query(&format!("view={token}")));
+        let (status, body) = call(
+            &api,
+            ApiRequest::new("GET", &format!("/runs/{run_id}")).with_query(&format!("view={token}")),
+        );
         assert_eq!(status, 401, "{body}");
         assert_eq!(api.backend.state().runs[&run_id].status, RunStatus::Running);
     }
@@ -338,11 +369,20 @@ mod tests {
             assert_eq!(got, status, "{query}: {body}");
             assert_eq!(kind, "text/html; charset=utf-8");
             assert!(body.contains(says), "{query}: {body}");
-            assert!(!body.contains("data-step"), "{query}: shows nothing of the run");
+            assert!(
+                !body.contains("data-step"),
+                "{query}: shows nothing of the run"
+            );
         }
-        let (status, kind, body) = fetch(&api, &format!("/runs/{run_id}/page/state?view={expired}"));
+        let (status, kind, body) =
+            fetch(&api, &format!("/runs/{run_id}/page/state?view={expired}"));
         assert_eq!((status, kind.as_str()), (410, "application/json"));
-        assert_eq!(serde_json::from_str::<Value>(&body).ok().map(|b| b["error"].clone()), Some(json!("view_link_expired")));
+        assert_eq!(
+            serde_json::from_str::<Value>(&body)
+                .ok()
+                .map(|b| b["error"].clone()),
+            Some(json!("view_link_expired"))
+        );
         // Another tenant's run cannot have a link made for it.
         let (status, _) = call(&api, as_b("POST", &format!("/runs/{run_id}/view")));
         assert_eq!(status, 404);
@@ -353,8 +393,16 @@ mod tests {
     fn link_lifetimes_are_bounded() {
         let api = api();
         let run_id = gate_run(&api);
-        for bad in ["ttl_seconds=59", "ttl_seconds=86401", "ttl_seconds=soon", "other=1"] {
-            let (status, body) = call(&api, as_a("POST", &format!("/runs/{run_id}/view")).with_query(bad));
+        for bad in [
+            "ttl_seconds=59",
+            "ttl_seconds=86401",
+            "ttl_seconds=soon",
+            "other=1",
+        ] {
+            let (status, body) = call(
+                &api,
+                as_a("POST", &format!("/runs/{run_id}/view")).with_query(bad),
+            );
             assert_eq!(status, 400, "{bad}: {body}");
         }
         let link = view_link(&api, &run_id, "ttl_seconds=86400");

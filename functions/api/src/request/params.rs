@@ -60,7 +60,9 @@ pub fn view_ttl(params: &BTreeMap<String, String>) -> Result<u64, ApiError> {
             .ok_or_else(|| {
                 ApiError::bad_field(
                     "ttl_seconds",
-                    format!("expected a number of seconds from {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}"),
+                    format!(
+                        "expected a number of seconds from {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}"
+                    ),
                 )
             }),
     }

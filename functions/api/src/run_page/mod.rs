@@ -30,7 +30,15 @@ const SCRIPT: &str = include_str!("live.js");
 
 /// The step table's columns, and which hold numbers (right-aligned).
 const COLUMNS: [&str; 9] = [
-    "step", "item", "attempt", "agent", "status", "latency", "tokens in / out", "cost", "error",
+    "step",
+    "item",
+    "attempt",
+    "agent",
+    "status",
+    "latency",
+    "tokens in / out",
+    "cost",
+    "error",
 ];
 const NUMERIC_COLUMNS: [usize; 5] = [1, 2, 5, 6, 7];
 /// The status column, which shows a coloured pill.
@@ -432,7 +440,11 @@ impl RunPage<'_> {
                     thead {
                         tr {
                             @for (index, column) in COLUMNS.iter().enumerate() {
-                                th class=(if NUMERIC_COLUMNS.contains(&index) { "num" } else { "" }) { (column) }
+                                @if NUMERIC_COLUMNS.contains(&index) {
+                                    th.num { (column) }
+                                } @else {
+                                    th { (column) }
+                                }
                             }
                         }
                     }
@@ -440,12 +452,12 @@ impl RunPage<'_> {
                         @for row in &rows {
                             tr {
                                 @for (index, cell) in row.cells.iter().enumerate() {
-                                    td class=(if NUMERIC_COLUMNS.contains(&index) { "num" } else { "" }) {
-                                        @if index == STATUS_COLUMN {
-                                            span class={ "pill " (row.class) } { (cell) }
-                                        } @else {
-                                            (cell)
-                                        }
+                                    @if NUMERIC_COLUMNS.contains(&index) {
+                                        td.num { (cell) }
+                                    } @else if index == STATUS_COLUMN {
+                                        td { span class={ "pill " (row.class) } { (cell) } }
+                                    } @else {
+                                        td { (cell) }
                                     }
                                 }
                             }
@@ -488,7 +500,9 @@ fn decided(approval: &ApprovalRecord, live: bool) -> String {
         .map(ToString::to_string)
         .unwrap_or_default();
     match approval.status {
-        ApprovalStatus::Approved if approval.auto_approved => "Approved automatically (development auto-approval).".to_owned(),
+        ApprovalStatus::Approved if approval.auto_approved => {
+            "Approved automatically (development auto-approval).".to_owned()
+        }
         ApprovalStatus::Approved | ApprovalStatus::Rejected => {
             format!("Decided {decision} by {by}{at}.")
         }

@@ -158,13 +158,22 @@ impl RunStates {
     ) -> RunStates {
         let records = Records::new(run, steps, approvals);
         let mut nodes = BTreeMap::new();
-        nodes.insert(START.to_owned(), NodeStatus::new(NodeState::Succeeded, "started"));
+        nodes.insert(
+            START.to_owned(),
+            NodeStatus::new(NodeState::Succeeded, "started"),
+        );
         match run.status {
             RunStatus::Succeeded => {
-                nodes.insert(END.to_owned(), NodeStatus::new(NodeState::Succeeded, "run succeeded"));
+                nodes.insert(
+                    END.to_owned(),
+                    NodeStatus::new(NodeState::Succeeded, "run succeeded"),
+                );
             }
             RunStatus::Failed => {
-                nodes.insert(FAIL.to_owned(), NodeStatus::new(NodeState::Failed, "run failed"));
+                nodes.insert(
+                    FAIL.to_owned(),
+                    NodeStatus::new(NodeState::Failed, "run failed"),
+                );
             }
             _ => {}
         }
@@ -271,7 +280,8 @@ fn pass_routing_steps(workflow: &Workflow, nodes: &mut BTreeMap<String, NodeStat
             }
             let ran = onward(step).into_iter().any(|target| {
                 nodes.contains_key(&key(target))
-                    || (routing(target) && leads.get(key(target).as_str()).copied().unwrap_or(false))
+                    || (routing(target)
+                        && leads.get(key(target).as_str()).copied().unwrap_or(false))
             });
             if ran {
                 leads.insert(&step.name, true);
@@ -286,7 +296,9 @@ fn pass_routing_steps(workflow: &Workflow, nodes: &mut BTreeMap<String, NodeStat
     for _ in 0..=workflow.steps.len() {
         let mut changed = false;
         for step in workflow.steps.iter().filter(|s| is_routing(s)) {
-            if nodes.contains_key(&step.name) || !leads.get(step.name.as_str()).copied().unwrap_or(false) {
+            if nodes.contains_key(&step.name)
+                || !leads.get(step.name.as_str()).copied().unwrap_or(false)
+            {
                 continue;
             }
             let entered = &step.name == start
@@ -295,7 +307,10 @@ fn pass_routing_steps(workflow: &Workflow, nodes: &mut BTreeMap<String, NodeStat
                         && other.edges().iter().any(|(_, t)| key(*t) == step.name)
                 });
             if entered {
-                nodes.insert(step.name.clone(), NodeStatus::new(NodeState::Succeeded, "passed"));
+                nodes.insert(
+                    step.name.clone(),
+                    NodeStatus::new(NodeState::Succeeded, "passed"),
+                );
                 changed = true;
             }
         }
@@ -353,17 +368,14 @@ impl<'a> Records<'a> {
             .map(|ms| format!(" · {}", format::duration(ms)))
             .unwrap_or_default();
         match last.status {
-            StepStatus::Running if !self.live => {
-                NodeStatus::new(NodeState::Failed, "stopped")
-            }
+            StepStatus::Running if !self.live => NodeStatus::new(NodeState::Failed, "stopped"),
             StepStatus::Running if tries > 1 => {
                 NodeStatus::new(NodeState::Running, format!("running · attempt {tries}"))
             }
             StepStatus::Running => NodeStatus::new(NodeState::Running, "running"),
-            StepStatus::Succeeded if failed_before => NodeStatus::new(
-                NodeState::Retried,
-                format!("succeeded on attempt {tries}"),
-            ),
+            StepStatus::Succeeded if failed_before => {
+                NodeStatus::new(NodeState::Retried, format!("succeeded on attempt {tries}"))
+            }
             StepStatus::Succeeded => {
                 NodeStatus::new(NodeState::Succeeded, format!("succeeded{took}"))
             }
@@ -408,10 +420,7 @@ impl<'a> Records<'a> {
             .count();
         let state = combined(statuses.iter().map(|s| s.state));
         let items = if statuses.len() == 1 { "item" } else { "items" };
-        NodeStatus::new(
-            state,
-            format!("{done} of {} {items} done", statuses.len()),
-        )
+        NodeStatus::new(state, format!("{done} of {} {items} done", statuses.len()))
     }
 
     /// A gate's status from its latest request.
@@ -429,7 +438,9 @@ impl<'a> Records<'a> {
             ApprovalStatus::Pending if self.live => {
                 NodeStatus::new(NodeState::Waiting, "waiting for approval")
             }
-            ApprovalStatus::Deciding if self.live => NodeStatus::new(NodeState::Waiting, "deciding"),
+            ApprovalStatus::Deciding if self.live => {
+                NodeStatus::new(NodeState::Waiting, "deciding")
+            }
             ApprovalStatus::Pending | ApprovalStatus::Deciding | ApprovalStatus::Expired => {
                 NodeStatus::new(NodeState::Failed, "expired")
             }

@@ -14,7 +14,7 @@
 //! Every node is a `<g class="node kind-… st-…" data-step="…">` whose `.state` text and
 //! `st-…` class the page's script updates as the run moves.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use maud::{html, Markup};
@@ -96,6 +96,9 @@ struct Link {
     label: Option<String>,
 }
 
+/// Why an edge is taken: its labels, or `None` when it is always taken.
+type Reasons = Option<Vec<String>>;
+
 /// The nodes and edges of a workflow's picture, before layout.
 #[derive(Clone, Debug, PartialEq)]
 struct Diagram {
@@ -123,15 +126,17 @@ impl Diagram {
             }
         };
         // Edges between the same two nodes are drawn once; an edge always taken needs no
-        // label, else the reasons are listed.
-        let mut merged: BTreeMap<(usize, usize), (usize, Option<Vec<String>>)> = BTreeMap::new();
-        let mut order = 0;
+        // label, else the reasons are listed. In the order they were first met.
+        let mut merged: Vec<((usize, usize), Reasons)> = Vec::new();
         let mut add = |from: usize, to: usize, label: Option<String>| {
-            let entry = merged.entry((from, to)).or_insert_with(|| {
-                order += 1;
-                (order, Some(Vec::new()))
-            });
-            match (&mut entry.1, label) {
+            let index = match merged.iter().position(|(ends, _)| *ends == (from, to)) {
+                Some(index) => index,
+                None => {
+                    merged.push(((from, to), Some(Vec::new())));
+                    merged.len() - 1
+                }
+            };
+            match (&mut merged[index].1, label) {
                 (Some(labels), Some(label)) => labels.push(label),
                 (labels, None) => *labels = None,
                 (None, Some(_)) => {}
@@ -144,18 +149,15 @@ impl Diagram {
                 add(1 + index, to, label);
             }
         }
-        let mut links: Vec<(usize, Link)> = merged
+        let links = merged
             .into_iter()
-            .map(|((from, to), (order, labels))| {
-                let label = labels.filter(|l| !l.is_empty()).map(|l| l.join(", "));
-                (order, Link { from, to, label })
+            .map(|((from, to), labels)| Link {
+                from,
+                to,
+                label: labels.filter(|l| !l.is_empty()).map(|l| l.join(", ")),
             })
             .collect();
-        links.sort_by_key(|(order, _)| *order);
-        Diagram {
-            nodes,
-            links: links.into_iter().map(|(_, link)| link).collect(),
-        }
+        Diagram { nodes, links }
     }
 }
 
@@ -428,8 +430,10 @@ fn layers(diagram: &Diagram, back: &[bool], found: &[usize]) -> Vec<usize> {
     for link in &forward {
         incoming[link.to] += 1;
     }
-    let mut ready: BTreeSet<(usize, usize)> =
-        (0..n).filter(|v| incoming[*v] == 0).map(|v| (found[v], v)).collect();
+    let mut ready: BTreeSet<(usize, usize)> = (0..n)
+        .filter(|v| incoming[*v] == 0)
+        .map(|v| (found[v], v))
+        .collect();
     let mut layer = vec![0usize; n];
     while let Some(first) = ready.iter().next().copied() {
         ready.remove(&first);
@@ -485,9 +489,8 @@ fn order(slots: &Slots, found: &[usize]) -> Vec<Vec<usize>> {
         rows[*layer].push(slot);
     }
     // A placeholder sorts after the node its edge leaves from.
-    let mut key = vec![0.0f64; slots.layer.len()];
-    for slot in 0..slots.layer.len() {
-        key[slot] = match found.get(slot) {
+    let key: Vec<f64> = (0..slots.layer.len())
+        .map(|slot| match found.get(slot) {
             Some(found) => *found as f64,
             None => {
                 let mut source = slot;
@@ -496,8 +499,8 @@ fn order(slots: &Slots, found: &[usize]) -> Vec<Vec<usize>> {
                 }
                 found[source] as f64 + 0.5
             }
-        };
-    }
+        })
+        .collect();
     for row in &mut rows {
         row.sort_by(|a, b| key[*a].total_cmp(&key[*b]).then(a.cmp(b)));
     }
@@ -617,8 +620,7 @@ fn centres(slots: &Slots, rows: &[Vec<usize>], nodes: usize) -> Vec<f64> {
                 if around.is_empty() {
                     continue;
                 }
-                let wanted =
-                    around.iter().map(|s| centre[*s]).sum::<f64>() / around.len() as f64;
+                let wanted = around.iter().map(|s| centre[*s]).sum::<f64>() / around.len() as f64;
                 let here = centre[row[i]];
                 if wanted > here {
                     // As far right as the nearest placed slot to the right allows.
@@ -754,7 +756,8 @@ fn layout(diagram: &Diagram) -> Layout {
             lanes += 1;
             let lane = content_right + LANE_GAP * lanes as f64;
             let stagger = 6.0 * (lanes % 3) as f64;
-            let below = tops[layer[link.from]] + heights[layer[link.from]] + ROW_GAP * 0.3 + stagger;
+            let below =
+                tops[layer[link.from]] + heights[layer[link.from]] + ROW_GAP * 0.3 + stagger;
             let above = tops[layer[link.to]] - ROW_GAP * 0.3 - stagger;
             let points = [
                 (sx, sy),
@@ -1151,8 +1154,8 @@ mod tests {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../build")
             .join(format!("{name}.asl.json"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
@@ -1293,7 +1296,11 @@ mod tests {
             let once = rendered(&workflow, &RunStates::default());
             assert_eq!(once, rendered(&workflow, &RunStates::default()));
             assert!(once.starts_with("<svg class=\"wf\" xmlns="), "{once:.80}");
-            assert!(!once.contains("NaN") && !once.contains("inf"), "{}", workflow.name);
+            assert!(
+                !once.contains("NaN") && !once.contains("inf"),
+                "{}",
+                workflow.name
+            );
             // Every element is closed (inline SVG in HTML needs it).
             assert_eq!(
                 once.matches("<g").count(),
@@ -1301,14 +1308,20 @@ mod tests {
                 "{}",
                 workflow.name
             );
-            assert_eq!(once.matches("<rect").count(), once.matches("</rect>").count());
+            assert_eq!(
+                once.matches("<rect").count(),
+                once.matches("</rect>").count()
+            );
         }
     }
 
     #[test]
     fn gates_say_why_each_edge_is_taken_and_conditions_read_as_rust() {
         let workflows = workflows();
-        let gate = workflows.iter().find(|w| w.name == "gate-test").expect("gate-test");
+        let gate = workflows
+            .iter()
+            .find(|w| w.name == "gate-test")
+            .expect("gate-test");
         let svg = rendered(gate, &RunStates::default());
         for label in ["approved", "rejected", "timed out"] {
             assert!(svg.contains(&format!(">{label}</text>")), "{label}");
@@ -1325,7 +1338,10 @@ mod tests {
                 value: Literal::Bool(true),
             })),
         ]);
-        assert_eq!(condition_text(&condition), "deal.total > 5000.5 && !(vip == true)");
+        assert_eq!(
+            condition_text(&condition),
+            "deal.total > 5000.5 && !(vip == true)"
+        );
         assert_eq!(fit("abcdefghij", 5), "abcd…");
     }
 
