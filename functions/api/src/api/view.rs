@@ -390,6 +390,42 @@ mod tests {
     }
 
     #[test]
+    fn a_graph_runs_page_draws_the_graph_it_recorded() {
+        let api = api();
+        let graph = json!({
+            "graph": { "nodes": [
+                { "id": "plan", "agent": "tech_lead" },
+                { "id": "frontend", "agent": "frontend_dev", "depends_on": ["plan"] },
+                { "id": "backend", "agent": "backend_dev", "depends_on": ["plan"] },
+            ]},
+            "input": { "feature": "Dark mode", "repository": "acme/web" },
+        });
+        let (status, started) = call(
+            &api,
+            as_a("POST", "/graphs/run").with_body(graph.to_string()),
+        );
+        assert_eq!(status, 202, "{started}");
+        let run_id = started["run_id"].as_str().expect("a run id");
+        let token = view_link(&api, run_id, "")["path"]
+            .as_str()
+            .and_then(|p| p.split("view=").nth(1))
+            .expect("a token")
+            .to_owned();
+        let (status, _, page) = fetch(&api, &format!("/runs/{run_id}/page?view={token}"));
+        assert_eq!(status, 200, "{page}");
+        for node in ["plan", "frontend", "backend"] {
+            assert!(
+                page.contains(&format!("data-step=\"{node}\"")),
+                "{node}: {page}"
+            );
+        }
+        assert!(
+            page.contains("kind-parallel"),
+            "the second stage runs in parallel"
+        );
+    }
+
+    #[test]
     fn link_lifetimes_are_bounded() {
         let api = api();
         let run_id = gate_run(&api);

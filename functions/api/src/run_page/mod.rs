@@ -578,9 +578,9 @@ h3{margin:0;font-size:15px}\
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}\
 .run-id{margin:4px 0 0;color:#64748b}\
 .badge{display:inline-block;padding:2px 12px;border:1px solid;border-radius:999px;font-size:12px;font-weight:700;text-transform:uppercase;letter-spacing:.05em}\
-dl.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px 24px;margin:16px 0 0}\
+dl.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px 16px;margin:16px 0 0}\
 dl.facts dt{font-size:11px;text-transform:uppercase;letter-spacing:.06em;color:#64748b}\
-dl.facts dd{margin:2px 0 0;font-weight:600;font-variant-numeric:tabular-nums}\
+dl.facts dd{margin:2px 0 0;font-size:13px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}\
 .muted{color:#64748b}\
 ul.legend{display:flex;flex-wrap:wrap;gap:6px 18px;list-style:none;margin:0 0 12px;padding:0;font-size:12px;color:#475569}\
 .swatch{display:inline-block;width:14px;height:14px;margin-right:6px;border:2px solid;border-radius:4px;vertical-align:-2px}\

@@ -222,11 +222,23 @@ impl Node {
     fn framed(mut self) -> Node {
         let parts = self.parts.len().max(1) as f64;
         let inner = parts * PART.0 + (parts - 1.0) * FRAME_PAD;
-        let header = (self.title.len() + self.subtitle.as_deref().map_or(0, str::len) + 24) as f64
-            * SMALL_CHAR;
-        self.width = (inner + 2.0 * FRAME_PAD).max(header.min(360.0));
+        // The header: its title on the left, the state (up to 22 characters) on the right.
+        let title = self.frame_title().chars().count() as f64 * NAME_CHAR;
+        let header = title + 22.0 * SMALL_CHAR + 36.0;
+        self.width = (inner + 2.0 * FRAME_PAD).max(header.min(480.0)).round();
         self.height = FRAME_HEADER + PART.1 + FRAME_PAD;
         self
+    }
+}
+
+impl Node {
+    /// A frame's header: `content · parallel`, `episodes · for each of episodes`.
+    fn frame_title(&self) -> String {
+        format!(
+            "{} · {}",
+            self.title,
+            self.subtitle.as_deref().unwrap_or_default()
+        )
     }
 }
 
@@ -1009,16 +1021,12 @@ fn node_markup(node: &Node, rect: &Rect, states: &RunStates) -> Markup {
         Kind::Parallel | Kind::Map => {
             let parts_width = node.parts.len() as f64 * (PART.0 + FRAME_PAD) - FRAME_PAD;
             let first = cx - parts_width / 2.0;
-            let title = format!(
-                "{} · {}",
-                node.title,
-                node.subtitle.as_deref().unwrap_or_default()
-            );
+            let title = node.frame_title();
             html! {
                 g class={ (class) " frame" } data-step=(node.key) {
                     title { (tooltip) }
                     rect.shape x=(x) y=(y) width=(w) height=(h) rx="10" {}
-                    text.name x=(x + 10.0) y=(y + 17.0) { (fit(&title, chars_in(w * 0.62, SMALL_CHAR))) }
+                    text.name x=(x + 10.0) y=(y + 17.0) { (fit(&title, chars_in(w - 22.0 * SMALL_CHAR - 20.0, NAME_CHAR))) }
                     text.state x=(x + w - 10.0) y=(y + 17.0) text-anchor="end" data-max="22" {
                         (fit(&status.detail, 22))
                     }
