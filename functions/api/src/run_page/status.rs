@@ -22,8 +22,7 @@ pub const END: &str = "@end";
 pub const FAIL: &str = "@fail";
 
 /// Where one node of the picture is, as a person reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NodeState {
     NotReached,
     Succeeded,
@@ -104,7 +103,7 @@ pub const fn colours(state: NodeState) -> Colours {
 }
 
 /// A node's state and a few words about it (`succeeded · 1.2 s`, `approved by ada`).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeStatus {
     pub state: NodeState,
     pub detail: String,
