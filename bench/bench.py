@@ -101,6 +101,7 @@ def cold_start(args: argparse.Namespace, deployment: dict[str, Any]) -> dict[str
         "API_KEYS_TABLE": tables["api_keys"],
         "GRAPHS_TABLE": tables["graphs"],
         "PARKED_TABLE": tables["parked"],
+        "VIEW_LINKS_TABLE": tables["view_links"],
         "PAYLOAD_BUCKET": deployment.get("payload_bucket") or "",
         "RUST_LOG": "info",
     }

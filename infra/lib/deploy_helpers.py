@@ -118,6 +118,7 @@ def write_outputs(target: str, region: str, out: str) -> None:
             "api_keys": outputs.get("ApiKeysTable"),
             "graphs": outputs.get("GraphsTable"),
             "parked": outputs.get("ParkedTable"),
+            "view_links": outputs.get("ViewLinksTable"),
         },
         "api_url": outputs.get("ApiUrl"),
         "graph_role_arn": outputs.get("GraphStateMachineRole"),

@@ -4,6 +4,8 @@
 //! If the stack is not up or not deployed, every test fails with how to fix it: an
 //! end-to-end suite that skips itself silently proves nothing.
 
+pub mod browser;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -293,6 +293,8 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                         dynamodb_policy(&[Table::Graphs], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]),
                         // Resume sends the parked steps' tokens on; cancel fails them.
                         dynamodb_policy(&[Table::Parked], &["dynamodb:Query", "dynamodb:DeleteItem"]),
+                        // Run pages: the API creates and reads view links (never API keys).
+                        dynamodb_policy(&[Table::ViewLinks], &["dynamodb:GetItem", "dynamodb:PutItem"]),
                         states("stateMachine:switchyard-*", json!(["states:StartExecution"])),
                         // Graphs sent at run time: their own state machines alone, created
                         // with the one role made for them.

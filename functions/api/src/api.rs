@@ -12,6 +12,7 @@ mod metrics;
 mod runs;
 mod stats;
 mod timeline;
+mod view;
 
 use std::time::Instant;
 
@@ -179,6 +180,9 @@ impl<B: Backend> Api<B> {
             }
             Route::GetAgent(name) => self.get_agent(request, name, tenant).await,
             Route::Metrics => self.metrics(request, tenant).await,
+            Route::CreateViewLink(run_id) => self.create_view_link(request, run_id, tenant).await,
+            Route::RunPage(run_id) => Ok(self.run_page(request, run_id).await),
+            Route::RunPageState(run_id) => self.run_page_state(request, run_id).await,
         }
     }
 
@@ -263,6 +267,7 @@ mod tests {
             ("POST", "/graphs/run"),
             ("POST", "/run-graph"),
             ("GET", "/metrics"),
+            ("POST", "/runs/r1/view"),
         ] {
             let (status, body) = call(&api, ApiRequest::new(method, path));
             assert_eq!(

@@ -9,7 +9,7 @@ use switchyard_state::schema::env;
 use crate::backend::{
     ApprovalOutcome, ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution,
     ExecutionStatus, GraphRecord, HistoryItem, LogEvent, Page, PageRequest, ParkedRecord, RunEnd,
-    RunFilter, RunOutcome, RunRecord, StepRecord,
+    RunFilter, RunOutcome, RunRecord, StepRecord, ViewLinkRecord,
 };
 use crate::keys::ApiKeys;
 
@@ -335,6 +335,27 @@ impl Backend for AwsBackend {
 
     async fn graph_count(&self, tenant: &str, up_to: usize) -> Result<usize, BackendError> {
         Ok(self.state().graphs().count(tenant, up_to).await?)
+    }
+
+    async fn graph(
+        &self,
+        tenant: &str,
+        workflow: &str,
+    ) -> Result<Option<GraphRecord>, BackendError> {
+        Ok(self.state().graphs().get(tenant, workflow).await?)
+    }
+
+    async fn create_view_link(&self, link: &ViewLinkRecord) -> Result<(), BackendError> {
+        // 256 random bits do not collide; the conditional create makes sure of it.
+        if self.state().view_links().create(link).await? {
+            Ok(())
+        } else {
+            Err(BackendError::Keys(crate::keys::KeyError::Collision))
+        }
+    }
+
+    async fn view_link(&self, token_hash: &str) -> Result<Option<ViewLinkRecord>, BackendError> {
+        Ok(self.state().view_links().get(token_hash).await?)
     }
 
     async fn record_graph(&self, graph: &GraphRecord) -> Result<(), BackendError> {

@@ -11,7 +11,7 @@ pub use switchyard_state::store::RunFilter;
 use switchyard_state::StateError;
 pub use switchyard_state::{
     ApprovalOutcome, ApprovalRecord, ApprovalStatus, GraphRecord, Page, PageCursor, PageRequest,
-    ParkedRecord, RunEnd, RunOutcome, RunRecord, RunStatus, StepRecord, StepStatus,
+    ParkedRecord, RunEnd, RunOutcome, RunRecord, RunStatus, StepRecord, StepStatus, ViewLinkRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +126,25 @@ pub trait Backend: Send + Sync {
         &self,
         graph: &GraphRecord,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// The tenant's record of graph `workflow` (with its definition, for run pages).
+    fn graph(
+        &self,
+        tenant: &str,
+        workflow: &str,
+    ) -> impl Future<Output = Result<Option<GraphRecord>, BackendError>> + Send;
+
+    /// Stores a new view link (its token's hash, never the token).
+    fn create_view_link(
+        &self,
+        link: &ViewLinkRecord,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// The view link whose token hashes to `token_hash`.
+    fn view_link(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<ViewLinkRecord>, BackendError>> + Send;
 
     /// Records a run as running (created once; the run-tracker later records the same).
     fn record_started(

@@ -44,6 +44,8 @@ pub enum ApiError {
     TooLarge { field: &'static str, limit: usize },
     #[error(transparent)]
     Decision(#[from] DecisionError),
+    #[error(transparent)]
+    ViewLink(#[from] crate::view_link::ViewRefusal),
     #[error("the platform is unavailable: {0}")]
     Unavailable(BackendError),
 }
@@ -80,6 +82,7 @@ impl ApiError {
             ApiError::NotRunning { .. } => 409,
             ApiError::TooLarge { .. } => 413,
             ApiError::Decision(e) => error_answer(e).status,
+            ApiError::ViewLink(refusal) => refusal.status(),
             ApiError::Unavailable(_) | ApiError::GraphsUnavailable(_) => 503,
         }
     }
@@ -98,6 +101,7 @@ impl ApiError {
             ApiError::NotRunning { .. } => "not_running",
             ApiError::TooLarge { .. } => "payload_too_large",
             ApiError::Decision(e) => error_answer(e).code,
+            ApiError::ViewLink(refusal) => refusal.code(),
             ApiError::Unavailable(_) | ApiError::GraphsUnavailable(_) => "unavailable",
             ApiError::InvalidGraph { .. } => "invalid_graph",
             ApiError::GraphQuota { .. } => "quota_exceeded",
@@ -114,6 +118,7 @@ impl ApiError {
             ApiError::InvalidGraph { pointer, .. } => Some(pointer),
             ApiError::GraphQuota { .. } => Some("graph"),
             ApiError::Decision(e) => error_answer(e).field,
+            ApiError::ViewLink(_) => Some("view"),
             _ => None,
         }
     }

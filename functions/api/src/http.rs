@@ -51,7 +51,7 @@ impl ApiRequest {
     }
 }
 
-/// Always JSON.
+/// JSON, except a run's page (HTML, see [`ApiResponse::html`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiResponse {
     pub status: u16,
@@ -78,6 +78,26 @@ impl ApiResponse {
                 // Run state changes by the second and is per tenant: never cache it.
                 ("cache-control".to_owned(), "no-store".to_owned()),
             ]),
+            body,
+        }
+    }
+
+    /// A page: never cached, framed or sniffed, its URL (which holds a view link) never
+    /// sent on as a Referer, and only what `policy` allows loaded or run.
+    pub fn html(status: u16, body: String, policy: &str) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: BTreeMap::from(
+                [
+                    ("content-type", "text/html; charset=utf-8"),
+                    ("cache-control", "no-store"),
+                    ("content-security-policy", policy),
+                    ("referrer-policy", "no-referrer"),
+                    ("x-content-type-options", "nosniff"),
+                    ("x-frame-options", "DENY"),
+                ]
+                .map(|(name, value)| (name.to_owned(), value.to_owned())),
+            ),
             body,
         }
     }

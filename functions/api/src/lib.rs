@@ -10,8 +10,9 @@
 //! Invariants:
 //! - a tenant never sees or acts on another tenant's runs or approvals: they answer 404, the
 //!   same as runs that do not exist, so ids cannot be probed;
-//! - every answer is JSON, errors are `{error, message, field?}`, and nothing a client sends
-//!   can produce a 5xx (503 means AWS itself failed);
+//! - every answer is JSON but a run's page (HTML), errors are `{error, message, field?}`, and
+//!   nothing a client sends can produce a 5xx (503 means AWS itself failed);
+//! - a view link shows one run's page and its polled state, and authorizes nothing else;
 //! - approvals are decided only through `ApprovalStore::decide`, as every other way of
 //!   deciding is.
 
@@ -28,7 +29,9 @@ mod memory;
 pub mod reconcile;
 mod request;
 mod route;
+mod run_page;
 mod timeline;
+mod view_link;
 mod views;
 
 pub use api::Api;

@@ -9,7 +9,7 @@ use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 use crate::backend::{
     ApprovalOutcome, ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, GraphRecord,
     HistoryItem, LogEvent, Page, PageCursor, PageRequest, ParkedRecord, RunEnd, RunFilter,
-    RunOutcome, RunRecord, RunStatus, StepRecord,
+    RunOutcome, RunRecord, RunStatus, StepRecord, ViewLinkRecord,
 };
 use crate::keys::hash_key;
 
@@ -38,6 +38,8 @@ pub struct State {
     pub graph_machines: BTreeMap<String, String>,
     /// Graphs tenants ran, by (tenant, workflow).
     pub graphs: BTreeMap<(String, String), GraphRecord>,
+    /// View links by their token's hash.
+    pub view_links: BTreeMap<String, ViewLinkRecord>,
     /// Run-record writes fail (the rest of the backend answers).
     pub records_unavailable: bool,
     pub unavailable: bool,
@@ -189,6 +191,30 @@ impl Backend for MemoryBackend {
             .entry((graph.tenant_id.clone(), graph.workflow.clone()))
             .or_insert_with(|| graph.clone());
         Ok(())
+    }
+
+    async fn graph(
+        &self,
+        tenant: &str,
+        workflow: &str,
+    ) -> Result<Option<GraphRecord>, BackendError> {
+        Ok(self
+            .check()?
+            .graphs
+            .get(&(tenant.to_owned(), workflow.to_owned()))
+            .cloned())
+    }
+
+    async fn create_view_link(&self, link: &ViewLinkRecord) -> Result<(), BackendError> {
+        self.check()?
+            .view_links
+            .entry(link.token_hash.clone())
+            .or_insert_with(|| link.clone());
+        Ok(())
+    }
+
+    async fn view_link(&self, token_hash: &str) -> Result<Option<ViewLinkRecord>, BackendError> {
+        Ok(self.check()?.view_links.get(token_hash).cloned())
     }
 
     async fn start_execution(

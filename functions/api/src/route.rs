@@ -23,12 +23,22 @@ pub enum Route<'a> {
     /// The AI Orchestra service's `POST /run-graph`.
     RunGraphOrchestra,
     Metrics,
+    /// `POST /runs/{id}/view`: a short-lived view link to the run's page.
+    CreateViewLink(&'a str),
+    /// `GET /runs/{id}/page?view=…`: the run's page (HTML), by view link.
+    RunPage(&'a str),
+    /// `GET /runs/{id}/page/state?view=…`: what the page's script polls (JSON), by view link.
+    RunPageState(&'a str),
 }
 
 impl Route<'_> {
-    /// Only the health check answers without an API key.
+    /// The health check answers without an API key, and a run's page and its state take a
+    /// view link instead (which is never an API key).
     pub fn needs_key(self) -> bool {
-        self != Route::Health
+        !matches!(
+            self,
+            Route::Health | Route::RunPage(_) | Route::RunPageState(_)
+        )
     }
 
     /// A short name for logs (no ids).
@@ -51,6 +61,9 @@ impl Route<'_> {
             Route::RunGraph => "run_graph",
             Route::RunGraphOrchestra => "run_graph_orchestra",
             Route::Metrics => "metrics",
+            Route::CreateViewLink(_) => "create_view_link",
+            Route::RunPage(_) => "run_page",
+            Route::RunPageState(_) => "run_page_state",
         }
     }
 }
@@ -99,6 +112,9 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
         ["runs", id, "events"] if is_run_id(id) => only(&["GET"], Route::RunEvents(id)),
         ["runs", id, "timeline"] if is_run_id(id) => only(&["GET"], Route::Timeline(id)),
         ["runs", id, "logs"] if is_run_id(id) => only(&["GET"], Route::Logs(id)),
+        ["runs", id, "view"] if is_run_id(id) => only(&["POST"], Route::CreateViewLink(id)),
+        ["runs", id, "page"] if is_run_id(id) => only(&["GET"], Route::RunPage(id)),
+        ["runs", id, "page", "state"] if is_run_id(id) => only(&["GET"], Route::RunPageState(id)),
         ["approvals"] => only(&["GET"], Route::ListApprovals),
         ["approvals", "submit"] => only(&["POST"], Route::SubmitApproval),
         ["agents"] => only(&["GET"], Route::ListAgents),
@@ -171,6 +187,18 @@ mod tests {
             Some(Route::GetAgent("copywriter"))
         );
         assert_eq!(route("GET", "/metrics").ok(), Some(Route::Metrics));
+        assert_eq!(
+            route("POST", "/runs/r-1/view").ok(),
+            Some(Route::CreateViewLink("r-1"))
+        );
+        assert_eq!(
+            route("GET", "/runs/r-1/page").ok(),
+            Some(Route::RunPage("r-1"))
+        );
+        assert_eq!(
+            route("GET", "/runs/r-1/page/state").ok(),
+            Some(Route::RunPageState("r-1"))
+        );
     }
 
     #[test]
@@ -191,6 +219,9 @@ mod tests {
         assert_eq!(status("POST", "/agents"), 405);
         assert_eq!(status("GET", "/agents/a/b"), 404);
         assert_eq!(status("POST", "/metrics"), 405);
+        assert_eq!(status("GET", "/runs/r-1/view"), 405);
+        assert_eq!(status("POST", "/runs/r-1/page"), 405);
+        assert_eq!(status("GET", "/runs/r-1/page/other"), 404);
     }
 
     #[test]
@@ -210,6 +241,9 @@ mod tests {
             ("/graphs/run", &["post"]),
             ("/run-graph", &["post"]),
             ("/metrics", &["get"]),
+            ("/runs/{run_id}/view", &["post"]),
+            ("/runs/{run_id}/page", &["get"]),
+            ("/runs/{run_id}/page/state", &["get"]),
         ] {
             let section = spec
                 .split(&format!("\n  {path}:\n"))
@@ -226,8 +260,11 @@ mod tests {
     }
 
     #[test]
-    fn only_health_is_open() {
+    fn only_health_and_the_view_link_routes_take_no_key() {
         assert!(!Route::Health.needs_key());
+        assert!(!Route::RunPage("r").needs_key());
+        assert!(!Route::RunPageState("r").needs_key());
+        assert!(Route::CreateViewLink("r").needs_key());
         assert!(Route::ListRuns.needs_key());
         assert!(Route::SubmitApproval.needs_key());
     }

@@ -75,12 +75,11 @@ fn epoch_ms<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<
     let value = Value::deserialize(deserializer)?;
     Ok(match value {
         Value::Number(n) => n.as_u64(),
-        Value::String(text) => time::OffsetDateTime::parse(
-            &text,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .ok()
-        .and_then(|t| u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()),
+        Value::String(text) => {
+            time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .and_then(|t| u64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+        }
         _ => None,
     })
 }
@@ -416,7 +415,10 @@ mod tests {
             }),
         );
         assert_eq!(text.duration_ms(), Some(1_267));
-        let odd = change("SUCCEEDED", json!({ "startDate": true, "stopDate": "yesterday" }));
+        let odd = change(
+            "SUCCEEDED",
+            json!({ "startDate": true, "stopDate": "yesterday" }),
+        );
         assert_eq!(odd.duration_ms(), None);
     }
 

@@ -4,7 +4,8 @@
 //!   their names and the rest of a deployment's wiring to its functions, the platform
 //!   functions, and the run-tracker's phases. The compiler's CloudFormation back end renders
 //!   the tables from it; nothing else spells a table, key or index.
-//! - [`record`]: the typed records (runs, steps, approvals, API keys) and their statuses.
+//! - [`record`]: the typed records (runs, steps, approvals, API keys, graphs, view links)
+//!   and their statuses.
 //! - `store` (feature `dynamodb`): every read and write, with the rules that keep records
 //!   honest (conditional creates, a finished run never rewritten, an attempt counted once,
 //!   approval transitions from the right status only). Items map to records through

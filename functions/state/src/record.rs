@@ -711,6 +711,29 @@ pub struct GraphRecord {
     pub agents: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The graph's workflow IR as JSON, from which run pages draw its picture (graphs
+    /// recorded before pages existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+}
+
+/// A view link as stored: the SHA-256 hex of its token, never the token. It shows one run's
+/// page until `expires_at`, and nothing else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewLinkRecord {
+    pub token_hash: String,
+    pub tenant_id: String,
+    pub run_id: String,
+    /// Epoch milliseconds, as is `expires_at`.
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+impl ViewLinkRecord {
+    /// Whether the link still shows its run at `now` (epoch ms).
+    pub fn usable(&self, now: u64) -> bool {
+        now < self.expires_at
+    }
 }
 
 /// A step that reached a boundary while its run was paused: its task waits (Step Functions

@@ -97,6 +97,10 @@ pub enum Table {
     /// One item per step waiting at a boundary of a paused run, with the task token that
     /// lets it go on.
     Parked,
+    /// One item per view link: a short-lived token (stored as its SHA-256) that shows one
+    /// run's page and nothing else. Apart from the API keys table, so no view token can
+    /// ever be read as a key, and the API may write links but not keys.
+    ViewLinks,
 }
 
 /// A tenant's items newest first (runs, approvals).
@@ -192,17 +196,28 @@ const PARKED: TableSpec = TableSpec {
     indexes: &[],
 };
 
+const VIEW_LINKS: TableSpec = TableSpec {
+    table: Table::ViewLinks,
+    logical_id: "ViewLinksTable",
+    suffix: "view-links",
+    env_var: "VIEW_LINKS_TABLE",
+    hash: s("token_hash"),
+    range: None,
+    indexes: &[],
+};
+
 /// The prefix `infra/deploy` gives table names unless told otherwise.
 pub const DEFAULT_TABLE_PREFIX: &str = "switchyard-";
 
 impl Table {
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Runs,
         Table::Steps,
         Table::Approvals,
         Table::ApiKeys,
         Table::Graphs,
         Table::Parked,
+        Table::ViewLinks,
     ];
 
     pub const fn spec(self) -> &'static TableSpec {
@@ -213,6 +228,7 @@ impl Table {
             Table::ApiKeys => &API_KEYS,
             Table::Graphs => &GRAPHS,
             Table::Parked => &PARKED,
+            Table::ViewLinks => &VIEW_LINKS,
         }
     }
 
@@ -225,6 +241,7 @@ impl Table {
             Table::ApiKeys => "api_keys",
             Table::Graphs => "graphs",
             Table::Parked => "parked",
+            Table::ViewLinks => "view_links",
         }
     }
 

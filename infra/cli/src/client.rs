@@ -58,6 +58,14 @@ impl Client {
         }
     }
 
+    /// The API's URL, when it is reached over HTTP.
+    pub fn base_url(&self) -> Option<&str> {
+        match self {
+            Client::Remote { base_url, .. } => Some(base_url),
+            Client::InProcess { .. } => None,
+        }
+    }
+
     /// One call; a non-2xx answer becomes [`CliError::Api`] with the API's error fields.
     pub async fn call(
         &self,

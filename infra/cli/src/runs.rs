@@ -1,4 +1,5 @@
-//! `switchyard runs ...`: start, get, list, watch, pause, resume, cancel, logs, timeline.
+//! `switchyard runs ...`: start, get, list, watch, pause, resume, cancel, logs, timeline, and
+//! the run's page.
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -27,6 +28,10 @@ pub enum RunsCommand {
     Logs(LogsArgs),
     /// The execution's events merged with the step attempts, in time order.
     Timeline { run_id: String },
+    /// A short-lived link to the run's page (its workflow drawn live, steps, gates), for
+    /// anyone, no API key needed: prints the link.
+    #[command(visible_alias = "page")]
+    Open(OpenArgs),
 }
 
 #[derive(Args)]
@@ -62,6 +67,17 @@ pub struct ListArgs {
 }
 
 #[derive(Args)]
+pub struct OpenArgs {
+    run_id: String,
+    /// How long the link works, in seconds (60 to 86400).
+    #[arg(long, default_value_t = 3600)]
+    ttl: u64,
+    /// Also open it in a browser (`xdg-open`).
+    #[arg(long)]
+    open: bool,
+}
+
+#[derive(Args)]
 pub struct LogsArgs {
     run_id: String,
     /// Lowest level shown: trace, debug, info, warn or error.
@@ -92,6 +108,7 @@ pub async fn run(context: &Context, command: RunsCommand) -> Result<Outcome, Cli
         }
         RunsCommand::Logs(args) => logs(context, args).await,
         RunsCommand::Timeline { run_id } => timeline(context, &run_id).await,
+        RunsCommand::Open(args) => open(context, args).await,
     }
 }
 
@@ -225,6 +242,45 @@ pub fn show_run(run: &Value) {
             println!("  … {} more lines (--json shows all)", lines.len() - 40);
         }
     }
+}
+
+async fn open(context: &Context, args: OpenArgs) -> Result<Outcome, CliError> {
+    let client = context.client().await?;
+    let mut link = client
+        .call(
+            "POST",
+            &format!("/runs/{}/view", args.run_id),
+            &[("ttl_seconds", args.ttl.to_string())],
+            None,
+        )
+        .await?;
+    // The API answers a full URL when it knows where it was reached; in process it cannot.
+    let url = match (output::text(&link["url"]), client.base_url()) {
+        (url, Some(base)) if url.starts_with('/') => format!("{base}{url}"),
+        (url, _) => url,
+    };
+    link["url"] = json!(url);
+    if context.json {
+        print_json(&link);
+    } else {
+        println!("{url}");
+        eprintln!(
+            "anyone with this link sees run {}'s page until {} UTC",
+            args.run_id,
+            output::timestamp(&link["expires_at"])
+        );
+        if url.starts_with('/') {
+            eprintln!("(a path: serve the API with `switchyard serve` and open it there)");
+        }
+    }
+    if args.open {
+        match std::process::Command::new("xdg-open").arg(&url).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("xdg-open failed ({status}); open the link yourself"),
+            Err(e) => eprintln!("could not run xdg-open ({e}); open the link yourself"),
+        }
+    }
+    Ok(Outcome::Done)
 }
 
 async fn get(context: &Context, run_id: &str) -> Result<Outcome, CliError> {

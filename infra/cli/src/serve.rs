@@ -41,6 +41,10 @@ async fn api_request(request: Request<Incoming>) -> Result<ApiRequest, ApiError>
             })
             .or_insert(value);
     }
+    // Plain HTTP: links the API makes (view links) start with `http://` and this host.
+    headers
+        .entry("x-forwarded-proto".to_owned())
+        .or_insert_with(|| "http".to_owned());
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)

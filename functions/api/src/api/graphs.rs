@@ -62,6 +62,8 @@ impl<B: Backend> Api<B> {
                 nodes: run.node_ids.clone(),
                 agents: run.agents.iter().map(|a| (*a).to_owned()).collect(),
                 description: run.workflow.comment.clone(),
+                // What its run pages draw. The IR is plain data and always serialises.
+                definition: serde_json::to_string(&run.workflow).ok(),
             };
             self.backend.record_graph(&record).await?;
         }

@@ -11,6 +11,7 @@ mod start;
 pub use credentials::{api_key, key_identity};
 pub use decision::decision;
 pub use params::{
-    approval_status, encode_cursor, event_page, log_level, page, query, run_filter, LOG_LEVELS,
+    approval_status, encode_cursor, event_page, log_level, page, query, run_filter, view_ttl,
+    LOG_LEVELS,
 };
 pub use start::start_run;

@@ -48,6 +48,26 @@ fn one_of(
     }
 }
 
+/// A view link's lifetime in seconds: `ttl_seconds`, an hour when absent.
+pub fn view_ttl(params: &BTreeMap<String, String>) -> Result<u64, ApiError> {
+    use crate::view_link::{DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS};
+    match params.get("ttl_seconds").filter(|v| !v.is_empty()) {
+        None => Ok(DEFAULT_TTL_SECONDS),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_field(
+                    "ttl_seconds",
+                    format!(
+                        "expected a number of seconds from {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}"
+                    ),
+                )
+            }),
+    }
+}
+
 pub fn page(params: &BTreeMap<String, String>) -> Result<PageRequest, ApiError> {
     let limit = match params.get("limit").filter(|v| !v.is_empty()) {
         None => DEFAULT_LIMIT,

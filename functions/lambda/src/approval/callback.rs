@@ -322,8 +322,9 @@ fn confirmation_page(
 }
 
 /// The gate's summary. JSON reads as a definition list of its fields, lists as lists; text
-/// that is not JSON (a summary cut short, say) is shown as it is. Long text wraps.
-fn summary(text: &str) -> Markup {
+/// that is not JSON (a summary cut short, say) is shown as it is. Long text wraps. The Run
+/// API's run pages show outputs and pending gates with it too.
+pub fn summary(text: &str) -> Markup {
     match serde_json::from_str::<Value>(text) {
         Ok(value @ (Value::Object(_) | Value::Array(_))) => {
             html! { div.summary { (json_value(&value)) } }
@@ -332,7 +333,8 @@ fn summary(text: &str) -> Markup {
     }
 }
 
-fn json_value(value: &Value) -> Markup {
+/// A JSON value as HTML: objects as definition lists, arrays as lists, strings as text.
+pub fn json_value(value: &Value) -> Markup {
     html! {
         @match value {
             Value::Object(fields) => {

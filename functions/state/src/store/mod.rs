@@ -10,6 +10,7 @@ mod listing;
 mod parked;
 mod runs;
 mod steps;
+mod view_links;
 
 use std::collections::HashMap;
 
@@ -24,6 +25,7 @@ pub use keys::ApiKeys;
 pub use parked::Parked;
 pub use runs::{RunFilter, Runs};
 pub use steps::Steps;
+pub use view_links::ViewLinks;
 
 use crate::schema::Table;
 
@@ -200,6 +202,10 @@ impl State {
         Graphs { state: self }
     }
 
+    pub fn view_links(&self) -> ViewLinks<'_> {
+        ViewLinks { state: self }
+    }
+
     fn table(&self, table: Table) -> &str {
         self.names.get(table)
     }
@@ -335,6 +341,7 @@ mod tests {
             nodes: vec!["plan".into()],
             agents: vec!["tech_lead".into()],
             description: None,
+            definition: Some("{}".into()),
         };
         let item = encode(Table::Graphs, &graph).expect("encodes");
         has_keys(Table::Graphs, &item);
@@ -356,6 +363,20 @@ mod tests {
         assert_eq!(
             decode::<ParkedRecord>(Table::Parked, &item).ok(),
             Some(parked)
+        );
+
+        let link = ViewLinkRecord {
+            token_hash: "cd".into(),
+            tenant_id: "t1".into(),
+            run_id: "r1".into(),
+            created_at: 1,
+            expires_at: 2,
+        };
+        let item = encode(Table::ViewLinks, &link).expect("encodes");
+        has_keys(Table::ViewLinks, &item);
+        assert_eq!(
+            decode::<ViewLinkRecord>(Table::ViewLinks, &item).ok(),
+            Some(link)
         );
     }
 
