@@ -92,6 +92,9 @@ impl Follower {
                         elapsed(run, &seen_now()),
                         output::text(&approval["subject"]),
                     );
+                    for line in output::summary_lines(approval, "             ") {
+                        println!("{line}");
+                    }
                     for (decision, link) in approval["links"].as_object().into_iter().flatten() {
                         println!("             {decision}: {}", output::text(link));
                     }

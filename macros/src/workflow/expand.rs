@@ -584,6 +584,26 @@ fn shape_check(check: TokenStream, span: Span) -> TokenStream {
     )
 }
 
+/// [`shape_check`] reported over all of `tokens` (a field path `a.b.c`) rather than its
+/// first token: rustc reports the panic where its call starts and ends, so the call's path
+/// takes the first token's span and its arguments the last's.
+fn shape_check_over(check: TokenStream, tokens: TokenStream) -> TokenStream {
+    let mut spans = tokens.into_iter().map(|tree| tree.span());
+    let start = spans.next().unwrap_or_else(Span::call_site);
+    let end = spans.last().unwrap_or(start);
+    let mut panic = respan(quote!(::std::panic!), start);
+    panic.extend(respan(quote!(("{}", message.as_str())), end));
+    let mut body = Group::new(proc_macro2::Delimiter::Brace, panic);
+    body.set_span(start);
+    let mut item = respan(
+        quote!(const _: () = if let ::std::option::Option::Some(message) = #check),
+        start,
+    );
+    item.extend([TokenTree::Group(body)]);
+    item.extend(respan(quote!(;), start));
+    item
+}
+
 /// The shape checks of every `field OP literal` in a condition, each at its field.
 fn condition_shape_checks(input: &TokenStream, condition: &Expr) -> Vec<TokenStream> {
     let mut leaves = Vec::new();
@@ -631,9 +651,9 @@ fn summary_checks(input: &TokenStream, summary: &SummaryDecl) -> Vec<TokenStream
             let rust = respan(input.clone(), path.span());
             [
                 quote!(let _ = |__input: &#rust| { let _ = &#access; };),
-                shape_check(
+                shape_check_over(
                     quote!(::switchyard_sdk::shape::check_summary_field(#input_shape, #all, #index)),
-                    path.span(),
+                    path.to_token_stream(),
                 ),
             ]
         })

@@ -277,9 +277,11 @@ impl Lowerer<'_> {
             let Some(path) = self.field_path(&field.path) else {
                 continue;
             };
-            let span = match &field.label {
-                Some(label) => label.span(),
-                None => field.path.span(),
+            // A label is reported where it comes from: as written, or the field's name.
+            let span = match (&field.label, &field.path) {
+                (Some(label), _) => label.span(),
+                (None, Expr::Field(named)) => named.member.span(),
+                (None, path) => path.span(),
             };
             self.spans
                 .insert(Locus::Setting(id, Setting::Summary(fields.len())), span);
