@@ -118,6 +118,24 @@ fn choices_of_a_pick_one_gate_are_passed_to_the_approval_request() {
 }
 
 #[test]
+fn a_gate_summary_reaches_the_approval_request_as_labelled_json_pointers() {
+    let def = asl("enterprise-coordinator");
+    let gate = &def["States"]["finance_approval"]["Parameters"]["Payload"]["gate"];
+    assert_eq!(
+        gate["summary"][0],
+        json!({ "label": "Total (USD)", "pointer": "/total" })
+    );
+    assert_eq!(
+        gate["summary"][2],
+        json!({ "label": "Department", "pointer": "/request/department" })
+    );
+    // A gate without a summary sends none.
+    let content =
+        &asl("campaign-creation")["States"]["approve_content"]["Parameters"]["Payload"]["gate"];
+    assert!(content.get("summary").is_none());
+}
+
+#[test]
 fn enum_match_uses_the_serde_names_of_the_variants() {
     let def = asl("movie-production");
     let choices = &def["States"]["story_verdict"]["Choices"];

@@ -108,6 +108,25 @@ async fn campaign_pauses_at_each_gate_and_resumes_when_links_are_posted() {
         assert_eq!(status, 200);
         assert!(page.contains("<form method=\"post\""), "{page}");
         assert!(page.contains(approval["subject"].as_str().unwrap_or_default()));
+        // The strategy gate declares a summary: the page shows it first, every field valued.
+        if gate == "approve_strategy" {
+            let labels: Vec<&str> = approval["summary_fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| f["value"].is_string())
+                .filter_map(|f| f["label"].as_str())
+                .collect();
+            assert_eq!(labels, ["Objective", "Month", "Segments", "Calendar"]);
+            assert!(
+                page.contains("<dl class=\"fields\"><dt>Objective</dt>"),
+                "{page}"
+            );
+            assert!(page.contains("<dt>Month</dt><dd>2024-11</dd>"), "{page}");
+        } else {
+            assert!(!approval.contains_key("summary_fields"), "{approval:?}");
+            assert!(!page.contains("<dl class=\"fields\">"), "{page}");
+        }
         assert_eq!(
             current(&stack, &run, &approval["request_id"]).await["status"],
             "pending"
@@ -262,6 +281,25 @@ async fn only_designated_approvers_may_decide() {
     );
     assert_eq!(email["Source"], "approvals@switchyard.test");
     let text = email["Body"]["text_part"].as_str().unwrap_or_default();
+    // The finance gate's summary, read from its input (serde's keys), on the request and in
+    // the email.
+    let fields: Vec<(&str, Value)> = approval["summary_fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let value = f["value"]
+                .as_str()
+                .and_then(|v| serde_json::from_str(v).ok())
+                .unwrap_or(Value::Null);
+            (f["label"].as_str().unwrap_or_default(), value)
+        })
+        .collect();
+    assert_eq!(fields[0].0, "Total (USD)");
+    assert_eq!(fields[0].1.as_f64(), Some(12000.0));
+    assert_eq!(fields[2], ("Department", json!("ops")));
+    assert_eq!(fields[3], ("Requester", json!("ada")));
+    assert!(text.contains("Department: ops\nRequester: ada\n"), "{text}");
     let url = text
         .lines()
         .find_map(|l| l.strip_prefix("approve: "))

@@ -561,6 +561,14 @@ impl StepWriter<'_> {
         } else {
             "route"
         });
+        if !gate.summary.is_empty() {
+            // The approval-request function reads each value from the input it is sent.
+            payload["gate"]["summary"] = gate
+                .summary
+                .iter()
+                .map(|field| json!({ "label": field.label, "pointer": json_pointer(&field.path) }))
+                .collect();
+        }
         let mut state = json!({
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
@@ -585,6 +593,14 @@ impl StepWriter<'_> {
         }
         state
     }
+}
+
+/// A JSON Pointer (RFC 6901) to a path in the data: `/strategy/headline`, `/pair/0`.
+fn json_pointer(path: &FieldPath) -> String {
+    path.0
+        .iter()
+        .map(|segment| format!("/{}", segment.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 fn next_of(kind: &StepKind) -> Target {

@@ -149,6 +149,18 @@ pub struct ApprovalGate {
     pub on_reject: Target,
     pub on_timeout: Target,
     pub next: Target,
+    /// What the approval page shows first, in order; the whole input follows it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<SummaryField>,
+}
+
+/// One line of a gate's summary: a labelled value from the gate's input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SummaryField {
+    /// What the page calls the value (`Budget`).
+    pub label: String,
+    /// Where the value is in the gate's input (a value that is absent shows as absent).
+    pub path: FieldPath,
 }
 
 /// A typed condition on the step input, as checked by rustc in the declaration.

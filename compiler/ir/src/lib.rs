@@ -16,7 +16,7 @@ pub use graph::*;
 pub use stages::{stages, StageError};
 pub use valid::{
     check_agent_name, closest, known_error_names, resource_key, validate, ErrorKind, Locus,
-    RetryKey, Setting, ValidationError,
+    RetryKey, Setting, ValidationError, MAX_SUMMARY_FIELDS, MAX_SUMMARY_LABEL_CHARS,
 };
 
 /// Step Functions' limit on state and state machine names.

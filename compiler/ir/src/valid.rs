@@ -7,8 +7,8 @@ use strsim::levenshtein;
 
 use crate::analysis::{estimate, MAX_HISTORY_EVENTS};
 use crate::graph::{
-    AgentCall, Arm, CompareOp, Condition, FieldPath, Literal, Retry, StepId, StepKind, Target,
-    Workflow,
+    AgentCall, Arm, CompareOp, Condition, FieldPath, Literal, Retry, StepId, StepKind,
+    SummaryField, Target, Workflow,
 };
 use crate::{MAX_DEFINITION_BYTES, MAX_FUNCTION_NAME_LEN, MAX_NAME_LEN, RESOURCE_PREFIX};
 
@@ -20,6 +20,10 @@ pub const MAX_APPROVAL_TIMEOUT_SECONDS: u32 = 31_536_000;
 pub const MAX_RETRY_VALUE: u32 = 99_999_999;
 /// Step Functions' ceiling on `MaxDelaySeconds` (a year and a day).
 pub const MAX_RETRY_DELAY_SECONDS: u32 = 31_622_400;
+/// The most fields a gate's summary shows: a summary is what a person reads first.
+pub const MAX_SUMMARY_FIELDS: usize = 12;
+/// The longest label of a summary field, in characters.
+pub const MAX_SUMMARY_LABEL_CHARS: usize = 64;
 
 /// Errors an agent task can raise: the agents' own (`AgentError`'s variants), Lambda's and
 /// the Step Functions errors a Lambda task state can see. `States.ALL` matches all of them.
@@ -168,6 +172,8 @@ pub enum Setting {
     CatchErrors,
     /// The condition of the `index`th arm of a branch.
     Arm(usize),
+    /// The `index`th field of a gate's summary.
+    Summary(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -250,6 +256,18 @@ pub enum ErrorKind {
     StatesAllNotAlone,
     #[error("`heartbeat` on an approval gate is refused: nothing sends heartbeats while a person decides, so the gate would expire after {0} seconds; use `timeout` alone")]
     HeartbeatUnsupported(u32),
+    #[error("a gate's summary shows at most {MAX_SUMMARY_FIELDS} fields, and this one lists {0}: keep what decides the question (the page shows the whole input below it)")]
+    TooManySummaryFields(usize),
+    #[error("a summary label must not be empty")]
+    EmptySummaryLabel,
+    #[error("summary label `{label}` is {len} characters long; at most {MAX_SUMMARY_LABEL_CHARS}")]
+    SummaryLabelTooLong { label: String, len: usize },
+    #[error(
+        "summary label `{0}` contains a control character (a line break?); labels are one line"
+    )]
+    SummaryLabelCharacter(String),
+    #[error("two summary fields are labelled `{0}`; label one of them: `path as \"...\"`")]
+    DuplicateSummaryLabel(String),
     #[error("this arm is never taken: {reason}")]
     ShadowedArm { reason: String },
     #[error("the definition is {bytes} bytes; Step Functions accepts at most {MAX_DEFINITION_BYTES} (split the workflow or shorten it)")]
@@ -502,6 +520,7 @@ fn check_settings(workflow: &Workflow, id: StepId, report: &mut impl FnMut(Locus
                     ErrorKind::HeartbeatUnsupported(heartbeat),
                 );
             }
+            check_summary(&gate.summary, id, report);
             let mut seen = HashSet::new();
             for choice in &gate.choices {
                 if choice == "reject" {
@@ -518,6 +537,38 @@ fn check_settings(workflow: &Workflow, id: StepId, report: &mut impl FnMut(Locus
             }
         }
         StepKind::Task { .. } | StepKind::Parallel { .. } => {}
+    }
+}
+
+/// A gate's summary: a few fields, each with its own one-line label. Its paths are checked
+/// against the input's JSON by the shape model, where the macro knows the input's type.
+fn check_summary(summary: &[SummaryField], id: StepId, report: &mut impl FnMut(Locus, ErrorKind)) {
+    let at = |index| Locus::Setting(id, Setting::Summary(index));
+    if summary.len() > MAX_SUMMARY_FIELDS {
+        report(
+            at(MAX_SUMMARY_FIELDS),
+            ErrorKind::TooManySummaryFields(summary.len()),
+        );
+    }
+    let mut seen = HashSet::new();
+    for (index, field) in summary.iter().enumerate() {
+        let label = &field.label;
+        let len = label.chars().count();
+        if label.trim().is_empty() {
+            report(at(index), ErrorKind::EmptySummaryLabel);
+        } else if len > MAX_SUMMARY_LABEL_CHARS {
+            report(
+                at(index),
+                ErrorKind::SummaryLabelTooLong {
+                    label: label.clone(),
+                    len,
+                },
+            );
+        } else if label.chars().any(char::is_control) {
+            report(at(index), ErrorKind::SummaryLabelCharacter(label.clone()));
+        } else if !seen.insert(label.to_lowercase()) {
+            report(at(index), ErrorKind::DuplicateSummaryLabel(label.clone()));
+        }
     }
 }
 

@@ -243,6 +243,7 @@ fn approval_heartbeat_must_be_shorter_than_timeout() {
         on_reject: Target::Fail,
         on_timeout: Target::Fail,
         next: Target::End,
+        summary: Vec::new(),
     };
     let wf = workflow(vec![Step {
         name: "gate".into(),
@@ -255,6 +256,61 @@ fn approval_heartbeat_must_be_shorter_than_timeout() {
             ErrorKind::HeartbeatUnsupported(60),
             ErrorKind::DuplicateChoice("a".into()),
             ErrorKind::ReservedChoice("reject".into()),
+        ]
+    );
+}
+
+#[test]
+fn a_gate_summary_is_short_with_one_line_labels_of_its_own() {
+    let field = |label: &str| SummaryField {
+        label: label.into(),
+        path: FieldPath(vec!["total".into()]),
+    };
+    let long = "x".repeat(MAX_SUMMARY_LABEL_CHARS + 1);
+    let mut summary = vec![
+        field("Total"),
+        field("total"),
+        field(" "),
+        field(&long),
+        field("Two\nlines"),
+    ];
+    summary.extend((0..MAX_SUMMARY_FIELDS).map(|i| field(&format!("Field {i}"))));
+    let count = summary.len();
+    let wf = workflow(vec![Step {
+        name: "gate".into(),
+        kind: StepKind::Approval(ApprovalGate {
+            subject: "ok?".into(),
+            timeout_seconds: 60,
+            heartbeat_seconds: None,
+            choices: Vec::new(),
+            approvers: Vec::new(),
+            on_reject: Target::Fail,
+            on_timeout: Target::Fail,
+            next: Target::End,
+            summary,
+        }),
+        when: None,
+    }]);
+    let errors = validate(&wf).expect_err("refused");
+    let at = |index| Locus::Setting(StepId(0), Setting::Summary(index));
+    let found: Vec<(Locus, ErrorKind)> = errors.into_iter().map(|e| (e.locus, e.kind)).collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                at(MAX_SUMMARY_FIELDS),
+                ErrorKind::TooManySummaryFields(count)
+            ),
+            (at(1), ErrorKind::DuplicateSummaryLabel("total".into())),
+            (at(2), ErrorKind::EmptySummaryLabel),
+            (
+                at(3),
+                ErrorKind::SummaryLabelTooLong {
+                    label: long.clone(),
+                    len: MAX_SUMMARY_LABEL_CHARS + 1
+                }
+            ),
+            (at(4), ErrorKind::SummaryLabelCharacter("Two\nlines".into())),
         ]
     );
 }

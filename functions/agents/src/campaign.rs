@@ -589,6 +589,7 @@ workflow! {
         strategize = strategist -> approve_strategy;
         approve_strategy = approval(
             subject = "Approve the campaign strategy",
+            summary = [objective, month, target_segments as "Segments", calendar],
             timeout = 86400,
             on_reject = fail,
             on_timeout = fail,

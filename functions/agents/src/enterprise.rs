@@ -143,6 +143,14 @@ workflow! {
         procurement_review = procurement_reviewer -> finance_approval;
         finance_approval = approval(
             subject = "Finance approval for a purchase over 5000",
+            summary = [
+                total as "Total (USD)",
+                category,
+                request.department,
+                request.requester,
+                reviewer as "Reviewed by",
+                conditions,
+            ],
             timeout = 86400,
             approvers = ["finance@switchyard.test"],
             on_reject = fail,

@@ -335,9 +335,31 @@ const fn find_field(object: &'static Struct, rust: &str) -> Option<Found> {
     None
 }
 
+/// Who reads the value at a resolved path, which decides what the path may go through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// Step Functions, through a JSONPath (a Choice rule, `ItemsPath`): it fails the run on
+    /// a missing path, so every step must always be in the JSON.
+    StepFunctions,
+    /// A gate's summary, read by the approval-request function through a JSON Pointer: a
+    /// value that is sometimes absent (`skip_serializing_if`, a flattened `Option`) shows as
+    /// absent.
+    Summary,
+}
+
 /// Resolves a Rust field path (`order.total`, `pair.0`) on a value of shape `root` to the
 /// JSONPath serde produces, refusing every step that may not exist in the JSON.
 pub const fn resolve(root: &'static Shape, rust_path: &[&str]) -> Result<Resolved, Message> {
+    resolve_for(root, rust_path, Reader::StepFunctions)
+}
+
+/// [`resolve`] for `reader`: what it refuses depends on what a missing value does to it.
+pub const fn resolve_for(
+    root: &'static Shape,
+    rust_path: &[&str],
+    reader: Reader,
+) -> Result<Resolved, Message> {
+    let summary = matches!(reader, Reader::Summary);
     let mut shape = root;
     let mut path = JsonPath::new();
     let mut i = 0;
@@ -356,11 +378,19 @@ pub const fn resolve(root: &'static Shape, rust_path: &[&str]) -> Result<Resolve
                 let field = found.field;
                 match field.presence {
                     Presence::Always => {}
+                    // The summary shows an absent value as absent.
+                    Presence::Sometimes if summary => {}
                     Presence::Sometimes => {
                         return Err(Message::new()
                             .push("`")
                             .push(segment)
                             .push("` may be absent from the JSON (`skip_serializing_if`): Step Functions fails a run that reads a missing field; route on a field serde always writes"))
+                    }
+                    Presence::Never if summary => {
+                        return Err(Message::new()
+                            .push("`")
+                            .push(segment)
+                            .push("` is never serialized (`#[serde(skip)]`): the gate's input never holds it, so its page could never show it"))
                     }
                     Presence::Never => {
                         return Err(Message::new()
@@ -369,7 +399,7 @@ pub const fn resolve(root: &'static Shape, rust_path: &[&str]) -> Result<Resolve
                             .push("` is never serialized (`#[serde(skip)]`): Step Functions never sees it"))
                     }
                 }
-                if found.optional_parent {
+                if found.optional_parent && !summary {
                     return Err(Message::new()
                         .push("`")
                         .push(segment)
@@ -379,8 +409,11 @@ pub const fn resolve(root: &'static Shape, rust_path: &[&str]) -> Result<Resolve
                     // Its fields are this object's: the path does not change.
                     shape = field.shape;
                 } else {
-                    if let Some(message) = check_key(field.json) {
-                        return Err(message);
+                    // A JSON Pointer addresses every key; a JSONPath does not.
+                    if !summary {
+                        if let Some(message) = check_key(field.json) {
+                            return Err(message);
+                        }
                     }
                     if path.len == MAX_PATH {
                         return Err(Message::new().push("this field path is deeper than Switchyard addresses (16 levels)"));
@@ -396,6 +429,12 @@ pub const fn resolve(root: &'static Shape, rust_path: &[&str]) -> Result<Resolve
                 }
                 _ => return Err(Message::new().push("no such tuple element: `").push(segment).push("`")),
             },
+            Shape::Nullable(_) if summary => {
+                return Err(Message::new()
+                    .push("cannot reach `")
+                    .push(segment)
+                    .push("` through an `Option`; list the `Option` field itself (its page shows `—` while it is `None`)"))
+            }
             Shape::Nullable(_) => {
                 return Err(Message::new()
                     .push("cannot reach `")
@@ -407,6 +446,14 @@ pub const fn resolve(root: &'static Shape, rust_path: &[&str]) -> Result<Resolve
                     .push("cannot reach `")
                     .push(segment)
                     .push("`: its parent serializes in a way Switchyard cannot see (custom `Serialize`, `serialize_with` or `serde_json::Value`)"))
+            }
+            Shape::Enum(shape) if summary => {
+                return Err(Message::new()
+                    .push("cannot reach `")
+                    .push(segment)
+                    .push("` inside the enum `")
+                    .push(shape.name)
+                    .push("`: which fields its JSON has depends on the variant; list the enum field itself"))
             }
             _ => {
                 return Err(Message::new()
@@ -495,6 +542,69 @@ pub const fn check_map_items(root: &'static Shape, rust_path: &[&str]) -> Option
                 .push("; map over a `Vec` (or another list serde writes as an array) that is always present"),
         ),
     }
+}
+
+/// Entry `index` of a gate's summary (`summary = [strategy.headline, budget_usd]`): a field
+/// of the gate's input that serde writes, reached through objects and tuples only, and not
+/// a value an earlier entry already shows (two Rust paths may lead to one JSON key, through
+/// `flatten`).
+pub const fn check_summary_field(
+    root: &'static Shape,
+    entries: &[&[&str]],
+    index: usize,
+) -> Option<Message> {
+    let resolved = match resolve_for(root, entries[index], Reader::Summary) {
+        Ok(resolved) => resolved,
+        Err(message) => return Some(message),
+    };
+    let mut earlier = 0;
+    while earlier < index {
+        if let Ok(other) = resolve_for(root, entries[earlier], Reader::Summary) {
+            if same_path(&resolved.path, &other.path) {
+                return Some(
+                    push_rust_path(
+                        Message::new().push("the summary already shows this value, as `"),
+                        entries[earlier],
+                    )
+                    .push("`; list each field once"),
+                );
+            }
+        }
+        earlier += 1;
+    }
+    None
+}
+
+const fn same_path(a: &JsonPath, b: &JsonPath) -> bool {
+    if a.len != b.len {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len {
+        let same = match (a.segments[i], b.segments[i]) {
+            (Segment::Key(x), Segment::Key(y)) => str_eq(x, y),
+            (Segment::Index(x), Segment::Index(y)) => x == y,
+            _ => false,
+        };
+        if !same {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `order.total`, as the declaration writes it.
+const fn push_rust_path(mut message: Message, rust_path: &[&str]) -> Message {
+    let mut i = 0;
+    while i < rust_path.len() {
+        if i > 0 {
+            message = message.push(".");
+        }
+        message = message.push(rust_path[i]);
+        i += 1;
+    }
+    message
 }
 
 /// How a `match` arm's variant is recognised in the JSON.
@@ -727,6 +837,15 @@ pub fn json_path<T: JsonShape>(rust_path: &[&str]) -> Vec<String> {
     }
 }
 
+/// The JSON path (as IR segments) a gate's summary entry reads, for the compiler. The
+/// workflow's `const` checks have already refused every path this cannot resolve.
+pub fn summary_path<T: JsonShape>(rust_path: &[&str]) -> Vec<String> {
+    match resolve_for(&T::SHAPE, rust_path, Reader::Summary) {
+        Ok(resolved) => resolved.path.to_strings(),
+        Err(message) => panic!("{}", message.as_str()),
+    }
+}
+
 /// The path and string a `match` arm compares, for the compiler.
 pub fn variant_rule<T: JsonShape>(rust_path: &[&str], variant: &str) -> (Vec<String>, String) {
     match variant_test(&T::SHAPE, rust_path, variant) {
@@ -881,6 +1000,93 @@ mod tests {
         let error = check_condition(&OUTER, &["kind"], LiteralKind::Number, "");
         assert!(error.is_some_and(|m| m.as_str().contains("serializes as a string")));
         assert!(check_condition(&OUTER, &["kind"], LiteralKind::String, "x").is_none());
+    }
+
+    static KIND: Enum = Enum {
+        name: "Kind",
+        repr: Repr::External,
+        variants: &[],
+    };
+    static GATE: Shape = Shape::Struct(&Struct {
+        name: "Gate",
+        fields: &[
+            Field {
+                rust: "outer",
+                json: "outer",
+                shape: &OUTER,
+                presence: Presence::Always,
+                flatten: false,
+            },
+            Field {
+                rust: "secret",
+                json: "secret",
+                shape: &Shape::String,
+                presence: Presence::Never,
+                flatten: false,
+            },
+            Field {
+                rust: "kind",
+                json: "kind",
+                shape: &Shape::Enum(&KIND),
+                presence: Presence::Always,
+                flatten: false,
+            },
+            Field {
+                rust: "note",
+                json: "it's",
+                shape: &Shape::Nullable(&Shape::Struct(&INNER)),
+                presence: Presence::Always,
+                flatten: false,
+            },
+        ],
+        deny_unknown_fields: false,
+        approved: false,
+    });
+
+    fn summary(entries: &[&[&str]], index: usize) -> Option<String> {
+        check_summary_field(&GATE, entries, index).map(|m| m.as_str().to_owned())
+    }
+
+    #[test]
+    fn a_summary_shows_values_that_may_be_absent_and_keys_a_jsonpath_cannot_address() {
+        let entries: &[&[&str]] = &[&["outer", "maybe"], &["note"], &["outer", "kind"]];
+        for index in 0..entries.len() {
+            assert_eq!(summary(entries, index), None, "{:?}", entries[index]);
+        }
+        let path =
+            resolve_for(&GATE, &["outer", "maybe"], Reader::Summary).map(|r| r.path.to_strings());
+        assert_eq!(
+            path.ok(),
+            Some(vec!["outer".to_owned(), "maybe".to_owned()])
+        );
+        assert!(resolve(&GATE, &["outer", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn a_summary_refuses_what_it_could_never_show() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["secret"], "never serialized"),
+            (&["kind", "x"], "inside the enum `Kind`"),
+            (
+                &["note", "score"],
+                "through an `Option`; list the `Option` field itself",
+            ),
+            (&["outer", "nope"], "`Outer` has no serialized field `nope`"),
+        ];
+        for (path, expected) in cases {
+            let message = summary(&[path], 0).unwrap_or_default();
+            assert!(message.contains(expected), "{path:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_summary_refuses_one_json_value_twice_however_it_is_reached() {
+        let entries: &[&[&str]] = &[&["outer", "inner", "score"], &["note"], &["outer", "score"]];
+        assert_eq!(summary(entries, 1), None);
+        assert_eq!(
+            summary(entries, 2).as_deref(),
+            Some("the summary already shows this value, as `outer.inner.score`; list each field once")
+        );
     }
 
     #[test]

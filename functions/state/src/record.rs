@@ -487,8 +487,13 @@ pub struct ApprovalRecord {
     pub gate: String,
     #[serde(default)]
     pub subject: String,
+    /// What is being decided: the gate's input as JSON text, shortened.
     #[serde(default)]
     pub summary: String,
+    /// The gate's declared summary (`approval(summary = [...])`): each field's label and
+    /// its value, read from the gate's input when the request was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summary_fields: Vec<SummaryField>,
     #[serde(default)]
     pub choices: Vec<String>,
     #[serde(default)]
@@ -576,6 +581,16 @@ impl From<&ApprovalRecord> for ApprovalOutcome {
             decided_at: approval.decided_at,
         }
     }
+}
+
+/// One field of a gate's summary, as its request holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryField {
+    pub label: String,
+    /// The value as JSON text (always valid JSON: a long value is shortened inside, not cut
+    /// off); `None` when the gate's input has no value there (absent or `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// The reserved decision every gate allows.

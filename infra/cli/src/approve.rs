@@ -130,6 +130,9 @@ pub async fn run(context: &Context, args: ApproveArgs) -> Result<Outcome, CliErr
             output::text(&approval["gate"]),
             request_id,
         );
+        for line in output::summary_lines(approval, "  ") {
+            println!("{line}");
+        }
         println!("  what is decided: {}", output::text(&approval["summary"]));
         let decision = loop {
             let prompt = format!("  decision [{}/skip]: ", allowed.join("/"));

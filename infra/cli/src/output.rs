@@ -78,6 +78,46 @@ pub fn print_json(value: &Value) {
     );
 }
 
+/// The longest summary value shown on one line of a terminal.
+const SUMMARY_VALUE_CHARS: usize = 100;
+
+/// A gate's declared summary (`summary_fields` of an approval), one aligned line per field:
+/// a string as it is, anything else as its JSON, a dash where there is no value.
+pub fn summary_lines(approval: &Value, indent: &str) -> Vec<String> {
+    let fields: Vec<(String, String)> = approval["summary_fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|field| {
+            let value = match field["value"].as_str() {
+                None => "—".to_owned(),
+                Some(json) => match serde_json::from_str::<Value>(json) {
+                    Ok(Value::String(text)) => text,
+                    _ => json.to_owned(),
+                },
+            };
+            let value: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            let value = match value.char_indices().nth(SUMMARY_VALUE_CHARS) {
+                Some((cut, _)) => format!("{}…", &value[..cut]),
+                None => value,
+            };
+            (text(&field["label"]), value)
+        })
+        .collect();
+    let width = fields
+        .iter()
+        .map(|(label, _)| label.chars().count())
+        .max()
+        .unwrap_or(0);
+    fields
+        .into_iter()
+        .map(|(label, value)| {
+            let pad = " ".repeat(width - label.chars().count());
+            format!("{indent}{label}:{pad} {value}")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +144,24 @@ mod tests {
         );
         assert_eq!(timestamp(&json!(951_825_600_000u64)), "2000-02-29 12:00:00");
         assert_eq!(timestamp(&Value::Null), "-");
+    }
+
+    #[test]
+    fn a_gate_summary_prints_one_aligned_line_per_field() {
+        let approval = json!({ "summary_fields": [
+            { "label": "Total (USD)", "value": "12500.5" },
+            { "label": "Requester", "value": "\"ada\\nlovelace\"" },
+            { "label": "Lines", "value": "[\"a\",\"b\"]" },
+            { "label": "Note" },
+            { "label": "Body", "value": serde_json::to_string(&"x".repeat(300)).unwrap_or_default() },
+        ]});
+        let lines = summary_lines(&approval, "  ");
+        assert_eq!(lines[0], "  Total (USD): 12500.5");
+        assert_eq!(lines[1], "  Requester:   ada lovelace");
+        assert_eq!(lines[2], "  Lines:       [\"a\",\"b\"]");
+        assert_eq!(lines[3], "  Note:        —");
+        assert_eq!(lines[4].chars().count(), 2 + 13 + SUMMARY_VALUE_CHARS + 1);
+        assert!(summary_lines(&json!({}), "").is_empty());
     }
 
     #[test]

@@ -54,6 +54,9 @@ fn show(event: &Value, started: Option<u64>) {
                 "{at}  ⏸ {gate}: {} — waiting for a decision",
                 output::text(&event["subject"])
             );
+            for line in output::summary_lines(event, "             ") {
+                println!("{line}");
+            }
             for (decision, link) in event["links"].as_object().into_iter().flatten() {
                 println!("             {decision}: {}", output::text(link));
             }

@@ -219,6 +219,11 @@ pub fn show_run(run: &Value) {
                     .map(|by| format!("  (by {by})"))
                     .unwrap_or_default(),
             );
+            if approval["status"] == "pending" {
+                for line in output::summary_lines(approval, "      ") {
+                    println!("{line}");
+                }
+            }
             for (decision, link) in approval["links"].as_object().into_iter().flatten() {
                 println!("      {decision}: {}", output::text(link));
             }

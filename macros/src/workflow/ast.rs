@@ -1,12 +1,12 @@
 //! The declaration as written. Parsing only: no name resolution, no checks beyond syntax.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{
-    braced, bracketed, parenthesized, token, Attribute, Expr, Ident, Pat, Path, Token, Type,
-    Visibility,
+    braced, bracketed, parenthesized, token, Attribute, Expr, Ident, LitStr, Pat, Path, Token,
+    Type, Visibility,
 };
 
 /// `/// docs  pub Name(Input) { step; step; ... }`
@@ -59,11 +59,26 @@ pub enum KindDecl {
         token: Token![loop],
         settings: Vec<SettingDecl>,
     },
-    /// `approval(subject = "...", timeout = 86400, on_reject = fail, ...)`
+    /// `approval(subject = "...", timeout = 86400, on_reject = fail, summary = [...], ...)`
     Approval {
         token: Ident,
         settings: Vec<SettingDecl>,
+        /// Every `summary = [...]` (more than one is reported when lowering).
+        summary: Vec<SummaryDecl>,
     },
+}
+
+/// `summary = [strategy.headline as "Headline", budget_usd]`: what a gate's page shows
+/// first.
+pub struct SummaryDecl {
+    pub key: Ident,
+    pub fields: Vec<SummaryFieldDecl>,
+}
+
+/// A field path of the gate's input, with its label if it has one.
+pub struct SummaryFieldDecl {
+    pub path: Expr,
+    pub label: Option<LitStr>,
 }
 
 /// A named agent call inside `parallel` or `map`.
@@ -263,8 +278,26 @@ fn parse_kind(input: ParseStream) -> syn::Result<KindDecl> {
         }
         Some("approval") if fork.peek(token::Paren) => {
             let token: Ident = input.parse()?;
-            let settings = parse_settings(input)?;
-            Ok(KindDecl::Approval { token, settings })
+            let args;
+            parenthesized!(args in input);
+            let mut settings = Vec::new();
+            let mut summary = Vec::new();
+            while !args.is_empty() {
+                let key = args.fork();
+                if key.parse::<Ident>().is_ok_and(|k| k == "summary") && key.peek(Token![=]) {
+                    summary.push(args.parse()?);
+                } else {
+                    settings.push(args.parse()?);
+                }
+                if !args.is_empty() {
+                    args.parse::<Token![,]>()?;
+                }
+            }
+            Ok(KindDecl::Approval {
+                token,
+                settings,
+                summary,
+            })
         }
         _ => Ok(KindDecl::Agent(input.call(Path::parse_mod_style)?)),
     }
@@ -357,6 +390,65 @@ impl Parse for SettingDecl {
             input.parse()?
         };
         Ok(SettingDecl { key, value })
+    }
+}
+
+impl Parse for SummaryDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        if !input.peek(token::Bracket) {
+            return Err(input.error(
+                "a summary lists fields of the gate's input: `summary = [total, order.id as \"Order\"]`",
+            ));
+        }
+        let content;
+        bracketed!(content in input);
+        let mut fields = Vec::new();
+        while !content.is_empty() {
+            fields.push(content.parse()?);
+            if !content.is_empty() {
+                content.parse::<Token![,]>()?;
+            }
+        }
+        Ok(SummaryDecl { key, fields })
+    }
+}
+
+impl Parse for SummaryFieldDecl {
+    /// `path` or `path as "Label"`. The path's tokens end at `as` or `,`: parsed as an
+    /// expression, `as` would start a cast to a type.
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let tokens = input.step(|cursor| {
+            let mut rest = *cursor;
+            let mut tokens = TokenStream::new();
+            while let Some((tree, next)) = rest.token_tree() {
+                match &tree {
+                    TokenTree::Punct(p) if p.as_char() == ',' => break,
+                    TokenTree::Ident(i) if i == "as" => break,
+                    _ => {}
+                }
+                tokens.extend([tree]);
+                rest = next;
+            }
+            Ok((tokens, rest))
+        })?;
+        if tokens.is_empty() {
+            return Err(
+                input.error("expected a field of the gate's input, like `total` or `order.total`")
+            );
+        }
+        let path: Expr = syn::parse2(tokens)?;
+        let label = if input.peek(Token![as]) {
+            input.parse::<Token![as]>()?;
+            if !input.peek(LitStr) {
+                return Err(input.error("a summary label is a string: `budget_usd as \"Budget\"`"));
+            }
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(SummaryFieldDecl { path, label })
     }
 }
 

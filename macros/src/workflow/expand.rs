@@ -13,7 +13,7 @@ use switchyard_ir::{
 use syn::spanned::Spanned;
 use syn::{Expr, Member};
 
-use super::ast::{KindDecl, StepDecl, WorkflowDecl};
+use super::ast::{KindDecl, StepDecl, SummaryDecl, WorkflowDecl};
 use super::lower::{Carries, Lowered};
 use crate::ctxt::Ctxt;
 
@@ -236,7 +236,13 @@ impl Emitter<'_> {
                     on_reject,
                     on_timeout,
                     next,
+                    summary,
                 } = gate;
+                let summary = summary.iter().map(|field| {
+                    let label = &field.label;
+                    let path = summary_path(&field.path, input);
+                    quote!(#ir::SummaryField { label: #label.to_owned(), path: #path })
+                });
                 let heartbeat = option(heartbeat_seconds.map(|h| quote!(#h)));
                 let choices = strings(choices);
                 let approvers = strings(approvers);
@@ -251,6 +257,7 @@ impl Emitter<'_> {
                     on_reject: #on_reject,
                     on_timeout: #on_timeout,
                     next: #next,
+                    summary: ::std::vec![#(#summary),*],
                 }))
             }
         }
@@ -341,6 +348,20 @@ fn json_path(path: &FieldPath, input: Option<&TokenStream>) -> TokenStream {
     match input {
         Some(ty) => quote!(::switchyard_sdk::ir::FieldPath(
             ::switchyard_sdk::shape::json_path::<#ty>(&[#(#parts),*])
+        )),
+        None => quote!(::switchyard_sdk::ir::FieldPath(
+            ::std::vec![#(#parts.to_owned()),*]
+        )),
+    }
+}
+
+/// The JSON path a gate's summary field reads, resolved like [`json_path`] but for the
+/// approval-request function, which shows a missing value as missing.
+fn summary_path(path: &FieldPath, input: Option<&TokenStream>) -> TokenStream {
+    let parts = &path.0;
+    match input {
+        Some(ty) => quote!(::switchyard_sdk::ir::FieldPath(
+            ::switchyard_sdk::shape::summary_path::<#ty>(&[#(#parts),*])
         )),
         None => quote!(::switchyard_sdk::ir::FieldPath(
             ::std::vec![#(#parts.to_owned()),*]
@@ -515,11 +536,14 @@ pub fn type_checks(decl: &WorkflowDecl, lowered: &Lowered, cx: &mut Ctxt) -> Che
                     ));
                 }
             }
-            KindDecl::Approval { token, .. } => {
+            KindDecl::Approval { token, summary, .. } => {
                 checks.push(shape_check(
                     quote!(#sdk::shape::check_gate_subject(#input_shape)),
                     token.span(),
                 ));
+                if let Some(summary) = summary.first() {
+                    checks.extend(summary_checks(&input, summary));
+                }
             }
             _ => {}
         }
@@ -560,6 +584,26 @@ fn shape_check(check: TokenStream, span: Span) -> TokenStream {
     )
 }
 
+/// [`shape_check`] reported over all of `tokens` (a field path `a.b.c`) rather than its
+/// first token: rustc reports the panic where its call starts and ends, so the call's path
+/// takes the first token's span and its arguments the last's.
+fn shape_check_over(check: TokenStream, tokens: TokenStream) -> TokenStream {
+    let mut spans = tokens.into_iter().map(|tree| tree.span());
+    let start = spans.next().unwrap_or_else(Span::call_site);
+    let end = spans.last().unwrap_or(start);
+    let mut panic = respan(quote!(::std::panic!), start);
+    panic.extend(respan(quote!(("{}", message.as_str())), end));
+    let mut body = Group::new(proc_macro2::Delimiter::Brace, panic);
+    body.set_span(start);
+    let mut item = respan(
+        quote!(const _: () = if let ::std::option::Option::Some(message) = #check),
+        start,
+    );
+    item.extend([TokenTree::Group(body)]);
+    item.extend(respan(quote!(;), start));
+    item
+}
+
 /// The shape checks of every `field OP literal` in a condition, each at its field.
 fn condition_shape_checks(input: &TokenStream, condition: &Expr) -> Vec<TokenStream> {
     let mut leaves = Vec::new();
@@ -583,6 +627,35 @@ fn condition_shape_checks(input: &TokenStream, condition: &Expr) -> Vec<TokenStr
                 )),
                 field.span(),
             ))
+        })
+        .collect()
+}
+
+/// A gate's summary fields, each checked at its path: as Rust (the field exists; rustc
+/// suggests near names) and as serde's JSON (the value can be shown, and no other field
+/// shows it).
+fn summary_checks(input: &TokenStream, summary: &SummaryDecl) -> Vec<TokenStream> {
+    let input_shape = shape_of(input);
+    let paths: Vec<(&Expr, Vec<String>)> = summary
+        .fields
+        .iter()
+        .filter_map(|field| Some((&field.path, rust_field_path(&field.path)?)))
+        .collect();
+    let all = paths.iter().map(|(_, parts)| quote!(&[#(#parts),*]));
+    let all = quote!(&[#(#all),*]);
+    paths
+        .iter()
+        .enumerate()
+        .flat_map(|(index, (path, _))| {
+            let access = rewrite(path);
+            let rust = respan(input.clone(), path.span());
+            [
+                quote!(let _ = |__input: &#rust| { let _ = &#access; };),
+                shape_check_over(
+                    quote!(::switchyard_sdk::shape::check_summary_field(#input_shape, #all, #index)),
+                    path.to_token_stream(),
+                ),
+            ]
         })
         .collect()
 }

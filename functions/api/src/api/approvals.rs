@@ -70,6 +70,7 @@ mod tests {
         assert_eq!(listed, ["req-run-a"]);
         // The task token that resumes the run never leaves the store.
         assert!(body["approvals"][0].get("task_token").is_none());
+        assert_eq!(body["approvals"][0]["summary_fields"][0]["label"], "Total");
         let submit = |who: ApiRequest, id: &str| {
             call(
                 &api,

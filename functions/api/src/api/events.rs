@@ -138,6 +138,9 @@ pub fn events_of(
             "request_id": approval.request_id,
             "subject": approval.subject,
         });
+        if !approval.summary_fields.is_empty() {
+            opened["summary_fields"] = json!(approval.summary_fields);
+        }
         if approval.status == ApprovalStatus::Pending && !approval.links.is_empty() {
             opened["links"] = json!(approval.links);
         }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::Api;
+use switchyard_state::SummaryField;
+
 use crate::backend::{ApprovalRecord, ApprovalStatus};
 use crate::http::ApiRequest;
 use crate::memory::{MemoryBackend, KEY_A, KEY_B};
@@ -57,6 +59,10 @@ pub fn pending(run_id: &str, tenant: &str) -> ApprovalRecord {
         status: ApprovalStatus::Pending,
         created_at: 1,
         links: BTreeMap::from([("approve".into(), "https://cb/approve".into())]),
+        summary_fields: vec![SummaryField {
+            label: "Total".into(),
+            value: Some("12.5".into()),
+        }],
         ..ApprovalRecord::default()
     }
 }

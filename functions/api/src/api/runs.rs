@@ -437,6 +437,11 @@ mod tests {
             body["approvals"][0]["links"]["approve"],
             "https://cb/approve"
         );
+        // The gate's declared summary, as the approval-request function stored it.
+        assert_eq!(
+            body["approvals"][0]["summary_fields"],
+            json!([{ "label": "Total", "value": "12.5" }])
+        );
         assert!(body.get("output").is_none());
         for path in [
             format!("/runs/{run_id}"),

@@ -21,7 +21,7 @@ use super::links::{LinkSigner, SignedDecision};
 use super::secret;
 use super::{
     now_secs, ApprovalRecord, ApprovalStatus, ApprovalStore, Approver, Decision, DecisionError,
-    DecisionRequest,
+    DecisionRequest, SummaryField,
 };
 use crate::function_url::{self, UrlRequest, UrlResponse};
 use crate::ConfigError;
@@ -283,6 +283,7 @@ fn confirmation_page(
                 "status": record.status,
                 "subject": record.subject,
                 "summary": record.summary,
+                "summary_fields": record.summary_fields,
                 "run_id": record.run_id,
                 "workflow": record.workflow,
                 "gate": record.gate,
@@ -298,7 +299,15 @@ fn confirmation_page(
             b { (record.gate) } "."
         }
         p { "You are about to decide: " b { (signed.decision) } }
-        (summary(&record.summary))
+        @if record.summary_fields.is_empty() {
+            (summary(&record.summary))
+        } @else {
+            (summary_fields(&record.summary_fields))
+            details open {
+                summary { "Everything the gate was sent" }
+                (summary(&record.summary))
+            }
+        }
         @if record.status == ApprovalStatus::Pending {
             form method="post" action={ "/approvals/" (record.request_id) "?" (query) } {
                 // A designated approver's link already says who they are.
@@ -333,6 +342,26 @@ pub fn summary(text: &str) -> Markup {
     }
 }
 
+/// The gate's declared summary, first on the page: each label beside its value, nested
+/// values read like the full subject, an absent value as a dash.
+fn summary_fields(fields: &[SummaryField]) -> Markup {
+    html! {
+        dl.fields {
+            @for field in fields {
+                dt { (field.label) }
+                dd {
+                    @match field.value.as_deref().map(serde_json::from_str::<Value>) {
+                        None => { span.absent title="no value" { "—" } }
+                        Some(Ok(value)) => { (json_value(&value)) }
+                        // Stored values are JSON; anything else is shown as it is.
+                        Some(Err(_)) => { (field.value.as_deref().unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A JSON value as HTML: objects as definition lists, arrays as lists, strings as text.
 pub fn json_value(value: &Value) -> Markup {
     html! {
@@ -341,12 +370,38 @@ pub fn json_value(value: &Value) -> Markup {
                 dl { @for (name, field) in fields { dt { (name) } dd { (json_value(field)) } } }
             }
             Value::Array(items) => {
-                ul { @for item in items { li { (json_value(item)) } } }
+                @if let Some(columns) = columns(items) {
+                    table {
+                        tr { @for column in &columns { th { (column) } } }
+                        @for item in items {
+                            tr { @for column in &columns { td { (json_value(&item[column.as_str()])) } } }
+                        }
+                    }
+                } @else {
+                    ul { @for item in items { li { (json_value(item)) } } }
+                }
             }
             Value::String(text) => { (text) }
             other => { code { (other.to_string()) } }
         }
     }
+}
+
+/// The columns of a list that reads as a table: objects with the same keys, holding plain
+/// values (a calendar, line items).
+fn columns(items: &[Value]) -> Option<Vec<String>> {
+    let first = items.first()?.as_object()?;
+    let plain = |fields: &serde_json::Map<String, Value>| {
+        fields.values().all(|v| !v.is_object() && !v.is_array())
+    };
+    let same = items.iter().all(|item| {
+        item.as_object().is_some_and(|fields| {
+            plain(fields)
+                && fields.len() == first.len()
+                && first.keys().all(|k| fields.contains_key(k))
+        })
+    });
+    (same && !first.is_empty()).then(|| first.keys().cloned().collect())
 }
 
 fn decided_page(record: &ApprovalRecord, json: bool) -> Answer {
@@ -381,12 +436,19 @@ fn decided_page(record: &ApprovalRecord, json: bool) -> Answer {
 }
 
 /// Inline only: the policy allows no outside resources.
-const STYLE: &str = "body{font-family:system-ui;max-width:40rem;margin:2rem auto}\
-    label{display:block;margin:.5rem 0}input,textarea{width:100%}\
+const STYLE: &str = "body{font-family:system-ui;max-width:48rem;margin:2rem auto;padding:0 1rem}\
+    label{display:block;margin:.5rem 0}input,textarea{width:100%;box-sizing:border-box}\
     pre{white-space:pre-wrap;background:#f4f4f5;padding:.5rem}\
-    .summary{background:#f4f4f5;padding:.5rem}dt{font-weight:600}\
+    .summary{background:#f4f4f5;padding:.5rem}.summary>dl,.summary>ul{margin:0}dt{font-weight:600}\
     dd{margin:0 0 .5rem 1rem}ul{margin:0;padding-left:1.25rem}\
-    pre,dd,li{white-space:pre-wrap;overflow-wrap:anywhere}";
+    pre,dd,li{white-space:pre-wrap;overflow-wrap:anywhere}\
+    dl.fields{display:grid;grid-template-columns:minmax(6rem,max-content) 1fr;gap:.5rem 1.25rem;\
+    margin:1rem 0;padding:.75rem 1rem;border:1px solid #d4d4d8;border-radius:.375rem}\
+    dl.fields>dt{color:#52525b}dl.fields>dd{margin:0}.absent{color:#a1a1aa}\
+    details{margin:1rem 0}details>summary{cursor:pointer;font-weight:600;margin-bottom:.5rem}\
+    table{border-collapse:collapse}th{text-align:left;font-weight:600}\
+    th,td{padding:.2rem .75rem .2rem 0;border-bottom:1px solid #e4e4e7;vertical-align:top;\
+    overflow-wrap:break-word}code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}";
 
 fn page(title: &str, body: Markup) -> String {
     html! {
@@ -569,6 +631,63 @@ mod tests {
         );
     }
 
+    fn field(label: &str, value: Option<&str>) -> SummaryField {
+        SummaryField {
+            label: label.into(),
+            value: value.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_gate_summary_comes_first_each_label_beside_its_value_escaped() {
+        let mut gated = record("Approve the strategy", r#"{"objective":"grow"}"#);
+        gated.summary_fields = vec![
+            field("Total (USD)", Some("12500.5")),
+            field("Headline", Some(r#""<b>Spring</b> & more""#)),
+            field("Channels", Some(r#"["email","sms"]"#)),
+            field("Owner", Some(r#"{"team":"growth"}"#)),
+            field("Note", None),
+            field("<script>label</script>", Some("true")),
+        ];
+        let page = confirmation_page(&gated, &link(None), "q", false).body;
+        for shown in [
+            "<dt>Total (USD)</dt><dd><code>12500.5</code></dd>",
+            "<dt>Headline</dt><dd>&lt;b&gt;Spring&lt;/b&gt; &amp; more</dd>",
+            "<dt>Channels</dt><dd><ul><li>email</li><li>sms</li></ul></dd>",
+            "<dt>Owner</dt><dd><dl><dt>team</dt><dd>growth</dd></dl></dd>",
+            "<dt>Note</dt><dd><span class=\"absent\" title=\"no value\">—</span></dd>",
+            "<dt>&lt;script&gt;label&lt;/script&gt;</dt>",
+        ] {
+            assert!(page.contains(shown), "{shown} in {page}");
+        }
+        assert!(
+            !page.contains("<b>Spring") && !page.contains("<script>"),
+            "{page}"
+        );
+        // The summary first, then everything the gate was sent, open.
+        let fields = page.find("<dl class=\"fields\">").expect("the summary");
+        let details = page.find("<details open>").expect("the whole subject");
+        assert!(fields < details, "{page}");
+        assert!(
+            page[details..].contains("<dt>objective</dt><dd>grow</dd>"),
+            "{page}"
+        );
+        let json = confirmation_page(&gated, &link(None), "q", true).body;
+        let json: Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(json["summary_fields"][0]["label"], "Total (USD)");
+        assert!(json["summary_fields"][4].get("value").is_none());
+    }
+
+    #[test]
+    fn a_gate_without_a_summary_shows_the_subject_alone() {
+        let page = confirmation_page(&record("s", r#"{"a":1}"#), &link(None), "q", false).body;
+        assert!(!page.contains("<details"), "{page}");
+        assert!(
+            page.contains("<div class=\"summary\"><dl><dt>a</dt>"),
+            "{page}"
+        );
+    }
+
     #[test]
     fn json_summaries_read_as_fields_and_lists() {
         let shown =
@@ -582,6 +701,14 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("<dd><code>12</code></dd>"), "{shown}");
+        let table =
+            summary(r#"{"lines":[{"sku":"a","qty":2},{"sku":"<b>","qty":1}]}"#).into_string();
+        assert!(
+            table.contains("<table><tr><th>qty</th><th>sku</th></tr><tr><td><code>2</code></td><td>a</td></tr><tr><td><code>1</code></td><td>&lt;b&gt;</td></tr></table>"),
+            "{table}"
+        );
+        let mixed = summary(r#"[{"a":1},{"b":2}]"#).into_string();
+        assert!(mixed.starts_with("<div class=\"summary\"><ul>"), "{mixed}");
         let cut = summary("{\"text\":\"a long te…").into_string();
         assert_eq!(cut, "<pre>{&quot;text&quot;:&quot;a long te…</pre>");
     }

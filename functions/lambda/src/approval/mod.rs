@@ -15,7 +15,9 @@ pub mod secret;
 use switchyard_sdk::ApprovalDecision;
 use switchyard_state::store::{DecisionStart, StoredApproval};
 use switchyard_state::{now_ms, Decided, State, StateError};
-pub use switchyard_state::{ApprovalRecord, ApprovalStatus, Decision, APPROVE, REJECT};
+pub use switchyard_state::{
+    ApprovalRecord, ApprovalStatus, Decision, SummaryField, APPROVE, REJECT,
+};
 
 /// Longest approver name or email accepted.
 pub const MAX_APPROVER_BYTES: usize = 256;

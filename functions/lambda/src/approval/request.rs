@@ -3,14 +3,15 @@
 use lambda_runtime::Diagnostic;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use switchyard_sdk::ir::{MAX_SUMMARY_FIELDS, MAX_SUMMARY_LABEL_CHARS};
 use switchyard_sdk::RunContext;
-use switchyard_state::{ApprovalRecord, ApprovalStatus, StateError};
+use switchyard_state::{ApprovalRecord, ApprovalStatus, StateError, SummaryField};
 
 use super::links::LinkSigner;
 use super::{
     now_secs, ApprovalStore, Approver, Decision, DecisionError, DecisionRequest, APPROVE, REJECT,
 };
-use crate::{required_var, summarize, ConfigError};
+use crate::{required_var, ConfigError};
 
 /// What a gate sends (see the ASL back end).
 #[derive(Debug, Deserialize)]
@@ -33,6 +34,145 @@ pub struct Gate {
     pub approvers: Vec<String>,
     pub timeout_seconds: u64,
     pub on_reject: String,
+    /// The fields its page shows first (`approval(summary = [...])`).
+    #[serde(default)]
+    pub summary: Vec<SummaryPointer>,
+}
+
+/// A summary field as the gate sends it: its label and where its value is in the input.
+#[derive(Debug, Deserialize)]
+pub struct SummaryPointer {
+    pub label: String,
+    /// A JSON Pointer (`/strategy/headline`), computed from serde's keys at build.
+    pub pointer: String,
+}
+
+/// A summary value as one line of text: a string as it is, anything else as its JSON, and
+/// a dash where there is no value.
+pub fn field_text(field: &SummaryField) -> String {
+    match field.value.as_deref() {
+        None => "—".to_owned(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::String(text)) => text,
+            _ => text.to_owned(),
+        },
+    }
+}
+
+/// The most bytes of JSON a request keeps of its gate's whole input (its `summary`), shortened
+/// the same way: the page shows it below the declared summary.
+pub const MAX_SUBJECT_BYTES: usize = 1_500;
+
+/// What is being decided, as the request stores it: the gate's whole input as JSON,
+/// shortened to about [`MAX_SUBJECT_BYTES`] (still valid JSON, so the page reads it as fields
+/// and lists).
+pub fn input_summary(input: &Value) -> String {
+    let mut budget = MAX_SUBJECT_BYTES;
+    shortened(input, &mut budget).to_string()
+}
+
+/// The most bytes of JSON one summary value keeps: a summary is what a person reads first,
+/// and twelve of them stay far below DynamoDB's 400 KB item.
+pub const MAX_SUMMARY_VALUE_BYTES: usize = 2_000;
+
+/// The gate's summary read from its input: each value as JSON text, shortened to about
+/// [`MAX_SUMMARY_VALUE_BYTES`]; no value where the input has none (absent or `null`).
+///
+/// A gate's input over the offload threshold keeps only its top-level scalar fields inline
+/// (see [`crate::payload`]); a value elsewhere in it is not read here, so it shows as absent.
+pub fn summary_fields(input: &Value, fields: &[SummaryPointer]) -> Vec<SummaryField> {
+    fields
+        .iter()
+        .take(MAX_SUMMARY_FIELDS)
+        .map(|field| SummaryField {
+            label: field.label.chars().take(MAX_SUMMARY_LABEL_CHARS).collect(),
+            value: input
+                .pointer(&field.pointer)
+                .filter(|value| !value.is_null())
+                .map(|value| {
+                    let mut budget = MAX_SUMMARY_VALUE_BYTES;
+                    shortened(value, &mut budget).to_string()
+                }),
+        })
+        .collect()
+}
+
+/// The least room an entry of a list or object needs to be kept rather than counted.
+const MIN_ENTRY_BYTES: usize = 8;
+
+/// `value` in about `budget` bytes of JSON, still valid JSON: long text ends in `…`, a long
+/// list or object keeps its first entries and says how many more there were.
+fn shortened(value: &Value, budget: &mut usize) -> Value {
+    match value {
+        Value::String(text) => Value::String(shortened_text(text, budget)),
+        Value::Array(items) => {
+            *budget = budget.saturating_sub(2);
+            let mut kept = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                if *budget < MIN_ENTRY_BYTES {
+                    kept.push(Value::String(format!("… {} more", items.len() - index)));
+                    break;
+                }
+                kept.push(shortened(item, budget));
+                *budget = budget.saturating_sub(1);
+            }
+            Value::Array(kept)
+        }
+        Value::Object(fields) => {
+            *budget = budget.saturating_sub(2);
+            let mut kept = serde_json::Map::new();
+            for (index, (key, field)) in fields.iter().enumerate() {
+                if *budget < MIN_ENTRY_BYTES {
+                    kept.insert(
+                        "…".to_owned(),
+                        Value::String(format!("{} more", fields.len() - index)),
+                    );
+                    break;
+                }
+                let key = shortened_text(key, budget);
+                *budget = budget.saturating_sub(1);
+                let field = shortened(field, budget);
+                *budget = budget.saturating_sub(1);
+                kept.insert(key, field);
+            }
+            Value::Object(kept)
+        }
+        scalar => {
+            *budget = budget.saturating_sub(scalar.to_string().len());
+            scalar.clone()
+        }
+    }
+}
+
+/// `text` in at most `budget` bytes as a JSON string (quotes and escapes counted), cut on a
+/// character and ended with `…` when it does not fit.
+fn shortened_text(text: &str, budget: &mut usize) -> String {
+    let room = budget.saturating_sub(2);
+    let whole: usize = text.chars().map(json_len).sum();
+    if whole <= room {
+        *budget = budget.saturating_sub(whole + 2);
+        return text.to_owned();
+    }
+    // Leave room for the `…` (three bytes).
+    let mut used = 0;
+    let cut = text
+        .char_indices()
+        .find(|(_, ch)| {
+            used += json_len(*ch);
+            used > room.saturating_sub(3)
+        })
+        .map_or(text.len(), |(at, _)| at);
+    *budget = 0;
+    format!("{}…", &text[..cut])
+}
+
+/// The bytes serde_json writes for `ch` inside a string.
+fn json_len(ch: char) -> usize {
+    match ch {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +212,8 @@ impl From<ApprovalError> for Diagnostic {
 pub struct Notice<'a> {
     pub subject: &'a str,
     pub summary: &'a str,
+    /// The gate's declared summary, shown before the rest.
+    pub fields: &'a [SummaryField],
     pub run_id: &'a str,
     /// Designated approvers (email recipients when there are any).
     pub approvers: &'a [String],
@@ -150,6 +292,14 @@ pub fn escape_mrkdwn(text: &str) -> String {
         .replace('`', "'")
 }
 
+/// At most `limit` characters of `text`, ending in `…` when cut: a Slack section holds 3,000.
+fn first_chars(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 /// The Slack-compatible message: the subject, the summary, one button per decision (none on
 /// a gate with designated approvers: their links go to them alone).
 pub fn webhook_message(notice: &Notice<'_>) -> Value {
@@ -159,12 +309,25 @@ pub fn webhook_message(notice: &Notice<'_>) -> Value {
         .map(|(decision, link)| json!({ "type": "button", "text": { "type": "plain_text", "text": decision }, "url": link }))
         .collect();
     let subject = escape_mrkdwn(notice.subject);
+    let fields: String = notice
+        .fields
+        .iter()
+        .map(|field| {
+            // A label or value cannot end the bold or code markup around it.
+            format!(
+                "*{}:* {}\n",
+                escape_mrkdwn(&field.label).replace('*', "'"),
+                escape_mrkdwn(&first_chars(&field_text(field), 100))
+            )
+        })
+        .collect();
     let mut blocks = vec![
         json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!(
-        "*{}*\nrun `{}`\n```{}```",
+        "*{}*\nrun `{}`\n{}```{}```",
         subject,
         escape_mrkdwn(notice.run_id),
-        escape_mrkdwn(notice.summary)
+        fields,
+        escape_mrkdwn(&first_chars(notice.summary, 500))
     ) } }),
     ];
     if buttons.is_empty() {
@@ -215,8 +378,13 @@ async fn email(
         .iter()
         .map(|(decision, link)| format!("{decision}: {link}\n"))
         .collect();
+    let fields: String = notice
+        .fields
+        .iter()
+        .map(|field| format!("{}: {}\n", field.label, field_text(field)))
+        .collect();
     let text = format!(
-        "Run {} waits for your decision: {}\n\n{}\n\nOpen one link to review and confirm:\n{links}",
+        "Run {} waits for your decision: {}\n\n{fields}\n{}\n\nOpen one link to review and confirm:\n{links}",
         notice.run_id, notice.subject, notice.summary
     );
     let content = |data: String| {
@@ -284,7 +452,8 @@ impl ApprovalRequests {
         let request_id = uuid::Uuid::new_v4().to_string();
         let now = now_secs();
         let expires = now + event.gate.timeout_seconds;
-        let summary = summarize(&event.input, 500);
+        let summary = input_summary(&event.input);
+        let summary_fields = summary_fields(&event.input, &event.gate.summary);
         let decisions: Vec<String> = if event.gate.choices.is_empty() {
             vec![APPROVE.to_owned()]
         } else {
@@ -327,6 +496,7 @@ impl ApprovalRequests {
             gate: event.context.step.clone(),
             subject: event.gate.subject.clone(),
             summary: summary.clone(),
+            summary_fields,
             choices: event.gate.choices.clone(),
             approvers: event.gate.approvers.clone(),
             on_reject: Some(event.gate.on_reject.clone()),
@@ -378,6 +548,7 @@ impl ApprovalRequests {
                 let notice = Notice {
                     subject: &event.gate.subject,
                     summary: &summary,
+                    fields: &record.summary_fields,
                     run_id: &event.context.run_id,
                     approvers: &event.gate.approvers,
                     links: &links,
@@ -412,10 +583,121 @@ mod tests {
         Notice {
             subject: "Ship it?",
             summary: "{\"total\":1}",
+            fields: &[],
             run_id: "run-7",
             approvers: &[],
             links,
         }
+    }
+
+    fn pointers(pointers: &[&str]) -> Vec<SummaryPointer> {
+        pointers
+            .iter()
+            .map(|p| SummaryPointer {
+                label: p.trim_start_matches('/').to_owned(),
+                pointer: (*p).to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn summary_values_are_read_by_pointer_and_absent_where_the_input_has_none() {
+        let input = json!({
+            "total": 12.5,
+            "request": { "department": "IT", "lines": [{ "sku": "a" }] },
+            "note": null,
+            "pair": ["x", 2],
+            "a/b": true,
+        });
+        let fields = summary_fields(
+            &input,
+            &pointers(&[
+                "/total",
+                "/request/department",
+                "/request/lines",
+                "/missing",
+                "/note",
+                "/pair/1",
+                "/a~1b",
+            ]),
+        );
+        let values: Vec<Option<&str>> = fields.iter().map(|f| f.value.as_deref()).collect();
+        assert_eq!(
+            values,
+            vec![
+                Some("12.5"),
+                Some("\"IT\""),
+                Some(r#"[{"sku":"a"}]"#),
+                None,
+                None,
+                Some("2"),
+                Some("true"),
+            ]
+        );
+        assert_eq!(fields[1].label, "request/department");
+    }
+
+    /// The stored text: valid JSON, within the limit (and a marker's length).
+    fn stored(value: Value) -> Value {
+        let fields = summary_fields(&json!({ "v": value }), &pointers(&["/v"]));
+        let text = fields[0].value.clone().expect("a value");
+        assert!(
+            text.len() <= MAX_SUMMARY_VALUE_BYTES + 24,
+            "{} bytes",
+            text.len()
+        );
+        serde_json::from_str(&text).expect("valid JSON")
+    }
+
+    #[test]
+    fn long_values_are_shortened_inside_and_stay_json() {
+        let text = "é\"\n".repeat(2_000);
+        let shown = stored(json!(text));
+        let shown = shown.as_str().expect("still a string");
+        assert!(shown.ends_with('…') && text.starts_with(shown.trim_end_matches('…')));
+
+        let items: Vec<String> = (0..1_000).map(|i| format!("item-{i}")).collect();
+        let shown = stored(json!(items));
+        let shown = shown.as_array().expect("still a list");
+        let more = shown.last().and_then(Value::as_str).expect("a count");
+        assert_eq!(more, format!("… {} more", 1_000 - (shown.len() - 1)));
+        assert_eq!(shown[0], "item-0");
+
+        let object: serde_json::Map<String, Value> =
+            (0..500).map(|i| (format!("key-{i}"), json!(i))).collect();
+        let shown = stored(Value::Object(object));
+        let kept = shown.as_object().expect("still an object");
+        assert!(
+            kept["…"].as_str().is_some_and(|m| m.ends_with(" more")),
+            "{kept:?}"
+        );
+
+        let nested = json!({ "plan": { "body": "x".repeat(5_000), "tags": ["a", "b"] } });
+        let shown = stored(nested);
+        assert!(shown["plan"]["body"]
+            .as_str()
+            .is_some_and(|b| b.ends_with('…')));
+    }
+
+    #[test]
+    fn the_whole_input_is_kept_as_json_shortened_inside() {
+        let input = json!({ "objective": "x".repeat(5_000), "month": "2024-11" });
+        let text = input_summary(&input);
+        assert!(text.len() <= MAX_SUBJECT_BYTES + 24, "{} bytes", text.len());
+        let kept: Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(kept["month"], "2024-11");
+        assert!(kept["objective"].as_str().is_some_and(|o| o.ends_with('…')));
+    }
+
+    #[test]
+    fn a_summary_keeps_its_declared_bounds_whatever_it_is_sent() {
+        let many: Vec<String> = (0..20).map(|i| format!("/{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let mut sent = pointers(&many);
+        sent[0].label = "L".repeat(500);
+        let fields = summary_fields(&json!({}), &sent);
+        assert_eq!(fields.len(), MAX_SUMMARY_FIELDS);
+        assert_eq!(fields[0].label.chars().count(), MAX_SUMMARY_LABEL_CHARS);
     }
 
     #[test]
@@ -458,6 +740,36 @@ mod tests {
             section.matches("```").count(),
             2,
             "the summary stays in its code block: {section}"
+        );
+    }
+
+    #[test]
+    fn the_webhook_message_lists_the_summary_before_the_rest_inertly() {
+        let fields = [
+            SummaryField {
+                label: "Total".into(),
+                value: Some("12.5".into()),
+            },
+            SummaryField {
+                label: "Who*".into(),
+                value: Some(r#""<!channel> `x`""#.into()),
+            },
+            SummaryField {
+                label: "Note".into(),
+                value: None,
+            },
+        ];
+        let notice = Notice {
+            fields: &fields,
+            ..notice(&[])
+        };
+        let message = webhook_message(&notice);
+        let section = message["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            section.contains("*Total:* 12.5\n*Who':* &lt;!channel&gt; 'x'\n*Note:* —\n```"),
+            "{section}"
         );
     }
 

@@ -150,6 +150,7 @@ workflow! {
         route = branch { total > 1000.0 && !rush => review, rush || total <= 0.0 => notify, _ => pack_all };
         review = approval(
             subject = "Approve a large order",
+            summary = [total as "Total (USD)", id, lines],
             timeout = 86400,
             choices = ["standard", "express"],
             approvers = ["sales@switchyard.test"],
@@ -181,6 +182,9 @@ fn main() {
     assert_eq!(workflow.step(workflow.start).name, "intake");
     assert_eq!(workflow.loops().count(), 1);
     assert_eq!(workflow.approval_gates().count(), 1);
+    let (_, gate) = workflow.approval_gates().next().expect("a gate");
+    let labels: Vec<&str> = gate.summary.iter().map(|f| f.label.as_str()).collect();
+    assert_eq!(labels, ["Total (USD)", "Id", "Lines"]);
     assert!(workflow
         .steps
         .iter()

@@ -1,4 +1,4 @@
-// Not a mistake: conditions, matches and maps over data whose JSON differs from its Rust
+// Not a mistake: conditions, matches, maps and a gate's summary over data whose JSON differs from its Rust
 // names in every way serde allows. Each emitted path must be the one serde writes.
 use serde::{Deserialize, Serialize};
 use switchyard_sdk::ir::{Condition, Literal, StepKind};
@@ -107,7 +107,11 @@ workflow! {
         };
         by_state = match state { State::Open => gate, State::Closed => both, _ => both };
         by_route = match route { Route::Fast => gate, Route::Slow => both };
-        gate = approval(subject = "Approve", timeout = 60) -> after_gate;
+        gate = approval(
+            subject = "Approve",
+            summary = [order_total as "Total", r#type, customer.is_vip as "VIP", customer.customer_tier, note, state, placed_at],
+            timeout = 60,
+        ) -> after_gate;
         after_gate = branch { order_total > 1000.0 && subject.r#type == "bulk" => both, _ => both_again };
         both_again = pass_on -> both;
         both = parallel { order = pass_on, audit = audit } -> weighing;
@@ -169,6 +173,26 @@ fn main() {
         vec!["placedAt".to_owned()]
     );
     let workflow = <Shapes as WorkflowDef>::definition();
+    // A gate's summary reads serde's keys too; a field serde may omit (`note`) is allowed:
+    // the page shows it as absent.
+    let (_, gate) = workflow.approval_gates().next().expect("a gate");
+    let summary: Vec<(&str, String)> = gate
+        .summary
+        .iter()
+        .map(|f| (f.label.as_str(), f.path.0.join(".")))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("Total", "orderTotal".to_owned()),
+            ("Type", "type".to_owned()),
+            ("VIP", "is-vip".to_owned()),
+            ("Customer tier", "customer-tier".to_owned()),
+            ("Note", "note".to_owned()),
+            ("State", "state".to_owned()),
+            ("Placed at", "placedAt".to_owned()),
+        ]
+    );
     let lines = workflow.steps.iter().find(|s| s.name == "lines").expect("map");
     match &lines.kind {
         StepKind::Map { items, .. } => assert_eq!(items.0, vec!["lines".to_owned()]),

@@ -303,6 +303,16 @@ mod tests {
             gate: "g".into(),
             subject: "s".into(),
             summary: "{}".into(),
+            summary_fields: vec![
+                SummaryField {
+                    label: "Total".into(),
+                    value: Some("12.5".into()),
+                },
+                SummaryField {
+                    label: "Note".into(),
+                    value: None,
+                },
+            ],
             choices: vec![],
             approvers: vec!["cfo@example.com".into()],
             on_reject: None,

@@ -189,7 +189,9 @@ impl Lowerer<'_> {
                 ..
             } => self.match_step(id, decl, scrutinee, arms, default.as_ref()),
             KindDecl::Loop { settings, .. } => self.loop_step(id, decl, settings),
-            KindDecl::Approval { settings, .. } => self.approval_step(id, decl, settings),
+            KindDecl::Approval {
+                settings, summary, ..
+            } => self.approval_step(id, decl, settings, summary),
         };
         if when.is_some() {
             self.skipped_edge(id, decl);

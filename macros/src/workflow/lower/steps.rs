@@ -4,7 +4,7 @@
 use quote::ToTokens;
 use switchyard_ir::{
     AgentCall, ApprovalGate, Arm, Branch, CompareOp, Condition, FieldPath, Literal, Locus, Setting,
-    StepId, StepKind, Target,
+    StepId, StepKind, SummaryField, Target,
 };
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Path};
@@ -12,7 +12,7 @@ use syn::{Expr, Ident, Path};
 use super::settings::Settings;
 use super::{Carries, Lowerer};
 use crate::shape::unraw;
-use crate::workflow::ast::{BranchDecl, Modifiers, SettingDecl, StepDecl};
+use crate::workflow::ast::{BranchDecl, Modifiers, SettingDecl, StepDecl, SummaryDecl};
 
 impl Lowerer<'_> {
     /// `name = some::agent`
@@ -190,6 +190,7 @@ impl Lowerer<'_> {
         id: StepId,
         decl: &StepDecl,
         settings: &[SettingDecl],
+        summary: &[SummaryDecl],
     ) -> StepKind {
         self.only_when(decl, "approval");
         let mut settings = Settings::new(id, settings);
@@ -237,8 +238,10 @@ impl Lowerer<'_> {
                 "approvers",
                 "on_reject",
                 "on_timeout",
+                "summary",
             ],
         );
+        let summary = self.summary(id, summary);
         let next = self.next(id, decl, Carries::Approved);
         StepKind::Approval(ApprovalGate {
             subject,
@@ -249,7 +252,46 @@ impl Lowerer<'_> {
             on_reject,
             on_timeout,
             next,
+            summary,
         })
+    }
+
+    /// `summary = [strategy.headline as "Headline", budget_usd]`: each field's path as Rust
+    /// names it (the expander resolves it through the input's shape) and its label.
+    fn summary(&mut self, id: StepId, decls: &[SummaryDecl]) -> Vec<SummaryField> {
+        for decl in decls.iter().skip(1) {
+            self.cx
+                .error_spanned_by(&decl.key, "`summary` is set twice");
+        }
+        let Some(decl) = decls.first() else {
+            return Vec::new();
+        };
+        if decl.fields.is_empty() {
+            self.cx.error_spanned_by(
+                &decl.key,
+                "an empty summary shows nothing: list the fields an approver should read first, or remove `summary`",
+            );
+        }
+        let mut fields = Vec::new();
+        for field in &decl.fields {
+            let Some(path) = self.field_path(&field.path) else {
+                continue;
+            };
+            // A label is reported where it comes from: as written, or the field's name.
+            let span = match (&field.label, &field.path) {
+                (Some(label), _) => label.span(),
+                (None, Expr::Field(named)) => named.member.span(),
+                (None, path) => path.span(),
+            };
+            self.spans
+                .insert(Locus::Setting(id, Setting::Summary(fields.len())), span);
+            let label = match &field.label {
+                Some(label) => label.value(),
+                None => default_label(&path),
+            };
+            fields.push(SummaryField { label, path });
+        }
+        fields
     }
 
     fn call(&mut self, id: StepId, path: &Path, modifiers: &Modifiers) -> AgentCall {
@@ -327,6 +369,27 @@ impl Lowerer<'_> {
             name: decl.name.to_string(),
             call: self.call(id, &decl.agent, &decl.modifiers),
         }
+    }
+}
+
+/// A summary field's label when it has none: its name in words (`budget_usd` → `Budget usd`);
+/// a tuple position keeps its parent's name (`pair.0` → `Pair 0`).
+fn default_label(path: &FieldPath) -> String {
+    let parts = &path.0;
+    let last = parts.len().saturating_sub(1);
+    let position = parts
+        .get(last)
+        .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+    let from = if position {
+        last.saturating_sub(1)
+    } else {
+        last
+    };
+    let words = parts[from..].join(" ").replace('_', " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
