@@ -8,7 +8,9 @@ use switchyard_sdk::ir::{Workflow, GRAPH_WORKFLOW_PREFIX};
 use switchyard_state::{now_ms, ViewLinkRecord};
 
 use super::Api;
-use crate::backend::{ApprovalRecord, ApprovalStatus, Backend, RunRecord, StepRecord};
+use crate::backend::{
+    ApprovalRecord, ApprovalStatus, Backend, ParkedRecord, RunRecord, RunStatus, StepRecord,
+};
 use crate::error::ApiError;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::request;
@@ -20,6 +22,7 @@ struct Viewed {
     run: RunRecord,
     steps: Vec<StepRecord>,
     approvals: Vec<ApprovalRecord>,
+    parked: Vec<ParkedRecord>,
     workflow: Option<Workflow>,
     link: ViewLinkRecord,
     token: String,
@@ -144,10 +147,17 @@ impl<B: Backend> Api<B> {
         }
         let approvals = approvals.into_iter().map(ApprovalRecord::public).collect();
         let workflow = self.definition_of(&run).await?;
+        // Only a paused run has steps waiting at a boundary.
+        let parked = if run.status == RunStatus::Paused {
+            self.backend.parked_steps(&run.run_id).await?
+        } else {
+            Vec::new()
+        };
         Ok(Viewed {
             run,
             steps,
             approvals,
+            parked,
             workflow,
             link,
             token,
@@ -175,6 +185,7 @@ fn page_of<'a>(viewed: &'a Viewed, state_url: &'a str) -> RunPage<'a> {
         run: &viewed.run,
         steps: &viewed.steps,
         approvals: &viewed.approvals,
+        parked: &viewed.parked,
         workflow: viewed.workflow.as_ref(),
         state_url,
         link_expires_at: viewed.link.expires_at,

@@ -21,7 +21,7 @@ use switchyard_sdk::ir::{StepKind, Workflow};
 use switchyard_state::RunTotals;
 
 use crate::backend::{
-    ApprovalRecord, ApprovalStatus, RunRecord, RunStatus, StepRecord, StepStatus,
+    ApprovalRecord, ApprovalStatus, ParkedRecord, RunRecord, RunStatus, StepRecord, StepStatus,
 };
 use status::{colours, NodeState, RunStates, END, FAIL, START};
 
@@ -64,6 +64,8 @@ pub struct RunPage<'a> {
     pub steps: &'a [StepRecord],
     /// As clients see them (links only on pending requests).
     pub approvals: &'a [ApprovalRecord],
+    /// While the run is paused: the steps waiting at their boundary.
+    pub parked: &'a [ParkedRecord],
     /// The workflow's definition, when the API knows it (every declared workflow; graphs
     /// recorded with theirs).
     pub workflow: Option<&'a Workflow>,
@@ -111,7 +113,8 @@ impl RunPage<'_> {
 
     fn states(&self) -> RunStates {
         match self.workflow {
-            Some(workflow) => RunStates::derive(workflow, self.run, self.steps, self.approvals),
+            Some(workflow) => RunStates::derive(workflow, self.run, self.steps, self.approvals)
+                .with_parked(self.parked),
             None => RunStates::default(),
         }
     }

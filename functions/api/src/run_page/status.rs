@@ -14,7 +14,7 @@ use switchyard_state::Decision;
 
 use super::format;
 use crate::backend::{
-    ApprovalRecord, ApprovalStatus, RunRecord, RunStatus, StepRecord, StepStatus,
+    ApprovalRecord, ApprovalStatus, ParkedRecord, RunRecord, RunStatus, StepRecord, StepStatus,
 };
 
 pub const START: &str = "@start";
@@ -205,14 +205,28 @@ impl RunStates {
             }
         }
         pass_routing_steps(workflow, &mut nodes);
-        if is_paused(run.status) {
-            for status in nodes.values_mut() {
-                if matches!(status.state, NodeState::Running | NodeState::Waiting) {
-                    *status = NodeStatus::new(NodeState::Paused, "paused");
-                }
-            }
-        }
         RunStates { nodes }
+    }
+
+    /// Marks the steps that wait at their boundary while the run is paused (a map's item
+    /// step counts its parked items). Steps still running stay running: a pause lets them
+    /// finish.
+    pub fn with_parked(mut self, parked: &[ParkedRecord]) -> RunStates {
+        for record in parked {
+            let node = self
+                .nodes
+                .entry(record.step.clone())
+                .or_insert_with(NodeStatus::not_reached);
+            if matches!(node.state, NodeState::Running | NodeState::Waiting) {
+                continue;
+            }
+            let detail = match record.item {
+                Some(item) => format!("paused before item {item}"),
+                None => "paused before it starts".to_owned(),
+            };
+            *node = NodeStatus::new(NodeState::Paused, detail);
+        }
+        self
     }
 }
 
@@ -584,5 +598,24 @@ mod tests {
         let states = RunStates::derive(&routed, &run(RunStatus::Running), &steps, &[]);
         assert_eq!(states.get("route").state, NodeState::Succeeded);
         assert_eq!(states.get("route").detail, "passed");
+    }
+
+    #[test]
+    fn a_paused_runs_parked_steps_show_paused_and_its_running_ones_running() {
+        let flow = workflow("pause-test");
+        let mut paused = run(RunStatus::Paused);
+        paused.paused_at = vec![1];
+        let parked = [ParkedRecord {
+            run_id: "r".into(),
+            park_key: ParkedRecord::key_of("slow_square_one", Some(2)),
+            step: "slow_square_one".into(),
+            item: Some(2),
+            tenant_id: "t".into(),
+            parked_at: 2,
+        }];
+        let states = RunStates::derive(&flow, &paused, &[], &[]).with_parked(&parked);
+        assert_eq!(states.get("slow_square_one").state, NodeState::Paused);
+        assert_eq!(states.get("slow_square_one").detail, "paused before item 2");
+        assert_eq!(states.get("total").state, NodeState::NotReached);
     }
 }

@@ -133,6 +133,7 @@ fn page<'a>(
         run,
         steps,
         approvals,
+        parked: &[],
         workflow,
         state_url: "/runs/run-1/page/state?view=syv_test",
         link_expires_at: T0 + 3_600_000,
