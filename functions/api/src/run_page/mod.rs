@@ -114,7 +114,7 @@ impl RunPage<'_> {
     fn states(&self) -> RunStates {
         match self.workflow {
             Some(workflow) => RunStates::derive(workflow, self.run, self.steps, self.approvals)
-                .with_parked(self.parked),
+                .with_parked(workflow, self.parked),
             None => RunStates::default(),
         }
     }

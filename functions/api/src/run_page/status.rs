@@ -211,20 +211,32 @@ impl RunStates {
     /// Marks the steps that wait at their boundary while the run is paused (a map's item
     /// step counts its parked items). Steps still running stay running: a pause lets them
     /// finish.
-    pub fn with_parked(mut self, parked: &[ParkedRecord]) -> RunStates {
+    pub fn with_parked(mut self, workflow: &Workflow, parked: &[ParkedRecord]) -> RunStates {
         for record in parked {
-            let node = self
-                .nodes
-                .entry(record.step.clone())
-                .or_insert_with(NodeStatus::not_reached);
-            if matches!(node.state, NodeState::Running | NodeState::Waiting) {
-                continue;
-            }
             let detail = match record.item {
                 Some(item) => format!("paused before item {item}"),
                 None => "paused before it starts".to_owned(),
             };
-            *node = NodeStatus::new(NodeState::Paused, detail);
+            // The step itself, and the map or parallel step it is part of.
+            let mut names = vec![record.step.clone()];
+            names.extend(workflow.steps.iter().filter_map(|step| match &step.kind {
+                StepKind::Map { item, .. } if item.name == record.step => Some(step.name.clone()),
+                StepKind::Parallel { branches, .. }
+                    if branches.iter().any(|b| b.name == record.step) =>
+                {
+                    Some(step.name.clone())
+                }
+                _ => None,
+            }));
+            for name in names {
+                let node = self
+                    .nodes
+                    .entry(name)
+                    .or_insert_with(NodeStatus::not_reached);
+                if !matches!(node.state, NodeState::Running | NodeState::Waiting) {
+                    *node = NodeStatus::new(NodeState::Paused, detail.clone());
+                }
+            }
         }
         self
     }
@@ -432,8 +444,14 @@ impl<'a> Records<'a> {
             .filter(|s| matches!(s.state, NodeState::Succeeded | NodeState::Retried))
             .count();
         let state = combined(statuses.iter().map(|s| s.state));
-        let items = if statuses.len() == 1 { "item" } else { "items" };
-        NodeStatus::new(state, format!("{done} of {} {items} done", statuses.len()))
+        // How many items the map has is in its input, not in the records: say what started.
+        let started = statuses.len();
+        let detail = if done == started {
+            format!("{done} {} done", if done == 1 { "item" } else { "items" })
+        } else {
+            format!("{done} of {started} started items done")
+        };
+        NodeStatus::new(state, detail)
     }
 
     /// A gate's status from its latest request.
@@ -563,7 +581,7 @@ mod tests {
         ];
         let states = RunStates::derive(&flow, &run(RunStatus::Running), &steps, &[]);
         assert_eq!(states.get("square_one").state, NodeState::Running);
-        assert_eq!(states.get("square_one").detail, "2 of 3 items done");
+        assert_eq!(states.get("square_one").detail, "2 of 3 started items done");
         assert_eq!(states.get("totals").state, NodeState::Running);
         assert_eq!(states.get("totals").detail, "1 of 2 branches done");
         assert_eq!(states.get("total").state, NodeState::Succeeded);
@@ -613,8 +631,9 @@ mod tests {
             tenant_id: "t".into(),
             parked_at: 2,
         }];
-        let states = RunStates::derive(&flow, &paused, &[], &[]).with_parked(&parked);
+        let states = RunStates::derive(&flow, &paused, &[], &[]).with_parked(&flow, &parked);
         assert_eq!(states.get("slow_square_one").state, NodeState::Paused);
+        assert_eq!(states.get("squares").state, NodeState::Paused);
         assert_eq!(states.get("slow_square_one").detail, "paused before item 2");
         assert_eq!(states.get("total").state, NodeState::NotReached);
     }
