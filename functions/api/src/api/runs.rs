@@ -639,7 +639,7 @@ mod tests {
         assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")));
         {
             let state = api.backend.state();
-            assert_eq!(state.waits_ended, [run_id.clone()]);
+            assert_eq!(state.waits_ended, std::slice::from_ref(&run_id));
             assert_eq!(state.runs[&run_id].status, RunStatus::Cancelled);
             assert_eq!(state.approvals[0].status, ApprovalStatus::Expired);
         }
