@@ -1,6 +1,7 @@
 //! The waits of a run that a client ends: steps parked while their run is paused, and, once a
-//! cancel stopped its execution, gates too. Whoever takes a parked step's token from the parked table sends it, so
-//! each is sent once whichever of a resume and a late-parking step gets there first.
+//! cancel stopped its execution, gates too. Whoever takes a parked step's token from the
+//! parked table sends it, so each is sent once whichever of a resume and a late-parking step
+//! gets there first; a token that could not be sent is put back, never lost.
 
 use switchyard_state::{ApprovalStatus, ParkedRecord, RunStatus, State, StateError};
 
@@ -43,7 +44,7 @@ impl Waits<'_> {
             .take(&parked.run_id, &parked.park_key)
             .await?
         {
-            self.send_success(&token).await?;
+            self.send_or_put_back(parked, &token).await?;
         }
         Ok(false)
     }
@@ -52,7 +53,7 @@ impl Waits<'_> {
     pub async fn release(&self, run_id: &str) -> Result<u32, WaitError> {
         let mut released = 0;
         for (parked, token) in self.state.parked().take_all(run_id).await? {
-            self.send_success(&token).await?;
+            self.send_or_put_back(&parked, &token).await?;
             tracing::info!(run_id, step = %parked.step, item = ?parked.item, "parked step released");
             released += 1;
         }
@@ -91,8 +92,16 @@ impl Waits<'_> {
         Ok(ended)
     }
 
-    async fn send_success(&self, token: &str) -> Result<(), WaitError> {
-        self.send(token, "{}").await.map(|_| ())
+    /// Lets a taken step go on; if Step Functions cannot be told, the step is parked again
+    /// (a later resume sends it) and the error returned.
+    async fn send_or_put_back(&self, parked: &ParkedRecord, token: &str) -> Result<(), WaitError> {
+        match self.send(token, "{}").await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.state.parked().park(parked, token).await?;
+                Err(e)
+            }
+        }
     }
 
     /// Sends a wait its output; `Ok(false)` if the execution no longer waits for it.

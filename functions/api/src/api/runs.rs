@@ -240,7 +240,8 @@ impl<B: Backend> Api<B> {
     }
 
     /// Resumes a paused run: its parked steps go on where they stopped (nothing re-runs).
-    /// Resuming a running run changes nothing.
+    /// Resuming a running run changes nothing but sends on any step an earlier resume could
+    /// not.
     pub(super) async fn resume_run(
         &self,
         run_id: &str,
@@ -259,12 +260,9 @@ impl<B: Backend> Api<B> {
             }
         }
         // Recorded as running first, then the parked steps are taken: a step that parks
-        // meanwhile sees the run running and goes on by itself.
-        let released = if changed {
-            self.backend.release_parked(run_id).await?
-        } else {
-            0
-        };
+        // meanwhile sees the run running and goes on by itself. A running run's resume takes
+        // them too: what an earlier resume could not send was put back for this one.
+        let released = self.backend.release_parked(run_id).await?;
         if changed {
             tracing::info!(run_id, tenant_id = tenant, released, "run resumed");
         }
