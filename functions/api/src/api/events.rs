@@ -283,15 +283,9 @@ impl<B: Backend> Api<B> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
         loop {
             let run = self.owned_run(run_id, tenant).await?;
-            let (steps, approvals) = futures::join!(self.backend.steps(run_id), async {
-                if self.gated.contains(run.workflow.as_str()) {
-                    self.backend.approvals_of_run(run_id).await
-                } else {
-                    Ok(Vec::new())
-                }
-            });
-            let approvals: Vec<ApprovalRecord> =
-                approvals?.into_iter().map(ApprovalRecord::public).collect();
+            let (steps, approvals) =
+                futures::join!(self.backend.steps(run_id), self.shown_approvals(&run));
+            let approvals = approvals?;
             let events = events_of(&run, &steps?, &approvals);
             let (fresh, next) = cursor.next(&events);
             let ended = !run.status.is_active();

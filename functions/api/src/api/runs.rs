@@ -5,7 +5,9 @@ use switchyard_lambda::summarize;
 use switchyard_state::now_ms;
 
 use super::Api;
-use crate::backend::{ApprovalRecord, ApprovalStatus, Backend, Execution, RunRecord, RunStatus};
+use crate::backend::{
+    ApprovalRecord, ApprovalStatus, Backend, Execution, ParkedRecord, RunRecord, RunStatus,
+};
 use crate::error::ApiError;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::reconcile::{effective, expire_open_approvals, reconcile};
@@ -64,6 +66,37 @@ impl<B: Backend> Api<B> {
         .with_header("location", &links.this))
     }
 
+    /// A run's approval requests as clients see them (a workflow without gates costs no
+    /// read): an ended run waits for nobody, whether or not its requests' records know yet,
+    /// and only pending requests show their links.
+    pub(super) async fn shown_approvals(
+        &self,
+        run: &RunRecord,
+    ) -> Result<Vec<ApprovalRecord>, ApiError> {
+        if !self.gated.contains(run.workflow.as_str()) {
+            return Ok(Vec::new());
+        }
+        let mut approvals = self.backend.approvals_of_run(&run.run_id).await?;
+        if run.status.is_finished() {
+            for approval in approvals.iter_mut().filter(|a| a.status.is_open()) {
+                approval.status = ApprovalStatus::Expired;
+            }
+        }
+        Ok(approvals.into_iter().map(ApprovalRecord::public).collect())
+    }
+
+    /// The steps waiting at their boundary; only a paused run has any, so a running one
+    /// costs no read.
+    pub(super) async fn parked(
+        &self,
+        run: &RunRecord,
+    ) -> Result<Option<Vec<ParkedRecord>>, ApiError> {
+        if run.status != RunStatus::Paused {
+            return Ok(None);
+        }
+        Ok(Some(self.backend.parked_steps(&run.run_id).await?))
+    }
+
     /// Starts `workflow`'s execution and records the run; its id. This write is the run's
     /// start record (status-change events report only ends). A run the API cannot record is
     /// not left running unseen: it is stopped, its ABORTED event records it as cancelled, and
@@ -116,24 +149,8 @@ impl<B: Backend> Api<B> {
             _ => return Err(ApiError::NotFound(format!("no run `{run_id}`"))),
         };
         let steps = steps?;
-        let mut approvals = if self.gated.contains(run.workflow.as_str()) {
-            self.backend.approvals_of_run(run_id).await?
-        } else {
-            Vec::new()
-        };
-        // An ended run waits for nobody, whether or not its approvals' records know yet.
-        if run.status.is_finished() {
-            for approval in approvals.iter_mut().filter(|a| a.status.is_open()) {
-                approval.status = ApprovalStatus::Expired;
-            }
-        }
-        approvals = approvals.into_iter().map(ApprovalRecord::public).collect();
-        // Only a paused run has steps waiting at a boundary: a running one costs no read.
-        let parked = if run.status == RunStatus::Paused {
-            Some(self.backend.parked_steps(run_id).await?)
-        } else {
-            None
-        };
+        let (approvals, parked) =
+            futures::try_join!(self.shown_approvals(&run), self.parked(&run))?;
         let view = RunView::new(&run, &steps, &approvals, parked.as_deref());
         Ok(ApiResponse::json(200, &view))
     }
@@ -212,19 +229,7 @@ impl<B: Backend> Api<B> {
         run_id: &str,
         tenant: &str,
     ) -> Result<ApiResponse, ApiError> {
-        let run = self.owned_run(run_id, tenant).await?;
-        let changed = match run.status {
-            RunStatus::Running => self.backend.pause_run(run_id).await?,
-            RunStatus::Paused => false,
-            _ => return Err(not_active(run)),
-        };
-        if !changed && run.status == RunStatus::Running {
-            // It ended (or was paused by another call) between the read and the write.
-            let now = self.owned_run(run_id, tenant).await?;
-            if !now.status.is_active() {
-                return Err(not_active(now));
-            }
-        }
+        let (run, changed) = self.toggle(run_id, tenant, RunStatus::Paused).await?;
         if changed {
             tracing::info!(run_id, tenant_id = tenant, "run paused");
         }
@@ -247,18 +252,7 @@ impl<B: Backend> Api<B> {
         run_id: &str,
         tenant: &str,
     ) -> Result<ApiResponse, ApiError> {
-        let run = self.owned_run(run_id, tenant).await?;
-        let changed = match run.status {
-            RunStatus::Paused => self.backend.resume_run(run_id).await?,
-            RunStatus::Running => false,
-            _ => return Err(not_active(run)),
-        };
-        if !changed && run.status == RunStatus::Paused {
-            let now = self.owned_run(run_id, tenant).await?;
-            if !now.status.is_active() {
-                return Err(not_active(now));
-            }
-        }
+        let (run, changed) = self.toggle(run_id, tenant, RunStatus::Running).await?;
         // Recorded as running first, then the parked steps are taken: a step that parks
         // meanwhile sees the run running and goes on by itself. A running run's resume takes
         // them too: what an earlier resume could not send was put back for this one.
@@ -276,6 +270,35 @@ impl<B: Backend> Api<B> {
                 "links": Links::of(run_id),
             }),
         ))
+    }
+
+    /// Moves the tenant's active run to `to` (`paused` or `running`); `Ok((run, false))` if it
+    /// was there already. An ended run, or one that ends meanwhile, is refused.
+    async fn toggle(
+        &self,
+        run_id: &str,
+        tenant: &str,
+        to: RunStatus,
+    ) -> Result<(RunRecord, bool), ApiError> {
+        let run = self.owned_run(run_id, tenant).await?;
+        if !run.status.is_active() {
+            return Err(not_active(run));
+        }
+        if run.status == to {
+            return Ok((run, false));
+        }
+        let changed = match to {
+            RunStatus::Paused => self.backend.pause_run(run_id).await?,
+            _ => self.backend.resume_run(run_id).await?,
+        };
+        if !changed {
+            // It ended (or another call moved it) between the read and the write.
+            let now = self.owned_run(run_id, tenant).await?;
+            if !now.status.is_active() {
+                return Err(not_active(now));
+            }
+        }
+        Ok((run, changed))
     }
 }
 

@@ -8,9 +8,7 @@ use switchyard_sdk::ir::{Workflow, GRAPH_WORKFLOW_PREFIX};
 use switchyard_state::{now_ms, ViewLinkRecord};
 
 use super::Api;
-use crate::backend::{
-    ApprovalRecord, ApprovalStatus, Backend, ParkedRecord, RunRecord, RunStatus, StepRecord,
-};
+use crate::backend::{ApprovalRecord, Backend, ParkedRecord, RunRecord, StepRecord};
 use crate::error::ApiError;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::request;
@@ -134,25 +132,12 @@ impl<B: Backend> Api<B> {
             _ => return Err(ApiError::NotFound(format!("no run `{run_id}`"))),
         };
         let steps = steps?;
-        let mut approvals = if self.gated.contains(run.workflow.as_str()) {
-            self.backend.approvals_of_run(run_id).await?
-        } else {
-            Vec::new()
-        };
-        // As `GET /runs/{id}` shows them: an ended run waits for nobody.
-        if run.status.is_finished() {
-            for approval in approvals.iter_mut().filter(|a| a.status.is_open()) {
-                approval.status = ApprovalStatus::Expired;
-            }
-        }
-        let approvals = approvals.into_iter().map(ApprovalRecord::public).collect();
-        let workflow = self.definition_of(&run).await?;
-        // Only a paused run has steps waiting at a boundary.
-        let parked = if run.status == RunStatus::Paused {
-            self.backend.parked_steps(&run.run_id).await?
-        } else {
-            Vec::new()
-        };
+        let (approvals, parked, workflow) = futures::try_join!(
+            self.shown_approvals(&run),
+            self.parked(&run),
+            self.definition_of(&run)
+        )?;
+        let parked = parked.unwrap_or_default();
         Ok(Viewed {
             run,
             steps,
