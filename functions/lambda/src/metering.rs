@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use switchyard_sdk::{BoxFuture, Completion, Model, ModelError, Prompt};
+use switchyard_sdk::{BoxFuture, Model, ModelError, ModelRequest, Reply};
 
 use switchyard_state::StepUsage;
 
@@ -27,16 +27,23 @@ impl MeteredModel {
 }
 
 impl Model for MeteredModel {
-    fn complete<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, Result<Completion, ModelError>> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn respond<'a>(
+        &'a self,
+        request: &'a ModelRequest,
+    ) -> BoxFuture<'a, Result<Reply, ModelError>> {
         Box::pin(async move {
-            let completion = self.inner.complete(prompt).await?;
+            let reply = self.inner.respond(request).await?;
             if let Ok(mut usage) = self.usage.lock() {
-                usage.tokens_in += u64::from(completion.tokens_in);
-                usage.tokens_out += u64::from(completion.tokens_out);
-                usage.cost_usd += completion.cost_usd;
-                usage.model = Some(completion.model.clone());
+                usage.tokens_in += u64::from(reply.tokens_in);
+                usage.tokens_out += u64::from(reply.tokens_out);
+                usage.cost_usd += reply.cost_usd;
+                usage.model = Some(reply.model.clone());
             }
-            Ok(completion)
+            Ok(reply)
         })
     }
 }

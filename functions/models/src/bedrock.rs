@@ -7,7 +7,7 @@ use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput}
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, InferenceConfiguration, Message, SystemContentBlock,
 };
-use switchyard_sdk::{BoxFuture, Completion, Model, ModelError, Prompt};
+use switchyard_sdk::{BoxFuture, Completion, Model, ModelError, ModelRequest, Prompt, Reply};
 
 use crate::{http, Price};
 
@@ -102,8 +102,26 @@ impl BedrockConverse {
 }
 
 impl Model for BedrockConverse {
-    fn complete<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, Result<Completion, ModelError>> {
-        Box::pin(self.converse(prompt))
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    // Text only for now: structured output and tools come with the providers' native modes.
+    fn respond<'a>(
+        &'a self,
+        request: &'a ModelRequest,
+    ) -> BoxFuture<'a, Result<Reply, ModelError>> {
+        Box::pin(async move {
+            let completion = self.converse(&request.prompt).await?;
+            Ok(Reply {
+                text: Some(completion.text),
+                model: completion.model,
+                tokens_in: completion.tokens_in,
+                tokens_out: completion.tokens_out,
+                cost_usd: completion.cost_usd,
+                ..Reply::default()
+            })
+        })
     }
 }
 

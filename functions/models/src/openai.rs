@@ -1,6 +1,6 @@
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{BoxFuture, Completion, Model, ModelError, Prompt};
+use switchyard_sdk::{BoxFuture, Completion, Model, ModelError, ModelRequest, Prompt, Reply};
 
 use crate::{http, ModelConfigError, Price};
 
@@ -86,8 +86,26 @@ impl OpenAiCompatible {
 }
 
 impl Model for OpenAiCompatible {
-    fn complete<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, Result<Completion, ModelError>> {
-        Box::pin(self.chat(prompt))
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    // Text only for now: structured output and tools come with the providers' native modes.
+    fn respond<'a>(
+        &'a self,
+        request: &'a ModelRequest,
+    ) -> BoxFuture<'a, Result<Reply, ModelError>> {
+        Box::pin(async move {
+            let completion = self.chat(&request.prompt).await?;
+            Ok(Reply {
+                text: Some(completion.text),
+                model: completion.model,
+                tokens_in: completion.tokens_in,
+                tokens_out: completion.tokens_out,
+                cost_usd: completion.cost_usd,
+                ..Reply::default()
+            })
+        })
     }
 }
 

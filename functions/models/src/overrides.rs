@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use switchyard_sdk::{BoxFuture, Completion, Model, ModelError, Prompt};
+use switchyard_sdk::{BoxFuture, Model, ModelError, ModelRequest, Prompt, Reply};
 
 /// Deployment-wide generation settings (`MODEL_TEMPERATURE`, `MODEL_MAX_TOKENS`) that
 /// replace what each agent's [`Prompt`] asks for, so an operator can tune a deployment
@@ -32,10 +32,20 @@ pub(crate) struct OverriddenModel {
 }
 
 impl Model for OverriddenModel {
-    fn complete<'a>(&'a self, prompt: &'a Prompt) -> BoxFuture<'a, Result<Completion, ModelError>> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn respond<'a>(
+        &'a self,
+        request: &'a ModelRequest,
+    ) -> BoxFuture<'a, Result<Reply, ModelError>> {
         Box::pin(async move {
-            let prompt = self.overrides.apply(prompt);
-            self.inner.complete(&prompt).await
+            let request = ModelRequest {
+                prompt: self.overrides.apply(&request.prompt),
+                ..request.clone()
+            };
+            self.inner.respond(&request).await
         })
     }
 }

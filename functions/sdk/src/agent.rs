@@ -97,6 +97,10 @@ impl AgentError {
             AgentError::Retryable(_) => Self::RETRYABLE,
             AgentError::Permanent(_) => Self::PERMANENT,
             AgentError::InvalidInput(_) => Self::INVALID_INPUT,
+            AgentError::Model(
+                ModelError::InvalidOutput { .. } | ModelError::TooManyToolRounds { .. },
+            ) => ModelError::INVALID_OUTPUT,
+            AgentError::Model(ModelError::BudgetExceeded(_)) => ModelError::BUDGET_EXCEEDED,
             AgentError::Model(e) if e.is_retryable() => Self::RETRYABLE,
             AgentError::Model(_) => Self::PERMANENT,
             AgentError::Send(SendError::Unavailable(_)) => Self::RETRYABLE,

@@ -32,7 +32,10 @@ pub mod shape;
 
 pub use agent::{Agent, AgentContext, AgentError, RunContext};
 pub use approval::{ApprovalDecision, Approved};
-pub use model::{Completion, EmbeddedModel, Model, ModelError, Prompt};
+pub use model::{
+    approx_tokens, AssistantTurn, Chat, Completion, EmbeddedModel, Model, ModelError, ModelRequest,
+    OutputSchema, Prompt, Reply, Tool, ToolCall, ToolResult, ToolSpec, Turn,
+};
 pub use registry::{
     agents, workflows, AgentRegistration, InputError, WorkflowDef, WorkflowRegistration,
 };
