@@ -156,7 +156,14 @@ impl<'m> Exchange<'m> {
         self.request.turns = turns;
         let mut rounds = 0;
         loop {
-            let reply = self.model.respond(&self.request).await?;
+            let mut reply = self.model.respond(&self.request).await?;
+            if reply.answer.is_some() {
+                // A structured answer ends the exchange. Calls the model asked for beside it
+                // are never run, so they are not remembered either: a call without a result
+                // in the conversation is refused by providers that pair them (Anthropic,
+                // Bedrock) if the answer has to be corrected.
+                reply.tool_calls.clear();
+            }
             if reply.tool_calls.is_empty() {
                 let turns = std::mem::take(&mut self.request.turns);
                 return Ok((reply, turns, self));
@@ -219,25 +226,59 @@ fn strip_fence(text: &str) -> &str {
         .unwrap_or(trimmed)
 }
 
-/// The type's name as an identifier providers accept (`[A-Za-z0-9_-]{1,64}`).
+/// The type's name as an identifier providers accept (`[A-Za-z0-9_-]{1,64}`): module paths
+/// dropped, generic arguments kept (`Vec<app::Lead>` is `Vec_Lead`), so the model sees a
+/// meaningful name and different types do not share one.
 fn output_name<T: JsonShape>() -> String {
-    let name: String = std::any::type_name::<T>()
-        .rsplit("::")
-        .next()
-        .unwrap_or("answer")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect();
+    identifier(std::any::type_name::<T>())
+}
+
+fn identifier(type_name: &str) -> String {
+    let mut name = String::new();
+    let mut segment = String::new();
+    let mut rest = type_name.chars().peekable();
+    while let Some(c) = rest.next() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else if c == ':' && rest.peek() == Some(&':') {
+            // A module of the path: only the last segment names the type.
+            rest.next();
+            segment.clear();
+        } else {
+            push_word(&mut name, &mut segment);
+        }
+    }
+    push_word(&mut name, &mut segment);
+    let name: String = name.chars().take(64).collect();
     if name.is_empty() {
         "answer".to_owned()
     } else {
         name
+    }
+}
+
+fn push_word(name: &mut String, segment: &mut String) {
+    if segment.is_empty() {
+        return;
+    }
+    if !name.is_empty() {
+        name.push('_');
+    }
+    name.push_str(segment);
+    segment.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identifier;
+
+    #[test]
+    fn type_names_become_provider_identifiers() {
+        assert_eq!(identifier("app::leads::Lead"), "Lead");
+        assert_eq!(identifier("alloc::vec::Vec<app::Lead>"), "Vec_Lead");
+        assert_eq!(identifier("(u32, alloc::string::String)"), "u32_String");
+        assert_eq!(identifier("&[u8; 4]"), "u8_4");
+        assert_eq!(identifier("()"), "answer");
+        assert_eq!(identifier(&"a".repeat(100)).len(), 64);
     }
 }

@@ -125,15 +125,6 @@ impl Generator<'_> {
                 }
             }
         }
-        if let Some(Value::Array(parts)) = schema.get("allOf") {
-            // The shape model's `allOf` holds what a flattened map adds: the object's own
-            // properties stand, with nothing extra.
-            if schema.get("properties").is_none() {
-                if let Some(first) = parts.first() {
-                    return self.value(first, field, depth + 1);
-                }
-            }
-        }
         let kind = match schema.get("type") {
             Some(Value::String(kind)) => kind.as_str(),
             Some(Value::Array(kinds)) => kinds
@@ -153,7 +144,7 @@ impl Generator<'_> {
             "number" => Value::from(bounded(schema, 0.8)),
             "string" => Value::String(self.text(schema, field)),
             "array" => self.array(schema, field, depth),
-            "object" => self.object(schema, depth),
+            "object" => self.object(schema, field, depth),
             _ => Value::Null,
         }
     }
@@ -195,11 +186,25 @@ impl Generator<'_> {
         )
     }
 
-    fn object(&self, schema: &Map<String, Value>, depth: usize) -> Value {
+    /// Every named property; no data keys for a map, whose key type the schema does not
+    /// say (a `HashMap<u32, _>` refuses the key `"name"`), so an empty map is what always
+    /// decodes.
+    fn object(&self, schema: &Map<String, Value>, field: &str, depth: usize) -> Value {
         let mut object = Map::new();
         if let Some(Value::Object(properties)) = schema.get("properties") {
             for (name, property) in properties {
                 object.insert(name.clone(), self.value(property, name, depth + 1));
+            }
+        }
+        // What a struct flattens that is not a plain struct (an enum) adds its keys beside
+        // the object's own.
+        if let Some(Value::Array(parts)) = schema.get("allOf") {
+            for part in parts {
+                if let Value::Object(keys) = self.value(part, field, depth + 1) {
+                    for (name, value) in keys {
+                        object.entry(name).or_insert(value);
+                    }
+                }
             }
         }
         Value::Object(object)
