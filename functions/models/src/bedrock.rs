@@ -5,10 +5,16 @@ use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
 use aws_sdk_bedrockruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput};
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, InferenceConfiguration, Message, SystemContentBlock,
+    AnyToolChoice, ContentBlock, ConversationRole, InferenceConfiguration, Message,
+    SpecificToolChoice, StopReason, SystemContentBlock, Tool, ToolChoice, ToolConfiguration,
+    ToolInputSchema, ToolResultBlock, ToolResultContentBlock, ToolResultStatus, ToolSpecification,
+    ToolUseBlock,
 };
-use switchyard_sdk::{BoxFuture, Completion, Model, ModelError, ModelRequest, Prompt, Reply};
+use aws_smithy_types::{Document, Number};
+use serde_json::{Map, Value};
+use switchyard_sdk::{BoxFuture, Model, ModelError, ModelRequest, Reply, ToolCall};
 
+use crate::tools::{self, text_of, Blocks, Role, Toolbox};
 use crate::{http, Price};
 
 /// Amazon Bedrock's Converse API, through the official SDK.
@@ -16,6 +22,10 @@ use crate::{http, Price};
 /// The endpoint, region and credentials come from the [`SdkConfig`], so
 /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and the usual credential chain apply when it was
 /// loaded with `aws_config::load_defaults`.
+///
+/// A structured answer is a `toolUse` of an answer tool named after the output, with the
+/// output's schema as its `inputSchema`, forced by `toolChoice` (`tool` alone, `any` beside
+/// other tools); a correction is that call's `toolResult` with status `error`.
 #[derive(Debug)]
 pub struct BedrockConverse {
     client: aws_sdk_bedrockruntime::Client,
@@ -49,41 +59,53 @@ impl BedrockConverse {
         }
     }
 
-    async fn converse(&self, prompt: &Prompt) -> Result<Completion, ModelError> {
-        let message = Message::builder()
-            .role(ConversationRole::User)
-            .content(ContentBlock::Text(prompt.user.clone()))
-            .build()
-            .expect("a message with a role and content always builds");
+    async fn converse(&self, request: &ModelRequest) -> Result<Reply, ModelError> {
+        let prompt = &request.prompt;
+        let toolbox = Toolbox::new(request, true);
+        let messages = tools::conversation::<Block>(request, &toolbox)
+            .into_iter()
+            .map(|(role, blocks)| {
+                let role = match role {
+                    Role::User => ConversationRole::User,
+                    Role::Assistant => ConversationRole::Assistant,
+                };
+                Message::builder()
+                    .role(role)
+                    .set_content(Some(blocks.into_iter().map(|b| b.0).collect()))
+                    .build()
+                    .expect("a message with a role and content always builds")
+            })
+            .collect();
         let inference = InferenceConfiguration::builder()
             // Converse takes an i32; no model comes near the limit, so saturate.
             .max_tokens(i32::try_from(prompt.max_tokens).unwrap_or(i32::MAX))
             .temperature(prompt.temperature)
             .build();
-        let mut request = self
+        let mut call = self
             .client
             .converse()
             .model_id(&self.model)
-            .messages(message)
-            .inference_config(inference);
+            .set_messages(Some(messages))
+            .inference_config(inference)
+            .set_tool_config(tool_config(&toolbox));
         // An empty text block fails validation; no block at all means "no system prompt".
         if !prompt.system.is_empty() {
-            request = request.system(SystemContentBlock::Text(prompt.system.clone()));
+            call = call.system(SystemContentBlock::Text(prompt.system.clone()));
         }
-        let output = request.send().await.map_err(converse_error)?;
-        self.completion(output)
+        let output = call.send().await.map_err(converse_error)?;
+        self.reply(output, request, &toolbox)
     }
 
-    fn completion(&self, output: ConverseOutput) -> Result<Completion, ModelError> {
+    fn reply(
+        &self,
+        output: ConverseOutput,
+        request: &ModelRequest,
+        toolbox: &Toolbox<'_>,
+    ) -> Result<Reply, ModelError> {
         let message = output
             .output()
             .and_then(|output| output.as_message().ok())
             .ok_or_else(|| ModelError::Malformed("the answer has no message".to_owned()))?;
-        let text = message
-            .content()
-            .iter()
-            .filter_map(|block| block.as_text().ok().map(String::as_str))
-            .collect();
         // The SDK fills a missing `usage` with zeros (Smithy's error correction), so only a
         // wholly absent one is caught here.
         let usage = output
@@ -91,13 +113,61 @@ impl BedrockConverse {
             .ok_or_else(|| ModelError::Malformed("the answer has no token usage".to_owned()))?;
         let tokens_in = token_count(usage.input_tokens())?;
         let tokens_out = token_count(usage.output_tokens())?;
-        Ok(Completion {
-            text,
+        let mut reply = Reply {
             model: self.name.clone(),
             tokens_in,
             tokens_out,
             cost_usd: self.price.cost_usd(tokens_in, tokens_out),
-        })
+            ..Reply::default()
+        };
+        let mut text = String::new();
+        for block in message.content() {
+            match block {
+                ContentBlock::Text(part) => text.push_str(part),
+                ContentBlock::ToolUse(call) => {
+                    let input = json(call.input());
+                    match toolbox.answer_in(call.name(), input) {
+                        // The first answer is the answer.
+                        Ok(answer) if reply.answer.is_none() => {
+                            reply.answer = Some(answer);
+                            reply.answer_call_id = Some(call.tool_use_id().to_owned());
+                        }
+                        Ok(_) => {}
+                        Err(input) => reply.tool_calls.push(ToolCall {
+                            id: call.tool_use_id().to_owned(),
+                            name: call.name().to_owned(),
+                            arguments: toolbox.arguments(call.name(), input),
+                        }),
+                    }
+                }
+                _ => {}
+            }
+        }
+        let acted = reply.answer.is_some() || !reply.tool_calls.is_empty();
+        match output.stop_reason() {
+            // The text is what the filter or guardrail put in the answer's place.
+            StopReason::ContentFiltered | StopReason::GuardrailIntervened => {
+                let reason = if text.trim().is_empty() {
+                    format!("stopped with `{}`", output.stop_reason().as_str())
+                } else {
+                    text
+                };
+                return Err(ModelError::Refused(reason));
+            }
+            // Cut off: asking for a correction would be cut off the same way.
+            StopReason::MaxTokens if request.output.is_some() && !acted => {
+                return Err(ModelError::Malformed(format!(
+                    "the answer was cut off at max_tokens ({}) before it was given",
+                    request.prompt.max_tokens
+                )));
+            }
+            _ => {}
+        }
+        // Text beside a call is kept; no text at all beside one is no text.
+        if !(text.is_empty() && acted) {
+            reply.text = Some(text);
+        }
+        Ok(reply)
     }
 }
 
@@ -106,22 +176,134 @@ impl Model for BedrockConverse {
         &self.name
     }
 
-    // Text only for now: structured output and tools come with the providers' native modes.
     fn respond<'a>(
         &'a self,
         request: &'a ModelRequest,
     ) -> BoxFuture<'a, Result<Reply, ModelError>> {
-        Box::pin(async move {
-            let completion = self.converse(&request.prompt).await?;
-            Ok(Reply {
-                text: Some(completion.text),
-                model: completion.model,
-                tokens_in: completion.tokens_in,
-                tokens_out: completion.tokens_out,
-                cost_usd: completion.cost_usd,
-                ..Reply::default()
-            })
+        Box::pin(self.converse(request))
+    }
+}
+
+/// The tools and, when there is an answer tool, the choice that forces an answer; `None`
+/// without tools, as Converse refuses an empty tool list.
+fn tool_config(toolbox: &Toolbox<'_>) -> Option<ToolConfiguration> {
+    let tools: Vec<Tool> = toolbox
+        .all()
+        .map(|tool| {
+            let mut spec = ToolSpecification::builder()
+                .name(&tool.name)
+                .input_schema(ToolInputSchema::Json(document(&tool.schema)));
+            // Converse refuses an empty description; none at all is allowed.
+            if !tool.description.is_empty() {
+                spec = spec.description(tool.description);
+            }
+            Tool::ToolSpec(
+                spec.build()
+                    .expect("a tool spec with a name and input schema always builds"),
+            )
         })
+        .collect();
+    if tools.is_empty() {
+        return None;
+    }
+    let choice = toolbox.answer.as_ref().map(|answer| {
+        if toolbox.tools.is_empty() {
+            ToolChoice::Tool(
+                SpecificToolChoice::builder()
+                    .name(&answer.name)
+                    .build()
+                    .expect("a tool choice with a name always builds"),
+            )
+        } else {
+            // The model may call tools first; it must end with the answer tool.
+            ToolChoice::Any(AnyToolChoice::builder().build())
+        }
+    });
+    ToolConfiguration::builder()
+        .set_tools(Some(tools))
+        .set_tool_choice(choice)
+        .build()
+        .ok()
+}
+
+/// A Converse content block.
+struct Block(ContentBlock);
+
+impl Blocks for Block {
+    fn text(text: String) -> Self {
+        Block(ContentBlock::Text(text))
+    }
+
+    fn tool_use(id: &str, name: &str, input: Value) -> Self {
+        let call = ToolUseBlock::builder()
+            .tool_use_id(id)
+            .name(name)
+            .input(document(&input))
+            .build()
+            .expect("a tool use with an id, a name and an input always builds");
+        Block(ContentBlock::ToolUse(call))
+    }
+
+    fn tool_result(call_id: &str, content: &Value, is_error: bool) -> Self {
+        // `json` content must be an object; anything else goes as its JSON text.
+        let content = match content {
+            Value::Object(_) => ToolResultContentBlock::Json(document(content)),
+            other => ToolResultContentBlock::Text(text_of(other)),
+        };
+        let mut result = ToolResultBlock::builder()
+            .tool_use_id(call_id)
+            .content(content);
+        // Only the error status is sent: not every model on Bedrock takes the field, and
+        // success is what its absence means.
+        if is_error {
+            result = result.status(ToolResultStatus::Error);
+        }
+        Block(ContentBlock::ToolResult(
+            result
+                .build()
+                .expect("a tool result with an id and content always builds"),
+        ))
+    }
+}
+
+/// JSON as a Smithy document. Integers stay integers (`PosInt` from zero up, `NegInt`
+/// below), so a schema's `"minItems": 2` is not sent as `2.0`.
+fn document(value: &Value) -> Document {
+    match value {
+        Value::Null => Document::Null,
+        Value::Bool(b) => Document::Bool(*b),
+        Value::Number(n) => Document::Number(match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Number::PosInt(u),
+            (None, Some(i)) => Number::NegInt(i),
+            // Every other number serde_json holds is a finite f64.
+            (None, None) => Number::Float(n.as_f64().unwrap_or_default()),
+        }),
+        Value::String(s) => Document::String(s.clone()),
+        Value::Array(items) => Document::Array(items.iter().map(document).collect()),
+        Value::Object(map) => Document::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), document(value)))
+                .collect(),
+        ),
+    }
+}
+
+/// A Smithy document as JSON. A float JSON cannot hold (NaN, infinity), which no JSON body
+/// carries anyway, becomes `null`.
+fn json(document: &Document) -> Value {
+    match document {
+        Document::Null => Value::Null,
+        Document::Bool(b) => Value::Bool(*b),
+        Document::Number(Number::PosInt(u)) => Value::from(*u),
+        Document::Number(Number::NegInt(i)) => Value::from(*i),
+        Document::Number(Number::Float(f)) => Value::from(*f),
+        Document::String(s) => Value::String(s.clone()),
+        Document::Array(items) => Value::Array(items.iter().map(json).collect()),
+        Document::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), json(value)))
+                .collect::<Map<String, Value>>(),
+        ),
     }
 }
 
@@ -175,5 +357,32 @@ fn converse_error(err: SdkError<ConverseError, HttpResponse>) -> ModelError {
         // Timeouts, connection failures, and requests that could not be built or signed
         // (e.g. credentials not yet available).
         _ => ModelError::Transport(DisplayErrorContext(&err).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{document, json, Document, Number};
+
+    #[test]
+    fn json_and_documents_convert_both_ways_keeping_integers() {
+        let value = json!({
+            "count": 2, "below": -3, "ratio": 0.5, "big": u64::MAX, "least": i64::MIN,
+            "none": null, "yes": true, "list": ["a", {"nested": [1.5e300]}]
+        });
+        let doc = document(&value);
+        let Document::Object(map) = &doc else {
+            panic!("{doc:?}")
+        };
+        assert_eq!(map["count"], Document::Number(Number::PosInt(2)));
+        assert_eq!(map["below"], Document::Number(Number::NegInt(-3)));
+        assert_eq!(map["ratio"], Document::Number(Number::Float(0.5)));
+        assert_eq!(json(&doc), value);
+        assert_eq!(
+            json(&Document::Number(Number::Float(f64::NAN))),
+            json!(null)
+        );
     }
 }

@@ -27,6 +27,7 @@ mod http;
 mod openai;
 mod overrides;
 mod pricing;
+mod tools;
 
 pub use anthropic::Anthropic;
 pub use bedrock::BedrockConverse;

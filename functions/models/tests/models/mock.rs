@@ -1,6 +1,7 @@
-//! A minimal HTTP/1.1 server on 127.0.0.1 that records each request and answers every one
-//! with the same canned response, one request per connection.
+//! A minimal HTTP/1.1 server on 127.0.0.1 that records each request and answers from a
+//! script (or every request with the same canned response), one request per connection.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -57,18 +58,51 @@ pub struct MockServer {
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
 }
 
+/// What the server answers.
+enum Responses {
+    Always(MockResponse),
+    /// In order, one a request; a request past the end gets a 500 that says so.
+    InOrder(Mutex<VecDeque<MockResponse>>),
+}
+
+impl Responses {
+    fn next(&self) -> MockResponse {
+        match self {
+            Responses::Always(response) => response.clone(),
+            Responses::InOrder(script) => {
+                script.lock().expect("lock").pop_front().unwrap_or_else(|| {
+                    MockResponse::new(500, &[], "the mock's script has no more responses")
+                })
+            }
+        }
+    }
+}
+
 impl MockServer {
-    /// Serves until the test's runtime shuts down.
+    /// Answers every request with `response`; serves until the test's runtime shuts down.
     pub async fn start(response: MockResponse) -> Self {
+        Self::serve(Responses::Always(response)).await
+    }
+
+    /// Answers the requests with `responses`, in the order they arrive.
+    pub async fn script(responses: impl IntoIterator<Item = MockResponse>) -> Self {
+        Self::serve(Responses::InOrder(Mutex::new(
+            responses.into_iter().collect(),
+        )))
+        .await
+    }
+
+    async fn serve(responses: Responses) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&requests);
+        let responses = Arc::new(responses);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let recorded = Arc::clone(&recorded);
-                let response = response.clone();
-                tokio::spawn(async move { serve(stream, &response, &recorded).await });
+                let responses = Arc::clone(&responses);
+                tokio::spawn(async move { serve(stream, &responses, &recorded).await });
             }
         });
         MockServer { url, requests }
@@ -80,6 +114,16 @@ impl MockServer {
         assert_eq!(requests.len(), 1, "expected exactly one request");
         requests[0].clone()
     }
+
+    /// Every request so far, in the order they arrived.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().expect("lock").clone()
+    }
+
+    /// The bodies of every request so far, as JSON.
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.requests().iter().map(RecordedRequest::json).collect()
+    }
 }
 
 /// A URL on which nothing listens: the port was bound and released.
@@ -90,13 +134,18 @@ pub async fn closed_url() -> String {
 
 async fn serve(
     mut stream: TcpStream,
-    response: &MockResponse,
+    responses: &Responses,
     recorded: &Mutex<Vec<RecordedRequest>>,
 ) {
     let Some(request) = read_request(&mut stream).await else {
         return;
     };
-    recorded.lock().expect("lock").push(request);
+    // Taken with the request recorded, so the nth request gets the nth response.
+    let response = {
+        let mut recorded = recorded.lock().expect("lock");
+        recorded.push(request);
+        responses.next()
+    };
     let mut head = format!(
         "HTTP/1.1 {} Mock\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
         response.status,

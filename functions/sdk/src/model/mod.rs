@@ -217,6 +217,10 @@ pub enum ModelError {
     Transport(String),
     #[error("model answer could not be read: {0}")]
     Malformed(String),
+    /// The model declined to answer (a refusal, a content filter, a guardrail): asking the
+    /// same again gives the same.
+    #[error("the model declined to answer: {0}")]
+    Refused(String),
     /// The model's answer did not fit the requested type, after every correction.
     #[error("the model's answer does not fit `{type_name}` after {attempts} attempts: {problem}")]
     InvalidOutput {
@@ -244,6 +248,7 @@ impl ModelError {
             ModelError::Throttled | ModelError::Transport(_) => true,
             ModelError::Provider { status, .. } => *status >= 500,
             ModelError::Malformed(_)
+            | ModelError::Refused(_)
             | ModelError::InvalidOutput { .. }
             | ModelError::TooManyToolRounds { .. }
             | ModelError::BudgetExceeded(_) => false,
