@@ -48,7 +48,7 @@ impl Anthropic {
     }
 
     async fn message(&self, request: &ModelRequest) -> Result<Reply, ModelError> {
-        let toolbox = Toolbox::new(request, true);
+        let toolbox = Toolbox::new(request);
         let tool_choice = toolbox.answer.as_ref().map(|answer| {
             if toolbox.tools.is_empty() {
                 ToolChoice::Tool { name: &answer.name }

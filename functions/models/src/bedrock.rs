@@ -61,7 +61,7 @@ impl BedrockConverse {
 
     async fn converse(&self, request: &ModelRequest) -> Result<Reply, ModelError> {
         let prompt = &request.prompt;
-        let toolbox = Toolbox::new(request, true);
+        let toolbox = Toolbox::new(request);
         let messages = tools::conversation::<Block>(request, &toolbox)
             .into_iter()
             .map(|(role, blocks)| {

@@ -13,8 +13,9 @@ use crate::{http, ModelConfigError, Price};
 ///
 /// A structured answer is asked for with `response_format: json_schema`, `strict` when the
 /// schema is within what strict mode accepts (so the server guarantees the shape), and is
-/// the message's content parsed as JSON. Tools are `function` tools; their results go back
-/// as `tool` messages, and a correction as a user message.
+/// the message's content parsed as JSON; the format's root must be an object, so any other
+/// answer travels as `{"value": answer}`. Tools are `function` tools; their results go
+/// back as `tool` messages, and a correction as a user message.
 #[derive(Debug)]
 pub struct OpenAiCompatible {
     http: reqwest::Client,
@@ -48,18 +49,18 @@ impl OpenAiCompatible {
     }
 
     async fn chat(&self, request: &ModelRequest) -> Result<Reply, ModelError> {
-        let toolbox = Toolbox::new(request, false);
+        let toolbox = Toolbox::new(request);
         let body = ChatRequest {
             model: &self.model,
             messages: messages(request, &toolbox),
             temperature: request.prompt.temperature,
             max_tokens: request.prompt.max_tokens,
-            response_format: request.output.as_ref().map(|output| ResponseFormat {
+            response_format: toolbox.answer.as_ref().map(|answer| ResponseFormat {
                 kind: "json_schema",
                 json_schema: JsonSchemaFormat {
-                    name: &output.name,
-                    schema: &output.schema,
-                    strict: strict_compatible(&output.schema),
+                    name: &answer.name,
+                    schema: &answer.schema,
+                    strict: strict_compatible(&answer.schema),
                 },
             }),
             tools: toolbox
@@ -118,10 +119,10 @@ impl OpenAiCompatible {
         // A tool call comes with `content: null` or `""`; a refusal is handled above.
         let content = message
             .content
-            .filter(|content| !(content.is_empty() && !tool_calls.is_empty()));
-        let (text, answer) = match (content, &request.output) {
-            (Some(content), Some(_)) => match serde_json::from_str::<Value>(&content) {
-                Ok(answer) => (None, Some(answer)),
+            .filter(|content| !content.is_empty() || tool_calls.is_empty());
+        let (text, answer) = match (content, &toolbox.answer) {
+            (Some(content), Some(format)) => match serde_json::from_str::<Value>(&content) {
+                Ok(answer) => (None, Some(format.unwrap(answer))),
                 // Cut off: asking for a correction would be cut off the same way.
                 Err(_) if choice.finish_reason.as_deref() == Some("length") => {
                     return Err(ModelError::Malformed(format!(
@@ -180,11 +181,15 @@ fn messages<'a>(request: &'a ModelRequest, toolbox: &Toolbox<'_>) -> Vec<ChatMes
         match turn {
             Turn::Assistant(turn) => {
                 // The content is what the model wrote: its text, or the JSON it answered.
+                let answer = turn.answer.as_ref().map(|answer| match &toolbox.answer {
+                    Some(format) => format.wrap(answer).to_string(),
+                    None => answer.to_string(),
+                });
                 let said: Vec<String> = turn
                     .text
                     .iter()
                     .cloned()
-                    .chain(turn.answer.as_ref().map(Value::to_string))
+                    .chain(answer)
                     .filter(|part| !part.is_empty())
                     .collect();
                 let content = match (said.is_empty(), turn.tool_calls.is_empty()) {
@@ -478,6 +483,9 @@ mod tests {
 
     use super::strict_compatible;
 
+    /// Takes a schema out of strict mode.
+    type Change = fn(&mut serde_json::Value);
+
     #[test]
     fn strict_mode_takes_closed_objects_with_every_property_required() {
         let closed = json!({
@@ -496,7 +504,7 @@ mod tests {
         });
         assert!(strict_compatible(&closed));
 
-        let variants: [(&str, fn(&mut serde_json::Value)); 8] = [
+        let variants: [(&str, Change); 8] = [
             ("open object", |s| {
                 s.as_object_mut().map(|o| o.remove("additionalProperties"));
             }),

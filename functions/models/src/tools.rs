@@ -1,9 +1,9 @@
 //! Tools and structured answers as the providers' APIs take them.
 //!
-//! Every provider wants a tool's input to be a JSON object, while a [`Tool`]'s arguments
-//! and an answer may be any JSON (a list, an enum): such a schema is wrapped as
-//! `{"value": schema}` on the way out and the value unwrapped on the way back, so agents
-//! never see the wrapper.
+//! Every provider wants a tool's input, and OpenAI a response format's root, to be a JSON
+//! object, while a [`Tool`]'s arguments and an answer may be any JSON (a list, an enum):
+//! such a schema is wrapped as `{"value": schema}` on the way out and the value unwrapped
+//! on the way back, so agents never see the wrapper.
 //!
 //! Anthropic Messages and Bedrock Converse have no response format: a structured answer is
 //! a call to an answer tool whose input schema is the answer's, which the request forces.
@@ -27,7 +27,7 @@ const WRAPPED_KEY: &str = "value";
 /// The longest tool name every provider accepts.
 const MAX_NAME_CHARS: usize = 64;
 
-/// A tool as the provider is told of it.
+/// A tool, or the answer, as the provider is told of it.
 pub(crate) struct ToolInput<'a> {
     pub(crate) name: String,
     pub(crate) description: &'a str,
@@ -63,7 +63,7 @@ impl<'a> ToolInput<'a> {
 
     /// The value in a call's input. An input without the wrapper is passed on as it is,
     /// so the decode error, not a guess, goes back to the model.
-    fn unwrap(&self, mut input: Value) -> Value {
+    pub(crate) fn unwrap(&self, mut input: Value) -> Value {
         if !self.wrapped {
             return input;
         }
@@ -74,7 +74,7 @@ impl<'a> ToolInput<'a> {
     }
 
     /// The call's input that carried `value`.
-    fn wrap(&self, value: &Value) -> Value {
+    pub(crate) fn wrap(&self, value: &Value) -> Value {
         if !self.wrapped {
             return value.clone();
         }
@@ -84,34 +84,30 @@ impl<'a> ToolInput<'a> {
     }
 }
 
-/// A request's tools and, for providers that answer through a tool call, the answer tool.
+/// A request's tools and its answer.
 pub(crate) struct Toolbox<'a> {
     pub(crate) tools: Vec<ToolInput<'a>>,
+    /// The requested output: the answer tool of providers that answer through a tool
+    /// call, OpenAI's response format.
     pub(crate) answer: Option<ToolInput<'a>>,
 }
 
 impl<'a> Toolbox<'a> {
-    /// `answer_tool`: the provider answers through a tool call, so a requested output
-    /// becomes one more tool.
-    pub(crate) fn new(request: &'a ModelRequest, answer_tool: bool) -> Self {
+    pub(crate) fn new(request: &'a ModelRequest) -> Self {
         let tools: Vec<ToolInput<'a>> = request
             .tools
             .iter()
             .map(|tool| ToolInput::new(tool.name.clone(), &tool.description, &tool.input_schema))
             .collect();
-        let answer = request
-            .output
-            .as_ref()
-            .filter(|_| answer_tool)
-            .map(|output| {
-                // A tool of the same name would make calls ambiguous. There are finitely many
-                // tools, so some suffix is free.
-                let name = (0..)
-                    .map(|n| answer_name(&output.name, n))
-                    .find(|name| tools.iter().all(|tool| &tool.name != name))
-                    .unwrap_or_else(|| output.name.clone());
-                ToolInput::new(name, ANSWER_DESCRIPTION, &output.schema)
-            });
+        let answer = request.output.as_ref().map(|output| {
+            // A tool of the same name would make calls ambiguous. There are finitely many
+            // tools, so some suffix is free.
+            let name = (0..)
+                .map(|n| answer_name(&output.name, n))
+                .find(|name| tools.iter().all(|tool| &tool.name != name))
+                .unwrap_or_else(|| output.name.clone());
+            ToolInput::new(name, ANSWER_DESCRIPTION, &output.schema)
+        });
         Toolbox { tools, answer }
     }
 
@@ -304,7 +300,7 @@ mod tests {
             list.clone(),
             &[("crm", object.clone()), ("tags", list.clone())],
         );
-        let toolbox = Toolbox::new(&request, true);
+        let toolbox = Toolbox::new(&request);
 
         assert_eq!(toolbox.tools[0].schema, object);
         assert_eq!(toolbox.arguments("crm", json!({"a": 1})), json!({"a": 1}));
@@ -332,8 +328,6 @@ mod tests {
         assert_eq!(toolbox.answer_in("Answer", json!(["b"])), Ok(json!(["b"])));
         assert_eq!(toolbox.answer_in("crm", json!({})), Err(json!({})));
         assert_eq!(toolbox.all().count(), 3);
-
-        assert!(Toolbox::new(&request, false).answer.is_none());
     }
 
     #[test]
@@ -343,7 +337,7 @@ mod tests {
             schema.clone(),
             &[("Answer", schema.clone()), ("Answer_answer", schema)],
         );
-        let toolbox = Toolbox::new(&request, true);
+        let toolbox = Toolbox::new(&request);
         assert_eq!(toolbox.answer.expect("answer tool").name, "Answer_answer2");
         assert_eq!(answer_name(&"a".repeat(64), 1).len(), 64);
     }
@@ -394,7 +388,7 @@ mod tests {
                 message: "say something".into(),
             },
         ];
-        let toolbox = Toolbox::new(&request, true);
+        let toolbox = Toolbox::new(&request);
         let messages = conversation::<Block>(&request, &toolbox);
         assert_eq!(
             messages,

@@ -7,7 +7,7 @@ use crate::mock::{closed_url, MockResponse, MockServer};
 use crate::{
     ask_with_tools, assert_close, assert_error_cases, assert_malformed, assert_provider,
     assert_temperature, assert_throttled, assert_transport, bad_review_json, prompt, review,
-    review_json, LeadReview, Lookup, LooseReview,
+    review_json, LeadReview, Lookup, LooseReview, Score,
 };
 
 fn chat_answer() -> serde_json::Value {
@@ -228,6 +228,41 @@ async fn structured_output_is_a_json_schema_response_format_strict_when_it_can_b
         "LooseReview"
     );
     assert_eq!(bodies[1]["response_format"]["json_schema"]["strict"], false);
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_an_object_travels_wrapped_in_one() {
+    let scores = json!([{"criterion": "fit", "points": 8}]);
+    let short = json!({"value": [{"criterion": "fit"}]});
+    let server = MockServer::script([
+        content_answer(&short.to_string()),
+        content_answer(&json!({"value": scores}).to_string()),
+    ])
+    .await;
+    let model = model(&server);
+    let dyn_model: &dyn Model = &model;
+    let answer = dyn_model
+        .ask::<Vec<Score>>(prompt())
+        .await
+        .expect("answers");
+    assert_eq!(answer, review().scores[..1]);
+
+    let bodies = server.bodies();
+    assert_eq!(
+        bodies[0]["response_format"]["json_schema"],
+        json!({
+            "name": "Vec_Score",
+            "schema": {
+                "type": "object",
+                "properties": {"value": json_schema(&<Vec<Score>>::SHAPE)},
+                "required": ["value"],
+                "additionalProperties": false
+            },
+            "strict": true
+        })
+    );
+    // The answer is remembered as the model wrote it, wrapped.
+    assert_eq!(parsed(&bodies[1]["messages"][2]["content"]), short);
 }
 
 #[tokio::test]
