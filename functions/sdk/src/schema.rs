@@ -72,6 +72,9 @@ struct ObjectParts {
     all_of: Vec<Value>,
     /// A flattened map or opaque value takes keys this object does not name.
     open: bool,
+    /// What a flattened map's values must be: the schema of the keys this object does not
+    /// name.
+    additional: Option<Value>,
 }
 
 impl ObjectParts {
@@ -87,12 +90,13 @@ impl ObjectParts {
                 };
                 match inner {
                     Shape::Struct(inner) => self.add_fields(inner, optional || inner_optional),
+                    // The map takes the keys the object does not name, so its values'
+                    // schema is the object's `additionalProperties` (an `allOf` would hold
+                    // the named keys to it too).
                     Shape::Map(value) => {
                         self.open = true;
                         if !matches!(value, Shape::Any) {
-                            self.all_of.push(json!({
-                                "additionalProperties": json_schema(value),
-                            }));
+                            self.additional = Some(json_schema(value));
                         }
                     }
                     Shape::Any => self.open = true,
@@ -128,6 +132,8 @@ impl ObjectParts {
         }
         if closed && !self.open {
             schema.insert("additionalProperties".into(), json!(false));
+        } else if let Some(additional) = self.additional {
+            schema.insert("additionalProperties".into(), additional);
         }
         if !self.all_of.is_empty() {
             schema.insert("allOf".into(), Value::Array(self.all_of));
@@ -192,7 +198,14 @@ fn variant_schema(repr: Repr, variant: &Variant) -> Value {
                 "properties": { tag: { "const": name } },
                 "required": [tag],
             }),
-            // A newtype of a map or an opaque value: the tag beside its keys.
+            // A newtype of a map: the tag beside its keys, which are the map's values.
+            Shape::Map(value) => json!({
+                "type": "object",
+                "properties": { tag: { "const": name } },
+                "required": [tag],
+                "additionalProperties": json_schema(value),
+            }),
+            // A newtype of an opaque value: the tag beside its keys.
             other => json!({
                 "type": "object",
                 "properties": { tag: { "const": name } },

@@ -234,3 +234,32 @@ fn deny_unknown_fields_closes_the_object_and_gates_add_their_decision() {
     maybe["approval"]["decision"] = json!("maybe");
     assert!(!approved.is_valid(&maybe));
 }
+
+#[derive(Serialize, Deserialize, JsonShape)]
+struct Counts {
+    label: String,
+    #[serde(flatten)]
+    counts: BTreeMap<String, u32>,
+}
+
+#[derive(Serialize, Deserialize, JsonShape)]
+#[serde(tag = "kind")]
+enum Tally {
+    Counts(BTreeMap<String, u32>),
+}
+
+#[test]
+fn a_flattened_map_types_only_the_keys_the_object_does_not_name() {
+    let counts = validator::<Counts>();
+    let value = serialized(&Counts {
+        label: "votes".into(),
+        counts: BTreeMap::from([("yes".to_owned(), 3), ("no".to_owned(), 1)]),
+    });
+    assert!(counts.is_valid(&value), "{value}");
+    assert!(!counts.is_valid(&json!({ "label": "votes", "yes": "three" })));
+
+    let tally = validator::<Tally>();
+    let value = serialized(&Tally::Counts(BTreeMap::from([("yes".to_owned(), 3)])));
+    assert!(tally.is_valid(&value), "{value}");
+    assert!(!tally.is_valid(&json!({ "kind": "Counts", "yes": "three" })));
+}
