@@ -246,7 +246,12 @@ fn only_agents_use_the_model_cache_and_only_the_api_reads_their_traces() {
         }
     }
     // The platform functions never get the agents' redaction list.
-    for id in ["FnApi", "FnRunTracker", "FnApprovalRequest", "FnApprovalCallback"] {
+    for id in [
+        "FnApi",
+        "FnRunTracker",
+        "FnApprovalRequest",
+        "FnApprovalCallback",
+    ] {
         for variables in variables_of(&template["Resources"][id]) {
             assert!(!variables.contains_key("TRACE_REDACT"), "{id}");
         }

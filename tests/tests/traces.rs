@@ -45,9 +45,7 @@ async fn run_to_end(api: &ApiClient, input: &Value) -> (String, Value) {
 
 /// The step's trace as its tenant reads it: its text (for what must not be in it) and JSON.
 async fn trace_of(api: &ApiClient, run_id: &str) -> (String, Value) {
-    let (status, trace) = api
-        .get(&format!("/runs/{run_id}/steps/{STEP}/trace"))
-        .await;
+    let (status, trace) = api.get(&format!("/runs/{run_id}/steps/{STEP}/trace")).await;
     assert_eq!(status, 200, "trace of {run_id}: {trace}");
     assert_eq!(trace["step"], STEP);
     (trace.to_string(), trace)
@@ -58,14 +56,20 @@ fn exchanges(trace: &Value) -> Vec<Value> {
     let attempts = trace["attempts"].as_array().expect("attempts");
     assert_eq!(attempts.len(), 1, "{trace}");
     let attempt = &attempts[0];
-    assert_eq!(attempt["trace"], "inline", "a small trace is kept on its record: {trace}");
+    assert_eq!(
+        attempt["trace"], "inline",
+        "a small trace is kept on its record: {trace}"
+    );
     let exchanges = attempt["exchanges"].as_array().cloned().unwrap_or_default();
     assert_eq!(
         exchanges.len() as u64,
         number(&attempt["model_calls"], "model_calls"),
         "every exchange is traced: {trace}"
     );
-    let rounds: Vec<u64> = exchanges.iter().map(|e| number(&e["round"], "round")).collect();
+    let rounds: Vec<u64> = exchanges
+        .iter()
+        .map(|e| number(&e["round"], "round"))
+        .collect();
     assert_eq!(rounds, (1..=exchanges.len() as u64).collect::<Vec<_>>());
     exchanges
 }
@@ -74,7 +78,10 @@ fn exchanges(trace: &Value) -> Vec<Value> {
 async fn a_repeated_run_is_answered_from_the_tenants_cache_and_its_trace_shows_it() {
     let api = ApiClient::fresh_tenant("traces");
     let other = ApiClient::fresh_tenant("traces-other");
-    let topic = format!("Cache check {}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let topic = format!(
+        "Cache check {}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let input = json!({ "topic": topic });
 
     // First run: the provider answers every round.
@@ -84,16 +91,28 @@ async fn a_repeated_run_is_answered_from_the_tenants_cache_and_its_trace_shows_i
     assert!(calls >= 1, "{spent}");
     assert_eq!(number(&spent["cache_hits"], "cache_hits"), 0, "{spent}");
     assert_eq!(number(&spent["tokens_saved"], "tokens_saved"), 0, "{spent}");
-    let tokens = number(&spent["tokens_in"], "tokens_in") + number(&spent["tokens_out"], "tokens_out");
+    let tokens =
+        number(&spent["tokens_in"], "tokens_in") + number(&spent["tokens_out"], "tokens_out");
     assert!(tokens > 0, "{spent}");
 
     // Second run, same tenant and input: every round from the cache, nothing spent.
     let (second, second_view) = run_to_end(&api, &input).await;
-    assert_eq!(second_view["output"], first_view["output"], "the same answer");
+    assert_eq!(
+        second_view["output"], first_view["output"],
+        "the same answer"
+    );
     let saved = brief_attempt(&second_view);
-    assert_eq!(number(&saved["model_calls"], "model_calls"), calls, "{saved}");
+    assert_eq!(
+        number(&saved["model_calls"], "model_calls"),
+        calls,
+        "{saved}"
+    );
     assert_eq!(number(&saved["cache_hits"], "cache_hits"), calls, "{saved}");
-    assert_eq!(number(&saved["tokens_saved"], "tokens_saved"), tokens, "{saved}");
+    assert_eq!(
+        number(&saved["tokens_saved"], "tokens_saved"),
+        tokens,
+        "{saved}"
+    );
     assert_eq!(
         number(&saved["tokens_in"], "tokens_in") + number(&saved["tokens_out"], "tokens_out"),
         0,
@@ -104,26 +123,46 @@ async fn a_repeated_run_is_answered_from_the_tenants_cache_and_its_trace_shows_i
     // The traces say the same, exchange by exchange.
     let (first_text, first_trace) = trace_of(&api, &first).await;
     let first_exchanges = exchanges(&first_trace);
-    assert!(first_exchanges.iter().all(|e| e["cached"] == false), "{first_trace}");
+    assert!(
+        first_exchanges.iter().all(|e| e["cached"] == false),
+        "{first_trace}"
+    );
     let opening = &first_exchanges[0];
     assert!(
-        opening["request"]["user"].as_str().is_some_and(|u| u.contains(&topic)),
+        opening["request"]["user"]
+            .as_str()
+            .is_some_and(|u| u.contains(&topic)),
         "the prompt is traced: {opening}"
     );
     assert_eq!(opening["request"]["output_schema"], "Brief", "{opening}");
-    assert_eq!(opening["request"]["tools"], json!(["word_count"]), "{opening}");
+    assert_eq!(
+        opening["request"]["tools"],
+        json!(["word_count"]),
+        "{opening}"
+    );
     assert_eq!(opening["request"]["cache_ttl_s"], 3600, "{opening}");
-    assert_eq!(opening["reply"]["tool_calls"][0]["name"], "word_count", "{opening}");
+    assert_eq!(
+        opening["reply"]["tool_calls"][0]["name"], "word_count",
+        "{opening}"
+    );
     assert!(
-        first_exchanges.last().is_some_and(|e| e["reply"]["answer"].is_object()),
+        first_exchanges
+            .last()
+            .is_some_and(|e| e["reply"]["answer"].is_object()),
         "the answer is traced: {first_trace}"
     );
     let (second_text, second_trace) = trace_of(&api, &second).await;
     let second_exchanges = exchanges(&second_trace);
-    assert!(second_exchanges.iter().all(|e| e["cached"] == true), "{second_trace}");
+    assert!(
+        second_exchanges.iter().all(|e| e["cached"] == true),
+        "{second_trace}"
+    );
     assert!(number(&second_trace["attempts"][0]["tokens_saved"], "tokens_saved") > 0);
     for (spent, saved) in first_exchanges.iter().zip(&second_exchanges) {
-        assert_eq!(saved["reply"], spent["reply"], "the cached reply is the one kept");
+        assert_eq!(
+            saved["reply"], spent["reply"],
+            "the cached reply is the one kept"
+        );
         assert_eq!(saved["tokens_in"], spent["tokens_in"]);
     }
 
@@ -153,7 +192,11 @@ async fn a_repeated_run_is_answered_from_the_tenants_cache_and_its_trace_shows_i
     let (status, body) = api
         .get(&format!("/runs/{first}/steps/no_such_step/trace"))
         .await;
-    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
     assert!(
         body["message"]
             .as_str()

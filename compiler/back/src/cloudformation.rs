@@ -185,7 +185,10 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             // Whether the run is paused, read before an agent starts.
             dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem"]),
             // The opt-in response cache: a reply read, or kept.
-            dynamodb_policy(&[Table::ModelCache], &["dynamodb:GetItem", "dynamodb:PutItem"]),
+            dynamodb_policy(
+                &[Table::ModelCache],
+                &["dynamodb:GetItem", "dynamodb:PutItem"],
+            ),
             json!({
                 "PolicyName": "payloads",
                 "PolicyDocument": statement(

@@ -369,19 +369,19 @@ pub async fn cached_brief(input: CacheTestInput, ctx: AgentContext) -> Result<Br
         "You write short briefs. Count the words of your summary with the tool first.",
         format!("{}\nWrite a brief on this topic.", input.topic),
     );
-    let brief = ctx
-        .model
-        .chat(prompt)
-        .tool(Tool::new(
-            "word_count",
-            "Counts the words of a text",
-            |args: WordCountArgs| async move {
-                Ok::<_, String>(args.text.split_whitespace().count())
-            },
-        ))
-        .cache(CACHE_TEST_TTL)
-        .ask::<Brief>()
-        .await?;
+    let brief =
+        ctx.model
+            .chat(prompt)
+            .tool(Tool::new(
+                "word_count",
+                "Counts the words of a text",
+                |args: WordCountArgs| async move {
+                    Ok::<_, String>(args.text.split_whitespace().count())
+                },
+            ))
+            .cache(CACHE_TEST_TTL)
+            .ask::<Brief>()
+            .await?;
     Ok(brief)
 }
 

@@ -8,8 +8,8 @@ use std::future::Future;
 
 use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 pub use switchyard_state::store::RunFilter;
-use switchyard_state::StateError;
 pub use switchyard_state::trace::{AttemptTrace, StepTraceRecord, TraceObject};
+use switchyard_state::StateError;
 pub use switchyard_state::{
     ApprovalOutcome, ApprovalRecord, ApprovalStatus, GraphRecord, Page, PageCursor, PageRequest,
     ParkedRecord, RunEnd, RunOutcome, RunRecord, RunStatus, StepRecord, StepStatus, ViewLinkRecord,

@@ -300,7 +300,8 @@ impl AgentRuntime {
         // Ignored if the start's wait is over (its write then runs to completion).
         let _ = ended.send(());
         let steps = self.state.steps();
-        let (recorded_start, recorded_end) = tokio::join!(recorded_start, steps.finish(&finished, trace.as_ref()));
+        let (recorded_start, recorded_end) =
+            tokio::join!(recorded_start, steps.finish(&finished, trace.as_ref()));
         match recorded_start {
             // Recorded, refused because the end landed first, or never needed: nothing lost.
             Ok(Ok(_)) => {}

@@ -46,12 +46,7 @@ impl MeteredModel {
         })
     }
 
-    fn record(
-        &self,
-        request: &ModelRequest,
-        outcome: &Result<Reply, ModelError>,
-        latency_ms: u64,
-    ) {
+    fn record(&self, request: &ModelRequest, outcome: &Result<Reply, ModelError>, latency_ms: u64) {
         let Ok(mut meter) = self.meter.lock() else {
             return;
         };
@@ -151,20 +146,38 @@ mod tests {
         assert!((usage.cost_usd - 0.02).abs() < 1e-9);
         assert_eq!((usage.tokens_saved, usage.cost_saved_usd), (0, 0.0));
         let trace = first.trace().expect("a trace");
-        let rounds: Vec<(u32, bool)> = trace.exchanges.iter().map(|e| (e.round, e.cached)).collect();
+        let rounds: Vec<(u32, bool)> = trace
+            .exchanges
+            .iter()
+            .map(|e| (e.round, e.cached))
+            .collect();
         assert_eq!(rounds, [(1, false), (2, false)]);
         assert_eq!(trace.exchanges[0].request.tools, ["word_count"]);
-        assert_eq!(trace.exchanges[0].request.output_schema.as_deref(), Some("Brief"));
+        assert_eq!(
+            trace.exchanges[0].request.output_schema.as_deref(),
+            Some("Brief")
+        );
         assert_eq!(trace.exchanges[0].request.cache_ttl_s, Some(600));
-        let calls = &trace.exchanges[0].reply.as_ref().expect("a reply").tool_calls;
+        let calls = &trace.exchanges[0]
+            .reply
+            .as_ref()
+            .expect("a reply")
+            .tool_calls;
         assert_eq!(calls[0].name, "word_count");
-        assert!(trace.exchanges[1].reply.as_ref().and_then(|r| r.answer.as_ref()).is_some());
+        assert!(trace.exchanges[1]
+            .reply
+            .as_ref()
+            .and_then(|r| r.answer.as_ref())
+            .is_some());
 
         let second = ask(provider.clone(), cache);
         assert_eq!(provider.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
         let saved = second.usage();
         assert_eq!((saved.model_calls, saved.cache_hits), (2, 2));
-        assert_eq!((saved.tokens_in, saved.tokens_out, saved.cost_usd), (0, 0, 0.0));
+        assert_eq!(
+            (saved.tokens_in, saved.tokens_out, saved.cost_usd),
+            (0, 0, 0.0)
+        );
         assert_eq!(saved.tokens_saved, usage.tokens_in + usage.tokens_out);
         assert!((saved.cost_saved_usd - 0.02).abs() < 1e-9);
         let trace = second.trace().expect("a trace");
@@ -190,7 +203,10 @@ mod tests {
         let asked = block_on(model.complete(&Prompt::new("s", "u")));
         assert!(asked.is_err());
         let usage = metered.usage();
-        assert_eq!((usage.model_calls, usage.tokens_in, usage.model), (1, 0, None));
+        assert_eq!(
+            (usage.model_calls, usage.tokens_in, usage.model),
+            (1, 0, None)
+        );
         let trace = metered.trace().expect("a trace");
         let failed = &trace.exchanges[0];
         assert_eq!(failed.model, "openai:gpt-4o-mini");

@@ -614,10 +614,16 @@ fn trace_lines(trace: &Value) -> Vec<String> {
                 ));
             }
             if let Some(text) = reply["text"].as_str() {
-                lines.push(format!("      text:   {}", one_line(text, TRACE_TEXT_CHARS)));
+                lines.push(format!(
+                    "      text:   {}",
+                    one_line(text, TRACE_TEXT_CHARS)
+                ));
             }
             if let Some(error) = exchange["error"].as_str() {
-                lines.push(format!("      error:  {}", one_line(error, TRACE_TEXT_CHARS)));
+                lines.push(format!(
+                    "      error:  {}",
+                    one_line(error, TRACE_TEXT_CHARS)
+                ));
             }
         }
     }
@@ -671,17 +677,27 @@ mod tests {
             lines[2],
             "  #1  cached  embedded:deterministic-v1  90/12 tokens  $0.0000  4 ms"
         );
-        assert!(lines[3].starts_with("      user:   Quarterly results xxx"), "{}", lines[3]);
+        assert!(
+            lines[3].starts_with("      user:   Quarterly results xxx"),
+            "{}",
+            lines[3]
+        );
         assert!(lines[3].ends_with('…'));
         assert_eq!(lines[4], "      asked:  answer as Brief; tools word_count");
         assert_eq!(lines[5], r#"      call:   word_count({"text":"a b"})"#);
-        assert_eq!(lines[6], "  #2  model   openai:gpt-4o-mini  0/0 tokens  $0.0000  12.5 s");
+        assert_eq!(
+            lines[6],
+            "  #2  model   openai:gpt-4o-mini  0/0 tokens  $0.0000  12.5 s"
+        );
         assert_eq!(lines[8], "      asked:  2 earlier turn(s)");
         assert_eq!(
             lines[9],
             "      error:  model provider throttled the request (HTTP 429)"
         );
-        assert_eq!(lines[10], "\nattempt 1 item 3  failed  0 model call(s), 0 cached");
+        assert_eq!(
+            lines[10],
+            "\nattempt 1 item 3  failed  0 model call(s), 0 cached"
+        );
         assert_eq!(lines[11], "  no model exchanges");
     }
 }

@@ -775,7 +775,11 @@ mod tests {
         assert_eq!(names, ["gate-test"]);
         let gate = workflow(&metrics, "gate-test");
         assert_eq!(
-            (&gate["model_calls"], &gate["cache_hits"], &gate["tokens_saved"]),
+            (
+                &gate["model_calls"],
+                &gate["cache_hits"],
+                &gate["tokens_saved"]
+            ),
             (&json!(2), &json!(1), &json!(4))
         );
         let agents: Vec<&str> = metrics["agents"]

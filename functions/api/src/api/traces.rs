@@ -94,13 +94,15 @@ impl<B: Backend> Api<B> {
     /// attempts still show.
     async fn attempt_trace(&self, record: StepTraceRecord) -> AttemptTraceView {
         let (source, exchanges) = match (&record.trace, &record.trace_object) {
-            (Some(text), _) => match serde_json::from_str::<switchyard_state::trace::AttemptTrace>(text) {
-                Ok(trace) => (TraceSource::Inline, trace.exchanges),
-                Err(e) => {
-                    tracing::warn!(run_id = %record.run_id, step_key = %record.step_key, error = %e, "a stored trace does not read");
-                    (TraceSource::Unavailable, Vec::new())
+            (Some(text), _) => {
+                match serde_json::from_str::<switchyard_state::trace::AttemptTrace>(text) {
+                    Ok(trace) => (TraceSource::Inline, trace.exchanges),
+                    Err(e) => {
+                        tracing::warn!(run_id = %record.run_id, step_key = %record.step_key, error = %e, "a stored trace does not read");
+                        (TraceSource::Unavailable, Vec::new())
+                    }
                 }
-            },
+            }
             (None, Some(object)) => match self.backend.trace_object(&record.run_id, object).await {
                 Ok(trace) => (TraceSource::Offloaded, trace.exchanges),
                 Err(e) => {
@@ -215,13 +217,23 @@ mod tests {
                 .step_traces
                 .push(attempt(&run_id, "tenant-a", "draft_more", 0));
         }
-        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/steps/draft/trace")));
+        let (status, body) = call(
+            &api,
+            as_a("GET", &format!("/runs/{run_id}/steps/draft/trace")),
+        );
         assert_eq!(status, 200, "{body}");
-        assert_eq!((body["step"].as_str(), body["workflow"].as_str()), (Some("draft"), Some("gate-test")));
+        assert_eq!(
+            (body["step"].as_str(), body["workflow"].as_str()),
+            (Some("draft"), Some("gate-test"))
+        );
         let attempts = body["attempts"].as_array().expect("attempts");
         assert_eq!(attempts.len(), 2);
         assert_eq!(
-            (&attempts[0]["trace"], &attempts[0]["model_calls"], &attempts[0]["cache_hits"]),
+            (
+                &attempts[0]["trace"],
+                &attempts[0]["model_calls"],
+                &attempts[0]["cache_hits"]
+            ),
             (&json!("inline"), &json!(2), &json!(0))
         );
         let rounds: Vec<&Value> = attempts[0]["exchanges"]
@@ -231,10 +243,20 @@ mod tests {
             .map(|e| &e["round"])
             .collect();
         assert_eq!(rounds, [&json!(1), &json!(2)]);
-        assert_eq!(attempts[0]["exchanges"][0]["request"]["user"], "Quarterly report");
-        assert_eq!(attempts[0]["exchanges"][0]["reply"]["answer"], json!({ "title": "Q3" }));
         assert_eq!(
-            (&attempts[1]["trace"], &attempts[1]["tokens_saved"], &attempts[1]["cost_saved_usd"]),
+            attempts[0]["exchanges"][0]["request"]["user"],
+            "Quarterly report"
+        );
+        assert_eq!(
+            attempts[0]["exchanges"][0]["reply"]["answer"],
+            json!({ "title": "Q3" })
+        );
+        assert_eq!(
+            (
+                &attempts[1]["trace"],
+                &attempts[1]["tokens_saved"],
+                &attempts[1]["cost_saved_usd"]
+            ),
             (&json!("offloaded"), &json!(48), &json!(0.25))
         );
         assert_eq!(attempts[1]["exchanges"][0]["cached"], true);
@@ -252,14 +274,22 @@ mod tests {
         let (status, body) = call(&api, as_b("GET", &path));
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
         assert_eq!(body["message"], format!("no run `{run_id}`"));
-        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/steps/nope/trace")));
+        let (status, body) = call(
+            &api,
+            as_a("GET", &format!("/runs/{run_id}/steps/nope/trace")),
+        );
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
         assert!(
-            body["message"].as_str().is_some_and(|m| m.contains("no step `nope`")),
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("no step `nope`")),
             "{body}"
         );
         // A name no step can have is not looked up.
-        let (status, _) = call(&api, as_a("GET", &format!("/runs/{run_id}/steps/a%23b/trace")));
+        let (status, _) = call(
+            &api,
+            as_a("GET", &format!("/runs/{run_id}/steps/a%23b/trace")),
+        );
         assert_eq!(status, 404);
         let (status, _) = call(&api, as_a("GET", "/runs/never-existed/steps/draft/trace"));
         assert_eq!(status, 404);
@@ -278,7 +308,9 @@ mod tests {
         };
         {
             let mut state = api.backend.state();
-            state.step_traces.push(attempt(&run_id, "tenant-a", "draft", 0));
+            state
+                .step_traces
+                .push(attempt(&run_id, "tenant-a", "draft", 0));
             state.step_traces.push(StepTraceRecord {
                 model_calls: 3,
                 ..attempt(&run_id, "tenant-a", "draft", 1)
@@ -289,7 +321,10 @@ mod tests {
                 ..attempt(&run_id, "tenant-a", "draft", 2)
             });
         }
-        let (status, body) = call(&api, as_a("GET", &format!("/runs/{run_id}/steps/draft/trace")));
+        let (status, body) = call(
+            &api,
+            as_a("GET", &format!("/runs/{run_id}/steps/draft/trace")),
+        );
         assert_eq!(status, 200, "{body}");
         let sources: Vec<&Value> = body["attempts"]
             .as_array()
@@ -297,6 +332,9 @@ mod tests {
             .iter()
             .map(|a| &a["trace"])
             .collect();
-        assert_eq!(sources, [&json!("none"), &json!("unavailable"), &json!("unavailable")]);
+        assert_eq!(
+            sources,
+            [&json!("none"), &json!("unavailable"), &json!("unavailable")]
+        );
     }
 }

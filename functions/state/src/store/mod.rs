@@ -461,14 +461,22 @@ mod tests {
             crate::trace::StoredTrace::INLINE_ATTRIBUTE.into(),
             s(r#"{"exchanges":[]}"#),
         );
-        let traced: crate::trace::StepTraceRecord =
-            decode(Table::Steps, &item).expect("decodes");
+        let traced: crate::trace::StepTraceRecord = decode(Table::Steps, &item).expect("decodes");
         assert_eq!(
-            (traced.model_calls, traced.cache_hits, traced.trace.as_deref()),
+            (
+                traced.model_calls,
+                traced.cache_hits,
+                traced.trace.as_deref()
+            ),
             (2, 1, Some(r#"{"exchanges":[]}"#))
         );
         // Old records, written before these fields, still read.
-        for field in ["model_calls", "cache_hits", "tokens_saved", "cost_saved_usd"] {
+        for field in [
+            "model_calls",
+            "cache_hits",
+            "tokens_saved",
+            "cost_saved_usd",
+        ] {
             item.remove(field);
         }
         let old: StepRecord = decode(Table::Steps, &item).expect("decodes");
