@@ -181,3 +181,79 @@ fn only_the_link_functions_may_read_the_secret_parameter_and_nothing_else_in_ssm
     readers.sort();
     assert_eq!(readers, ["RoleApprovalCallback", "RoleApprovalRequest"]);
 }
+
+/// Every (actions, resource text) a role's policies allow.
+fn grants_of(role: &Value) -> Vec<(Vec<String>, String)> {
+    let mut grants = Vec::new();
+    for policy in role["Properties"]["Policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for statement in policy["PolicyDocument"]["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let actions = match &statement["Action"] {
+                Value::Array(actions) => actions
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
+                Value::String(action) => vec![action.clone()],
+                _ => Vec::new(),
+            };
+            grants.push((actions, statement["Resource"].to_string()));
+        }
+    }
+    grants
+}
+
+#[test]
+fn only_agents_use_the_model_cache_and_only_the_api_reads_their_traces() {
+    let template = template();
+    let cache = &template["Resources"]["ModelCacheTable"]["Properties"];
+    assert_eq!(
+        cache["TimeToLiveSpecification"],
+        serde_json::json!({ "AttributeName": "expires_at", "Enabled": true }),
+        "cached replies expire"
+    );
+    let agents: Vec<String> = resources_of(&template, "AWS::Lambda::Function")
+        .into_iter()
+        .filter(|(_, f)| {
+            variables_of(f)
+                .iter()
+                .all(|v| v.contains_key("TRACE_REDACT"))
+        })
+        .map(|(id, _)| id.replacen("Fn", "Role", 1))
+        .collect();
+    assert!(agents.contains(&"RoleCachedBrief".to_owned()), "{agents:?}");
+    for (id, role) in resources_of(&template, "AWS::IAM::Role") {
+        let is_agent = agents.contains(&id);
+        for (actions, resource) in grants_of(&role) {
+            if resource.contains("model-cache") {
+                assert!(is_agent, "{id} may touch the model cache");
+                assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:PutItem"], "{id}");
+            }
+            if resource.contains("/traces/") {
+                let expected = match (is_agent, id.as_str()) {
+                    (true, _) => "s3:PutObject",
+                    (false, "RoleApi") => "s3:GetObject",
+                    _ => panic!("{id} may touch conversation traces"),
+                };
+                assert_eq!(actions, [expected], "{id}");
+            }
+        }
+    }
+    // The platform functions never get the agents' redaction list.
+    for id in [
+        "FnApi",
+        "FnRunTracker",
+        "FnApprovalRequest",
+        "FnApprovalCallback",
+    ] {
+        for variables in variables_of(&template["Resources"][id]) {
+            assert!(!variables.contains_key("TRACE_REDACT"), "{id}");
+        }
+    }
+}

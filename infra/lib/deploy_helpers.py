@@ -77,6 +77,20 @@ def create_tables(template_path: str, prefix: str) -> None:
         client.create_table(**args)
         waiter.wait(TableName=name)
         print(f"{name}: created")
+        enable_ttl(client, name, props)
+
+
+def enable_ttl(client, name: str, props: dict) -> None:
+    """The table's Time to Live, if the template gives it one. Best effort: readers check
+    expiry themselves (DynamoDB deletes late, DynamoDB Local may not at all)."""
+    ttl = props.get("TimeToLiveSpecification")
+    if not ttl:
+        return
+    try:
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        print(f"{name}: time to live on {ttl['AttributeName']}")
+    except Exception as error:  # noqa: BLE001 - an optional feature of the local emulator
+        print(f"{name}: time to live not enabled ({error}); expired items are still never served")
 
 
 def add_missing_indexes(client, name: str, props: dict) -> None:
@@ -119,6 +133,7 @@ def write_outputs(target: str, region: str, out: str) -> None:
             "graphs": outputs.get("GraphsTable"),
             "parked": outputs.get("ParkedTable"),
             "view_links": outputs.get("ViewLinksTable"),
+            "model_cache": outputs.get("ModelCacheTable"),
         },
         "api_url": outputs.get("ApiUrl"),
         "graph_role_arn": outputs.get("GraphStateMachineRole"),

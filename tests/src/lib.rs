@@ -682,6 +682,11 @@ impl ApiClient {
         ApiClient::with_key(&create_api_key(&tenant))
     }
 
+    /// The API key this client sends.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     pub fn with_key(key: &str) -> ApiClient {
         let base = api_url();
         ApiClient {

@@ -21,6 +21,7 @@ async fn every_compiled_workflow_is_accepted_by_step_functions() {
         "payload-test",
         "gate-test",
         "shape-test",
+        "cache-test",
     ] {
         let described = stack
             .sfn

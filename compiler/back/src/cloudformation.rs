@@ -184,6 +184,11 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             dynamodb_policy(&[Table::Steps], &["dynamodb:PutItem"]),
             // Whether the run is paused, read before an agent starts.
             dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem"]),
+            // The opt-in response cache: a reply read, or kept.
+            dynamodb_policy(
+                &[Table::ModelCache],
+                &["dynamodb:GetItem", "dynamodb:PutItem"],
+            ),
             json!({
                 "PolicyName": "payloads",
                 "PolicyDocument": statement(
@@ -194,8 +199,15 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                     }))),
                 ),
             }),
+            // Conversation traces too large for their step record: written, never read back.
+            json!({
+                "PolicyName": "traces",
+                "PolicyDocument": statement(json!(["s3:PutObject"]), traces_arn()),
+            }),
         ];
         resources.insert(format!("Role{id}"), lambda_role(policies));
+        let mut extra = Map::new();
+        extra.insert(env::TRACE_REDACT.into(), json!({ "Ref": "TraceRedact" }));
         resources.insert(
             format!("Fn{id}"),
             function(
@@ -204,7 +216,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 agent.timeout_seconds,
                 &format!("Role{id}"),
                 agent.description,
-                Map::new(),
+                extra,
             ),
         );
     }
@@ -295,6 +307,11 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                         dynamodb_policy(&[Table::Parked], &["dynamodb:Query", "dynamodb:DeleteItem"]),
                         // Run pages: the API creates and reads view links (never API keys).
                         dynamodb_policy(&[Table::ViewLinks], &["dynamodb:GetItem", "dynamodb:PutItem"]),
+                        // A step's trace endpoint reads the traces the agents offloaded.
+                        json!({
+                            "PolicyName": "read-traces",
+                            "PolicyDocument": statement(json!(["s3:GetObject"]), traces_arn()),
+                        }),
                         states("stateMachine:switchyard-*", json!(["states:StartExecution"])),
                         // Graphs sent at run time: their own state machines alone, created
                         // with the one role made for them.
@@ -604,6 +621,7 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
             "ApprovalEmailTo": { "Type": "String", "Default": "", "Description": "Comma-separated recipients for gates without designated approvers" },
             "PublicFunctionConcurrency": { "Type": "Number", "Default": 10, "MinValue": 0, "Description": "Reserved (and maximum) concurrency of each public Function URL function (approval callback, API); 0 leaves them unreserved, for accounts whose concurrency quota cannot spare any" },
             "PrimaryModel": { "Type": "String", "Default": "embedded", "Description": "provider:model for every agent, e.g. bedrock:amazon.nova-lite-v1:0; embedded is the offline deterministic model" },
+            "TraceRedact": { "Type": "String", "Default": "", "Description": "Comma-separated literal strings the agents replace by [redacted] in conversation traces, besides the provider keys' values (TRACE_REDACT of the agent functions; visible like any parameter, so strings to keep out of stored traces, not credentials)" },
         },
         "Conditions": {
             "CreateTables": { "Fn::Equals": [{ "Ref": "ManageTables" }, "true"] },
@@ -766,6 +784,10 @@ fn table_resource(spec: &TableSpec) -> Value {
     if !indexes.is_empty() {
         table["Properties"]["GlobalSecondaryIndexes"] = json!(indexes);
     }
+    if let Some(attribute) = spec.ttl {
+        table["Properties"]["TimeToLiveSpecification"] =
+            json!({ "AttributeName": attribute, "Enabled": true });
+    }
     table
 }
 
@@ -865,6 +887,17 @@ fn dynamodb_policy(tables: &[Table], actions: &[&str]) -> Value {
     json!({
         "PolicyName": format!("dynamodb-{}", suffixes.join("-")),
         "PolicyDocument": statement(json!(actions), json!(resources)),
+    })
+}
+
+/// The offloaded conversation traces in the payload bucket.
+fn traces_arn() -> Value {
+    json!({
+        "Fn::Sub": format!(
+            "arn:${{AWS::Partition}}:s3:::{}/{}*",
+            payload_bucket_pattern(),
+            switchyard_state::trace::TRACE_PREFIX
+        )
     })
 }
 

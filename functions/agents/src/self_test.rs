@@ -1,8 +1,10 @@
 //! The self-test workflow: exercises retry, catch, parallel and map on a deployment, so
 //! `switchyard` users (and the end-to-end suite) can check a stack works end to end.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
-use switchyard_sdk::{agent, workflow, AgentContext, AgentError, JsonShape};
+use switchyard_sdk::{agent, workflow, AgentContext, AgentError, JsonShape, Prompt, Tool};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct SelfTestInput {
@@ -333,5 +335,60 @@ workflow! {
         standard = report_route -> end;
         emailed = report_route -> end;
         texted = report_route -> end;
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+pub struct CacheTestInput {
+    /// What the brief is about.
+    pub topic: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+pub struct Brief {
+    pub title: String,
+    pub summary: String,
+    pub words: u32,
+}
+
+/// The arguments of `cached_brief`'s tool.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
+pub struct WordCountArgs {
+    pub text: String,
+}
+
+/// How long `cached_brief`'s replies are kept in the tenant's response cache.
+pub const CACHE_TEST_TTL: Duration = Duration::from_secs(3600);
+
+/// Asks the model for a brief, offering it a tool, with the response cache on: both rounds
+/// (the tool call and the answer) are kept, so a second run on the same topic, by the same
+/// tenant within the hour, is answered from the cache without calling the provider.
+#[agent]
+pub async fn cached_brief(input: CacheTestInput, ctx: AgentContext) -> Result<Brief, AgentError> {
+    let prompt = Prompt::new(
+        "You write short briefs. Count the words of your summary with the tool first.",
+        format!("{}\nWrite a brief on this topic.", input.topic),
+    );
+    let brief =
+        ctx.model
+            .chat(prompt)
+            .tool(Tool::new(
+                "word_count",
+                "Counts the words of a text",
+                |args: WordCountArgs| async move {
+                    Ok::<_, String>(args.text.split_whitespace().count())
+                },
+            ))
+            .cache(CACHE_TEST_TTL)
+            .ask::<Brief>()
+            .await?;
+    Ok(brief)
+}
+
+workflow! {
+    /// One agent asking the model with the response cache on: run it twice with the same
+    /// input and the second run's exchanges are cached (see its step's trace).
+    pub CacheTest(CacheTestInput) {
+        brief = cached_brief -> end;
     }
 }

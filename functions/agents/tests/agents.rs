@@ -221,3 +221,16 @@ async fn the_coordinator_classifies_and_totals_requests() {
     assert_eq!(classified.category, enterprise::Category::Travel);
     assert_eq!(classified.total, 900.0);
 }
+
+#[tokio::test]
+async fn the_cache_test_agent_asks_with_a_tool_and_the_cache_on() {
+    use switchyard_agents::self_test;
+    let input = self_test::CacheTestInput {
+        topic: "Quarterly results".into(),
+    };
+    // The offline model calls the tool, then answers with a brief that fits the type.
+    let brief = self_test::cached_brief(input, ctx("brief"))
+        .await
+        .expect("the offline model answers");
+    assert!(brief.title.contains("Quarterly results"), "{brief:?}");
+}

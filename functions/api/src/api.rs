@@ -12,6 +12,7 @@ mod metrics;
 mod runs;
 mod stats;
 mod timeline;
+mod traces;
 mod view;
 
 use std::time::Instant;
@@ -183,6 +184,7 @@ impl<B: Backend> Api<B> {
             Route::CreateViewLink(run_id) => self.create_view_link(request, run_id, tenant).await,
             Route::RunPage(run_id) => Ok(self.run_page(request, run_id).await),
             Route::RunPageState(run_id) => self.run_page_state(request, run_id).await,
+            Route::StepTrace(run_id, step) => self.step_trace(request, run_id, step, tenant).await,
         }
     }
 
@@ -268,6 +270,7 @@ mod tests {
             ("POST", "/run-graph"),
             ("GET", "/metrics"),
             ("POST", "/runs/r1/view"),
+            ("GET", "/runs/r1/steps/draft/trace"),
         ] {
             let (status, body) = call(&api, ApiRequest::new(method, path));
             assert_eq!(

@@ -7,9 +7,10 @@ use switchyard_lambda::ConfigError;
 use switchyard_state::schema::env;
 
 use crate::backend::{
-    ApprovalOutcome, ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution,
-    ExecutionStatus, GraphRecord, HistoryItem, LogEvent, Page, PageRequest, ParkedRecord, RunEnd,
-    RunFilter, RunOutcome, RunRecord, StepRecord, ViewLinkRecord,
+    ApprovalOutcome, ApprovalRecord, ApprovalStatus, AttemptTrace, Backend, BackendError,
+    Execution, ExecutionStatus, GraphRecord, HistoryItem, LogEvent, Page, PageRequest,
+    ParkedRecord, RunEnd, RunFilter, RunOutcome, RunRecord, StepRecord, StepTraceRecord,
+    TraceObject, ViewLinkRecord,
 };
 use crate::keys::ApiKeys;
 
@@ -54,6 +55,8 @@ pub struct AwsBackend {
     logs: aws_sdk_cloudwatchlogs::Client,
     approvals: ApprovalStore,
     keys: ApiKeys,
+    /// The payload bucket: offloaded conversation traces.
+    payloads: switchyard_lambda::payload::PayloadStore,
     /// `arn:...:stateMachine:switchyard-`; the workflow name completes it.
     state_machine_prefix: String,
     /// The role graph state machines run as; `None`: this deployment builds no graphs.
@@ -68,6 +71,7 @@ impl AwsBackend {
             sfn: aws_sdk_sfn::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             keys: ApiKeys::new(approvals.state().clone()),
+            payloads: switchyard_lambda::payload::PayloadStore::from_env(config),
             approvals,
             state_machine_prefix: switchyard_lambda::required_var(env::STATE_MACHINE_ARN_PREFIX)?,
             graph_role_arn: std::env::var(env::GRAPH_ROLE_ARN)
@@ -401,6 +405,22 @@ impl Backend for AwsBackend {
 
     async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, BackendError> {
         Ok(self.state().steps().of_run(run_id).await?)
+    }
+
+    async fn step_traces(
+        &self,
+        run_id: &str,
+        step: &str,
+    ) -> Result<Vec<StepTraceRecord>, BackendError> {
+        Ok(self.state().steps().traces_of(run_id, step).await?)
+    }
+
+    async fn trace_object(
+        &self,
+        run_id: &str,
+        object: &TraceObject,
+    ) -> Result<AttemptTrace, BackendError> {
+        Ok(self.payloads.get_trace(run_id, object).await?)
     }
 
     async fn agent_steps(

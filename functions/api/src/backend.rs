@@ -8,6 +8,7 @@ use std::future::Future;
 
 use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 pub use switchyard_state::store::RunFilter;
+pub use switchyard_state::trace::{AttemptTrace, StepTraceRecord, TraceObject};
 use switchyard_state::StateError;
 pub use switchyard_state::{
     ApprovalOutcome, ApprovalRecord, ApprovalStatus, GraphRecord, Page, PageCursor, PageRequest,
@@ -27,6 +28,9 @@ pub enum BackendError {
     Keys(#[from] crate::keys::KeyError),
     #[error(transparent)]
     Waits(#[from] switchyard_lambda::waits::WaitError),
+    /// An offloaded trace could not be read back (S3, or bytes that do not match).
+    #[error(transparent)]
+    Payload(#[from] switchyard_lambda::payload::PayloadError),
     /// Step Functions or CloudWatch Logs failed; the AWS error is the source.
     #[error("{service}: {detail}")]
     Aws {
@@ -185,6 +189,21 @@ pub trait Backend: Send + Sync {
         &self,
         run_id: &str,
     ) -> impl Future<Output = Result<Vec<StepRecord>, BackendError>> + Send;
+
+    /// Every attempt of `step` in the run (each map item's), with its conversation trace as
+    /// stored, by step key.
+    fn step_traces(
+        &self,
+        run_id: &str,
+        step: &str,
+    ) -> impl Future<Output = Result<Vec<StepTraceRecord>, BackendError>> + Send;
+
+    /// An offloaded trace of `run_id`, read back from the payload bucket.
+    fn trace_object(
+        &self,
+        run_id: &str,
+        object: &TraceObject,
+    ) -> impl Future<Output = Result<AttemptTrace, BackendError>> + Send;
 
     /// The tenant's attempts of `agent` started at or after `since_ms`, newest first, at most
     /// `limit`; `true` when there were more.

@@ -7,9 +7,10 @@ use std::sync::{Mutex, MutexGuard};
 use switchyard_lambda::approval::{DecisionError, DecisionRequest};
 
 use crate::backend::{
-    ApprovalOutcome, ApprovalRecord, ApprovalStatus, Backend, BackendError, Execution, GraphRecord,
-    HistoryItem, LogEvent, Page, PageCursor, PageRequest, ParkedRecord, RunEnd, RunFilter,
-    RunOutcome, RunRecord, RunStatus, StepRecord, ViewLinkRecord,
+    ApprovalOutcome, ApprovalRecord, ApprovalStatus, AttemptTrace, Backend, BackendError,
+    Execution, GraphRecord, HistoryItem, LogEvent, Page, PageCursor, PageRequest, ParkedRecord,
+    RunEnd, RunFilter, RunOutcome, RunRecord, RunStatus, StepRecord, StepTraceRecord, TraceObject,
+    ViewLinkRecord,
 };
 use crate::keys::hash_key;
 
@@ -18,6 +19,10 @@ pub struct State {
     pub keys: HashMap<String, String>,
     pub runs: BTreeMap<String, RunRecord>,
     pub steps: Vec<(String, StepRecord)>,
+    /// Step items as the trace endpoint reads them (the record with its stored trace).
+    pub step_traces: Vec<StepTraceRecord>,
+    /// Offloaded traces by their key in the payload bucket.
+    pub trace_objects: BTreeMap<String, AttemptTrace>,
     pub approvals: Vec<ApprovalRecord>,
     pub executions: HashMap<String, Execution>,
     pub history: HashMap<String, Vec<HistoryItem>>,
@@ -352,6 +357,39 @@ impl Backend for MemoryBackend {
             .filter(|(run, _)| run == run_id)
             .map(|(_, step)| step.clone())
             .collect())
+    }
+
+    async fn step_traces(
+        &self,
+        run_id: &str,
+        step: &str,
+    ) -> Result<Vec<StepTraceRecord>, BackendError> {
+        let mut records: Vec<StepTraceRecord> = self
+            .check()?
+            .step_traces
+            .iter()
+            .filter(|r| r.run_id == run_id && r.step == step)
+            .cloned()
+            .collect();
+        records.sort_by(|a, b| a.step_key.cmp(&b.step_key));
+        Ok(records)
+    }
+
+    async fn trace_object(
+        &self,
+        run_id: &str,
+        object: &TraceObject,
+    ) -> Result<AttemptTrace, BackendError> {
+        let state = self.check()?;
+        match state.trace_objects.get(&object.key) {
+            Some(trace) if object.trusted_for(run_id) => Ok(trace.clone()),
+            _ => Err(BackendError::Payload(
+                switchyard_lambda::payload::PayloadError::BadReference(format!(
+                    "no trace at {}",
+                    object.key
+                )),
+            )),
+        }
     }
 
     async fn approvals_of_run(&self, run_id: &str) -> Result<Vec<ApprovalRecord>, BackendError> {

@@ -29,6 +29,8 @@ pub enum Route<'a> {
     RunPage(&'a str),
     /// `GET /runs/{id}/page/state?view=…`: what the page's script polls (JSON), by view link.
     RunPageState(&'a str),
+    /// `GET /runs/{id}/steps/{step}/trace`: the step's model exchanges, attempt by attempt.
+    StepTrace(&'a str, &'a str),
 }
 
 impl Route<'_> {
@@ -64,6 +66,7 @@ impl Route<'_> {
             Route::CreateViewLink(_) => "create_view_link",
             Route::RunPage(_) => "run_page",
             Route::RunPageState(_) => "run_page_state",
+            Route::StepTrace(..) => "step_trace",
         }
     }
 }
@@ -115,6 +118,9 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
         ["runs", id, "view"] if is_run_id(id) => only(&["POST"], Route::CreateViewLink(id)),
         ["runs", id, "page"] if is_run_id(id) => only(&["GET"], Route::RunPage(id)),
         ["runs", id, "page", "state"] if is_run_id(id) => only(&["GET"], Route::RunPageState(id)),
+        ["runs", id, "steps", step, "trace"] if is_run_id(id) && !step.is_empty() => {
+            only(&["GET"], Route::StepTrace(id, step))
+        }
         ["approvals"] => only(&["GET"], Route::ListApprovals),
         ["approvals", "submit"] => only(&["POST"], Route::SubmitApproval),
         ["agents"] => only(&["GET"], Route::ListAgents),
@@ -199,6 +205,10 @@ mod tests {
             route("GET", "/runs/r-1/page/state").ok(),
             Some(Route::RunPageState("r-1"))
         );
+        assert_eq!(
+            route("GET", "/runs/r-1/steps/draft/trace").ok(),
+            Some(Route::StepTrace("r-1", "draft"))
+        );
     }
 
     #[test]
@@ -222,6 +232,9 @@ mod tests {
         assert_eq!(status("GET", "/runs/r-1/view"), 405);
         assert_eq!(status("POST", "/runs/r-1/page"), 405);
         assert_eq!(status("GET", "/runs/r-1/page/other"), 404);
+        assert_eq!(status("POST", "/runs/r-1/steps/draft/trace"), 405);
+        assert_eq!(status("GET", "/runs/r-1/steps//trace"), 404);
+        assert_eq!(status("GET", "/runs/r-1/steps/draft"), 404);
     }
 
     #[test]
@@ -244,6 +257,7 @@ mod tests {
             ("/runs/{run_id}/view", &["post"]),
             ("/runs/{run_id}/page", &["get"]),
             ("/runs/{run_id}/page/state", &["get"]),
+            ("/runs/{run_id}/steps/{step}/trace", &["get"]),
         ] {
             let section = spec
                 .split(&format!("\n  {path}:\n"))

@@ -1,6 +1,8 @@
 //! Runs one registered agent for a Step Functions task: resolves offloaded input, records
 //! the attempt in DynamoDB with its latency, tokens and cost (and reports them as
-//! CloudWatch metrics, [`crate::emf`]), offloads a large output.
+//! CloudWatch metrics, [`crate::emf`]) and its conversation trace ([`crate::trace`]),
+//! offloads a large output. The agent's model answers opted-in requests from the tenant's
+//! response cache ([`crate::cache`]).
 
 use std::sync::Arc;
 
@@ -10,9 +12,12 @@ use serde_json::Value;
 use switchyard_sdk::{AgentContext, AgentError, AgentRegistration, Model, RunContext};
 use tracing::Instrument;
 
+use crate::cache::{CachedModel, ReplyCache};
 use crate::metering::MeteredModel;
 use crate::payload::{PayloadError, PayloadStore};
+use crate::trace::Redactor;
 use switchyard_state::schema::PAUSED_ERROR;
+use switchyard_state::trace::{AttemptTrace, StoredTrace, INLINE_TRACE_BYTES};
 use switchyard_state::{now_ms, AttemptKey, RunStatus, State, StepRecord};
 
 /// What the compiled state machine sends every agent task.
@@ -87,6 +92,9 @@ pub struct AgentRuntime {
     model: Arc<dyn Model>,
     state: State,
     payloads: Arc<PayloadStore>,
+    cache: Arc<dyn ReplyCache>,
+    /// The secrets no trace may hold, read from the environment once.
+    redactor: Redactor,
 }
 
 /// The default sender: messages are recorded in the run's outbox in S3.
@@ -115,8 +123,46 @@ impl AgentRuntime {
         AgentRuntime {
             registration,
             model,
+            cache: Arc::new(state.clone()),
             state,
             payloads: Arc::new(payloads),
+            redactor: Redactor::from_env(),
+        }
+    }
+
+    /// How `trace` is stored with its attempt: inline when small, else in the payload
+    /// bucket. A trace that cannot be stored is logged and left out; the attempt's record
+    /// and outcome stand.
+    async fn stored_trace(
+        &self,
+        run_id: &str,
+        step_key: &str,
+        trace: &AttemptTrace,
+    ) -> Option<StoredTrace> {
+        let text = match self.redactor.encode(trace) {
+            Ok(text) => text,
+            Err(e) => {
+                tracing::warn!(error = %e, "the conversation trace does not serialize; not recorded");
+                return None;
+            }
+        };
+        if text.len() <= INLINE_TRACE_BYTES {
+            return Some(StoredTrace::Inline(text));
+        }
+        let bytes = text.len();
+        match self
+            .payloads
+            .put_trace(run_id, step_key, text.into_bytes())
+            .await
+        {
+            Ok(object) => {
+                tracing::info!(bytes, key = %object.key, "conversation trace offloaded to S3");
+                Some(StoredTrace::Object(object))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, bytes, "could not store the conversation trace; the attempt is recorded without it");
+                None
+            }
         }
     }
 
@@ -192,7 +238,12 @@ impl AgentRuntime {
             }
         });
         let started = std::time::Instant::now();
-        let metered = Arc::new(MeteredModel::new(self.model.clone()));
+        let cached = Arc::new(CachedModel::new(
+            self.model.clone(),
+            self.cache.clone(),
+            &run.tenant_id,
+        ));
+        let metered = Arc::new(MeteredModel::new(cached));
         let result = async {
             let input = self
                 .payloads
@@ -225,6 +276,8 @@ impl AgentRuntime {
                 tokens_in = usage.tokens_in,
                 tokens_out = usage.tokens_out,
                 cost_usd = usage.cost_usd,
+                model_calls = usage.model_calls,
+                cache_hits = usage.cache_hits,
                 "agent succeeded"
             ),
             Some((name, message)) => tracing::warn!(
@@ -234,12 +287,21 @@ impl AgentRuntime {
                 "agent failed"
             ),
         }
+        // An agent that asked no model has no trace: nothing more to do on its path.
+        let trace = match metered.trace() {
+            Some(trace) => {
+                self.stored_trace(&run.run_id, &attempt.step_key, &trace)
+                    .await
+            }
+            None => None,
+        };
         let now = now_ms();
         let finished = attempt.finished(&usage, error, now);
         // Ignored if the start's wait is over (its write then runs to completion).
         let _ = ended.send(());
         let steps = self.state.steps();
-        let (recorded_start, recorded_end) = tokio::join!(recorded_start, steps.finish(&finished));
+        let (recorded_start, recorded_end) =
+            tokio::join!(recorded_start, steps.finish(&finished, trace.as_ref()));
         match recorded_start {
             // Recorded, refused because the end landed first, or never needed: nothing lost.
             Ok(Ok(_)) => {}

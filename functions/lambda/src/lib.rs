@@ -3,10 +3,12 @@
 
 pub mod agent;
 pub mod approval;
+pub mod cache;
 pub mod emf;
 pub mod function_url;
 pub mod metering;
 pub mod payload;
+pub mod trace;
 pub mod tracker;
 pub mod waits;
 

@@ -13,6 +13,7 @@
 
 use serde_json::{Map, Value};
 use switchyard_sdk::RunContext;
+use switchyard_state::trace::{AttemptTrace, TraceObject, INLINE_TRACE_BYTES};
 
 /// The key marking a reference.
 pub const REFERENCE_KEY: &str = "$payload";
@@ -76,7 +77,7 @@ fn run_prefix(run_id: &str) -> String {
     format!("runs/{run_id}/")
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()
@@ -247,6 +248,88 @@ impl PayloadStore {
         Ok(switchyard_sdk::SendReceipt {
             message_id,
             channel: "outbox".into(),
+        })
+    }
+
+    /// Stores an attempt's conversation trace (JSON text too large for its step item) under
+    /// `traces/<run>/`; where it went.
+    pub async fn put_trace(
+        &self,
+        run_id: &str,
+        step_key: &str,
+        text: Vec<u8>,
+    ) -> Result<TraceObject, PayloadError> {
+        let Some(bucket) = &self.bucket else {
+            return Err(PayloadError::NoBucket {
+                bytes: text.len(),
+                limit: INLINE_TRACE_BYTES,
+            });
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let object = TraceObject {
+            key: TraceObject::key_for(run_id, step_key, &id),
+            bytes: text.len() as u64,
+            sha256: sha256_hex(&text),
+        };
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(&object.key)
+            .content_type("application/json")
+            .body(text.into())
+            .send()
+            .await
+            .map_err(PayloadError::store)?;
+        Ok(object)
+    }
+
+    /// An offloaded trace of `run_id`, read back: only where the runtime writes that run's
+    /// traces, and only bytes matching the recorded size and digest.
+    pub async fn get_trace(
+        &self,
+        run_id: &str,
+        object: &TraceObject,
+    ) -> Result<AttemptTrace, PayloadError> {
+        if !object.trusted_for(run_id) {
+            return Err(PayloadError::BadReference(
+                "not a trace of this run".to_owned(),
+            ));
+        }
+        let bucket = self
+            .bucket
+            .as_deref()
+            .ok_or_else(|| PayloadError::BadReference("no payload bucket is configured".into()))?;
+        let stored = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(&object.key)
+            .send()
+            .await
+            .map_err(PayloadError::store)?;
+        let length = stored.content_length().and_then(|l| u64::try_from(l).ok());
+        if length.is_some_and(|l| l != object.bytes) {
+            return Err(PayloadError::BadReference(
+                "stored size differs from the record".to_owned(),
+            ));
+        }
+        let bytes = stored
+            .body
+            .collect()
+            .await
+            .map_err(PayloadError::store)?
+            .into_bytes();
+        if bytes.len() as u64 != object.bytes
+            || sha256_hex(&bytes) != object.sha256.to_ascii_lowercase()
+        {
+            return Err(PayloadError::BadReference(
+                "stored trace does not match its digest".to_owned(),
+            ));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| PayloadError::Corrupt {
+            bucket: bucket.to_owned(),
+            key: object.key.clone(),
+            reason: e.to_string(),
         })
     }
 

@@ -6,6 +6,8 @@
 //!   the tables from it; nothing else spells a table, key or index.
 //! - [`record`]: the typed records (runs, steps, approvals, API keys, graphs, view links)
 //!   and their statuses.
+//! - [`trace`]: conversation traces (each model exchange of a step attempt) and where an
+//!   attempt's trace is stored.
 //! - `store` (feature `dynamodb`): every read and write, with the rules that keep records
 //!   honest (conditional creates, a finished run never rewritten, an attempt counted once,
 //!   approval transitions from the right status only). Items map to records through
@@ -15,6 +17,7 @@ pub mod record;
 pub mod schema;
 #[cfg(feature = "dynamodb")]
 pub mod store;
+pub mod trace;
 
 pub use record::*;
 #[cfg(feature = "dynamodb")]

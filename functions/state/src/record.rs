@@ -399,6 +399,18 @@ pub struct StepRecord {
     pub cost_usd: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Model exchanges the attempt made: answered by the provider or from the response
+    /// cache, failed or not (each round of a conversation is one).
+    #[serde(default)]
+    pub model_calls: u64,
+    /// Exchanges answered from the response cache: they cost nothing this time.
+    #[serde(default)]
+    pub cache_hits: u64,
+    /// Tokens (in and out) and cost the cached exchanges would have spent.
+    #[serde(default)]
+    pub tokens_saved: u64,
+    #[serde(default)]
+    pub cost_saved_usd: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -406,6 +418,35 @@ pub struct StepRecord {
 }
 
 impl StepRecord {
+    /// The attributes a step record is read from: its fields, and not the trace stored
+    /// beside them on the same item ([`crate::trace`]), which only the trace endpoint reads.
+    /// A field missing here is never read back (a test holds the two together).
+    pub const ATTRIBUTES: &'static [&'static str] = &[
+        "run_id",
+        "step_key",
+        "step",
+        "item",
+        "attempt",
+        "agent",
+        "tenant_id",
+        "workflow",
+        "tenant_agent",
+        "status",
+        "started_at",
+        "finished_at",
+        "latency_ms",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+        "model",
+        "model_calls",
+        "cache_hits",
+        "tokens_saved",
+        "cost_saved_usd",
+        "error_name",
+        "error_message",
+    ];
+
     /// The `by-agent` index key of a tenant's attempts of an agent. Tenant ids and agent
     /// names hold no `#`, so the pair reads back unambiguously.
     pub fn tenant_agent_key(tenant_id: &str, agent: &str) -> String {
@@ -453,6 +494,10 @@ impl StepRecord {
         self.tokens_out = usage.tokens_out;
         self.cost_usd = usage.cost_usd;
         self.model = usage.model.clone();
+        self.model_calls = usage.model_calls;
+        self.cache_hits = usage.cache_hits;
+        self.tokens_saved = usage.tokens_saved;
+        self.cost_saved_usd = usage.cost_saved_usd;
         match error {
             Some((name, message)) => {
                 self.status = StepStatus::Failed;
@@ -465,7 +510,7 @@ impl StepRecord {
     }
 }
 
-/// What one step attempt cost.
+/// What one step attempt cost, and what its cached model exchanges saved.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StepUsage {
     pub latency_ms: u64,
@@ -473,6 +518,39 @@ pub struct StepUsage {
     pub tokens_out: u64,
     pub cost_usd: f64,
     pub model: Option<String>,
+    /// Exchanges made, whether the provider or the cache answered, failed or not.
+    pub model_calls: u64,
+    /// Exchanges the response cache answered.
+    pub cache_hits: u64,
+    /// Tokens (in and out) and cost of the cached replies: spent once, saved here.
+    pub tokens_saved: u64,
+    pub cost_saved_usd: f64,
+}
+
+/// A model reply kept for a tenant by the opt-in response cache (the model-cache table).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelCacheRecord {
+    /// SHA-256 hex of the tenant, the model and the request (see the agent runtime's
+    /// `cache` module).
+    pub cache_key: String,
+    /// Checked on every read as well as in the key: a tenant is only ever answered its own.
+    pub tenant_id: String,
+    /// `provider:model`, as `Model::name` gives it.
+    pub model: String,
+    /// The reply as JSON text.
+    pub reply: String,
+    /// Epoch milliseconds.
+    pub created_at: u64,
+    /// Epoch seconds (the table's Time to Live attribute): a reply is not served from then.
+    pub expires_at: u64,
+}
+
+impl ModelCacheRecord {
+    /// Whether the reply may still be served at `now_s` (epoch seconds): DynamoDB deletes
+    /// expired items late, so a read checks.
+    pub fn fresh(&self, now_s: u64) -> bool {
+        now_s < self.expires_at
+    }
 }
 
 /// An approval request as stored, except its task token, which only

@@ -78,6 +78,9 @@ pub struct TableSpec {
     pub hash: Key,
     pub range: Option<Key>,
     pub indexes: &'static [Index],
+    /// The attribute (epoch seconds) after which DynamoDB may delete an item: its Time to
+    /// Live. Deletion is lazy, so readers check it too.
+    pub ttl: Option<&'static str>,
 }
 
 /// Switchyard's tables.
@@ -101,6 +104,9 @@ pub enum Table {
     /// run's page and nothing else. Apart from the API keys table, so no view token can
     /// ever be read as a key, and the API may write links but not keys.
     ViewLinks,
+    /// One item per cached model reply (opt-in, per tenant): keyed by the SHA-256 of the
+    /// tenant, the model and the request, kept until its `expires_at`.
+    ModelCache,
 }
 
 /// A tenant's items newest first (runs, approvals).
@@ -144,6 +150,7 @@ const RUNS: TableSpec = TableSpec {
     hash: s("run_id"),
     range: None,
     indexes: &[BY_TENANT, RUNS_BY_STATUS],
+    ttl: None,
 };
 
 const STEPS: TableSpec = TableSpec {
@@ -154,6 +161,7 @@ const STEPS: TableSpec = TableSpec {
     hash: s("run_id"),
     range: Some(s("step_key")),
     indexes: &[STEPS_BY_AGENT],
+    ttl: None,
 };
 
 const APPROVALS: TableSpec = TableSpec {
@@ -164,6 +172,7 @@ const APPROVALS: TableSpec = TableSpec {
     hash: s("request_id"),
     range: None,
     indexes: &[APPROVALS_BY_RUN, BY_TENANT],
+    ttl: None,
 };
 
 const API_KEYS: TableSpec = TableSpec {
@@ -174,6 +183,7 @@ const API_KEYS: TableSpec = TableSpec {
     hash: s("key_hash"),
     range: None,
     indexes: &[],
+    ttl: None,
 };
 
 const GRAPHS: TableSpec = TableSpec {
@@ -184,6 +194,7 @@ const GRAPHS: TableSpec = TableSpec {
     hash: s("tenant_id"),
     range: Some(s("workflow")),
     indexes: &[],
+    ttl: None,
 };
 
 const PARKED: TableSpec = TableSpec {
@@ -194,6 +205,7 @@ const PARKED: TableSpec = TableSpec {
     hash: s("run_id"),
     range: Some(s("park_key")),
     indexes: &[],
+    ttl: None,
 };
 
 const VIEW_LINKS: TableSpec = TableSpec {
@@ -204,13 +216,25 @@ const VIEW_LINKS: TableSpec = TableSpec {
     hash: s("token_hash"),
     range: None,
     indexes: &[],
+    ttl: None,
+};
+
+const MODEL_CACHE: TableSpec = TableSpec {
+    table: Table::ModelCache,
+    logical_id: "ModelCacheTable",
+    suffix: "model-cache",
+    env_var: "MODEL_CACHE_TABLE",
+    hash: s("cache_key"),
+    range: None,
+    indexes: &[],
+    ttl: Some("expires_at"),
 };
 
 /// The prefix `infra/deploy` gives table names unless told otherwise.
 pub const DEFAULT_TABLE_PREFIX: &str = "switchyard-";
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Runs,
         Table::Steps,
         Table::Approvals,
@@ -218,6 +242,7 @@ impl Table {
         Table::Graphs,
         Table::Parked,
         Table::ViewLinks,
+        Table::ModelCache,
     ];
 
     pub const fn spec(self) -> &'static TableSpec {
@@ -229,6 +254,7 @@ impl Table {
             Table::Graphs => &GRAPHS,
             Table::Parked => &PARKED,
             Table::ViewLinks => &VIEW_LINKS,
+            Table::ModelCache => &MODEL_CACHE,
         }
     }
 
@@ -242,6 +268,7 @@ impl Table {
             Table::Graphs => "graphs",
             Table::Parked => "parked",
             Table::ViewLinks => "view_links",
+            Table::ModelCache => "model_cache",
         }
     }
 
@@ -275,6 +302,9 @@ pub mod env {
     pub const AUTO_APPROVE_IN_DEV: &str = "AUTO_APPROVE_IN_DEV";
     /// `provider:model` of the model agents ask.
     pub const PRIMARY_MODEL: &str = "PRIMARY_MODEL";
+    /// Literal strings (comma-separated) replaced by `[redacted]` wherever they appear in a
+    /// conversation trace, besides the values of the provider key variables.
+    pub const TRACE_REDACT: &str = "TRACE_REDACT";
 }
 
 /// The functions every deployment has besides its agents, by their `SWITCHYARD_FUNCTION`.

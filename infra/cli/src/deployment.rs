@@ -56,6 +56,9 @@ pub struct Deployment {
     /// The role graph state machines run as (for `serve`, which builds graphs in process).
     #[serde(default)]
     pub graph_role_arn: Option<String>,
+    /// Where offloaded outputs and conversation traces are (the in-process API reads traces).
+    #[serde(default)]
+    pub payload_bucket: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -131,6 +134,9 @@ impl Deployment {
         }
         if let Some(role) = &self.graph_role_arn {
             std::env::set_var(env::GRAPH_ROLE_ARN, role);
+        }
+        if let Some(bucket) = &self.payload_bucket {
+            std::env::set_var(env::PAYLOAD_BUCKET, bucket);
         }
     }
 }

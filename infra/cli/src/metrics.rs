@@ -76,6 +76,9 @@ fn render(metrics: &Value) -> String {
                 output::millis(&a["latency_ms"]["p95"]),
                 tokens(a),
                 output::cost(&a["cost_usd"]),
+                output::count(&a["model_calls"]),
+                output::count(&a["cache_hits"]),
+                output::count(&a["tokens_saved"]),
             ]
         })
         .collect();
@@ -116,6 +119,9 @@ fn render(metrics: &Value) -> String {
             ("p95", Align::Right),
             ("tokens", Align::Right),
             ("cost", Align::Right),
+            ("model calls", Align::Right),
+            ("cached", Align::Right),
+            ("tokens saved", Align::Right),
         ],
         &agents,
     ));
@@ -220,6 +226,7 @@ mod tests {
                 "agent": "flaky", "attempts": 4, "succeeded": 2, "failed": 2,
                 "success_rate": 0.5, "latency_ms": { "p50": 20, "p95": 40, "max": 40 },
                 "tokens_in": 28, "tokens_out": 12, "cost_usd": 2.0,
+                "model_calls": 8, "cache_hits": 4, "tokens_saved": 16,
             }],
             "approvals": {
                 "overall": { "requested": 1, "approved": 1, "rejected": 0, "expired": 0, "pending": 0, "turnaround_ms": { "p50": 4000, "p95": 4000 } },
@@ -242,7 +249,7 @@ mod tests {
         assert!(text.contains("\nagents\nagent "), "{text}");
         assert!(
             text.contains(
-                "\nflaky         4          2       2      50%  20 ms  40 ms      40  $2.0000"
+                "\nflaky         4          2       2      50%  20 ms  40 ms      40  $2.0000            8       4            16"
             ),
             "{text}"
         );

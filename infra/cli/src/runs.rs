@@ -28,6 +28,10 @@ pub enum RunsCommand {
     Logs(LogsArgs),
     /// The execution's events merged with the step attempts, in time order.
     Timeline { run_id: String },
+    /// A step's model exchanges, attempt by attempt: round, whether the response cache
+    /// answered, tokens, cost, latency, the prompt and the answer or tool calls (`--json`
+    /// prints the whole trace).
+    Trace { run_id: String, step: String },
     /// A short-lived link to the run's page (its workflow drawn live, steps, gates), for
     /// anyone, no API key needed: prints the link.
     #[command(visible_alias = "page")]
@@ -108,6 +112,7 @@ pub async fn run(context: &Context, command: RunsCommand) -> Result<Outcome, Cli
         }
         RunsCommand::Logs(args) => logs(context, args).await,
         RunsCommand::Timeline { run_id } => timeline(context, &run_id).await,
+        RunsCommand::Trace { run_id, step } => trace(context, &run_id, &step).await,
         RunsCommand::Open(args) => open(context, args).await,
     }
 }
@@ -493,4 +498,206 @@ async fn timeline(context: &Context, run_id: &str) -> Result<Outcome, CliError> 
         )
     );
     Ok(Outcome::Done)
+}
+
+async fn trace(context: &Context, run_id: &str, step: &str) -> Result<Outcome, CliError> {
+    let answer = context
+        .client()
+        .await?
+        .get(&format!("/runs/{run_id}/steps/{step}/trace"), &[])
+        .await?;
+    if context.json {
+        print_json(&answer);
+    } else {
+        for line in trace_lines(&answer) {
+            println!("{line}");
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+/// How much of a prompt, an answer or a call's arguments one line shows.
+const TRACE_TEXT_CHARS: usize = 120;
+
+/// `text` on one line (whitespace runs become one space), shortened with `…`.
+fn one_line(text: &str, limit: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// A step's trace (`GET /runs/{id}/steps/{step}/trace`) in text: each attempt, then each
+/// exchange with its figures, the prompt's user text and what came back.
+fn trace_lines(trace: &Value) -> Vec<String> {
+    let mut lines = vec![format!(
+        "run {}  {}  step {}",
+        output::text(&trace["run_id"]),
+        output::text(&trace["workflow"]),
+        output::text(&trace["step"]),
+    )];
+    for attempt in trace["attempts"].as_array().into_iter().flatten() {
+        let item = attempt["item"]
+            .as_u64()
+            .map(|i| format!(" item {i}"))
+            .unwrap_or_default();
+        let mut header = format!(
+            "\nattempt {}{item}  {}  {} model call(s), {} cached",
+            output::count(&attempt["attempt"]),
+            output::text(&attempt["status"]),
+            output::count(&attempt["model_calls"]),
+            output::count(&attempt["cache_hits"]),
+        );
+        if attempt["cache_hits"].as_u64().unwrap_or_default() > 0 {
+            header.push_str(&format!(
+                " (saved {} tokens, {})",
+                output::count(&attempt["tokens_saved"]),
+                output::cost(&attempt["cost_saved_usd"]),
+            ));
+        }
+        lines.push(header);
+        let exchanges = attempt["exchanges"].as_array().cloned().unwrap_or_default();
+        match attempt["trace"].as_str() {
+            Some("none") => lines.push("  no model exchanges".to_owned()),
+            Some("unavailable") => {
+                lines.push("  the trace could not be stored or read (see the logs)".to_owned())
+            }
+            _ => {}
+        }
+        for exchange in &exchanges {
+            lines.push(format!(
+                "  #{}  {}  {}  {}/{} tokens  {}  {}",
+                output::count(&exchange["round"]),
+                if exchange["cached"] == true {
+                    "cached"
+                } else {
+                    "model "
+                },
+                output::text(&exchange["model"]),
+                output::count(&exchange["tokens_in"]),
+                output::count(&exchange["tokens_out"]),
+                output::cost(&exchange["cost_usd"]),
+                output::millis(&exchange["latency_ms"]),
+            ));
+            let request = &exchange["request"];
+            lines.push(format!(
+                "      user:   {}",
+                one_line(&output::text(&request["user"]), TRACE_TEXT_CHARS)
+            ));
+            let mut asked = Vec::new();
+            if let Some(schema) = request["output_schema"].as_str() {
+                asked.push(format!("answer as {schema}"));
+            }
+            if let Some(tools) = request["tools"].as_array().filter(|t| !t.is_empty()) {
+                let names: Vec<String> = tools.iter().map(output::text).collect();
+                asked.push(format!("tools {}", names.join(", ")));
+            }
+            if let Some(turns) = request["turns"].as_array().filter(|t| !t.is_empty()) {
+                asked.push(format!("{} earlier turn(s)", turns.len()));
+            }
+            if !asked.is_empty() {
+                lines.push(format!("      asked:  {}", asked.join("; ")));
+            }
+            let reply = &exchange["reply"];
+            for call in reply["tool_calls"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "      call:   {}({})",
+                    output::text(&call["name"]),
+                    one_line(&call["arguments"].to_string(), TRACE_TEXT_CHARS)
+                ));
+            }
+            if let Some(answer) = reply.get("answer") {
+                lines.push(format!(
+                    "      answer: {}",
+                    one_line(&answer.to_string(), TRACE_TEXT_CHARS)
+                ));
+            }
+            if let Some(text) = reply["text"].as_str() {
+                lines.push(format!(
+                    "      text:   {}",
+                    one_line(text, TRACE_TEXT_CHARS)
+                ));
+            }
+            if let Some(error) = exchange["error"].as_str() {
+                lines.push(format!(
+                    "      error:  {}",
+                    one_line(error, TRACE_TEXT_CHARS)
+                ));
+            }
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_trace_prints_each_exchange_on_a_few_readable_lines() {
+        let trace = json!({
+            "run_id": "r1",
+            "workflow": "cache-test",
+            "step": "brief",
+            "attempts": [
+                {
+                    "attempt": 0, "status": "succeeded", "model_calls": 2, "cache_hits": 2,
+                    "tokens_saved": 150, "cost_saved_usd": 0.0021, "trace": "inline",
+                    "exchanges": [
+                        {
+                            "round": 1, "cached": true, "model": "embedded:deterministic-v1",
+                            "tokens_in": 90, "tokens_out": 12, "cost_usd": 0.0, "latency_ms": 4,
+                            "request": {
+                                "system": "s", "user": format!("Quarterly\n  results {}", "x".repeat(200)),
+                                "output_schema": "Brief", "tools": ["word_count"],
+                            },
+                            "reply": { "tool_calls": [{ "id": "c", "name": "word_count", "arguments": { "text": "a b" } }] },
+                        },
+                        {
+                            "round": 2, "cached": false, "model": "openai:gpt-4o-mini",
+                            "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "latency_ms": 12_500,
+                            "request": { "system": "s", "user": "u", "turns": [{}, {}] },
+                            "error": "model provider throttled the request (HTTP 429)",
+                        },
+                    ],
+                },
+                { "attempt": 1, "item": 3, "status": "failed", "model_calls": 0, "cache_hits": 0, "trace": "none", "exchanges": [] },
+            ],
+        });
+        let lines = trace_lines(&trace);
+        assert_eq!(lines[0], "run r1  cache-test  step brief");
+        assert_eq!(
+            lines[1],
+            "\nattempt 0  succeeded  2 model call(s), 2 cached (saved 150 tokens, $0.0021)"
+        );
+        assert_eq!(
+            lines[2],
+            "  #1  cached  embedded:deterministic-v1  90/12 tokens  $0.0000  4 ms"
+        );
+        assert!(
+            lines[3].starts_with("      user:   Quarterly results xxx"),
+            "{}",
+            lines[3]
+        );
+        assert!(lines[3].ends_with('…'));
+        assert_eq!(lines[4], "      asked:  answer as Brief; tools word_count");
+        assert_eq!(lines[5], r#"      call:   word_count({"text":"a b"})"#);
+        assert_eq!(
+            lines[6],
+            "  #2  model   openai:gpt-4o-mini  0/0 tokens  $0.0000  12.5 s"
+        );
+        assert_eq!(lines[8], "      asked:  2 earlier turn(s)");
+        assert_eq!(
+            lines[9],
+            "      error:  model provider throttled the request (HTTP 429)"
+        );
+        assert_eq!(
+            lines[10],
+            "\nattempt 1 item 3  failed  0 model call(s), 0 cached"
+        );
+        assert_eq!(lines[11], "  no model exchanges");
+    }
 }

@@ -53,12 +53,37 @@ pub struct Health {
     tokens_in: u64,
     tokens_out: u64,
     cost_usd: f64,
+    /// Model exchanges, and what the response cache answered and saved.
+    #[serde(flatten)]
+    cache: CacheFigures,
     /// Epoch milliseconds of the newest attempt's start.
     last_attempt_at: Option<u64>,
     last_error: Option<LastError>,
     /// More attempts started in the window than were read ([`MAX_ATTEMPTS`], newest first):
     /// the figures cover the newest.
     truncated: bool,
+}
+
+/// Model exchanges over some attempts, and what the response cache saved them.
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub struct CacheFigures {
+    /// Exchanges made, whether the provider or the cache answered.
+    model_calls: u64,
+    /// Exchanges the cache answered.
+    cache_hits: u64,
+    /// Tokens (in and out) and cost the cached exchanges did not spend.
+    tokens_saved: u64,
+    cost_saved_usd: f64,
+}
+
+impl CacheFigures {
+    pub fn add(&mut self, attempt: &StepRecord) {
+        self.model_calls += attempt.model_calls;
+        self.cache_hits += attempt.cache_hits;
+        self.tokens_saved += attempt.tokens_saved;
+        // Sums of prices in floating point: keep what a bill shows.
+        self.cost_saved_usd = ((self.cost_saved_usd + attempt.cost_saved_usd) * 1e9).round() / 1e9;
+    }
 }
 
 #[derive(Debug, PartialEq, Serialize)]
@@ -99,6 +124,7 @@ impl Health {
             health.tokens_in += attempt.tokens_in;
             health.tokens_out += attempt.tokens_out;
             health.cost_usd += attempt.cost_usd;
+            health.cache.add(attempt);
             health.last_attempt_at = health.last_attempt_at.max(Some(attempt.started_at));
         }
         let finished = health.succeeded + health.failed;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use switchyard_state::now_ms;
 
-use super::agents::{window_minutes, Health};
+use super::agents::{window_minutes, CacheFigures, Health};
 use super::stats::nearest_rank;
 use super::Api;
 use crate::backend::{ApprovalOutcome, ApprovalStatus, Backend, RunOutcome, RunStatus};
@@ -58,6 +58,10 @@ pub struct WorkflowFigures {
     tokens_in: u64,
     tokens_out: u64,
     cost_usd: f64,
+    /// Model exchanges of its attempts that started in the window, and what the response
+    /// cache answered and saved.
+    #[serde(flatten)]
+    cache: CacheFigures,
 }
 
 #[derive(Debug, PartialEq, Serialize)]
@@ -117,6 +121,7 @@ impl WorkflowFigures {
             tokens_out,
             // Sums of prices in floating point: keep what a bill shows.
             cost_usd: (cost_usd * 1e9).round() / 1e9,
+            cache: CacheFigures::default(),
         }
     }
 }
@@ -213,7 +218,7 @@ impl<B: Backend> Api<B> {
         for run in &runs {
             by_workflow.entry(&run.workflow).or_default().push(run);
         }
-        let workflows: Vec<WorkflowFigures> = by_workflow
+        let mut workflows: Vec<WorkflowFigures> = by_workflow
             .iter()
             .map(|(name, runs)| WorkflowFigures::of(name, runs))
             .collect();
@@ -224,6 +229,14 @@ impl<B: Backend> Api<B> {
                 .into_iter()
                 .filter(|a| workflow.is_none_or(|w| a.workflow.as_deref() == Some(w)))
                 .collect();
+            for attempt in &attempts {
+                let of_workflow = workflows
+                    .iter_mut()
+                    .find(|w| attempt.workflow.as_deref() == Some(w.workflow.as_str()));
+                if let Some(figures) = of_workflow {
+                    figures.cache.add(attempt);
+                }
+            }
             if !attempts.is_empty() {
                 agent_figures.push(AgentFigures {
                     agent,
@@ -358,6 +371,10 @@ mod tests {
             tokens_in: 7,
             tokens_out: 3,
             cost_usd: 0.5,
+            model_calls: 2,
+            cache_hits: 1,
+            tokens_saved: 4,
+            cost_saved_usd: 0.125,
             error_name: (status == StepStatus::Failed).then(|| "Agent.Retryable".into()),
             ..StepRecord::default()
         }
@@ -632,6 +649,11 @@ mod tests {
                 "tokens_in": 600,
                 "tokens_out": 60,
                 "cost_usd": 0.75,
+                // Its five attempts in the window: two exchanges each, one from the cache.
+                "model_calls": 10,
+                "cache_hits": 5,
+                "tokens_saved": 20,
+                "cost_saved_usd": 0.625,
             })
         );
         let gate = workflow(&metrics, "gate-test");
@@ -686,6 +708,15 @@ mod tests {
                 &flaky["cost_usd"]
             ),
             (&json!(28), &json!(12), &json!(2.0))
+        );
+        assert_eq!(
+            (
+                &flaky["model_calls"],
+                &flaky["cache_hits"],
+                &flaky["tokens_saved"],
+                &flaky["cost_saved_usd"]
+            ),
+            (&json!(8), &json!(4), &json!(16), &json!(0.5))
         );
         assert_eq!(agent(&metrics, "square")["attempts"], 1);
         assert_eq!(agent(&metrics, "on_approved")["attempts"], 1);
@@ -742,6 +773,15 @@ mod tests {
             .map(|w| w.iter().filter_map(|w| w["workflow"].as_str()).collect())
             .unwrap_or_default();
         assert_eq!(names, ["gate-test"]);
+        let gate = workflow(&metrics, "gate-test");
+        assert_eq!(
+            (
+                &gate["model_calls"],
+                &gate["cache_hits"],
+                &gate["tokens_saved"]
+            ),
+            (&json!(2), &json!(1), &json!(4))
+        );
         let agents: Vec<&str> = metrics["agents"]
             .as_array()
             .map(|a| a.iter().filter_map(|a| a["agent"].as_str()).collect())

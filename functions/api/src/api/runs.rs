@@ -437,6 +437,10 @@ mod tests {
                         model: Some("embedded".into()),
                         tokens_in: tokens,
                         cost_usd: cost,
+                        model_calls: 3,
+                        cache_hits: 1,
+                        tokens_saved: 40,
+                        cost_saved_usd: 0.125,
                         ..StepRecord::default()
                     },
                 ));
@@ -454,6 +458,16 @@ mod tests {
         assert_eq!(body["totals"]["step_attempts"], 2);
         assert_eq!(body["steps"][0]["latency_ms"], 12);
         assert_eq!(body["steps"][0]["model"], "embedded");
+        // What each attempt asked the model, and what the response cache saved it.
+        assert_eq!(
+            (
+                &body["steps"][0]["model_calls"],
+                &body["steps"][0]["cache_hits"],
+                &body["steps"][0]["tokens_saved"],
+                &body["steps"][0]["cost_saved_usd"]
+            ),
+            (&json!(3), &json!(1), &json!(40), &json!(0.125))
+        );
         assert_eq!(
             body["approvals"][0]["links"]["approve"],
             "https://cb/approve"

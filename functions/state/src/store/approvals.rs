@@ -186,6 +186,7 @@ impl Approvals<'_> {
             "run_id",
             run_id,
             false,
+            &[],
         )
         .await?;
         let mut approvals: Vec<ApprovalRecord> = items

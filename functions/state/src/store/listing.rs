@@ -107,7 +107,9 @@ pub(super) async fn newest_first(
     Ok(Page { items, next })
 }
 
-/// Every item of a query on one key value (a run's steps or approvals).
+/// Every item of a query on one key value (a run's steps or approvals), with only
+/// `attributes` (all of them when empty).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn all_of(
     client: &aws_sdk_dynamodb::Client,
     table: Table,
@@ -116,7 +118,10 @@ pub(super) async fn all_of(
     key: &'static str,
     value: &str,
     consistent: bool,
+    attributes: &[&str],
 ) -> Result<Vec<Item>, StateError> {
+    let (projection, mut names) = projection(attributes);
+    names.insert("#k".to_owned(), key.to_owned());
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -125,7 +130,8 @@ pub(super) async fn all_of(
             .table_name(name)
             .set_index_name(index.map(|i| i.name.to_owned()))
             .key_condition_expression("#k = :k")
-            .expression_attribute_names("#k", key)
+            .set_projection_expression(projection.clone())
+            .set_expression_attribute_names(Some(names.clone()))
             .expression_attribute_values(":k", s(value))
             // Indexes are eventually consistent only.
             .set_consistent_read((consistent && index.is_none()).then_some(true))
@@ -139,6 +145,19 @@ pub(super) async fn all_of(
             return Ok(items);
         }
     }
+}
+
+/// A projection expression naming `attributes` through placeholders (attributes may be
+/// reserved words: `status` is), and the placeholders' names; none when `attributes` is
+/// empty.
+pub(super) fn projection(attributes: &[&str]) -> (Option<String>, HashMap<String, String>) {
+    let mut names = HashMap::new();
+    let mut projected = Vec::new();
+    for (i, attribute) in attributes.iter().enumerate() {
+        names.insert(format!("#p{i}"), (*attribute).to_owned());
+        projected.push(format!("#p{i}"));
+    }
+    ((!projected.is_empty()).then(|| projected.join(", ")), names)
 }
 
 /// A tenant's items whose index range key is at least `since`, newest first, with only

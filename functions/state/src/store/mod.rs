@@ -7,6 +7,7 @@ mod approvals;
 mod graphs;
 mod keys;
 mod listing;
+mod model_cache;
 mod parked;
 mod runs;
 mod steps;
@@ -22,6 +23,7 @@ use serde::Serialize;
 pub use approvals::{Approvals, DecisionStart, StoredApproval};
 pub use graphs::Graphs;
 pub use keys::ApiKeys;
+pub use model_cache::ModelCache;
 pub use parked::Parked;
 pub use runs::{RunFilter, Runs};
 pub use steps::Steps;
@@ -206,6 +208,10 @@ impl State {
         ViewLinks { state: self }
     }
 
+    pub fn model_cache(&self) -> ModelCache<'_> {
+        ModelCache { state: self }
+    }
+
     fn table(&self, table: Table) -> &str {
         self.names.get(table)
     }
@@ -288,6 +294,10 @@ mod tests {
             tokens_out: 0,
             cost_usd: 0.0,
             model: None,
+            model_calls: 0,
+            cache_hits: 0,
+            tokens_saved: 0,
+            cost_saved_usd: 0.0,
             error_name: None,
             error_message: None,
         };
@@ -388,6 +398,89 @@ mod tests {
             decode::<ViewLinkRecord>(Table::ViewLinks, &item).ok(),
             Some(link)
         );
+
+        let cached = ModelCacheRecord {
+            cache_key: "ef".into(),
+            tenant_id: "t1".into(),
+            model: "embedded:deterministic-v1".into(),
+            reply: "{}".into(),
+            created_at: 1,
+            expires_at: 2,
+        };
+        let item = encode(Table::ModelCache, &cached).expect("encodes");
+        has_keys(Table::ModelCache, &item);
+        // The Time to Live attribute is a number of epoch seconds.
+        assert!(item.get("expires_at").is_some_and(|v| v.is_n()));
+        assert_eq!(
+            decode::<ModelCacheRecord>(Table::ModelCache, &item).ok(),
+            Some(cached)
+        );
+    }
+
+    #[test]
+    fn step_records_are_read_by_every_field_and_without_their_trace() {
+        // Every field set (and named, so a new field is added here): the attributes a step
+        // record is read from are exactly those it writes.
+        let step = StepRecord {
+            run_id: "r1".into(),
+            step_key: "a#00001#02".into(),
+            step: "a".into(),
+            item: Some(1),
+            attempt: 2,
+            agent: Some("a".into()),
+            tenant_id: "t1".into(),
+            workflow: Some("wf".into()),
+            tenant_agent: Some(StepRecord::tenant_agent_key("t1", "a")),
+            status: StepStatus::Failed,
+            started_at: 9,
+            finished_at: Some(10),
+            latency_ms: Some(1),
+            tokens_in: 1,
+            tokens_out: 1,
+            cost_usd: 0.5,
+            model: Some("m".into()),
+            model_calls: 2,
+            cache_hits: 1,
+            tokens_saved: 3,
+            cost_saved_usd: 0.25,
+            error_name: Some("Agent.Permanent".into()),
+            error_message: Some("no".into()),
+        };
+        let item = encode(Table::Steps, &step).expect("encodes");
+        let mut written: Vec<&str> = item.keys().map(String::as_str).collect();
+        written.sort_unstable();
+        let mut read = StepRecord::ATTRIBUTES.to_vec();
+        read.sort_unstable();
+        assert_eq!(written, read);
+        assert!(!read.contains(&crate::trace::StoredTrace::INLINE_ATTRIBUTE));
+        assert!(!read.contains(&crate::trace::StoredTrace::OBJECT_ATTRIBUTE));
+
+        // The trace endpoint's view of the same item, trace included.
+        let mut item = item;
+        item.insert(
+            crate::trace::StoredTrace::INLINE_ATTRIBUTE.into(),
+            s(r#"{"exchanges":[]}"#),
+        );
+        let traced: crate::trace::StepTraceRecord = decode(Table::Steps, &item).expect("decodes");
+        assert_eq!(
+            (
+                traced.model_calls,
+                traced.cache_hits,
+                traced.trace.as_deref()
+            ),
+            (2, 1, Some(r#"{"exchanges":[]}"#))
+        );
+        // Old records, written before these fields, still read.
+        for field in [
+            "model_calls",
+            "cache_hits",
+            "tokens_saved",
+            "cost_saved_usd",
+        ] {
+            item.remove(field);
+        }
+        let old: StepRecord = decode(Table::Steps, &item).expect("decodes");
+        assert_eq!((old.model_calls, old.cost_saved_usd), (0, 0.0));
     }
 
     #[test]
