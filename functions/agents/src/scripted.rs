@@ -75,9 +75,19 @@ pub(crate) fn offline(step: &str) -> AgentContext {
 
 /// `model` in place of the offline one.
 pub(crate) fn with_model(step: &str, model: Arc<ScriptedModel>) -> AgentContext {
-    AgentContext {
+    with_model_and_outbox(step, model).0
+}
+
+/// `model` in place of the offline one, and the outbox the context sends to.
+pub(crate) fn with_model_and_outbox(
+    step: &str,
+    model: Arc<ScriptedModel>,
+) -> (AgentContext, Arc<MemoryOutbox>) {
+    let outbox = Arc::new(MemoryOutbox::default());
+    let ctx = AgentContext {
         run: run(step),
         model,
-        sender: Arc::new(MemoryOutbox::default()),
-    }
+        sender: outbox.clone(),
+    };
+    (ctx, outbox)
 }
