@@ -458,8 +458,8 @@ fn strategy_brief(analysis: &CampaignAnalysis) -> String {
     )
 }
 
-/// Decides the month's objective and which segments get a send, with what theme; the
-/// calendar's dates are set here, one send a week.
+/// Decides the month's objective and each send's segment and theme; the code sets the
+/// dates, one send a week.
 #[agent(capabilities = ["campaign-strategy"])]
 pub async fn strategist(
     analysis: CampaignAnalysis,
@@ -780,8 +780,8 @@ fn rule_name(rule: &str) -> String {
     }
 }
 
-/// Checks the content against the brand guidelines: the rules the code can check itself,
-/// then the model's review of the rest. It passes only when both find nothing.
+/// Checks the content against the brand guidelines: the code's checks, then the model's
+/// review; it passes when neither finds a problem.
 #[agent(capabilities = ["content-review", "brand-guidelines"])]
 pub async fn qa_reviewer(
     (subject_lines, copy, mockup, personalization): ContentDraft,

@@ -154,8 +154,8 @@ fn change_text(change: &Change) -> String {
     )
 }
 
-/// Tests both changes together: the checks the code can make, then the model's review.
-/// It passes only when neither finds a defect.
+/// Tests both changes together: the code's checks, then the model's review; they pass
+/// when neither finds a defect.
 #[agent(capabilities = ["testing"])]
 pub async fn qa_engineer(
     (frontend, backend): (Change, Change),

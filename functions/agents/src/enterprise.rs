@@ -118,8 +118,8 @@ fn category_name(category: Category) -> &'static str {
     }
 }
 
-/// Classifies the request and totals it: the policy's words decide when they name one
-/// category; otherwise the model does (among the categories named, when several are).
+/// Classifies the request and totals it: policy words decide when they name one category,
+/// the model otherwise (among the categories named, when several are).
 #[agent(capabilities = ["classification"])]
 pub async fn request_classifier(
     request: PurchaseRequest,

@@ -196,8 +196,8 @@ fn story_problems(story: &Story) -> Vec<String> {
     problems
 }
 
-/// Approves a story the editor (the model) approves, once it has been revised at least once
-/// and has what every story needs.
+/// Approves a story the model approves once it has been revised at least once and has at
+/// least three beats.
 #[agent(capabilities = ["story-review"])]
 pub async fn story_reviewer(story: Story, ctx: AgentContext) -> Result<StoryReview, AgentError> {
     let judgement: StoryJudgement = ctx
