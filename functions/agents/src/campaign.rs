@@ -361,7 +361,11 @@ fn summarise(brand: &str, segments: &[SegmentMetrics], monthly: &[MonthMetrics])
         if sends == 0 {
             0.0
         } else {
-            monthly.iter().map(|m| rate(m) * m.sends as f64).sum::<f64>() / sends as f64
+            monthly
+                .iter()
+                .map(|m| rate(m) * m.sends as f64)
+                .sum::<f64>()
+                / sends as f64
         }
     };
     let span = match (monthly.first(), monthly.last()) {
@@ -1085,8 +1089,15 @@ mod tests {
         let strategy = strategist(analysis.clone(), offline("strategize"))
             .await
             .expect("plans");
-        assert_eq!((strategy.brand_id.as_str(), strategy.month.as_str()), ("acme", "2024-11"));
-        let analysed: Vec<&str> = analysis.segments.iter().map(|s| s.segment.as_str()).collect();
+        assert_eq!(
+            (strategy.brand_id.as_str(), strategy.month.as_str()),
+            ("acme", "2024-11")
+        );
+        let analysed: Vec<&str> = analysis
+            .segments
+            .iter()
+            .map(|s| s.segment.as_str())
+            .collect();
         assert_eq!(strategy.target_segments, analysed);
         let dates: Vec<&str> = strategy.calendar.iter().map(|e| e.date.as_str()).collect();
         assert_eq!(dates, ["2024-11-07", "2024-11-14", "2024-11-21"]);
@@ -1108,7 +1119,10 @@ mod tests {
         let strategy = strategist(analysis.clone(), with_model("strategize", model.clone()))
             .await
             .expect("plans");
-        assert_eq!(strategy.objective, "Win back lapsed readers, then grow loyal clicks");
+        assert_eq!(
+            strategy.objective,
+            "Win back lapsed readers, then grow loyal clicks"
+        );
         assert_eq!(strategy.target_segments, ["lapsed", "loyal"]);
         let calendar: Vec<(&str, &str, &str)> = strategy
             .calendar
@@ -1156,9 +1170,12 @@ mod tests {
 
     #[tokio::test]
     async fn offline_qa_passes_a_draft_that_meets_the_checked_rules() {
-        let report = qa_reviewer(draft("Your autumn picks", "Picked for you", "Shop now"), offline("qa"))
-            .await
-            .expect("reviews");
+        let report = qa_reviewer(
+            draft("Your autumn picks", "Picked for you", "Shop now"),
+            offline("qa"),
+        )
+        .await
+        .expect("reviews");
         assert!(report.passed && report.findings.is_empty(), "{report:?}");
     }
 
@@ -1182,9 +1199,17 @@ mod tests {
             .iter()
             .map(|f| (f.field.as_str(), f.rule.as_str()))
             .collect();
-        assert_eq!(findings, [("copy.call_to_action", "cta-starts-with-a-verb")]);
         assert_eq!(
-            (report.subject_lines, report.copy, report.mockup, report.personalization),
+            findings,
+            [("copy.call_to_action", "cta-starts-with-a-verb")]
+        );
+        assert_eq!(
+            (
+                report.subject_lines,
+                report.copy,
+                report.mockup,
+                report.personalization
+            ),
             sent
         );
         assert!(model.user_prompts()[0].contains("Call to action: Our picks"));
@@ -1198,7 +1223,10 @@ mod tests {
             .await
             .expect("reviews");
         let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
-        assert_eq!(rules, ["subject-length", "subject-required", "cta-required"]);
+        assert_eq!(
+            rules,
+            ["subject-length", "subject-required", "cta-required"]
+        );
         assert!(!report.passed);
         // A failing verdict without findings still fails the draft.
         let model = ScriptedModel::answering(json!({ "verdict": "fail", "findings": [] }));
@@ -1233,11 +1261,21 @@ mod tests {
                 .await
                 .expect("revises");
         assert!(model.user_prompts()[0].contains("- subject_lines.variant_b (subject-distinct)"));
-        assert!(lines.variant_b.chars().count() <= SUBJECT_MAX_CHARS, "{}", lines.variant_b);
+        assert!(
+            lines.variant_b.chars().count() <= SUBJECT_MAX_CHARS,
+            "{}",
+            lines.variant_b
+        );
         assert!(lines.variant_b.starts_with("Fresh autumn"));
-        assert_eq!(copy.headline, "Your autumn picks", "a blank field keeps its words");
+        assert_eq!(
+            copy.headline, "Your autumn picks",
+            "a blank field keeps its words"
+        );
         assert_eq!(copy.body, "New body.");
         assert_eq!(copy.call_to_action, "Shop now");
-        assert_eq!((kept_mockup, kept_personalization), (mockup, personalization));
+        assert_eq!(
+            (kept_mockup, kept_personalization),
+            (mockup, personalization)
+        );
     }
 }

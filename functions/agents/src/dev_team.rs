@@ -293,7 +293,9 @@ mod tests {
         // The code's own check holds whatever the model says.
         let pass = ScriptedModel::answering(json!({ "verdict": "pass", "defects": ["ignored"] }));
         let pair = (change("frontend", &[]), change("backend", &["a.rs"]));
-        let result = qa_engineer(pair, with_model("qa", pass)).await.expect("tests");
+        let result = qa_engineer(pair, with_model("qa", pass))
+            .await
+            .expect("tests");
         assert_eq!(result.defects, ["frontend change touches no files"]);
     }
 }

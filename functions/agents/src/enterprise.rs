@@ -56,7 +56,10 @@ pub struct Fulfilment {
 
 /// Words that settle a category on their own, by the purchasing policy.
 const POLICY_WORDS: [(Category, &[&str]); 2] = [
-    (Category::Software, &["license", "licence", "saas", "subscription"]),
+    (
+        Category::Software,
+        &["license", "licence", "saas", "subscription"],
+    ),
     (Category::Travel, &["flight", "hotel", "travel"]),
 ];
 
@@ -272,10 +275,12 @@ mod tests {
     #[tokio::test]
     async fn policy_words_decide_without_asking_the_model() {
         let model = ScriptedModel::answering(json!({ "category": "procurement" }));
-        let classified =
-            request_classifier(request(&["Flight to Oslo"]), with_model("classify", model.clone()))
-                .await
-                .expect("classifies");
+        let classified = request_classifier(
+            request(&["Flight to Oslo"]),
+            with_model("classify", model.clone()),
+        )
+        .await
+        .expect("classifies");
         assert_eq!(classified.category, Category::Travel);
         assert!(model.requests().is_empty());
     }
@@ -311,9 +316,10 @@ mod tests {
     async fn among_several_policy_categories_the_model_may_only_pick_one_of_them() {
         let items = ["Flight simulator software license"];
         let travel = ScriptedModel::answering(json!({ "category": "travel" }));
-        let classified = request_classifier(request(&items), with_model("classify", travel.clone()))
-            .await
-            .expect("classifies");
+        let classified =
+            request_classifier(request(&items), with_model("classify", travel.clone()))
+                .await
+                .expect("classifies");
         assert_eq!(classified.category, Category::Travel);
         assert!(travel.user_prompts()[0].ends_with("Candidate categories: software, travel"));
         let outside = ScriptedModel::answering(json!({ "category": "procurement" }));

@@ -353,7 +353,9 @@ pub async fn character_designer(
         .find(|c| c.id == concept)
         .map(|c| c.description.clone())
         .ok_or_else(|| {
-            AgentError::InvalidInput(format!("the chosen concept `{concept}` is not on the board"))
+            AgentError::InvalidInput(format!(
+                "the chosen concept `{concept}` is not on the board"
+            ))
         })?;
     let story = board.subject.story;
     let cast: CastAnswer = ctx
@@ -539,7 +541,11 @@ mod tests {
         let review = story_reviewer(draft, offline("review_story"))
             .await
             .expect("reviews");
-        assert_eq!(review.verdict, StoryVerdict::NeedsRevision, "first drafts are revised");
+        assert_eq!(
+            review.verdict,
+            StoryVerdict::NeedsRevision,
+            "first drafts are revised"
+        );
         assert!(!review.notes.is_empty());
         let revised = story_reviser(review, offline("revise_story"))
             .await
@@ -593,18 +599,27 @@ mod tests {
         let cast = character_designer(chose(board.clone(), "concept-2"), offline("characters"))
             .await
             .expect("casts");
-        assert_eq!((cast.title.as_str(), cast.concept.as_str()), ("Orbit", "concept-2"));
+        assert_eq!(
+            (cast.title.as_str(), cast.concept.as_str()),
+            ("Orbit", "concept-2")
+        );
         assert!(!cast.characters.is_empty());
         assert_eq!(cast.episodes.len(), 2);
         for (n, episode) in (1..).zip(&cast.episodes) {
             assert_eq!(episode.number, n);
-            assert_eq!((episode.concept.as_str(), episode.look.as_str()), ("concept-2", look.as_str()));
+            assert_eq!(
+                (episode.concept.as_str(), episode.look.as_str()),
+                ("concept-2", look.as_str())
+            );
             assert_eq!(episode.characters, cast.characters);
         }
         let script = episode_writer(cast.episodes[1].clone(), offline("write_episode"))
             .await
             .expect("writes");
-        assert_eq!((script.number, script.title.as_str()), (2, "Orbit — part 2"));
+        assert_eq!(
+            (script.number, script.title.as_str()),
+            (2, "Orbit — part 2")
+        );
         assert!(!script.scenes.is_empty());
         assert!(matches!(
             character_designer(chose(board, "concept-9"), offline("characters")).await,

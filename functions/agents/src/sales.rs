@@ -264,7 +264,10 @@ mod tests {
         let email = email_outreach(deal.clone(), offline("write_email"))
             .await
             .expect("writes");
-        assert_eq!((email.deal_id.as_str(), email.to.as_str()), ("D-1001", "peter@initech.test"));
+        assert_eq!(
+            (email.deal_id.as_str(), email.to.as_str()),
+            ("D-1001", "peter@initech.test")
+        );
         assert!(email.body.starts_with("Hi Peter,\n\n"), "{}", email.body);
         assert!(!email.subject.is_empty() && email.subject.chars().count() <= SUBJECT_MAX_CHARS);
     }
@@ -286,7 +289,10 @@ mod tests {
         let asked = &model.requests()[0];
         assert_eq!(asked.tools[0].name, "reference_customers");
         assert!(asked.prompt.user.contains("Deal stage: discovery"));
-        assert!(!asked.prompt.user.contains("96000"), "the value stays out of the prompt");
+        assert!(
+            !asked.prompt.user.contains("96000"),
+            "the value stays out of the prompt"
+        );
         let references = reference_customers("Hooli", 9).expect("lists");
         assert!(!references.is_empty() && references.len() <= MAX_REFERENCES as usize);
         assert!(references.iter().all(|r| r.company != "Hooli"));

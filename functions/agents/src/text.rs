@@ -20,7 +20,8 @@ pub(crate) fn clip(text: &str, max: usize) -> String {
         Some(space) if space > 0 => &head[..space],
         _ => head,
     };
-    head.trim_end_matches([' ', ',', ';', ':', '-', '—']).to_owned()
+    head.trim_end_matches([' ', ',', ';', ':', '-', '—'])
+        .to_owned()
 }
 
 /// The non-blank items, each on one line, without repeats (ignoring case), at most `max`.
@@ -62,7 +63,10 @@ mod tests {
     fn clipping_keeps_whole_words_on_one_line() {
         assert_eq!(clip("short", 10), "short");
         assert_eq!(clip("Spring  picks\nfor you", 40), "Spring picks for you");
-        assert_eq!(clip("Spring picks for loyal readers", 18), "Spring picks for");
+        assert_eq!(
+            clip("Spring picks for loyal readers", 18),
+            "Spring picks for"
+        );
         assert_eq!(clip("Spring picks, for you", 13), "Spring picks");
         assert_eq!(clip("Supercalifragilistic", 5), "Super");
         assert_eq!(clip("ab cd", 2), "ab");
@@ -70,7 +74,13 @@ mod tests {
 
     #[test]
     fn lists_lose_blanks_and_repeats() {
-        let items = vec![" a ".into(), "".into(), "A".into(), "b\nc".into(), "d".into()];
+        let items = vec![
+            " a ".into(),
+            "".into(),
+            "A".into(),
+            "b\nc".into(),
+            "d".into(),
+        ];
         assert_eq!(tidy(items, 2), ["a", "b c"]);
     }
 

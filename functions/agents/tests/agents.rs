@@ -21,9 +21,7 @@ async fn the_analyst_computes_rates_and_trends_from_the_shipped_history() {
         brand_id: "acme".into(),
         selected_month: "2024-11".into(),
     };
-    let analysis = campaign::analyst(request)
-        .await
-        .expect("acme has history");
+    let analysis = campaign::analyst(request).await.expect("acme has history");
     let months: Vec<&str> = analysis.monthly.iter().map(|m| m.month.as_str()).collect();
     assert_eq!(
         months,
@@ -61,9 +59,7 @@ async fn the_analyst_refuses_unknown_brands_and_bad_months() {
         brand_id: "nobody".into(),
         selected_month: "2024-11".into(),
     };
-    let error = campaign::analyst(unknown)
-        .await
-        .expect_err("no history");
+    let error = campaign::analyst(unknown).await.expect_err("no history");
     assert_eq!(error.error_name(), AgentError::INVALID_INPUT);
     let bad = campaign::CampaignRequest {
         brand_id: "acme".into(),
