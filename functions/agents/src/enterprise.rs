@@ -1,5 +1,6 @@
-//! Enterprise coordinator: a request is classified (by policy words, else by the model), routed to the reviewer for its category,
-//! sent for finance approval only when its total exceeds 5000, then fulfilled.
+//! Enterprise coordinator: a request is classified (by policy words, else by the model),
+//! routed to the reviewer for its category, sent for finance approval only when its total
+//! exceeds 5000, then fulfilled.
 
 use std::time::Duration;
 

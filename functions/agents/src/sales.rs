@@ -91,16 +91,15 @@ pub async fn sales_intelligence(request: OutreachRequest) -> Result<DealList, Ag
 const MAX_REFERENCES: u32 = 5;
 
 const EMAIL_SYSTEM: &str = "\
-You are an account executive writing a short follow-up email to the contact of an open deal. \
-Write:
+You are an account executive writing a short follow-up email to the contact of a deal. Write:
 - subject: at most 60 characters, specific to their company, no spam words;
 - body: 50 to 120 words of plain text, warm and direct, proposing one next step that fits the \
 deal's stage (discovery: a call to understand their needs; proposal: walking through the \
 proposal; negotiation: settling the open terms; closed-won: an onboarding check-in; \
 closed-lost: staying in touch for later).
-No greeting line and no signature: they are added. Never mention the deal's value, prices or \
-stage names, and invent nothing about the company. The reference_customers tool lists \
-customers who agreed to be named: mention at most one, and only where it helps.";
+No greeting line (one is added), no signature and no placeholders. Never mention the deal's \
+value, prices or stage names, and invent nothing about the company. The reference_customers \
+tool lists customers who agreed to be named: mention at most one, and only where it helps.";
 
 /// The email as the model writes it; the recipient and the greeting are the code's.
 #[derive(Debug, Deserialize, JsonShape)]

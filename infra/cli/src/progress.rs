@@ -225,7 +225,9 @@ mod tests {
                 { "step": "qa", "attempt": 0, "status": "failed", "latency_ms": 5,
                   "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0 },
             ],
-            "totals": { "step_attempts": 3, "tokens_in": 812, "tokens_out": 143, "cost_usd": 0.00123 },
+            "totals": {
+                "step_attempts": 3, "tokens_in": 812, "tokens_out": 143, "cost_usd": 0.00123,
+            },
         });
         let table = summary_table(&run);
         let lines: Vec<&str> = table.lines().collect();
