@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use switchyard_sdk::{agent, workflow, AgentContext, AgentError, Approved, JsonShape, Prompt};
 
+use crate::text::{clip, one_line, percent, thousands};
+
 /// The seed's `POST /runs/start {brand_id, selected_month, tenant_id}` body, minus the tenant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonShape)]
 pub struct CampaignRequest {
@@ -313,12 +315,18 @@ pub struct DeploymentReceipt {
     pub recipients: u64,
 }
 
-/// Computes open and click rates per segment from the brand's past campaigns.
+/// Inboxes cut subject lines off around here: QA refuses longer ones.
+pub const SUBJECT_MAX_CHARS: usize = 78;
+/// Sends in a month's calendar: one a week.
+const MAX_SENDS: usize = 4;
+const THEME_MAX_CHARS: usize = 60;
+const OBJECTIVE_MAX_CHARS: usize = 200;
+const RULE_MAX_CHARS: usize = 40;
+
+/// Computes open and click rates per segment from the brand's past campaigns, and says
+/// what they show.
 #[agent(capabilities = ["campaign-analytics", "statistics"])]
-pub async fn analyst(
-    request: CampaignRequest,
-    ctx: AgentContext,
-) -> Result<CampaignAnalysis, AgentError> {
+pub async fn analyst(request: CampaignRequest) -> Result<CampaignAnalysis, AgentError> {
     if request.selected_month.len() != 7 || request.selected_month.as_bytes().get(4) != Some(&b'-')
     {
         return Err(AgentError::InvalidInput(format!(
@@ -335,58 +343,226 @@ pub async fn analyst(
         .first()
         .map(|s| s.segment.clone())
         .unwrap_or_default();
-    let summary = ctx
-        .model
-        .complete(&Prompt::new(
-            "You are a campaign analyst.",
-            format!(
-                "Campaign performance of {} before {}\n{}",
-                request.brand_id,
-                request.selected_month,
-                segments
-                    .iter()
-                    .map(|s| format!(
-                        "{}: open {:.1}%, click {:.2}% ({:+.2} pts month over month)",
-                        s.segment,
-                        s.open_rate * 100.0,
-                        s.click_rate * 100.0,
-                        s.click_trend
-                    ))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-        ))
-        .await?;
     Ok(CampaignAnalysis {
+        summary: summarise(&request.brand_id, &segments, &monthly),
         brand_id: request.brand_id,
         month: request.selected_month,
         segments,
         monthly,
         best_segment: best,
-        summary: summary.text,
     })
 }
 
-/// Builds the month's campaign calendar around the best-performing segments.
-#[agent(capabilities = ["campaign-strategy"])]
-pub async fn strategist(analysis: CampaignAnalysis) -> Result<CampaignStrategy, AgentError> {
-    let calendar = analysis
+/// What the analysis shows, from its numbers alone: the totals, the best and the weakest
+/// segment with their latest trend.
+fn summarise(brand: &str, segments: &[SegmentMetrics], monthly: &[MonthMetrics]) -> String {
+    let sends: u64 = monthly.iter().map(|m| m.sends).sum();
+    let weighted = |rate: fn(&MonthMetrics) -> f64| {
+        if sends == 0 {
+            0.0
+        } else {
+            monthly
+                .iter()
+                .map(|m| rate(m) * m.sends as f64)
+                .sum::<f64>()
+                / sends as f64
+        }
+    };
+    let span = match (monthly.first(), monthly.last()) {
+        (Some(first), Some(last)) if first.month != last.month => {
+            format!("{} to {}", first.month, last.month)
+        }
+        (Some(only), _) => only.month.clone(),
+        _ => "no months".to_owned(),
+    };
+    let mut summary = format!(
+        "{brand}: {} sends from {span}, {} opened, {} clicked.",
+        thousands(sends),
+        percent(weighted(|m| m.open_rate), 1),
+        percent(weighted(|m| m.click_rate), 2),
+    );
+    let describe = |s: &SegmentMetrics| {
+        format!(
+            "{} ({} clicks, {:+.2} pts in the last month)",
+            s.segment,
+            percent(s.click_rate, 2),
+            s.click_trend
+        )
+    };
+    if let Some(best) = segments.first() {
+        summary.push_str(&format!(" Best segment: {}.", describe(best)));
+    }
+    if let Some(weakest) = segments.last().filter(|_| segments.len() > 1) {
+        summary.push_str(&format!(" Weakest: {}.", describe(weakest)));
+    }
+    summary
+}
+
+const STRATEGIST_SYSTEM: &str = "\
+You are the campaign strategist of an email marketing team. From the per-segment performance \
+of the brand's recent campaigns, decide next month's email plan.
+
+Answer with:
+- objective: one sentence naming the segment to grow and a measurable target grounded in the \
+numbers given (for example: lift the loyal segment's click rate from 5.1% to 5.5%).
+- sends: the month's sends, most important first, at most four, one per segment. `segment` is \
+exactly one of the segment names listed; `theme` is a creative theme of at most 60 characters \
+suited to how that segment behaves.
+
+Favour segments with high or rising click rates; include a declining segment only with a \
+win-back theme. Use only the segments and numbers given: do not invent data.";
+
+/// What the strategist decides. The calendar's dates are the code's, and only analysed
+/// segments are kept.
+#[derive(Debug, Deserialize, JsonShape)]
+struct StrategyAnswer {
+    objective: String,
+    sends: Vec<PlannedSend>,
+}
+
+#[derive(Debug, Deserialize, JsonShape)]
+struct PlannedSend {
+    segment: String,
+    theme: String,
+}
+
+/// The analysis as the strategist reads it.
+fn strategy_brief(analysis: &CampaignAnalysis) -> String {
+    let segments: Vec<String> = analysis
         .segments
         .iter()
+        .map(|s| {
+            format!(
+                "- {}: {} campaigns, {} sends, {} opened, {} clicked, click rate {:+.2} pts in \
+                 the last month",
+                s.segment,
+                s.campaigns,
+                thousands(s.sends),
+                percent(s.open_rate, 1),
+                percent(s.click_rate, 2),
+                s.click_trend
+            )
+        })
+        .collect();
+    let months: Vec<String> = analysis
+        .monthly
+        .iter()
+        .map(|m| format!("{} {}", m.month, percent(m.click_rate, 2)))
+        .collect();
+    format!(
+        "Email plan for {brand}, {month}\n\n\
+         Segments, best click rate first:\n{segments}\n\n\
+         Click rate by month: {months}\n\n\
+         Analyst's summary: {summary}",
+        brand = analysis.brand_id,
+        month = analysis.month,
+        segments = segments.join("\n"),
+        months = months.join(", "),
+        summary = analysis.summary,
+    )
+}
+
+/// Decides the month's objective and each send's segment and theme; the code sets the
+/// dates, one send a week.
+#[agent(capabilities = ["campaign-strategy"])]
+pub async fn strategist(
+    analysis: CampaignAnalysis,
+    ctx: AgentContext,
+) -> Result<CampaignStrategy, AgentError> {
+    let answer: StrategyAnswer = ctx
+        .model
+        .ask(Prompt::new(STRATEGIST_SYSTEM, strategy_brief(&analysis)).temperature(0.4))
+        .await?;
+    let mut sends = planned_sends(&analysis.segments, answer.sends);
+    if sends.is_empty() {
+        // No send names an analysed segment (the offline model's never do): every segment,
+        // best click rate first.
+        sends = analysis
+            .segments
+            .iter()
+            .take(MAX_SENDS)
+            .map(|s| (s.segment.clone(), format!("{} offer", s.segment)))
+            .collect();
+    }
+    let objective = match clip(&answer.objective, OBJECTIVE_MAX_CHARS) {
+        objective if objective.is_empty() => {
+            format!("Grow clicks in the {} segment", analysis.best_segment)
+        }
+        objective => objective,
+    };
+    let calendar = sends
+        .iter()
         .enumerate()
-        .map(|(i, s)| CalendarEntry {
-            date: format!("{}-{:02}", analysis.month, 7 + 7 * i),
-            segment: s.segment.clone(),
-            theme: format!("{} offer", s.segment),
+        .map(|(week, (segment, theme))| CalendarEntry {
+            date: format!("{}-{:02}", analysis.month, 7 + 7 * week),
+            segment: segment.clone(),
+            theme: theme.clone(),
         })
         .collect();
     Ok(CampaignStrategy {
         brand_id: analysis.brand_id,
         month: analysis.month,
-        objective: format!("Grow clicks in the {} segment", analysis.best_segment),
+        objective,
         calendar,
-        target_segments: analysis.segments.into_iter().map(|s| s.segment).collect(),
+        target_segments: sends.into_iter().map(|(segment, _)| segment).collect(),
     })
+}
+
+/// The model's sends that name an analysed segment, spelled as the analysis spells it: the
+/// first send to each, at most `MAX_SENDS`, with a theme.
+fn planned_sends(segments: &[SegmentMetrics], planned: Vec<PlannedSend>) -> Vec<(String, String)> {
+    let mut sends: Vec<(String, String)> = Vec::new();
+    for send in planned {
+        let Some(known) = segments
+            .iter()
+            .find(|s| s.segment.eq_ignore_ascii_case(send.segment.trim()))
+        else {
+            continue;
+        };
+        if sends.iter().any(|(segment, _)| *segment == known.segment) {
+            continue;
+        }
+        let theme = match clip(&send.theme, THEME_MAX_CHARS) {
+            theme if theme.is_empty() => format!("{} offer", known.segment),
+            theme => theme,
+        };
+        sends.push((known.segment.clone(), theme));
+        if sends.len() == MAX_SENDS {
+            break;
+        }
+    }
+    sends
+}
+
+/// The strategy as the writers read it, under a first line naming the task.
+fn campaign_brief(task: &str, strategy: &CampaignStrategy) -> String {
+    let sends: Vec<String> = strategy
+        .calendar
+        .iter()
+        .map(|e| format!("- {} to the {} segment: {}", e.date, e.segment, e.theme))
+        .collect();
+    format!(
+        "{task} for {}, {}\n\nObjective: {}\n\nSends:\n{}",
+        strategy.brand_id,
+        strategy.month,
+        strategy.objective,
+        sends.join("\n")
+    )
+}
+
+const SUBJECT_LINE_SYSTEM: &str = "\
+You write email subject lines for A/B tests. Write two subject lines for the campaign below \
+that test different angles (for example a concrete benefit against curiosity), so the test \
+teaches the team something.
+
+Both: under 60 characters (never over 78), sentence case, no words in capitals, at most one \
+exclamation mark, no emoji, no spam words (free, guarantee, act now, winner), nothing the \
+campaign does not promise.";
+
+#[derive(Debug, Deserialize, JsonShape)]
+struct SubjectLineAnswer {
+    variant_a: String,
+    variant_b: String,
 }
 
 /// Writes two subject lines for an A/B test.
@@ -395,24 +571,39 @@ pub async fn subject_line_writer(
     strategy: CampaignStrategy,
     ctx: AgentContext,
 ) -> Result<SubjectLines, AgentError> {
-    let a = ctx
+    let answer: SubjectLineAnswer = ctx
         .model
-        .complete(&Prompt::new(
-            "Write a subject line.",
-            format!("{}: {}", strategy.brand_id, strategy.objective),
-        ))
+        .ask(
+            Prompt::new(
+                SUBJECT_LINE_SYSTEM,
+                campaign_brief("Subject lines", &strategy),
+            )
+            .temperature(0.8),
+        )
         .await?;
-    let b = ctx
-        .model
-        .complete(&Prompt::new(
-            "Write a different subject line.",
-            format!("{}: {}", strategy.brand_id, strategy.objective),
-        ))
-        .await?;
+    // Length and distinctness are QA's to judge: a revision fixes them.
     Ok(SubjectLines {
-        variant_a: a.text,
-        variant_b: b.text,
+        variant_a: one_line(&answer.variant_a),
+        variant_b: one_line(&answer.variant_b),
     })
+}
+
+const COPYWRITER_SYSTEM: &str = "\
+You are a senior email copywriter. Write the email for the campaign below.
+
+- headline: at most 70 characters, one line.
+- body: 60 to 120 words of plain text in two or three short paragraphs, speaking to the reader \
+as \"you\"; it serves the objective and suits the segments it goes to. No greeting and no \
+signature: they are added per reader.
+- call_to_action: the button's text, two to five words, starting with a verb.
+
+Plain, warm and specific. No prices, discounts, deadlines or claims the campaign does not give.";
+
+#[derive(Debug, Deserialize, JsonShape)]
+struct CopyAnswer {
+    headline: String,
+    body: String,
+    call_to_action: String,
 }
 
 /// Writes the email copy.
@@ -421,17 +612,18 @@ pub async fn copywriter(
     strategy: CampaignStrategy,
     ctx: AgentContext,
 ) -> Result<EmailCopy, AgentError> {
-    let body = ctx
+    let answer: CopyAnswer = ctx
         .model
-        .complete(&Prompt::new(
-            "Write email copy.",
-            strategy.objective.clone(),
-        ))
+        .ask(
+            Prompt::new(COPYWRITER_SYSTEM, campaign_brief("Email copy", &strategy))
+                .max_tokens(1024)
+                .temperature(0.7),
+        )
         .await?;
     Ok(EmailCopy {
-        headline: strategy.objective,
-        body: body.text,
-        call_to_action: "Shop now".into(),
+        headline: one_line(&answer.headline),
+        body: answer.body.trim().to_owned(),
+        call_to_action: one_line(&answer.call_to_action),
     })
 }
 
@@ -461,30 +653,180 @@ pub async fn personalizer(strategy: CampaignStrategy) -> Result<Personalization,
     })
 }
 
-/// Checks the content against the brand guidelines.
-#[agent(capabilities = ["content-review", "brand-guidelines"])]
-pub async fn qa_reviewer(
-    (subject_lines, copy, mockup, personalization): ContentDraft,
-) -> Result<QaReport, AgentError> {
+/// The draft's words, one labelled field a line (the body under its label).
+fn draft_text(subject_lines: &SubjectLines, copy: &EmailCopy) -> String {
+    format!(
+        "Subject line A: {}\nSubject line B: {}\nHeadline: {}\nBody:\n{}\nCall to action: {}",
+        subject_lines.variant_a,
+        subject_lines.variant_b,
+        copy.headline,
+        copy.body,
+        copy.call_to_action
+    )
+}
+
+/// The guidelines the code checks itself, whatever the model says.
+fn guideline_checks(subject_lines: &SubjectLines, copy: &EmailCopy) -> Vec<QaFinding> {
+    let finding = |field: &str, rule: &str, message: &str| QaFinding {
+        field: field.into(),
+        rule: rule.into(),
+        message: message.into(),
+    };
     let mut findings = Vec::new();
     for (field, text) in [
         ("subject_lines.variant_a", &subject_lines.variant_a),
         ("subject_lines.variant_b", &subject_lines.variant_b),
     ] {
-        if text.chars().count() > 78 {
-            findings.push(QaFinding {
-                field: field.into(),
-                rule: "subject-length".into(),
-                message: "subject lines stay under 78 characters".into(),
-            });
+        if text.trim().is_empty() {
+            findings.push(finding(field, "subject-required", "write a subject line"));
+        } else if text.chars().count() > SUBJECT_MAX_CHARS {
+            findings.push(finding(
+                field,
+                "subject-length",
+                "subject lines stay under 78 characters",
+            ));
         }
     }
-    if copy.call_to_action.is_empty() {
-        findings.push(QaFinding {
-            field: "copy.call_to_action".into(),
-            rule: "cta-required".into(),
-            message: "every email needs a call to action".into(),
-        });
+    if !subject_lines.variant_a.trim().is_empty()
+        && subject_lines
+            .variant_a
+            .trim()
+            .eq_ignore_ascii_case(subject_lines.variant_b.trim())
+    {
+        findings.push(finding(
+            "subject_lines.variant_b",
+            "subject-distinct",
+            "an A/B test needs two different subject lines",
+        ));
+    }
+    if copy.call_to_action.trim().is_empty() {
+        findings.push(finding(
+            "copy.call_to_action",
+            "cta-required",
+            "every email needs a call to action",
+        ));
+    }
+    findings
+}
+
+const QA_SYSTEM: &str = "\
+You are the brand QA reviewer of an email team. Check the draft below against the brand \
+guidelines:
+
+1. Subject lines: under 78 characters, sentence case, at most one exclamation mark, no spam \
+words (free, guarantee, act now, winner); the two variants test different angles.
+2. Headline and body: they agree with each other; claims are specific, not exaggerated; no \
+prices, discounts or deadlines; a plain, warm tone addressing the reader as \"you\".
+3. Call to action: two to five words, starting with a verb.
+
+Answer `pass` when the draft meets every guideline. Otherwise answer `fail` with one finding per \
+problem: the field it is in, a short kebab-case rule name, and a message saying what to change. \
+Report breaches of the guidelines, not matters of taste.";
+
+/// The brand review's verdict.
+#[derive(Debug, Deserialize, JsonShape)]
+#[serde(rename_all = "snake_case")]
+enum Verdict {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Deserialize, JsonShape)]
+struct ContentReview {
+    verdict: Verdict,
+    /// Read only when the verdict is `fail`.
+    findings: Vec<ReviewFinding>,
+}
+
+#[derive(Debug, Deserialize, JsonShape)]
+struct ReviewFinding {
+    field: ContentField,
+    rule: String,
+    message: String,
+}
+
+/// The fields a finding may name: the ones a revision can change.
+#[derive(Debug, Deserialize, JsonShape)]
+#[serde(rename_all = "snake_case")]
+enum ContentField {
+    SubjectLineA,
+    SubjectLineB,
+    Headline,
+    Body,
+    CallToAction,
+}
+
+impl ContentField {
+    /// Where the field is in the QA report.
+    fn path(&self) -> &'static str {
+        match self {
+            ContentField::SubjectLineA => "subject_lines.variant_a",
+            ContentField::SubjectLineB => "subject_lines.variant_b",
+            ContentField::Headline => "copy.headline",
+            ContentField::Body => "copy.body",
+            ContentField::CallToAction => "copy.call_to_action",
+        }
+    }
+}
+
+/// A rule name as the findings spell them: lowercase words joined by `-`.
+fn rule_name(rule: &str) -> String {
+    let name = clip(rule, RULE_MAX_CHARS)
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if name.is_empty() {
+        "brand-guidelines".to_owned()
+    } else {
+        name
+    }
+}
+
+/// Checks the content against the brand guidelines: the code's checks, then the model's
+/// review; it passes when neither finds a problem.
+#[agent(capabilities = ["content-review", "brand-guidelines"])]
+pub async fn qa_reviewer(
+    (subject_lines, copy, mockup, personalization): ContentDraft,
+    ctx: AgentContext,
+) -> Result<QaReport, AgentError> {
+    let mut findings = guideline_checks(&subject_lines, &copy);
+    let review: ContentReview = ctx
+        .model
+        .ask(
+            Prompt::new(
+                QA_SYSTEM,
+                format!(
+                    "Email draft for brand review\n\n{}",
+                    draft_text(&subject_lines, &copy)
+                ),
+            )
+            .temperature(0.0),
+        )
+        .await?;
+    if let Verdict::Fail = review.verdict {
+        let named: Vec<QaFinding> = review
+            .findings
+            .into_iter()
+            .map(|f| QaFinding {
+                field: f.field.path().to_owned(),
+                rule: rule_name(&f.rule),
+                message: one_line(&f.message),
+            })
+            .filter(|f| !f.message.is_empty())
+            .collect();
+        if named.is_empty() {
+            // A failing verdict stands even when the model named nothing to fix.
+            findings.push(QaFinding {
+                field: "copy".into(),
+                rule: "brand-guidelines".into(),
+                message: "the brand review failed the draft without naming a problem: check it \
+                          against every guideline"
+                    .into(),
+            });
+        }
+        findings.extend(named);
     }
     Ok(QaReport {
         passed: findings.is_empty(),
@@ -496,20 +838,75 @@ pub async fn qa_reviewer(
     })
 }
 
+const REVISER_SYSTEM: &str = "\
+You revise campaign email content so it passes QA. Fix every finding listed; change nothing the \
+findings do not concern, and keep the rest word for word. Subject lines stay under 78 characters \
+and differ from each other; the call to action is two to five words starting with a verb; no \
+prices, discounts or deadlines.";
+
+/// The revised words; the design and personalization are not the reviser's to change.
+#[derive(Debug, Deserialize, JsonShape)]
+struct RevisedContent {
+    variant_a: String,
+    variant_b: String,
+    headline: String,
+    body: String,
+    call_to_action: String,
+}
+
 /// Rewrites the content to address QA's findings.
 #[agent(capabilities = ["copywriting", "revision"])]
-pub async fn content_reviser(report: QaReport) -> Result<ContentDraft, AgentError> {
-    let shorten = |s: String| s.chars().take(70).collect::<String>();
-    let mut copy = report.copy;
-    if copy.call_to_action.is_empty() {
-        copy.call_to_action = "Learn more".into();
-    }
+pub async fn content_reviser(
+    report: QaReport,
+    ctx: AgentContext,
+) -> Result<ContentDraft, AgentError> {
+    let findings: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("- {} ({}): {}", f.field, f.rule, f.message))
+        .collect();
+    let revised: RevisedContent = ctx
+        .model
+        .ask(
+            Prompt::new(
+                REVISER_SYSTEM,
+                format!(
+                    "Revision: {} QA findings\n\nFindings:\n{}\n\nDraft:\n{}",
+                    report.findings.len(),
+                    findings.join("\n"),
+                    draft_text(&report.subject_lines, &report.copy)
+                ),
+            )
+            .max_tokens(1024)
+            .temperature(0.3),
+        )
+        .await?;
+    // A field the model left blank keeps its words; subject lines are held to QA's limit.
+    let keep = |revised: &str, old: String| match revised.trim() {
+        "" => old,
+        text => text.to_owned(),
+    };
+    let call_to_action = match one_line(&keep(&revised.call_to_action, report.copy.call_to_action))
+    {
+        cta if cta.is_empty() => "Learn more".to_owned(),
+        cta => cta,
+    };
     Ok((
         SubjectLines {
-            variant_a: shorten(report.subject_lines.variant_a),
-            variant_b: shorten(report.subject_lines.variant_b),
+            variant_a: clip(
+                &keep(&revised.variant_a, report.subject_lines.variant_a),
+                SUBJECT_MAX_CHARS,
+            ),
+            variant_b: clip(
+                &keep(&revised.variant_b, report.subject_lines.variant_b),
+                SUBJECT_MAX_CHARS,
+            ),
         },
-        copy,
+        EmailCopy {
+            headline: one_line(&keep(&revised.headline, report.copy.headline)),
+            body: keep(&revised.body, report.copy.body),
+            call_to_action,
+        },
         report.mockup,
         report.personalization,
     ))
@@ -624,5 +1021,261 @@ workflow! {
             on_timeout = fail,
         ) -> deploy;
         deploy = deployer -> end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::scripted::{offline, with_model, ScriptedModel};
+
+    async fn acme_analysis() -> CampaignAnalysis {
+        analyst(CampaignRequest {
+            brand_id: "acme".into(),
+            selected_month: "2024-11".into(),
+        })
+        .await
+        .expect("acme has history")
+    }
+
+    fn draft(variant_a: &str, variant_b: &str, call_to_action: &str) -> ContentDraft {
+        (
+            SubjectLines {
+                variant_a: variant_a.into(),
+                variant_b: variant_b.into(),
+            },
+            EmailCopy {
+                headline: "Your autumn picks".into(),
+                body: "We picked these for you.".into(),
+                call_to_action: call_to_action.into(),
+            },
+            MockupSpec {
+                layout: "single-column".into(),
+                hero_image: "acme-2024-11-hero.png".into(),
+                palette: vec!["#0f172a".into()],
+            },
+            Personalization {
+                rules: vec![PersonalizationRule {
+                    segment: "loyal".into(),
+                    field: "greeting".into(),
+                    value: "Hello".into(),
+                }],
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn the_analysts_summary_is_its_own_numbers() {
+        let analysis = acme_analysis().await;
+        let best = &analysis.segments[0];
+        assert!(
+            analysis.summary.starts_with("acme: ")
+                && analysis.summary.contains("from 2024-05 to 2024-10")
+                && analysis.summary.contains(&format!(
+                    "Best segment: {} ({} clicks",
+                    best.segment,
+                    percent(best.click_rate, 2)
+                )),
+            "{}",
+            analysis.summary
+        );
+    }
+
+    #[tokio::test]
+    async fn offline_the_strategy_covers_the_analysed_segments_best_first_one_send_a_week() {
+        let analysis = acme_analysis().await;
+        let strategy = strategist(analysis.clone(), offline("strategize"))
+            .await
+            .expect("plans");
+        assert_eq!(
+            (strategy.brand_id.as_str(), strategy.month.as_str()),
+            ("acme", "2024-11")
+        );
+        let analysed: Vec<&str> = analysis
+            .segments
+            .iter()
+            .map(|s| s.segment.as_str())
+            .collect();
+        assert_eq!(strategy.target_segments, analysed);
+        let dates: Vec<&str> = strategy.calendar.iter().map(|e| e.date.as_str()).collect();
+        assert_eq!(dates, ["2024-11-07", "2024-11-14", "2024-11-21"]);
+        assert!(!strategy.objective.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_strategy_follows_the_models_plan_for_analysed_segments_only() {
+        let analysis = acme_analysis().await;
+        let model = ScriptedModel::answering(json!({
+            "objective": "Win back lapsed readers, then grow loyal clicks",
+            "sends": [
+                { "segment": " LAPSED ", "theme": "We saved you a seat" },
+                { "segment": "vip", "theme": "Not a segment we have" },
+                { "segment": "loyal", "theme": "" },
+                { "segment": "lapsed", "theme": "A second send to the same segment" },
+            ],
+        }));
+        let strategy = strategist(analysis.clone(), with_model("strategize", model.clone()))
+            .await
+            .expect("plans");
+        assert_eq!(
+            strategy.objective,
+            "Win back lapsed readers, then grow loyal clicks"
+        );
+        assert_eq!(strategy.target_segments, ["lapsed", "loyal"]);
+        let calendar: Vec<(&str, &str, &str)> = strategy
+            .calendar
+            .iter()
+            .map(|e| (e.date.as_str(), e.segment.as_str(), e.theme.as_str()))
+            .collect();
+        assert_eq!(
+            calendar,
+            [
+                ("2024-11-07", "lapsed", "We saved you a seat"),
+                ("2024-11-14", "loyal", "loyal offer"),
+            ]
+        );
+        // The model read the analyst's numbers.
+        let prompt = &model.user_prompts()[0];
+        for segment in &analysis.segments {
+            assert!(prompt.contains(&format!(
+                "- {}: {} campaigns, {} sends",
+                segment.segment,
+                segment.campaigns,
+                thousands(segment.sends)
+            )));
+        }
+    }
+
+    #[tokio::test]
+    async fn offline_the_writers_give_one_line_subjects_and_a_whole_email() {
+        let strategy = strategist(acme_analysis().await, offline("strategize"))
+            .await
+            .expect("plans");
+        let lines = subject_line_writer(strategy.clone(), offline("content"))
+            .await
+            .expect("writes");
+        for line in [&lines.variant_a, &lines.variant_b] {
+            assert!(!line.is_empty() && !line.contains('\n'), "{line}");
+            assert!(line.chars().count() <= SUBJECT_MAX_CHARS, "{line}");
+        }
+        assert_ne!(lines.variant_a, lines.variant_b);
+        let copy = copywriter(strategy, offline("content"))
+            .await
+            .expect("writes");
+        assert!(!copy.headline.is_empty() && !copy.body.is_empty());
+        assert!(!copy.call_to_action.is_empty());
+    }
+
+    #[tokio::test]
+    async fn offline_qa_passes_a_draft_that_meets_the_checked_rules() {
+        let report = qa_reviewer(
+            draft("Your autumn picks", "Picked for you", "Shop now"),
+            offline("qa"),
+        )
+        .await
+        .expect("reviews");
+        assert!(report.passed && report.findings.is_empty(), "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn qa_fails_the_draft_when_the_model_does_and_keeps_the_content_as_it_was() {
+        let model = ScriptedModel::answering(json!({
+            "verdict": "fail",
+            "findings": [{
+                "field": "call_to_action",
+                "rule": "CTA starts with a verb",
+                "message": "Start the button text with a verb.",
+            }],
+        }));
+        let sent = draft("Your autumn picks", "Picked for you", "Our picks");
+        let report = qa_reviewer(sent.clone(), with_model("qa", model.clone()))
+            .await
+            .expect("reviews");
+        assert!(!report.passed);
+        let findings: Vec<(&str, &str)> = report
+            .findings
+            .iter()
+            .map(|f| (f.field.as_str(), f.rule.as_str()))
+            .collect();
+        assert_eq!(
+            findings,
+            [("copy.call_to_action", "cta-starts-with-a-verb")]
+        );
+        assert_eq!(
+            (
+                report.subject_lines,
+                report.copy,
+                report.mockup,
+                report.personalization
+            ),
+            sent
+        );
+        assert!(model.user_prompts()[0].contains("Call to action: Our picks"));
+    }
+
+    #[tokio::test]
+    async fn qa_keeps_the_rules_the_code_checks_whatever_the_model_says() {
+        // The model passes it; the code's own checks do not.
+        let model = ScriptedModel::answering(json!({ "verdict": "pass", "findings": [] }));
+        let report = qa_reviewer(draft(&"x".repeat(90), "", ""), with_model("qa", model))
+            .await
+            .expect("reviews");
+        let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(
+            rules,
+            ["subject-length", "subject-required", "cta-required"]
+        );
+        assert!(!report.passed);
+        // A failing verdict without findings still fails the draft.
+        let model = ScriptedModel::answering(json!({ "verdict": "fail", "findings": [] }));
+        let report = qa_reviewer(draft("A", "B", "Shop now"), with_model("qa", model))
+            .await
+            .expect("reviews");
+        assert!(!report.passed);
+        assert_eq!(report.findings[0].rule, "brand-guidelines");
+    }
+
+    #[tokio::test]
+    async fn the_reviser_rewrites_the_words_within_the_limits_and_keeps_the_rest() {
+        let (subject_lines, copy, mockup, personalization) =
+            draft("Your autumn picks", "Your autumn picks", "Shop now");
+        let report = QaReport {
+            passed: false,
+            findings: guideline_checks(&subject_lines, &copy),
+            subject_lines,
+            copy,
+            mockup: mockup.clone(),
+            personalization: personalization.clone(),
+        };
+        let model = ScriptedModel::answering(json!({
+            "variant_a": "Your autumn picks",
+            "variant_b": format!("Fresh {} picks", "autumn ".repeat(20)),
+            "headline": " ",
+            "body": "New body.",
+            "call_to_action": "",
+        }));
+        let (lines, copy, kept_mockup, kept_personalization) =
+            content_reviser(report, with_model("revise", model.clone()))
+                .await
+                .expect("revises");
+        assert!(model.user_prompts()[0].contains("- subject_lines.variant_b (subject-distinct)"));
+        assert!(
+            lines.variant_b.chars().count() <= SUBJECT_MAX_CHARS,
+            "{}",
+            lines.variant_b
+        );
+        assert!(lines.variant_b.starts_with("Fresh autumn"));
+        assert_eq!(
+            copy.headline, "Your autumn picks",
+            "a blank field keeps its words"
+        );
+        assert_eq!(copy.body, "New body.");
+        assert_eq!(copy.call_to_action, "Shop now");
+        assert_eq!(
+            (kept_mockup, kept_personalization),
+            (mockup, personalization)
+        );
     }
 }

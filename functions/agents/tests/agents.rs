@@ -21,9 +21,7 @@ async fn the_analyst_computes_rates_and_trends_from_the_shipped_history() {
         brand_id: "acme".into(),
         selected_month: "2024-11".into(),
     };
-    let analysis = campaign::analyst(request, ctx("analyze"))
-        .await
-        .expect("acme has history");
+    let analysis = campaign::analyst(request).await.expect("acme has history");
     let months: Vec<&str> = analysis.monthly.iter().map(|m| m.month.as_str()).collect();
     assert_eq!(
         months,
@@ -61,16 +59,14 @@ async fn the_analyst_refuses_unknown_brands_and_bad_months() {
         brand_id: "nobody".into(),
         selected_month: "2024-11".into(),
     };
-    let error = campaign::analyst(unknown, ctx("analyze"))
-        .await
-        .expect_err("no history");
+    let error = campaign::analyst(unknown).await.expect_err("no history");
     assert_eq!(error.error_name(), AgentError::INVALID_INPUT);
     let bad = campaign::CampaignRequest {
         brand_id: "acme".into(),
         selected_month: "November".into(),
     };
     assert!(matches!(
-        campaign::analyst(bad, ctx("analyze")).await,
+        campaign::analyst(bad).await,
         Err(AgentError::InvalidInput(_))
     ));
 }
@@ -94,13 +90,17 @@ async fn qa_finds_overlong_subject_lines_and_the_reviser_fixes_them() {
         },
         campaign::Personalization { rules: vec![] },
     );
-    let report = campaign::qa_reviewer(draft).await.expect("qa runs");
+    let report = campaign::qa_reviewer(draft, ctx("qa"))
+        .await
+        .expect("qa runs");
     assert!(!report.passed);
     let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules, ["subject-length", "cta-required"]);
-    let revised = campaign::content_reviser(report).await.expect("revises");
+    let revised = campaign::content_reviser(report, ctx("revise"))
+        .await
+        .expect("revises");
     assert!(
-        campaign::qa_reviewer(revised)
+        campaign::qa_reviewer(revised, ctx("qa"))
             .await
             .expect("qa runs")
             .passed
@@ -179,12 +179,20 @@ async fn the_story_is_approved_only_after_a_revision_and_the_chosen_concept_reac
     let story = movie::story_writer(brief, ctx("write_story"))
         .await
         .expect("writes");
-    let review = movie::story_reviewer(story).await.expect("reviews");
+    let review = movie::story_reviewer(story, ctx("review_story"))
+        .await
+        .expect("reviews");
     assert_eq!(review.verdict, movie::StoryVerdict::NeedsRevision);
-    let revised = movie::story_reviser(review).await.expect("revises");
-    let review = movie::story_reviewer(revised).await.expect("reviews");
+    let revised = movie::story_reviser(review, ctx("revise_story"))
+        .await
+        .expect("revises");
+    let review = movie::story_reviewer(revised, ctx("review_story"))
+        .await
+        .expect("reviews");
     assert_eq!(review.verdict, movie::StoryVerdict::Approved);
-    let board = movie::concept_artist(review).await.expect("concepts");
+    let board = movie::concept_artist(review, ctx("concepts"))
+        .await
+        .expect("concepts");
     assert_eq!(board.concepts.len(), 4);
     let decision = ApprovalDecision {
         decision: "approve".into(),
@@ -193,10 +201,13 @@ async fn the_story_is_approved_only_after_a_revision_and_the_chosen_concept_reac
         choice: Some("concept-2".into()),
         auto_approved: false,
     };
-    let cast = movie::character_designer(Approved {
-        subject: board,
-        approval: decision,
-    })
+    let cast = movie::character_designer(
+        Approved {
+            subject: board,
+            approval: decision,
+        },
+        ctx("characters"),
+    )
     .await
     .expect("casts");
     assert_eq!(cast.concept, "concept-2");
@@ -215,7 +226,7 @@ async fn the_coordinator_classifies_and_totals_requests() {
             unit_price: 450.0,
         }],
     };
-    let classified = enterprise::request_classifier(request)
+    let classified = enterprise::request_classifier(request, ctx("classify"))
         .await
         .expect("classifies");
     assert_eq!(classified.category, enterprise::Category::Travel);

@@ -1,5 +1,6 @@
 //! `switchyard demo`: the campaign workflow on the local stack, end to end — stack up, deploy,
-//! API key, start, live progress per step with tokens and cost, gates, summary, artefacts.
+//! API key, start, live progress per step (the model it asked, or code, with tokens and cost),
+//! gates, summary, artefacts.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

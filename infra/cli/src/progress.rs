@@ -28,6 +28,20 @@ fn attempt_name(event: &Value) -> String {
     name
 }
 
+/// What a finished attempt (a step record or its event) spent: the model it asked with its
+/// tokens and cost, or `code` when it asked none.
+pub fn usage(attempt: &Value) -> String {
+    match attempt["model"].as_str() {
+        Some(model) => format!(
+            "{model}  {} in / {} out tokens  {}",
+            output::count(&attempt["tokens_in"]),
+            output::count(&attempt["tokens_out"]),
+            output::cost(&attempt["cost_usd"]),
+        ),
+        None => "code, no model".to_owned(),
+    }
+}
+
 /// One line (or a few) per event, timed from the run's start.
 fn show(event: &Value, started: Option<u64>) {
     let at = elapsed(started, &event["at"]);
@@ -41,12 +55,10 @@ fn show(event: &Value, started: Option<u64>) {
             output::text(&event["error_message"]),
         ),
         "step_succeeded" => println!(
-            "{at}  ✓ {}  {}  {} in / {} out tokens  {}",
+            "{at}  ✓ {}  {}  {}",
             attempt_name(event),
             output::millis(&event["latency_ms"]),
-            output::count(&event["tokens_in"]),
-            output::count(&event["tokens_out"]),
-            output::cost(&event["cost_usd"]),
+            usage(event),
         ),
         "gate_opened" => {
             let gate = output::text(&event["gate"]);
@@ -115,14 +127,20 @@ pub async fn follow(client: &Client, run_id: &str, quiet: bool) -> Result<Value,
     }
 }
 
-/// Every step attempt with what it cost, then the totals.
+/// Stands for a number that does not apply: a step that asked no model spent no tokens.
+const NONE: &str = "—";
+
+/// Every step attempt with the model it asked (or `code`), its tokens and cost, then the
+/// totals.
 pub fn summary_table(run: &Value) -> String {
-    let mut rows: Vec<Vec<String>> = run["steps"]
+    let steps = run["steps"]
         .as_array()
-        .into_iter()
-        .flatten()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut rows: Vec<Vec<String>> = steps
+        .iter()
         .map(|step| {
-            vec![
+            let mut row = vec![
                 output::text(&step["step"]),
                 step["item"]
                     .as_u64()
@@ -131,14 +149,31 @@ pub fn summary_table(run: &Value) -> String {
                 output::count(&step["attempt"]),
                 output::text(&step["status"]),
                 output::millis(&step["latency_ms"]),
-                output::count(&step["tokens_in"]),
-                output::count(&step["tokens_out"]),
-                output::cost(&step["cost_usd"]),
-                output::text(&step["model"]),
-            ]
+            ];
+            match step["model"].as_str() {
+                Some(model) => row.extend([
+                    model.to_owned(),
+                    output::count(&step["tokens_in"]),
+                    output::count(&step["tokens_out"]),
+                    output::cost(&step["cost_usd"]),
+                ]),
+                // A failed or unfinished attempt may have died before its model answered.
+                None => row.extend([
+                    if step["status"] == "succeeded" {
+                        "code".to_owned()
+                    } else {
+                        NONE.to_owned()
+                    },
+                    NONE.to_owned(),
+                    NONE.to_owned(),
+                    NONE.to_owned(),
+                ]),
+            }
+            row
         })
         .collect();
     let totals = &run["totals"];
+    let asked = steps.iter().filter(|s| s["model"].is_string()).count();
     rows.push(vec![
         "total".to_owned(),
         String::new(),
@@ -148,10 +183,10 @@ pub fn summary_table(run: &Value) -> String {
             (Some(start), Some(end)) => output::millis(&Value::from(end.saturating_sub(start))),
             _ => "-".to_owned(),
         },
+        format!("{asked} of {} asked a model", steps.len()),
         output::count(&totals["tokens_in"]),
         output::count(&totals["tokens_out"]),
         output::cost(&totals["cost_usd"]),
-        String::new(),
     ]);
     output::table(
         &[
@@ -160,11 +195,88 @@ pub fn summary_table(run: &Value) -> String {
             ("attempt", Align::Right),
             ("status", Align::Left),
             ("latency", Align::Right),
+            ("model", Align::Left),
             ("tokens in", Align::Right),
             ("tokens out", Align::Right),
             ("cost", Align::Right),
-            ("model", Align::Left),
         ],
         &rows,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_summary_says_which_steps_asked_a_model_and_what_they_spent() {
+        let run = json!({
+            "status": "succeeded",
+            "created_at": 1_000,
+            "finished_at": 4_000,
+            "steps": [
+                { "step": "analyze", "attempt": 0, "status": "succeeded", "latency_ms": 12,
+                  "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0 },
+                { "step": "strategize", "attempt": 0, "status": "succeeded", "latency_ms": 40,
+                  "tokens_in": 812, "tokens_out": 143, "cost_usd": 0.00123,
+                  "model": "openai:gpt-4o-mini" },
+                { "step": "qa", "attempt": 0, "status": "failed", "latency_ms": 5,
+                  "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0 },
+            ],
+            "totals": {
+                "step_attempts": 3, "tokens_in": 812, "tokens_out": 143, "cost_usd": 0.00123,
+            },
+        });
+        let table = summary_table(&run);
+        let lines: Vec<&str> = table.lines().collect();
+        let cells = |line: &str| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            cells(lines[1]),
+            [
+                "analyze",
+                "0",
+                "succeeded",
+                "12",
+                "ms",
+                "code",
+                "—",
+                "—",
+                "—"
+            ]
+        );
+        assert_eq!(
+            cells(lines[2]),
+            [
+                "strategize",
+                "0",
+                "succeeded",
+                "40",
+                "ms",
+                "openai:gpt-4o-mini",
+                "812",
+                "143",
+                "$0.0012"
+            ]
+        );
+        assert_eq!(
+            cells(lines[3]),
+            ["qa", "0", "failed", "5", "ms", "—", "—", "—", "—"]
+        );
+        assert!(lines[4].starts_with("total "), "{table}");
+        assert_eq!(
+            cells(lines[4]).join(" "),
+            "total 3 succeeded 3000 ms 1 of 3 asked a model 812 143 $0.0012"
+        );
+        assert_eq!(
+            usage(&run["steps"][1]),
+            "openai:gpt-4o-mini  812 in / 143 out tokens  $0.0012"
+        );
+        assert_eq!(usage(&run["steps"][0]), "code, no model");
+    }
 }

@@ -469,11 +469,9 @@ async fn timeline(context: &Context, run_id: &str) -> Result<Outcome, CliError> 
                 (Some(error), Some(cause)) => format!("{error}: {cause}"),
                 (Some(error), None) => error.to_owned(),
                 _ if event["source"] == "agent" && event.get("latency_ms").is_some() => format!(
-                    "{}  {}/{} tokens  {}",
+                    "{}  {}",
                     output::millis(&event["latency_ms"]),
-                    output::count(&event["tokens_in"]),
-                    output::count(&event["tokens_out"]),
-                    output::cost(&event["cost_usd"]),
+                    progress::usage(event),
                 ),
                 _ => String::new(),
             };

@@ -118,6 +118,8 @@ pub fn events_of(
         detail["tokens_in"] = json!(step.tokens_in);
         detail["tokens_out"] = json!(step.tokens_out);
         detail["cost_usd"] = json!(step.cost_usd);
+        // `null` when the attempt asked no model.
+        detail["model"] = json!(step.model);
         let kind = if step.status == StepStatus::Failed {
             detail["error_name"] = json!(step.error_name);
             detail["error_message"] = json!(step.error_message);
@@ -364,6 +366,37 @@ mod tests {
         let cursor = EventCursor::decode(&cursor.encode()).expect("round trip");
         let (got, _) = cursor.next(&second);
         assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_finished_step_names_the_model_it_asked_or_none() {
+        let running = run(RunStatus::Running);
+        let mut asked = step("write#00", 1_100, Some(1_400));
+        asked.model = Some("embedded:deterministic-v1".into());
+        asked.tokens_out = 42;
+        let events = events_of(
+            &running,
+            &[asked, step("count#00", 1_200, Some(1_300))],
+            &[],
+        );
+        let finished: Vec<(&str, &Value, &Value)> = events
+            .iter()
+            .filter(|e| e.kind == "step_succeeded")
+            .map(|e| {
+                (
+                    e.detail["step"].as_str().unwrap_or_default(),
+                    &e.detail["model"],
+                    &e.detail["tokens_out"],
+                )
+            })
+            .collect();
+        assert_eq!(
+            finished,
+            [
+                ("count", &Value::Null, &json!(0)),
+                ("write", &json!("embedded:deterministic-v1"), &json!(42)),
+            ]
+        );
     }
 
     #[test]
