@@ -1,6 +1,7 @@
 //! Runs one registered agent for a Step Functions task: resolves offloaded input, records
 //! the attempt in DynamoDB with its latency, tokens and cost (and reports them as
-//! CloudWatch metrics, [`crate::emf`]), offloads a large output.
+//! CloudWatch metrics, [`crate::emf`]), keeps its run within budget ([`crate::budget`]),
+//! offloads a large output.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use serde_json::Value;
 use switchyard_sdk::{AgentContext, AgentError, AgentRegistration, Model, RunContext};
 use tracing::Instrument;
 
+use crate::budget::{BudgetedModel, RunLedger};
 use crate::metering::MeteredModel;
 use crate::payload::{PayloadError, PayloadStore};
 use switchyard_state::schema::PAUSED_ERROR;
@@ -86,6 +88,8 @@ pub struct AgentRuntime {
     registration: &'static AgentRegistration,
     model: Arc<dyn Model>,
     state: State,
+    /// Runs' budgets and spending (the runs table, through `state`).
+    ledger: Arc<dyn RunLedger>,
     payloads: Arc<PayloadStore>,
 }
 
@@ -115,6 +119,7 @@ impl AgentRuntime {
         AgentRuntime {
             registration,
             model,
+            ledger: Arc::new(state.clone()),
             state,
             payloads: Arc::new(payloads),
         }
@@ -192,7 +197,13 @@ impl AgentRuntime {
             }
         });
         let started = std::time::Instant::now();
-        let metered = Arc::new(MeteredModel::new(self.model.clone()));
+        // Inside the meter: an exchange the budget refuses was never sent.
+        let budgeted = Arc::new(BudgetedModel::new(
+            self.model.clone(),
+            self.ledger.clone(),
+            &run.run_id,
+        ));
+        let metered = Arc::new(MeteredModel::new(budgeted.clone()));
         let result = async {
             let input = self
                 .payloads
@@ -256,6 +267,9 @@ impl AgentRuntime {
         };
         if first_end {
             crate::emf::emit(&crate::emf::agent_attempt(&finished, now));
+            // The run's spending, for its budget: nothing for a run without one or an
+            // attempt that asked no model.
+            budgeted.settle().await;
         } else {
             // The first invocation's end stands, and was counted.
             tracing::warn!("duplicate invocation of a finished attempt; its first end stands");

@@ -7,7 +7,9 @@
 //! - [`BedrockConverse`]: the Amazon Bedrock Converse API, through the official AWS SDK.
 //!
 //! A Lambda picks one at init with [`model_from_env`], which reads `PRIMARY_MODEL`
-//! (`provider:model`) and falls back to the SDK's offline [`EmbeddedModel`]. Every
+//! (`provider:model`) and falls back to the SDK's offline [`EmbeddedModel`]; an agent's
+//! function with [`agent_model_from_env`], which puts its function's `AGENT_MODEL` and its
+//! declared `#[agent(model = "...")]` first. Every
 //! [`Completion`] carries its token counts and a cost from [`Price`].
 //!
 //! Providers never retry: failures are mapped onto [`ModelError`] so that
@@ -30,7 +32,9 @@ mod pricing;
 
 pub use anthropic::Anthropic;
 pub use bedrock::BedrockConverse;
-pub use config::{model_from_env, ApiKey, ModelConfigError, ModelSpec, ProviderSpec};
+pub use config::{
+    agent_model_from_env, model_from_env, ApiKey, ModelConfigError, ModelSpec, ProviderSpec,
+};
 pub use openai::OpenAiCompatible;
 pub use overrides::PromptOverrides;
 pub use pricing::Price;

@@ -275,6 +275,9 @@ pub mod env {
     pub const AUTO_APPROVE_IN_DEV: &str = "AUTO_APPROVE_IN_DEV";
     /// `provider:model` of the model agents ask.
     pub const PRIMARY_MODEL: &str = "PRIMARY_MODEL";
+    /// `provider:model` of the model one agent's function asks, set per function at deploy
+    /// time; over the agent's declared model and `PRIMARY_MODEL`.
+    pub const AGENT_MODEL: &str = "AGENT_MODEL";
 }
 
 /// The functions every deployment has besides its agents, by their `SWITCHYARD_FUNCTION`.
