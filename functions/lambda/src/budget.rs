@@ -462,7 +462,8 @@ mod tests {
         });
         let ledger = FakeLedger::with(tokens(1_000), 0, 0.0);
         let model = budgeted(&inner, &ledger);
-        let (first, second) = tokio::join!(model.respond(&request(600)), model.respond(&request(600)));
+        let (one, other) = (request(600), request(600));
+        let (first, second) = tokio::join!(model.respond(&one), model.respond(&other));
         first.expect("fits alone");
         exceeded(second);
         // Answered, the first counts what it used, not what it might have.

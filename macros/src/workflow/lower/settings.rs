@@ -170,22 +170,21 @@ impl Lowerer<'_> {
         let mut s = Settings::new(StepId(0), &clause.settings);
         let tokens = s.take(self, "tokens", None);
         let usd = s.take(self, "usd", None);
-        s.finish(self, "budget", &["tokens", "usd"]);
         let budget = Budget {
             tokens: tokens.and_then(|v| self.token_limit(v)),
             usd: usd.and_then(|v| self.number(v)),
         };
+        s.finish(self, "budget", &["tokens", "usd"]);
         if self.cx.error_count() > before {
             return None;
         }
         for problem in budget.problems() {
-            let span = match problem.limit {
-                BudgetLimit::Tokens => tokens.map(Spanned::span),
-                BudgetLimit::Usd => usd.map(Spanned::span),
-                BudgetLimit::Whole => None,
-            };
-            self.cx
-                .error_at(span.unwrap_or_else(|| clause.token.span()), problem);
+            match (problem.limit, tokens, usd) {
+                (BudgetLimit::Tokens, Some(value), _) | (BudgetLimit::Usd, _, Some(value)) => {
+                    self.cx.error_spanned_by(value, problem)
+                }
+                _ => self.cx.error_spanned_by(&clause.token, problem),
+            }
         }
         (self.cx.error_count() == before).then_some(budget)
     }
