@@ -47,6 +47,10 @@ fn every_agent_function_reads_its_own_model_parameter() {
         }
     }
     // Platform functions ask no model.
-    let api = &template["Resources"]["FnApi"]["Properties"]["Environment"]["Variables"]["Fn::If"][2];
-    assert!(api.get("PRIMARY_MODEL").is_some() && api.get("AGENT_MODEL").is_none(), "{api}");
+    let api =
+        &template["Resources"]["FnApi"]["Properties"]["Environment"]["Variables"]["Fn::If"][2];
+    assert!(
+        api.get("PRIMARY_MODEL").is_some() && api.get("AGENT_MODEL").is_none(),
+        "{api}"
+    );
 }

@@ -113,7 +113,11 @@ async fn a_run_within_its_budget_goes_on_and_shows_what_it_spent() {
     assert_eq!(spent, used, "{run}");
     // The embedded model is free.
     assert_eq!(run["spent"]["usd"].as_f64(), Some(0.0), "{run}");
-    assert_eq!(run["budget"], json!({ "tokens": BUDGET, "usd": 1.0 }), "{run}");
+    assert_eq!(
+        run["budget"],
+        json!({ "tokens": BUDGET, "usd": 1.0 }),
+        "{run}"
+    );
 
     let (status, body) = api.call("DELETE", &format!("/runs/{run_id}"), None).await;
     assert_eq!(status, 200, "cancel: {body}");
@@ -131,14 +135,11 @@ async fn a_bad_budget_is_refused_naming_its_field() {
         (json!({ "tokens": 10, "dollars": 2 }), "budget.dollars"),
         (json!({}), "budget"),
     ] {
-        let body = json!({ "workflow": "campaign-creation", "input": campaign(), "budget": budget });
+        let body =
+            json!({ "workflow": "campaign-creation", "input": campaign(), "budget": budget });
         let (status, answer) = api.post("/runs/start", body.clone()).await;
         assert_eq!(
-            (
-                status,
-                answer["error"].as_str(),
-                answer["field"].as_str()
-            ),
+            (status, answer["error"].as_str(), answer["field"].as_str()),
             (400, Some("bad_request"), Some(field)),
             "{body}: {answer}"
         );

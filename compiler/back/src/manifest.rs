@@ -8,8 +8,8 @@ use switchyard_ir::{Budget, Estimate, StepKind};
 use switchyard_state::schema::PlatformFunction as Platform;
 
 use super::{
-    agent_model_parameter, agent_substitution, function_name, state_machine_name, APPROVAL_REQUEST_SUBSTITUTION,
-    RUN_TRACKER_SUBSTITUTION,
+    agent_model_parameter, agent_substitution, function_name, state_machine_name,
+    APPROVAL_REQUEST_SUBSTITUTION, RUN_TRACKER_SUBSTITUTION,
 };
 use crate::asl::DEFAULT_AGENT_TIMEOUT_SECONDS;
 use crate::{AgentInfo, Compiled};

@@ -20,8 +20,9 @@ pub use model_name::{
 };
 pub use stages::{stages, StageError};
 pub use valid::{
-    check_agent_name, BUDGET_EXCEEDED, closest, known_error_names, resource_key, validate, ErrorKind, Locus,
-    RetryKey, Setting, ValidationError, MAX_SUMMARY_FIELDS, MAX_SUMMARY_LABEL_CHARS,
+    check_agent_name, closest, known_error_names, resource_key, validate, ErrorKind, Locus,
+    RetryKey, Setting, ValidationError, BUDGET_EXCEEDED, MAX_SUMMARY_FIELDS,
+    MAX_SUMMARY_LABEL_CHARS,
 };
 
 /// Step Functions' limit on state and state machine names.

@@ -18,7 +18,9 @@ pub struct ModelName<'a> {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ModelNameError {
-    #[error("a model name is `provider:model`, e.g. `anthropic:claude-3-5-haiku-latest`, or `embedded`")]
+    #[error(
+        "a model name is `provider:model`, e.g. `anthropic:claude-3-5-haiku-latest`, or `embedded`"
+    )]
     Empty,
     #[error("unknown model provider `{0}`; expected `embedded`, `openai:<model>`, `anthropic:<model>` or `bedrock:<model id>`")]
     UnknownProvider(String),

@@ -115,7 +115,9 @@ impl BudgetedModel {
         match self.ledger.spend(&self.run_id, tokens, usd).await {
             Ok(true) => {}
             Ok(false) => tracing::info!("the run ended before this attempt's spending was added"),
-            Err(e) => tracing::warn!(error = %e, tokens, usd, "could not add to the run's spending"),
+            Err(e) => {
+                tracing::warn!(error = %e, tokens, usd, "could not add to the run's spending")
+            }
         }
     }
 
@@ -298,9 +300,7 @@ mod tests {
                     }
                 })
                 .unwrap_or(Ok(None));
-            Box::pin(async move {
-                answer.map_err(|()| StateError::MissingTable("runs"))
-            })
+            Box::pin(async move { answer.map_err(|()| StateError::MissingTable("runs")) })
         }
 
         fn spend<'a>(
@@ -393,7 +393,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_attempt_that_never_asks_reads_and_writes_nothing() {
-        let (inner, ledger) = (FakeModel::new(1, 1, 0.0), FakeLedger::with(tokens(10), 0, 0.0));
+        let (inner, ledger) = (
+            FakeModel::new(1, 1, 0.0),
+            FakeLedger::with(tokens(10), 0, 0.0),
+        );
         let model = budgeted(&inner, &ledger);
         model.settle().await;
         assert_eq!((ledger.reads(), ledger.spends()), (0, vec![]));
@@ -401,7 +404,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_without_a_budget_costs_one_read_an_attempt() {
-        let (inner, ledger) = (FakeModel::new(100, 50, 0.01), FakeLedger::with(None, 0, 0.0));
+        let (inner, ledger) = (
+            FakeModel::new(100, 50, 0.01),
+            FakeLedger::with(None, 0, 0.0),
+        );
         let model = budgeted(&inner, &ledger);
         for _ in 0..3 {
             model.respond(&request(1_000_000)).await.expect("no limit");
@@ -413,7 +419,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_exchange_the_run_cannot_pay_for_is_refused_before_it_is_sent() {
-        let (inner, ledger) = (FakeModel::new(100, 50, 0.002), FakeLedger::with(tokens(1_000), 400, 0.5));
+        let (inner, ledger) = (
+            FakeModel::new(100, 50, 0.002),
+            FakeLedger::with(tokens(1_000), 400, 0.5),
+        );
         let model = budgeted(&inner, &ledger);
         // 400 spent before, + 300 estimated: fits.
         model.respond(&request(300)).await.expect("fits");
@@ -440,12 +449,21 @@ mod tests {
             tokens: None,
             usd: Some(0.01),
         });
-        let (inner, ledger) = (FakeModel::new(10, 10, 0.006), FakeLedger::with(budget, 0, 0.0));
+        let (inner, ledger) = (
+            FakeModel::new(10, 10, 0.006),
+            FakeLedger::with(budget, 0, 0.0),
+        );
         let model = budgeted(&inner, &ledger);
-        model.respond(&request(10)).await.expect("nothing spent yet");
+        model
+            .respond(&request(10))
+            .await
+            .expect("nothing spent yet");
         model.respond(&request(10)).await.expect("0.006 spent");
         let message = exceeded(model.respond(&request(10)).await);
-        assert!(message.contains("spent 0.0120 of 0.01 US dollars"), "{message}");
+        assert!(
+            message.contains("spent 0.0120 of 0.01 US dollars"),
+            "{message}"
+        );
         // Spent before this attempt: refused at once.
         let ledger = FakeLedger::with(budget, 500, 0.01);
         let model = budgeted(&inner, &ledger);
@@ -467,7 +485,10 @@ mod tests {
         first.expect("fits alone");
         exceeded(second);
         // Answered, the first counts what it used, not what it might have.
-        model.respond(&request(600)).await.expect("200 spent + 600 fits");
+        model
+            .respond(&request(600))
+            .await
+            .expect("200 spent + 600 fits");
     }
 
     #[tokio::test]
@@ -517,10 +538,7 @@ mod tests {
         ]);
         let inner = FakeModel::new(1, 1, 0.0);
         let model = budgeted(&inner, &ledger);
-        let error = model
-            .respond(&request(10))
-            .await
-            .expect_err("unreadable");
+        let error = model.respond(&request(10)).await.expect_err("unreadable");
         assert!(error.is_retryable(), "{error}");
         assert_eq!(inner.calls(), 0);
         // The next exchange reads again.

@@ -50,7 +50,13 @@ impl<B: Backend> Api<B> {
         let execution_input = start.execution_input(tenant).to_json();
         let budget = self.budget_of(start.workflow, start.budget);
         let run_id = self
-            .launch(start.workflow, &execution_input, &start.input, tenant, budget)
+            .launch(
+                start.workflow,
+                &execution_input,
+                &start.input,
+                tenant,
+                budget,
+            )
             .await?;
         tracing::info!(run_id = %run_id, tenant_id = tenant, workflow = start.workflow, "run started");
         let links = Links::of(&run_id);
@@ -398,7 +404,9 @@ mod tests {
             assert_eq!(status, 200, "{view}");
             assert_eq!(view.get("budget"), expected.as_ref(), "{body}");
             // What it spent shows beside a budget, and only there.
-            let spent = expected.as_ref().map(|_| json!({ "tokens": 0, "usd": 0.0 }));
+            let spent = expected
+                .as_ref()
+                .map(|_| json!({ "tokens": 0, "usd": 0.0 }));
             assert_eq!(view.get("spent"), spent.as_ref(), "{body}");
         }
         // What agents add as they end shows in the view.

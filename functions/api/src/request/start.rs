@@ -346,8 +346,9 @@ mod tests {
     #[test]
     fn a_budget_given_at_start_is_checked_limit_by_limit() {
         let input = json!({ "topic": "t" });
-        let run = start(json!({ "workflow": "gate-test", "input": input, "budget": { "tokens": 10 } }))
-            .expect("valid");
+        let run =
+            start(json!({ "workflow": "gate-test", "input": input, "budget": { "tokens": 10 } }))
+                .expect("valid");
         assert_eq!(
             run.budget,
             Some(Budget {

@@ -128,7 +128,10 @@ fn a_provider_needs_a_model_and_must_be_known() {
     ));
 }
 
-fn agent_spec(declared: Option<&str>, vars: &[(&str, &str)]) -> Result<ModelSpec, ModelConfigError> {
+fn agent_spec(
+    declared: Option<&str>,
+    vars: &[(&str, &str)],
+) -> Result<ModelSpec, ModelConfigError> {
     let vars: HashMap<String, String> = vars
         .iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
@@ -204,7 +207,13 @@ fn an_agents_model_is_its_function_variable_then_its_declaration_then_the_primar
 fn a_bad_agent_model_names_where_it_came_from() {
     let err = agent_spec(None, &[("AGENT_MODEL", "gemini:pro")]).expect_err("unknown");
     assert!(
-        matches!(&err, ModelConfigError::UnknownProvider { origin: "AGENT_MODEL", .. }),
+        matches!(
+            &err,
+            ModelConfigError::UnknownProvider {
+                origin: "AGENT_MODEL",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().starts_with("AGENT_MODEL names"), "{err}");
@@ -212,7 +221,13 @@ fn a_bad_agent_model_names_where_it_came_from() {
     assert!(err.to_string().contains("OPENAI_API_KEY"), "{err}");
     let err = agent_spec(None, &[("AGENT_MODEL", "anthropic:")]).expect_err("no model");
     assert!(
-        matches!(&err, ModelConfigError::MissingModel { origin: "AGENT_MODEL", .. }),
+        matches!(
+            &err,
+            ModelConfigError::MissingModel {
+                origin: "AGENT_MODEL",
+                ..
+            }
+        ),
         "{err:?}"
     );
     // PRIMARY_MODEL is not read when the agent's own model is given.

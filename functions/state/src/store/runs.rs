@@ -60,12 +60,11 @@ impl Runs<'_> {
             request = request.expression_attribute_values(":input", s(input));
         }
         if let Some(budget) = &run.budget {
-            let budget = serde_dynamo::to_attribute_value(budget).map_err(|source| {
-                StateError::Encode {
+            let budget =
+                serde_dynamo::to_attribute_value(budget).map_err(|source| StateError::Encode {
                     table: TABLE.spec().suffix,
                     source,
-                }
-            })?;
+                })?;
             expression.push_str(", budget = :budget");
             request = request.expression_attribute_values(":budget", budget);
         }
