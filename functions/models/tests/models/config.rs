@@ -157,7 +157,8 @@ fn an_agents_model_is_its_function_variable_then_its_declaration_then_the_primar
         vars
     };
     let declared = Some("anthropic:claude-3-5-haiku-latest");
-    let cases: [(Option<&str>, Vec<(&str, &str)>, &str); 6] = [
+    // (declared, variables, the model chosen)
+    let cases = [
         // AGENT_MODEL, set per function at deploy time, wins over everything.
         (
             declared,
