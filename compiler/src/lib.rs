@@ -12,6 +12,7 @@ pub fn linked_agents() -> Vec<AgentInfo> {
             name: a.name.to_owned(),
             description: a.description.to_owned(),
             capabilities: a.capabilities.iter().map(|c| (*c).to_owned()).collect(),
+            model: a.model.map(str::to_owned),
             input_type: (a.input_type)(),
             output_type: (a.output_type)(),
             input_schema: (a.input_schema)(),

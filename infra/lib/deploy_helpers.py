@@ -12,6 +12,9 @@
     record STACK TEMPLATE RECORD ZIP KEY=VALUE...
                               after a full deploy: write RECORD, and give any function whose code
                               is not ZIP (a hotswap CloudFormation does not know of) ZIP
+    model-parameters MANIFEST print one template parameter per agent, `Model<Agent>=<model>`, from
+                              the agent's SWITCHYARD_MODEL_<AGENT> (empty when unset, so an
+                              override left out of a deploy is removed, not kept)
     link-secret NAME FILE|- [rotate]
                               make SSM parameter NAME a SecureString holding the approval link
                               secret(s), newest first, comma-separated; print its version.
@@ -353,6 +356,13 @@ def link_secret(name: str, file: str, *options: str) -> None:
     print(version)
 
 
+def model_parameters(manifest_path: str) -> None:
+    # The manifest names each agent's parameter and variable; nothing is derived here.
+    for agent in json.load(open(manifest_path))["agents"]:
+        value = os.environ.get(agent["model_variable"], "").strip()
+        print(f"{agent['model_parameter']}={value}")
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     {
@@ -361,5 +371,6 @@ if __name__ == "__main__":
         "outputs": write_outputs,
         "hotswap": hotswap,
         "record": record,
+        "model-parameters": model_parameters,
         "link-secret": link_secret,
     }[command](*args)

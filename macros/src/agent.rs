@@ -114,10 +114,19 @@ fn doc_text(attrs: &[syn::Attribute]) -> String {
         .join(" ")
 }
 
-/// What `#[agent(...)]` may say: `capabilities = ["copywriting", "email"]`.
-fn parse_args(args: TokenStream) -> syn::Result<Vec<String>> {
+/// What `#[agent(...)]` says.
+#[derive(Default)]
+struct AgentArgs {
+    /// `capabilities = ["copywriting", "email"]`.
+    capabilities: Vec<String>,
+    /// `model = "anthropic:claude-3-5-haiku-latest"`: the model this agent asks unless its
+    /// deployment says otherwise.
+    model: Option<String>,
+}
+
+fn parse_args(args: TokenStream) -> syn::Result<AgentArgs> {
     if args.is_empty() {
-        return Ok(Vec::new());
+        return Ok(AgentArgs::default());
     }
     let settings = syn::parse::Parser::parse2(
         syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated,
@@ -126,48 +135,91 @@ fn parse_args(args: TokenStream) -> syn::Result<Vec<String>> {
     .map_err(|_| syn::Error::new_spanned(&args, ARGS_HELP))?;
     let mut cx = Ctxt::default();
     let mut capabilities: Option<Vec<String>> = None;
+    let mut model: Option<Option<String>> = None;
     for setting in &settings {
-        if !setting.path.is_ident("capabilities") {
+        let key = if setting.path.is_ident("capabilities") {
+            "capabilities"
+        } else if setting.path.is_ident("model") {
+            "model"
+        } else {
             cx.error_spanned_by(&setting.path, ARGS_HELP);
             continue;
-        }
-        if capabilities.is_some() {
-            cx.error_spanned_by(&setting.path, "`capabilities` is given twice");
-            continue;
-        }
-        let syn::Expr::Array(list) = &setting.value else {
-            cx.error_spanned_by(
-                &setting.value,
-                "`capabilities` is a list of strings: `capabilities = [\"copywriting\"]`",
-            );
-            continue;
         };
-        let mut names = Vec::new();
-        for element in &list.elems {
-            let syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(text),
-                ..
-            }) = element
-            else {
-                cx.error_spanned_by(element, "a capability is a string literal");
-                continue;
-            };
-            let name = text.value();
-            if let Some(problem) = capability_problem(&name) {
-                cx.error_spanned_by(text, problem);
-            } else if names.contains(&name) {
-                cx.error_spanned_by(text, format!("capability `{name}` is listed twice"));
-            } else {
-                names.push(name);
-            }
+        let given = match key {
+            "model" => model.is_some(),
+            _ => capabilities.is_some(),
+        };
+        if given {
+            cx.error_spanned_by(&setting.path, format!("`{key}` is given twice"));
+            continue;
         }
-        capabilities = Some(names);
+        if key == "model" {
+            model = Some(model_arg(&setting.value, &mut cx));
+        } else {
+            capabilities = Some(capabilities_arg(&setting.value, &mut cx));
+        }
     }
     cx.check()?;
-    Ok(capabilities.unwrap_or_default())
+    Ok(AgentArgs {
+        capabilities: capabilities.unwrap_or_default(),
+        model: model.flatten(),
+    })
 }
 
-const ARGS_HELP: &str = "`#[agent]` takes only `capabilities = [\"...\"]`: the agent's name is the function's name and its description its doc comment";
+fn capabilities_arg(value: &syn::Expr, cx: &mut Ctxt) -> Vec<String> {
+    let syn::Expr::Array(list) = value else {
+        cx.error_spanned_by(
+            value,
+            "`capabilities` is a list of strings: `capabilities = [\"copywriting\"]`",
+        );
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for element in &list.elems {
+        let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) = element
+        else {
+            cx.error_spanned_by(element, "a capability is a string literal");
+            continue;
+        };
+        let name = text.value();
+        if let Some(problem) = capability_problem(&name) {
+            cx.error_spanned_by(text, problem);
+        } else if names.contains(&name) {
+            cx.error_spanned_by(text, format!("capability `{name}` is listed twice"));
+        } else {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// `model = "provider:model"`, checked by the rule the functions build their model by.
+fn model_arg(value: &syn::Expr, cx: &mut Ctxt) -> Option<String> {
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(text),
+        ..
+    }) = value
+    else {
+        cx.error_spanned_by(
+            value,
+            "`model` is a string: `model = \"anthropic:claude-3-5-haiku-latest\"`",
+        );
+        return None;
+    };
+    let name = text.value();
+    match switchyard_ir::parse_model_name(&name) {
+        Ok(_) => Some(name),
+        Err(problem) => {
+            cx.error_spanned_by(text, problem);
+            None
+        }
+    }
+}
+
+const ARGS_HELP: &str = "`#[agent]` takes only `capabilities = [\"...\"]` and `model = \"provider:model\"`: the agent's name is the function's name and its description its doc comment";
 
 /// Capabilities are matched exactly by graphs and the registry, so they have one spelling:
 /// lowercase words joined by `-`.
@@ -185,7 +237,10 @@ fn capability_problem(name: &str) -> Option<String> {
 }
 
 fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
-    let capabilities = parse_args(args)?;
+    let AgentArgs {
+        capabilities,
+        model,
+    } = parse_args(args)?;
     let sig = check_signature(function)?;
     let vis = &function.vis;
     let ident = &function.sig.ident;
@@ -207,6 +262,10 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
         })
     };
     let sdk = quote!(::switchyard_sdk);
+    let model = match &model {
+        Some(model) => quote!(::std::option::Option::Some(#model)),
+        None => quote!(::std::option::Option::None),
+    };
     let ok_span = output.span();
     let convert_error = quote_spanned!(ok_span=> ::std::convert::Into::<#sdk::AgentError>::into);
     Ok(quote! {
@@ -224,6 +283,7 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
             const NAME: &'static str = #name;
             const DESCRIPTION: &'static str = #description;
             const CAPABILITIES: &'static [&'static str] = &[#(#capabilities),*];
+            const MODEL: ::std::option::Option<&'static str> = #model;
 
             fn run(
                 input: Self::Input,
@@ -238,6 +298,7 @@ fn expand_function(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStr
                 name: #name,
                 description: #description,
                 capabilities: &[#(#capabilities),*],
+                model: <#ident as #sdk::Agent>::MODEL,
                 input_type: #sdk::__private::type_name::<#input>,
                 output_type: #sdk::__private::type_name::<#output>,
                 input_schema: #sdk::__private::input_schema::<#ident>,

@@ -24,6 +24,12 @@ pub fn agent_substitution(agent: &str) -> String {
     format!("Agent{}Arn", pascal_case(agent))
 }
 
+/// The template parameter that sets agent `story_writer`'s `AGENT_MODEL`:
+/// `ModelStoryWriter`.
+pub fn agent_model_parameter(agent: &str) -> String {
+    format!("Model{}", pascal_case(agent))
+}
+
 /// The approval-request function every gate invokes.
 pub const APPROVAL_REQUEST_SUBSTITUTION: &str = "ApprovalRequestFunctionArn";
 /// The run-tracker function every workflow invokes at its start and end.
@@ -53,6 +59,8 @@ pub struct AgentInfo {
     pub description: String,
     /// `#[agent(capabilities = [...])]`.
     pub capabilities: Vec<String>,
+    /// `#[agent(model = "...")]`.
+    pub model: Option<String>,
     pub input_type: String,
     pub output_type: String,
     /// JSON Schemas of the JSON serde writes for the input and output.

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use switchyard_ir::{Estimate, StepKind};
+use switchyard_ir::{Budget, Estimate, StepKind};
 use switchyard_state::schema::PlatformFunction as Platform;
 
 use super::{
-    agent_substitution, function_name, state_machine_name, APPROVAL_REQUEST_SUBSTITUTION,
-    RUN_TRACKER_SUBSTITUTION,
+    agent_model_parameter, agent_substitution, function_name, state_machine_name,
+    APPROVAL_REQUEST_SUBSTITUTION, RUN_TRACKER_SUBSTITUTION,
 };
 use crate::asl::DEFAULT_AGENT_TIMEOUT_SECONDS;
 use crate::{AgentInfo, Compiled};
@@ -34,6 +34,12 @@ pub struct AgentFunction<'a> {
     pub substitution: String,
     pub description: &'a str,
     pub capabilities: &'a [String],
+    /// `#[agent(model = "...")]`; `None` asks the deployment's primary model.
+    pub model: Option<&'a str>,
+    /// The template parameter that sets its function's `AGENT_MODEL`, over `model`.
+    pub model_parameter: String,
+    /// The variable `infra/deploy` fills that parameter from.
+    pub model_variable: String,
     pub input_type: &'a str,
     pub output_type: &'a str,
     pub input_schema: &'a serde_json::Value,
@@ -62,6 +68,9 @@ pub struct StateMachine<'a> {
     pub diagram: String,
     pub substitutions: Vec<String>,
     pub approval_gates: Vec<&'a str>,
+    /// Each run's spending limit unless its start gives another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<&'a Budget>,
     pub estimate: &'a Estimate,
 }
 
@@ -97,6 +106,9 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
                 substitution: agent_substitution(agent),
                 description: &info.description,
                 capabilities: &info.capabilities,
+                model: info.model.as_deref(),
+                model_parameter: agent_model_parameter(agent),
+                model_variable: switchyard_ir::model_override_variable(agent),
                 input_type: &info.input_type,
                 output_type: &info.output_type,
                 input_schema: &info.input_schema,
@@ -139,6 +151,7 @@ pub fn manifest<'a>(compiled: &'a [Compiled<'a>], agents: &'a [AgentInfo]) -> Ma
                     .filter(|s| matches!(s.kind, StepKind::Approval(_)))
                     .map(|s| s.name.as_str())
                     .collect(),
+                budget: wf.budget.as_ref(),
                 estimate: &c.estimate,
             }
         })

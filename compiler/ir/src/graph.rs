@@ -14,7 +14,12 @@ pub struct Workflow {
     pub start: StepId,
     /// Arena of steps; a [`StepId`] is an index into it.
     pub steps: Vec<Step>,
+    /// Each run's spending limit unless its start gives another (`budget(...)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
 }
+
+pub use switchyard_state::{Budget, BudgetLimit, BudgetProblem};
 
 /// Handle of a step inside [`Workflow::steps`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

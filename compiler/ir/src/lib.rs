@@ -8,15 +8,21 @@
 
 mod analysis;
 mod graph;
+mod model_name;
 mod stages;
 mod valid;
 
 pub use analysis::{estimate, Estimate, MAX_HISTORY_EVENTS, USD_PER_TRANSITION};
 pub use graph::*;
+pub use model_name::{
+    model_override_variable, parse_model_name, ModelName, ModelNameError, EMBEDDED_VARIANT,
+    MODEL_PROVIDERS,
+};
 pub use stages::{stages, StageError};
 pub use valid::{
     check_agent_name, closest, known_error_names, resource_key, validate, ErrorKind, Locus,
-    RetryKey, Setting, ValidationError, MAX_SUMMARY_FIELDS, MAX_SUMMARY_LABEL_CHARS,
+    RetryKey, Setting, ValidationError, BUDGET_EXCEEDED, MAX_SUMMARY_FIELDS,
+    MAX_SUMMARY_LABEL_CHARS,
 };
 
 /// Step Functions' limit on state and state machine names.

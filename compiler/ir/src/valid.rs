@@ -7,8 +7,8 @@ use strsim::levenshtein;
 
 use crate::analysis::{estimate, MAX_HISTORY_EVENTS};
 use crate::graph::{
-    AgentCall, Arm, CompareOp, Condition, FieldPath, Literal, Retry, StepId, StepKind,
-    SummaryField, Target, Workflow,
+    AgentCall, Arm, BudgetProblem, CompareOp, Condition, FieldPath, Literal, Retry, StepId,
+    StepKind, SummaryField, Target, Workflow,
 };
 use crate::{MAX_DEFINITION_BYTES, MAX_FUNCTION_NAME_LEN, MAX_NAME_LEN, RESOURCE_PREFIX};
 
@@ -25,8 +25,9 @@ pub const MAX_SUMMARY_FIELDS: usize = 12;
 /// The longest label of a summary field, in characters.
 pub const MAX_SUMMARY_LABEL_CHARS: usize = 64;
 
-/// Errors an agent task can raise: the agents' own (`AgentError`'s variants), Lambda's and
-/// the Step Functions errors a Lambda task state can see. `States.ALL` matches all of them.
+/// Errors an agent task can raise: the agents' own (`AgentError`'s names, its model's
+/// included), Lambda's and the Step Functions errors a Lambda task state can see.
+/// `States.ALL` matches all of them.
 const TASK_ERROR_NAMES: &[&str] = &[
     "States.ALL",
     "States.Timeout",
@@ -38,6 +39,8 @@ const TASK_ERROR_NAMES: &[&str] = &[
     "Agent.Retryable",
     "Agent.Permanent",
     "Agent.InvalidInput",
+    "Model.InvalidOutput",
+    BUDGET_EXCEEDED,
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
@@ -48,6 +51,11 @@ const TASK_ERROR_NAMES: &[&str] = &[
     "Sandbox.Timedout",
     "Runtime.ExitError",
 ];
+
+/// What an agent raises when its run's budget cannot pay for a model exchange. A retry
+/// fails the same way (nothing adds to a budget), so a retry policy may not list it; a
+/// `.catch` may.
+pub const BUDGET_EXCEEDED: &str = "Budget.Exceeded";
 
 /// Names Step Functions defines that an agent task never raises, with why.
 const NEVER_RAISED: &[(&str, &str)] = &[
@@ -245,13 +253,17 @@ pub enum ErrorKind {
     },
     #[error("workflow name `{name}` cannot name AWS resources: state machines and CloudFormation ids take ASCII letters and digits, not `{ch}`")]
     WorkflowNameCharacter { name: String, ch: char },
-    #[error("no agent or Step Functions raises `{name}` in a task{}", .suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| "; agents raise `Agent.Retryable`, `Agent.Permanent`, `Agent.InvalidInput`".to_owned()))]
+    #[error("no agent or Step Functions raises `{name}` in a task{}", .suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| "; agents raise `Agent.Retryable`, `Agent.Permanent`, `Agent.InvalidInput`, `Model.InvalidOutput`, `Budget.Exceeded`".to_owned()))]
     UnknownErrorName {
         name: String,
         suggestion: Option<String>,
     },
     #[error("`{name}` never reaches this policy: {why}")]
     ErrorNeverRaised { name: String, why: &'static str },
+    #[error("retrying `{BUDGET_EXCEEDED}` fails the same way: a run's budget only shrinks; catch it with `.catch(on = [\"{BUDGET_EXCEEDED}\"], then = ...)` instead")]
+    RetryBudgetExceeded,
+    #[error("invalid budget: {0}")]
+    InvalidBudget(BudgetProblem),
     #[error("`States.ALL` must be alone in a `.catch(on = ...)`: it already matches every error")]
     StatesAllNotAlone,
     #[error("`heartbeat` on an approval gate is refused: nothing sends heartbeats while a person decides, so the gate would expire after {0} seconds; use `timeout` alone")]
@@ -285,6 +297,11 @@ pub fn validate(workflow: &Workflow) -> Result<(), Vec<ValidationError>> {
         return Err(errors);
     }
     check_workflow_name(workflow, &mut report);
+    if let Some(budget) = &workflow.budget {
+        for problem in budget.problems() {
+            report(Locus::Workflow, ErrorKind::InvalidBudget(problem));
+        }
+    }
     check_names(workflow, &mut report);
     for id in workflow.step_ids() {
         check_settings(workflow, id, &mut report);
@@ -584,6 +601,8 @@ fn check_retries(retries: &[Retry], id: StepId, report: &mut impl FnMut(Locus, E
         for name in &retry.errors {
             if let Some(error) = check_error_name(name) {
                 report(at(RetryKey::Errors), error);
+            } else if name == BUDGET_EXCEEDED {
+                report(at(RetryKey::Errors), ErrorKind::RetryBudgetExceeded);
             }
         }
         let has_all = retry.errors.iter().any(|e| e == "States.ALL");

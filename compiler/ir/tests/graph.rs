@@ -35,6 +35,7 @@ fn workflow(steps: Vec<Step>) -> Workflow {
         input_type: "In".into(),
         start: StepId(0),
         steps,
+        budget: None,
     }
 }
 
@@ -457,6 +458,46 @@ fn error_names_no_task_raises_are_refused_with_a_suggestion() {
     assert!(kinds.iter().any(
         |k| matches!(k, ErrorKind::OutOfRange { what, .. } if *what == "retry max_delay (seconds)")
     ));
+}
+
+#[test]
+fn model_and_budget_errors_are_caught_not_retried() {
+    let mut wf = bounded_revise_loop();
+    if let StepKind::Task { call, catch, .. } = &mut wf.steps[0].kind {
+        call.retry = vec![Retry {
+            errors: vec!["Model.InvalidOutput".into(), BUDGET_EXCEEDED.into()],
+            interval_seconds: 1,
+            max_attempts: 2,
+            backoff_rate: 2.0,
+            max_delay_seconds: None,
+            jitter: false,
+        }];
+        *catch = Some(Catch {
+            errors: vec![BUDGET_EXCEEDED.into()],
+            fallback: Target::Fail,
+        });
+    }
+    assert_eq!(kinds(&wf), [ErrorKind::RetryBudgetExceeded]);
+    assert!(known_error_names().contains(&"Model.InvalidOutput"));
+}
+
+#[test]
+fn a_declared_budget_sets_a_positive_limit() {
+    let mut wf = bounded_revise_loop();
+    wf.budget = Some(Budget {
+        tokens: Some(200_000),
+        usd: Some(5.0),
+    });
+    assert_eq!(kinds(&wf), []);
+    wf.budget = Some(Budget {
+        tokens: Some(0),
+        usd: None,
+    });
+    assert!(
+        matches!(&kinds(&wf)[..], [ErrorKind::InvalidBudget(p)] if p.limit == BudgetLimit::Tokens),
+        "{:?}",
+        kinds(&wf)
+    );
 }
 
 #[test]

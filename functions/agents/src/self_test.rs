@@ -81,6 +81,8 @@ pub async fn largest(numbers: Vec<i64>) -> Result<i64, AgentError> {
 workflow! {
     /// Retry, catch, map and parallel on a live deployment.
     pub SelfTest(SelfTestInput) {
+        // Its agents ask no model, so its runs spend nothing: a declared budget to read.
+        budget(tokens = 100_000, usd = 1.0);
         flaky_step = flaky.retry(on = ["Agent.Retryable"], interval = 1, max_attempts = 3, backoff = 1.0) -> risky;
         risky = always_fails.catch(on = ["Agent.Permanent"], then = recovered) -> squares;
         recovered = recover -> squares;

@@ -32,6 +32,8 @@ pub struct Api<B = AwsBackend> {
     workflows: Vec<&'static WorkflowRegistration>,
     /// Workflows with approval gates: only their runs have approvals to read.
     gated: std::collections::BTreeSet<&'static str>,
+    /// Workflows' declared budgets (`budget(...)`), which a start's own limits override.
+    budgets: std::collections::BTreeMap<&'static str, switchyard_state::Budget>,
     /// The agents linked into the binary: the registry.
     agents: Vec<&'static AgentRegistration>,
     /// Agent name → the workflows calling it, sorted.
@@ -58,11 +60,15 @@ impl<B: Backend> Api<B> {
         let agents = switchyard_sdk::agents();
         // One pass over the definitions: which have gates, which agents each calls.
         let mut gated = std::collections::BTreeSet::new();
+        let mut budgets = std::collections::BTreeMap::new();
         let mut agent_workflows: std::collections::BTreeMap<_, Vec<_>> = Default::default();
         for workflow in &workflows {
             let definition = (workflow.definition)();
             if definition.approval_gates().next().is_some() {
                 gated.insert(workflow.name);
+            }
+            if let Some(budget) = definition.budget {
+                budgets.insert(workflow.name, budget);
             }
             for call in definition.agent_calls() {
                 if let Some(agent) = agents.iter().find(|a| a.name == call.agent) {
@@ -78,6 +84,7 @@ impl<B: Backend> Api<B> {
             backend,
             workflows,
             gated,
+            budgets,
             agents,
             agent_workflows,
             deployed_agents,

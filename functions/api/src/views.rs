@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use switchyard_state::RunTotals;
+use switchyard_state::{Budget, RunTotals};
 
 use crate::backend::{
     ApprovalRecord, ApprovalStatus, ParkedRecord, RunRecord, RunStatus, StepRecord, StepStatus,
@@ -27,6 +27,13 @@ pub struct RunView<'a> {
     finished_at: Option<u64>,
     input_summary: Option<&'a str>,
     totals: RunTotals,
+    /// Its spending limit, when it has one: its workflow's, or given at its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget: Option<Budget>,
+    /// What its model exchanges spent against the budget so far (each attempt adds its
+    /// own as it ends); only with a budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spent: Option<Spent>,
     steps: &'a [StepRecord],
     approvals: &'a [ApprovalRecord],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,6 +50,13 @@ pub struct RunView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     parked: Option<Vec<Parked<'a>>>,
     links: Links,
+}
+
+/// What a run with a budget spent.
+#[derive(Serialize)]
+struct Spent {
+    tokens: u64,
+    usd: f64,
 }
 
 /// A step of a paused run waiting at its boundary.
@@ -85,6 +99,11 @@ impl<'a> RunView<'a> {
             finished_at: run.finished_at,
             input_summary: run.input_summary.as_deref(),
             totals: RunTotals::of(steps),
+            budget: run.budget,
+            spent: run.budget.map(|_| Spent {
+                tokens: run.spent_tokens,
+                usd: run.spent_usd,
+            }),
             steps,
             approvals,
             output,

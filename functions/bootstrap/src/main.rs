@@ -16,8 +16,9 @@ async fn main() -> Result<(), Error> {
     let config = switchyard_lambda::aws_config().await;
     match role {
         Role::Agent(registration) => {
-            // PRIMARY_MODEL picks the provider; unset means the offline embedded model.
-            let model = switchyard_models::model_from_env().await?;
+            // AGENT_MODEL (this function's, from the deployment), else the agent's declared
+            // model, else PRIMARY_MODEL, else the offline embedded model.
+            let model = switchyard_models::agent_model_from_env(registration.model).await?;
             let runtime = agent::AgentRuntime::new(
                 registration,
                 model,

@@ -1,8 +1,8 @@
 //! Runs one registered agent for a Step Functions task: resolves offloaded input, records
 //! the attempt in DynamoDB with its latency, tokens and cost (and reports them as
 //! CloudWatch metrics, [`crate::emf`]) and its conversation trace ([`crate::trace`]),
-//! offloads a large output. The agent's model answers opted-in requests from the tenant's
-//! response cache ([`crate::cache`]).
+//! keeps its run within budget ([`crate::budget`]), offloads a large output. The agent's
+//! model answers opted-in requests from the tenant's response cache ([`crate::cache`]).
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use serde_json::Value;
 use switchyard_sdk::{AgentContext, AgentError, AgentRegistration, Model, RunContext};
 use tracing::Instrument;
 
+use crate::budget::{BudgetedModel, RunLedger};
 use crate::cache::{CachedModel, ReplyCache};
 use crate::metering::MeteredModel;
 use crate::payload::{PayloadError, PayloadStore};
@@ -91,6 +92,8 @@ pub struct AgentRuntime {
     registration: &'static AgentRegistration,
     model: Arc<dyn Model>,
     state: State,
+    /// Runs' budgets and spending (the runs table, through `state`).
+    ledger: Arc<dyn RunLedger>,
     payloads: Arc<PayloadStore>,
     cache: Arc<dyn ReplyCache>,
     /// The secrets no trace may hold, read from the environment once.
@@ -124,6 +127,7 @@ impl AgentRuntime {
             registration,
             model,
             cache: Arc::new(state.clone()),
+            ledger: Arc::new(state.clone()),
             state,
             payloads: Arc::new(payloads),
             redactor: Redactor::from_env(),
@@ -243,7 +247,14 @@ impl AgentRuntime {
             self.cache.clone(),
             &run.tenant_id,
         ));
-        let metered = Arc::new(MeteredModel::new(cached));
+        // Inside the meter: an exchange the budget refuses was never sent. Outside the
+        // cache: a cached reply is checked like any other, and counts as free.
+        let budgeted = Arc::new(BudgetedModel::new(
+            cached,
+            self.ledger.clone(),
+            &run.run_id,
+        ));
+        let metered = Arc::new(MeteredModel::new(budgeted.clone()));
         let result = async {
             let input = self
                 .payloads
@@ -318,6 +329,9 @@ impl AgentRuntime {
         };
         if first_end {
             crate::emf::emit(&crate::emf::agent_attempt(&finished, now));
+            // The run's spending, for its budget: nothing for a run without one or an
+            // attempt that asked no model.
+            budgeted.settle().await;
         } else {
             // The first invocation's end stands, and was counted.
             tracing::warn!("duplicate invocation of a finished attempt; its first end stands");

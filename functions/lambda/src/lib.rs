@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod approval;
+pub mod budget;
 pub mod cache;
 pub mod emf;
 pub mod function_url;

@@ -5,12 +5,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
+use switchyard_sdk::ir::ModelNameError;
 use switchyard_sdk::{EmbeddedModel, Model};
 
 use crate::overrides::OverriddenModel;
 use crate::{Anthropic, BedrockConverse, OpenAiCompatible, Price, PromptOverrides};
 
 const PRIMARY_MODEL: &str = "PRIMARY_MODEL";
+const AGENT_MODEL: &str = "AGENT_MODEL";
+/// How errors name a model an agent declares (`#[agent(model = "...")]`).
+const DECLARED_MODEL: &str = "#[agent(model)]";
 const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
 const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
@@ -27,6 +31,15 @@ const MODEL_PRICE_OUTPUT_PER_MTOK: &str = "MODEL_PRICE_OUTPUT_PER_MTOK";
 /// one-call form a Lambda uses at init.
 pub async fn model_from_env() -> Result<Arc<dyn Model>, ModelConfigError> {
     ModelSpec::from_lookup(|name| std::env::var(name).ok())?
+        .build()
+        .await
+}
+
+/// The model an agent's function asks, built once at init: see [`ModelSpec::for_agent`].
+pub async fn agent_model_from_env(
+    declared: Option<&str>,
+) -> Result<Arc<dyn Model>, ModelConfigError> {
+    ModelSpec::for_agent(declared, |name| std::env::var(name).ok())?
         .build()
         .await
 }
@@ -83,10 +96,18 @@ impl fmt::Debug for ApiKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelConfigError {
-    #[error("PRIMARY_MODEL names unknown provider `{provider}`; expected `embedded`, `openai:<model>`, `anthropic:<model>` or `bedrock:<model id>`")]
-    UnknownProvider { provider: String },
-    #[error("PRIMARY_MODEL=`{provider}` needs a model: `{provider}:<model>`")]
-    MissingModel { provider: String },
+    /// `origin` is where the model was named: `AGENT_MODEL`, `#[agent(model)]` or
+    /// `PRIMARY_MODEL`.
+    #[error("{origin} names unknown provider `{provider}`; expected `embedded`, `openai:<model>`, `anthropic:<model>` or `bedrock:<model id>`")]
+    UnknownProvider {
+        origin: &'static str,
+        provider: String,
+    },
+    #[error("{origin}=`{provider}` needs a model: `{provider}:<model>`")]
+    MissingModel {
+        origin: &'static str,
+        provider: String,
+    },
     #[error("{variable} must be set to use the {provider} provider")]
     MissingVariable {
         variable: &'static str,
@@ -122,24 +143,64 @@ impl ModelSpec {
     ///   tokens, each replacing its side of [`Price::for_model`]'s list price; a model with
     ///   neither a list price nor an override costs 0.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ModelConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
+        let primary = variable(&lookup, PRIMARY_MODEL);
+        ModelSpec::for_model(primary.as_deref(), PRIMARY_MODEL, lookup)
+    }
+
+    /// The model of an agent's function: the first of `AGENT_MODEL` (which the deployment
+    /// sets per function), the agent's declared model (`#[agent(model = "...")]`),
+    /// `PRIMARY_MODEL`, and the embedded model. The other variables are read as
+    /// [`ModelSpec::from_lookup`] reads them, whichever model is chosen.
+    pub fn for_agent(
+        declared: Option<&str>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ModelConfigError> {
+        let (model, origin) = match (
+            variable(&lookup, AGENT_MODEL),
+            declared.map(str::trim).filter(|d| !d.is_empty()),
+        ) {
+            (Some(chosen), _) => (Some(chosen), AGENT_MODEL),
+            (None, Some(declared)) => (Some(declared.to_owned()), DECLARED_MODEL),
+            (None, None) => (variable(&lookup, PRIMARY_MODEL), PRIMARY_MODEL),
         };
-        let primary = get(PRIMARY_MODEL);
-        let (provider, model) = match primary.as_deref() {
-            None => ("embedded", None),
-            Some(value) => match value.split_once(':') {
-                Some((provider, model)) => (provider, Some(model).filter(|m| !m.is_empty())),
-                None => (value, None),
+        ModelSpec::for_model(model.as_deref(), origin, lookup)
+    }
+
+    /// The model named `model` (`provider:model`; `None` is the embedded model), with the
+    /// companion variables read through `lookup`; errors name the model's `origin`.
+    pub fn for_model(
+        model: Option<&str>,
+        origin: &'static str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ModelConfigError> {
+        let get = |name: &str| variable(&lookup, name);
+        let name = switchyard_sdk::ir::parse_model_name(model.unwrap_or("embedded")).map_err(
+            |problem| match problem {
+                ModelNameError::UnknownProvider(provider) => {
+                    ModelConfigError::UnknownProvider { origin, provider }
+                }
+                ModelNameError::MissingModel(provider) => {
+                    ModelConfigError::MissingModel { origin, provider }
+                }
+                ModelNameError::Empty => ModelConfigError::InvalidValue {
+                    variable: origin,
+                    value: String::new(),
+                    expected: "`provider:model`, or `embedded`",
+                },
+                ModelNameError::EmbeddedVariant(_) => ModelConfigError::InvalidValue {
+                    variable: origin,
+                    value: model.unwrap_or_default().to_owned(),
+                    expected: "`embedded` (the embedded model has no variants)",
+                },
             },
-        };
+        )?;
+        let model = name.model;
         let required_model = || {
             model
                 .map(str::to_owned)
                 .ok_or_else(|| ModelConfigError::MissingModel {
-                    provider: provider.to_owned(),
+                    origin,
+                    provider: name.provider.to_owned(),
                 })
         };
         let required_key = |variable, provider| {
@@ -147,17 +208,7 @@ impl ModelSpec {
                 .map(ApiKey::new)
                 .ok_or(ModelConfigError::MissingVariable { variable, provider })
         };
-        let provider = match provider {
-            "embedded" => match primary.as_deref() {
-                None | Some("embedded") | Some(EmbeddedModel::NAME) => ProviderSpec::Embedded,
-                Some(other) => {
-                    return Err(ModelConfigError::InvalidValue {
-                        variable: PRIMARY_MODEL,
-                        value: other.to_owned(),
-                        expected: "`embedded` (the embedded model has no variants)",
-                    })
-                }
-            },
+        let provider = match name.provider {
             "openai" => ProviderSpec::OpenAi {
                 model: required_model()?,
                 api_key: required_key(OPENAI_API_KEY, "openai")?,
@@ -173,8 +224,10 @@ impl ModelSpec {
             "bedrock" => ProviderSpec::Bedrock {
                 model: required_model()?,
             },
+            "embedded" => ProviderSpec::Embedded,
             other => {
                 return Err(ModelConfigError::UnknownProvider {
+                    origin,
                     provider: other.to_owned(),
                 })
             }
@@ -267,6 +320,13 @@ impl ModelSpec {
             })
         })
     }
+}
+
+/// A variable's value through `lookup`: trimmed, and unset when empty or blank.
+fn variable(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
 }
 
 fn parse<T: FromStr>(

@@ -7,8 +7,10 @@
 //! - [`BedrockConverse`]: the Amazon Bedrock Converse API, through the official AWS SDK.
 //!
 //! A Lambda picks one at init with [`model_from_env`], which reads `PRIMARY_MODEL`
-//! (`provider:model`) and falls back to the SDK's offline [`EmbeddedModel`]. Every
-//! [`Reply`] carries its token counts and a cost from [`Price`].
+//! (`provider:model`) and falls back to the SDK's offline [`EmbeddedModel`]; an agent's
+//! function with [`agent_model_from_env`], which puts its function's `AGENT_MODEL` and its
+//! declared `#[agent(model = "...")]` first. Every [`Reply`] carries its token counts and a
+//! cost from [`Price`].
 //!
 //! Each provider answers a [`ModelRequest`] in its API's native terms, so the SDK's chat
 //! loop (`ctx.model.ask::<T>()`, tools, corrections) works the same on all three:
@@ -48,7 +50,9 @@ mod tools;
 
 pub use anthropic::Anthropic;
 pub use bedrock::BedrockConverse;
-pub use config::{model_from_env, ApiKey, ModelConfigError, ModelSpec, ProviderSpec};
+pub use config::{
+    agent_model_from_env, model_from_env, ApiKey, ModelConfigError, ModelSpec, ProviderSpec,
+};
 pub use openai::OpenAiCompatible;
 pub use overrides::PromptOverrides;
 pub use pricing::Price;

@@ -18,6 +18,10 @@ pub trait Agent {
     /// What it can do, as `#[agent(capabilities = [...])]` declares: graphs may name a
     /// capability instead of an agent, and the registry lists them.
     const CAPABILITIES: &'static [&'static str] = &[];
+    /// The model it asks (`provider:model`), as `#[agent(model = "...")]` declares; `None`
+    /// asks the deployment's `PRIMARY_MODEL`. A deployment may still choose another for its
+    /// function (`AGENT_MODEL`).
+    const MODEL: Option<&'static str> = None;
 
     fn run(
         input: Self::Input,

@@ -18,6 +18,8 @@ pub struct AgentRegistration {
     pub description: &'static str,
     /// `#[agent(capabilities = [...])]`, in declaration order.
     pub capabilities: &'static [&'static str],
+    /// `#[agent(model = "...")]`: see [`crate::Agent::MODEL`].
+    pub model: Option<&'static str>,
     pub input_type: fn() -> String,
     pub output_type: fn() -> String,
     /// JSON Schemas of the JSON the input and output serialize to (see [`crate::schema`]).

@@ -159,6 +159,122 @@ pub struct RunRecord {
     pub paused_at: Vec<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed_at: Vec<u64>,
+    /// Its spending limit: its workflow's declared budget, with what the start call gave
+    /// replacing it limit by limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    /// What its model exchanges spent so far, added by each attempt as it ends; kept only
+    /// for a run with a budget (its totals, summed at its end, are the step records').
+    #[serde(default)]
+    pub spent_tokens: u64,
+    #[serde(default)]
+    pub spent_usd: f64,
+}
+
+/// A run's spending limit on its model exchanges: tokens (in and out), US dollars, or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd: Option<f64>,
+}
+
+/// A limit of a [`Budget`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BudgetLimit {
+    /// The budget as a whole (it sets no limit).
+    Whole,
+    Tokens,
+    Usd,
+}
+
+impl BudgetLimit {
+    /// Its key, as `workflow!` and the Run API spell it (`""` for the whole).
+    pub const fn key(self) -> &'static str {
+        match self {
+            BudgetLimit::Whole => "",
+            BudgetLimit::Tokens => "tokens",
+            BudgetLimit::Usd => "usd",
+        }
+    }
+}
+
+/// What is wrong with a budget's limit.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct BudgetProblem {
+    pub limit: BudgetLimit,
+    pub message: String,
+}
+
+impl Budget {
+    /// The largest token limit: far above any run, and within what a DynamoDB number holds.
+    pub const MAX_TOKENS: u64 = 1_000_000_000_000;
+    /// The largest US dollar limit.
+    pub const MAX_USD: f64 = 1_000_000.0;
+
+    /// Every problem, limit by limit: each limit it sets must be positive and at most its
+    /// maximum, and it must set one. The one rule `workflow!`, the compiler and the Run API
+    /// check a budget by.
+    pub fn problems(&self) -> Vec<BudgetProblem> {
+        let mut problems = Vec::new();
+        let mut problem = |limit, message: String| problems.push(BudgetProblem { limit, message });
+        if self.tokens.is_none() && self.usd.is_none() {
+            problem(
+                BudgetLimit::Whole,
+                "a budget limits `tokens`, `usd` or both".to_owned(),
+            );
+        }
+        if let Some(tokens) = self.tokens {
+            if !(1..=Self::MAX_TOKENS).contains(&tokens) {
+                problem(
+                    BudgetLimit::Tokens,
+                    format!(
+                        "a token budget is a whole number from 1 to {}, got {tokens}",
+                        Self::MAX_TOKENS
+                    ),
+                );
+            }
+        }
+        if let Some(usd) = self.usd {
+            if !(usd.is_finite() && usd > 0.0 && usd <= Self::MAX_USD) {
+                problem(
+                    BudgetLimit::Usd,
+                    format!(
+                        "a US dollar budget is more than 0 and at most {}, got {usd}",
+                        Self::MAX_USD
+                    ),
+                );
+            }
+        }
+        problems
+    }
+
+    /// This budget with each limit `over` sets replacing its own.
+    pub fn overridden_by(self, over: Budget) -> Budget {
+        Budget {
+            tokens: over.tokens.or(self.tokens),
+            usd: over.usd.or(self.usd),
+        }
+    }
+}
+
+/// A run's budget and what it spent so far, as an agent reads them before its first model
+/// exchange.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSpending {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    #[serde(default)]
+    pub spent_tokens: u64,
+    #[serde(default)]
+    pub spent_usd: f64,
+}
+
+impl RunSpending {
+    /// The attributes it is read from (its fields).
+    pub const ATTRIBUTES: &'static [&'static str] = &["budget", "spent_tokens", "spent_usd"];
 }
 
 impl RunRecord {
@@ -317,6 +433,9 @@ impl RunRecord {
             cost_usd: 0.0,
             step_attempts: 0,
             execution_arn: None,
+            budget: None,
+            spent_tokens: 0,
+            spent_usd: 0.0,
         }
     }
 }
@@ -970,6 +1089,73 @@ mod tests {
             ..outcome
         };
         assert_eq!(deciding.turnaround_ms(), None);
+    }
+
+    #[test]
+    fn a_runs_spending_is_read_by_its_own_attributes() {
+        let mut run = RunRecord::started("r1", "t1", "wf", 1_000);
+        run.budget = Some(Budget {
+            tokens: Some(500),
+            usd: None,
+        });
+        run.spent_tokens = 120;
+        run.spent_usd = 0.25;
+        let spending = RunSpending {
+            budget: run.budget,
+            spent_tokens: 120,
+            spent_usd: 0.25,
+        };
+        assert_eq!(attributes_of(&spending), sorted(RunSpending::ATTRIBUTES));
+        assert_eq!(
+            serde_json::from_value::<RunSpending>(serde_json::to_value(&run).unwrap_or_default())
+                .ok(),
+            Some(spending)
+        );
+        // A record written before budgets existed reads as a run without one.
+        let old: RunSpending = serde_json::from_value(serde_json::json!({})).unwrap_or_default();
+        assert_eq!((old.budget, old.spent_tokens), (None, 0));
+    }
+
+    #[test]
+    fn a_budget_sets_positive_limits_within_their_maximum() {
+        let budget = |tokens, usd| Budget { tokens, usd };
+        assert!(budget(Some(1), None).problems().is_empty());
+        assert!(budget(None, Some(0.01)).problems().is_empty());
+        assert!(budget(Some(Budget::MAX_TOKENS), Some(Budget::MAX_USD))
+            .problems()
+            .is_empty());
+        let limits = |b: Budget| b.problems().iter().map(|p| p.limit).collect::<Vec<_>>();
+        assert_eq!(limits(budget(None, None)), [BudgetLimit::Whole]);
+        assert_eq!(limits(budget(Some(0), None)), [BudgetLimit::Tokens]);
+        assert_eq!(
+            limits(budget(Some(Budget::MAX_TOKENS + 1), Some(0.0))),
+            [BudgetLimit::Tokens, BudgetLimit::Usd]
+        );
+        for usd in [-1.0, f64::NAN, f64::INFINITY, Budget::MAX_USD * 2.0] {
+            assert_eq!(limits(budget(None, Some(usd))), [BudgetLimit::Usd], "{usd}");
+        }
+        let message = budget(None, Some(-2.0)).problems()[0].to_string();
+        assert!(message.contains("got -2"), "{message}");
+    }
+
+    #[test]
+    fn a_budget_given_at_start_replaces_the_declared_one_limit_by_limit() {
+        let declared = Budget {
+            tokens: Some(200_000),
+            usd: Some(5.0),
+        };
+        let given = Budget {
+            tokens: Some(10),
+            usd: None,
+        };
+        assert_eq!(
+            declared.overridden_by(given),
+            Budget {
+                tokens: Some(10),
+                usd: Some(5.0)
+            }
+        );
+        assert_eq!(Budget::default().overridden_by(given), given);
     }
 
     #[test]

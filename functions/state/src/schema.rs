@@ -305,6 +305,9 @@ pub mod env {
     /// Literal strings (comma-separated) replaced by `[redacted]` wherever they appear in a
     /// conversation trace, besides the values of the provider key variables.
     pub const TRACE_REDACT: &str = "TRACE_REDACT";
+    /// `provider:model` of the model one agent's function asks, set per function at deploy
+    /// time; over the agent's declared model and `PRIMARY_MODEL`.
+    pub const AGENT_MODEL: &str = "AGENT_MODEL";
 }
 
 /// The functions every deployment has besides its agents, by their `SWITCHYARD_FUNCTION`.

@@ -56,6 +56,7 @@ pub async fn run(context: &Context, args: AgentsArgs) -> Result<Outcome, CliErro
             &[
                 ("agent", Align::Left),
                 ("capabilities", Align::Left),
+                ("model", Align::Left),
                 ("attempts", Align::Right),
                 ("success", Align::Right),
                 ("p50", Align::Right),
@@ -80,6 +81,7 @@ fn health_row(agent: &Value) -> Vec<String> {
     vec![
         output::text(&agent["name"]),
         list(&agent["capabilities"]),
+        model(&agent["model"]),
         output::count(&health["attempts"]),
         rate(&health["success_rate"]),
         output::millis(&health["latency_ms"]["p50"]),
@@ -90,6 +92,14 @@ fn health_row(agent: &Value) -> Vec<String> {
         output::cost(&health["cost_usd"]),
         output::text(&health["last_error"]["error"]),
     ]
+}
+
+/// The declared model, or what an agent without one asks.
+fn model(value: &Value) -> String {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| "(primary)".to_owned())
 }
 
 fn list(value: &Value) -> String {
@@ -120,6 +130,10 @@ fn show_agent(agent: &Value) {
         output::text(&agent["description"]),
     );
     println!("capabilities: {}", list(&agent["capabilities"]));
+    println!(
+        "model:        {} (a deployment may choose another for its function)",
+        model(&agent["model"])
+    );
     println!("workflows:    {}", list(&agent["workflows"]));
     println!(
         "input:        {}\noutput:       {}",

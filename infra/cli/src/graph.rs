@@ -1,6 +1,6 @@
-//! `switchyard graph run FILE.json [--wait]`: run a graph of registered agents sent as JSON
-//! (`{graph, input}`, or the AI Orchestra `{workflow_type, agents, input}`), and follow it
-//! like any other run.
+//! `switchyard graph run FILE.json [--wait] [--budget-tokens N] [--budget-usd X]`: run a graph
+//! of registered agents sent as JSON (`{graph, input}`, or the AI Orchestra
+//! `{workflow_type, agents, input}`), and follow it like any other run.
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -23,18 +23,25 @@ pub struct RunArgs {
     /// Follow the run until it ends, printing each step.
     #[arg(long)]
     wait: bool,
+    // The run's budget, in place of a `budget` the file gives.
+    #[command(flatten)]
+    budget: runs::BudgetArgs,
 }
 
 pub async fn run(context: &Context, command: GraphCommand) -> Result<Outcome, CliError> {
     let GraphCommand::Run(args) = command;
     let path = args.file.display().to_string();
     let text = std::fs::read_to_string(&args.file).map_err(CliError::io(&path))?;
-    let body: Value = serde_json::from_str(&text).map_err(CliError::BadInput)?;
+    let mut body: Value = serde_json::from_str(&text).map_err(CliError::BadInput)?;
     let endpoint = if body.get("agents").is_some() {
         "/run-graph"
     } else {
         "/graphs/run"
     };
+    // The AI Orchestra form has no budget; the API refuses one there, naming it.
+    if let (Some(budget), Some(object)) = (args.budget.body(), body.as_object_mut()) {
+        object.insert("budget".into(), budget);
+    }
     let client = context.client().await?;
     let started = client.call("POST", endpoint, &[], Some(&body)).await?;
     let run_id = output::text(

@@ -54,6 +54,36 @@ pub struct StartArgs {
     /// Make approval gates wait for a person even where the deployment auto-approves.
     #[arg(long)]
     no_auto_approve: bool,
+    #[command(flatten)]
+    budget: BudgetArgs,
+}
+
+/// A run's budget, each limit over the workflow's declared one.
+#[derive(Args)]
+pub struct BudgetArgs {
+    /// Most tokens (in and out) the run's model exchanges may use.
+    #[arg(long, value_name = "N")]
+    budget_tokens: Option<u64>,
+    /// Most US dollars the run's model exchanges may cost.
+    #[arg(long, value_name = "USD")]
+    budget_usd: Option<f64>,
+}
+
+impl BudgetArgs {
+    /// The start body's `budget`, if a limit is given (the API checks the values).
+    pub fn body(&self) -> Option<Value> {
+        if self.budget_tokens.is_none() && self.budget_usd.is_none() {
+            return None;
+        }
+        let mut budget = serde_json::Map::new();
+        if let Some(tokens) = self.budget_tokens {
+            budget.insert("tokens".into(), json!(tokens));
+        }
+        if let Some(usd) = self.budget_usd {
+            budget.insert("usd".into(), json!(usd));
+        }
+        Some(Value::Object(budget))
+    }
 }
 
 #[derive(Args)]
@@ -144,6 +174,9 @@ async fn start(context: &Context, args: StartArgs) -> Result<Outcome, CliError> 
     if args.no_auto_approve {
         body["auto_approve"] = json!(false);
     }
+    if let Some(budget) = args.budget.body() {
+        body["budget"] = budget;
+    }
     let client = context.client().await?;
     let started = client.call("POST", "/runs/start", &[], Some(&body)).await?;
     let run_id = output::text(&started["run_id"]);
@@ -199,6 +232,9 @@ pub fn show_run(run: &Value) {
         output::timestamp(&run["finished_at"]),
         current,
     );
+    if let Some(line) = budget_line(run) {
+        println!("{line}");
+    }
     if let Some(parked) = run["parked"].as_array().filter(|p| !p.is_empty()) {
         let names: Vec<String> = parked
             .iter()
@@ -252,6 +288,28 @@ pub fn show_run(run: &Value) {
             println!("  … {} more lines (--json shows all)", lines.len() - 40);
         }
     }
+}
+
+/// `budget: 1200 of 200000 tokens, $0.0120 of $5.0000 spent`, for a run with a budget.
+fn budget_line(run: &Value) -> Option<String> {
+    let budget = run.get("budget")?.as_object()?;
+    let spent = &run["spent"];
+    let mut limits = Vec::new();
+    if let Some(tokens) = budget.get("tokens").filter(|t| !t.is_null()) {
+        limits.push(format!(
+            "{} of {} tokens",
+            output::count(&spent["tokens"]),
+            output::count(tokens)
+        ));
+    }
+    if let Some(usd) = budget.get("usd").filter(|u| !u.is_null()) {
+        limits.push(format!(
+            "{} of {}",
+            output::cost(&spent["usd"]),
+            output::cost(usd)
+        ));
+    }
+    Some(format!("budget: {} spent", limits.join(", ")))
 }
 
 async fn open(context: &Context, args: OpenArgs) -> Result<Outcome, CliError> {
@@ -697,5 +755,37 @@ mod tests {
             "\nattempt 1 item 3  failed  0 model call(s), 0 cached"
         );
         assert_eq!(lines[11], "  no model exchanges");
+    }
+
+    #[test]
+    fn a_runs_budget_shows_what_it_spent_of_each_limit() {
+        let run = json!({
+            "budget": { "tokens": 200_000, "usd": 5.0 },
+            "spent": { "tokens": 1_200, "usd": 0.012 },
+        });
+        assert_eq!(
+            budget_line(&run).as_deref(),
+            Some("budget: 1200 of 200000 tokens, $0.0120 of $5.0000 spent")
+        );
+        let run = json!({ "budget": { "usd": 1 }, "spent": { "tokens": 0, "usd": 0.0 } });
+        assert_eq!(
+            budget_line(&run).as_deref(),
+            Some("budget: $0.0000 of $1.0000 spent")
+        );
+        assert_eq!(budget_line(&json!({ "status": "running" })), None);
+    }
+
+    #[test]
+    fn budget_flags_make_the_start_bodys_budget() {
+        let flags = |tokens, usd| BudgetArgs {
+            budget_tokens: tokens,
+            budget_usd: usd,
+        };
+        assert_eq!(flags(None, None).body(), None);
+        assert_eq!(flags(Some(10), None).body(), Some(json!({ "tokens": 10 })));
+        assert_eq!(
+            flags(Some(10), Some(0.5)).body(),
+            Some(json!({ "tokens": 10, "usd": 0.5 }))
+        );
     }
 }

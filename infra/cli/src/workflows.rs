@@ -44,6 +44,7 @@ pub fn run(context: &Context) -> Result<Outcome, CliError> {
                 "description": definition.comment,
                 "input_type": definition.input_type,
                 "approval_gates": definition.approval_gates().map(|(step, _)| step.name.clone()).collect::<Vec<_>>(),
+                "budget": definition.budget,
                 "state_machine_arn": deployed.and_then(|d| d.get(registration.name)),
                 "example_input": example,
                 "example_fits": example_fits,
@@ -76,6 +77,7 @@ pub fn run(context: &Context) -> Result<Outcome, CliError> {
                     .as_array()
                     .map(|g| g.iter().map(output::text).collect::<Vec<_>>().join(", "))
                     .unwrap_or_default(),
+                budget(&w["budget"]),
             ]
         })
         .collect();
@@ -87,6 +89,7 @@ pub fn run(context: &Context) -> Result<Outcome, CliError> {
                 ("deployed", Align::Left),
                 ("input type", Align::Left),
                 ("approval gates", Align::Left),
+                ("budget", Align::Left),
             ],
             &rows,
         )
@@ -100,4 +103,20 @@ pub fn run(context: &Context) -> Result<Outcome, CliError> {
         );
     }
     Ok(Outcome::Done)
+}
+
+/// A declared budget, `200000 tokens, $5.0000`; `-` for none.
+fn budget(value: &Value) -> String {
+    let mut limits = Vec::new();
+    if let Some(tokens) = value.get("tokens").filter(|t| !t.is_null()) {
+        limits.push(format!("{} tokens", output::count(tokens)));
+    }
+    if let Some(usd) = value.get("usd").filter(|u| !u.is_null()) {
+        limits.push(output::cost(usd));
+    }
+    if limits.is_empty() {
+        "-".to_owned()
+    } else {
+        limits.join(", ")
+    }
 }

@@ -9,13 +9,21 @@ use syn::{
     Type, Visibility,
 };
 
-/// `/// docs  pub Name(Input) { step; step; ... }`
+/// `/// docs  pub Name(Input) { budget(...); step; step; ... }`
 pub struct WorkflowDecl {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub ident: Ident,
     pub input: Type,
+    /// Every `budget(...);` clause (more than one is reported when lowering).
+    pub budgets: Vec<BudgetDecl>,
     pub steps: Vec<StepDecl>,
+}
+
+/// `budget(tokens = 200_000, usd = 5.0);`: each run's spending limit.
+pub struct BudgetDecl {
+    pub token: Ident,
+    pub settings: Vec<SettingDecl>,
 }
 
 /// `name = kind .modifier(...)* [-> target];`
@@ -129,9 +137,19 @@ impl Parse for WorkflowDecl {
         }
         let body;
         braced!(body in input);
+        let mut budgets = Vec::new();
         let mut steps = Vec::new();
         while !body.is_empty() {
-            steps.push(body.parse()?);
+            // A step is `name = ...`; a clause about the whole workflow is `budget(...)`.
+            let clause = body.fork();
+            if clause.parse::<Ident>().is_ok_and(|k| k == "budget") && clause.peek(token::Paren) {
+                let token = body.parse()?;
+                let settings = parse_settings(&body)?;
+                body.parse::<Token![;]>()?;
+                budgets.push(BudgetDecl { token, settings });
+            } else {
+                steps.push(body.parse()?);
+            }
         }
         if !input.is_empty() {
             return Err(input.error("one workflow per `workflow!`"));
@@ -141,6 +159,7 @@ impl Parse for WorkflowDecl {
             vis,
             ident,
             input: input_ty,
+            budgets,
             steps,
         })
     }

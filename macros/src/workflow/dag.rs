@@ -316,6 +316,7 @@ fn rewrite(
         vis,
         ident,
         input,
+        budgets,
         steps,
     } = decl;
     let mut slots: Vec<Option<StepDecl>> = steps.into_iter().map(Some).collect();
@@ -402,6 +403,7 @@ fn rewrite(
         vis,
         ident,
         input,
+        budgets,
         steps,
     }
 }

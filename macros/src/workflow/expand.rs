@@ -113,6 +113,11 @@ impl Emitter<'_> {
             .iter()
             .enumerate()
             .map(|(i, s)| self.step(StepId(i as u32), s));
+        let budget = option(ir.budget.map(|budget| {
+            let tokens = option(budget.tokens.map(|t| quote!(#t)));
+            let usd = option(budget.usd.map(|u| quote!(#u)));
+            quote!(#sdk::ir::Budget { tokens: #tokens, usd: #usd })
+        }));
         quote! {
             #sdk::ir::Workflow {
                 name: #name.to_owned(),
@@ -120,6 +125,7 @@ impl Emitter<'_> {
                 input_type: #sdk::__private::type_name::<#input>(),
                 start: #start,
                 steps: ::std::vec![#(#steps),*],
+                budget: #budget,
             }
         }
     }

@@ -28,6 +28,9 @@ pub struct AgentView<'a> {
     name: &'a str,
     description: &'a str,
     capabilities: &'a [&'a str],
+    /// The model it declares (`#[agent(model = "...")]`); `null` asks the deployment's
+    /// primary model. A deployment may set another for its function.
+    model: Option<&'a str>,
     /// The Lambda function it deploys as.
     function_name: String,
     input_type: String,
@@ -252,6 +255,7 @@ impl<B: Backend> Api<B> {
             name: agent.name,
             description: agent.description,
             capabilities: agent.capabilities,
+            model: agent.model,
             function_name: switchyard_sdk::ir::function_name(agent.name),
             input_type: (agent.input_type)(),
             output_type: (agent.output_type)(),
@@ -356,6 +360,8 @@ mod tests {
         );
         assert_eq!(copywriter["output_schema"]["type"], "object");
         assert_eq!(copywriter["health"]["attempts"], 0);
+        // Declaring no model, it asks the deployment's.
+        assert_eq!(copywriter.get("model"), Some(&Value::Null));
         assert_eq!(copywriter["health"]["success_rate"], Value::Null);
     }
 

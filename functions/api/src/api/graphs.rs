@@ -68,13 +68,17 @@ impl<B: Backend> Api<B> {
             self.backend.record_graph(&record).await?;
         }
         let input = run.execution_input(tenant).to_json();
-        let run_id = match self.launch(name, &input, &run.input, tenant).await {
+        let run_id = match self
+            .launch(name, &input, &run.input, tenant, run.budget)
+            .await
+        {
             // Recorded, but its state machine is gone (a deployment made anew): build it again.
             Err(ApiError::NotDeployed(_)) if known => {
                 self.backend
                     .ensure_graph_machine(name, &run.definition, &run.agents, tenant)
                     .await?;
-                self.launch(name, &input, &run.input, tenant).await?
+                self.launch(name, &input, &run.input, tenant, run.budget)
+                    .await?
             }
             launched => launched?,
         };

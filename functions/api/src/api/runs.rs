@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use switchyard_lambda::summarize;
-use switchyard_state::now_ms;
+use switchyard_state::{now_ms, Budget};
 
 use super::Api;
 use crate::backend::{
@@ -48,8 +48,15 @@ impl<B: Backend> Api<B> {
     ) -> Result<ApiResponse, ApiError> {
         let start = request::start_run(&request.body, tenant, &self.workflows)?;
         let execution_input = start.execution_input(tenant).to_json();
+        let budget = self.budget_of(start.workflow, start.budget);
         let run_id = self
-            .launch(start.workflow, &execution_input, &start.input, tenant)
+            .launch(
+                start.workflow,
+                &execution_input,
+                &start.input,
+                tenant,
+                budget,
+            )
             .await?;
         tracing::info!(run_id = %run_id, tenant_id = tenant, workflow = start.workflow, "run started");
         let links = Links::of(&run_id);
@@ -97,7 +104,16 @@ impl<B: Backend> Api<B> {
         Ok(Some(self.backend.parked_steps(&run.run_id).await?))
     }
 
-    /// Starts `workflow`'s execution and records the run; its id. This write is the run's
+    /// A run's budget: its workflow's declared one, with each limit `given` at its start
+    /// replacing the declared one.
+    pub(super) fn budget_of(&self, workflow: &str, given: Option<Budget>) -> Option<Budget> {
+        match (self.budgets.get(workflow), given) {
+            (Some(declared), Some(given)) => Some(declared.overridden_by(given)),
+            (declared, given) => given.or(declared.copied()),
+        }
+    }
+
+    /// Starts `workflow`'s execution and records the run (with its `budget`); its id. This write is the run's
     /// start record (status-change events report only ends). A run the API cannot record is
     /// not left running unseen: it is stopped, its ABORTED event records it as cancelled, and
     /// the caller is told nothing runs.
@@ -107,6 +123,7 @@ impl<B: Backend> Api<B> {
         execution_input: &str,
         input: &serde_json::Value,
         tenant: &str,
+        budget: Option<Budget>,
     ) -> Result<String, ApiError> {
         let run_id = uuid::Uuid::new_v4().to_string();
         let arn = self
@@ -116,6 +133,7 @@ impl<B: Backend> Api<B> {
         let mut record = RunRecord::started(&run_id, tenant, workflow, now_ms());
         record.input_summary = Some(summarize(input, SUMMARY_CHARS));
         record.execution_arn = Some(arn.clone());
+        record.budget = budget;
         if let Err(e) = self.backend.record_started(&record).await {
             tracing::error!(run_id = %run_id, error = %e, "run started but not recorded: stopping it");
             if let Err(stop) = self.backend.stop_execution(&arn).await {
@@ -353,6 +371,69 @@ mod tests {
         assert_eq!(
             (record.tenant_id.as_str(), record.status.as_str()),
             ("tenant-a", "running")
+        );
+    }
+
+    #[test]
+    fn a_run_keeps_its_workflows_budget_with_the_limits_its_start_gives_over_it() {
+        let api = api();
+        let self_test = json!({ "fail_times": 0, "numbers": [1] });
+        let cases = [
+            // self-test declares `budget(tokens = 100_000, usd = 1.0)`.
+            (
+                json!({ "workflow": "self-test", "input": self_test }),
+                Some(json!({ "tokens": 100_000, "usd": 1.0 })),
+            ),
+            (
+                json!({ "workflow": "self-test", "input": self_test, "budget": { "tokens": 50 } }),
+                Some(json!({ "tokens": 50, "usd": 1.0 })),
+            ),
+            // gate-test declares none.
+            (
+                json!({ "workflow": "gate-test", "input": { "topic": "t" }, "budget": { "usd": 0.25 } }),
+                Some(json!({ "usd": 0.25 })),
+            ),
+            (
+                json!({ "workflow": "gate-test", "input": { "topic": "t" } }),
+                None,
+            ),
+        ];
+        for (body, expected) in cases {
+            let run_id = start(&api, body.clone());
+            let (status, view) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
+            assert_eq!(status, 200, "{view}");
+            assert_eq!(view.get("budget"), expected.as_ref(), "{body}");
+            // What it spent shows beside a budget, and only there.
+            let spent = expected
+                .as_ref()
+                .map(|_| json!({ "tokens": 0, "usd": 0.0 }));
+            assert_eq!(view.get("spent"), spent.as_ref(), "{body}");
+        }
+        // What agents add as they end shows in the view.
+        let run_id = start(
+            &api,
+            json!({ "workflow": "gate-test", "input": { "topic": "t" }, "budget": { "tokens": 900 } }),
+        );
+        {
+            let mut state = api.backend.state();
+            let record = state.runs.get_mut(&run_id).expect("recorded");
+            record.spent_tokens = 420;
+            record.spent_usd = 0.03;
+        }
+        let (_, view) = call(&api, as_a("GET", &format!("/runs/{run_id}")));
+        assert_eq!(view["spent"], json!({ "tokens": 420, "usd": 0.03 }));
+        // A bad budget is refused before anything starts.
+        let (status, body) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(
+                json!({ "workflow": "self-test", "input": self_test, "budget": { "usd": -2 } })
+                    .to_string(),
+            ),
+        );
+        assert_eq!(
+            (status, body["error"].as_str(), body["field"].as_str()),
+            (400, Some("bad_request"), Some("budget.usd")),
+            "{body}"
         );
     }
 

@@ -23,9 +23,10 @@ use switchyard_sdk::ir::{
     AgentCall, Branch, Locus, StageError, Step, StepId, StepKind, Target, Workflow,
 };
 use switchyard_sdk::AgentRegistration;
-use switchyard_state::ExecutionInput;
+use switchyard_state::{Budget, ExecutionInput};
 
 use super::body::{decode, json_object};
+use super::budget::BudgetBody;
 use super::start::MAX_EXECUTION_INPUT;
 use crate::error::ApiError;
 
@@ -46,7 +47,7 @@ pub enum WorkflowType {
     Graph,
 }
 
-/// `{graph: {workflow_type?, description?, nodes}, input, auto_approve?, tenant_id?}`.
+/// `{graph: {workflow_type?, description?, nodes}, input, auto_approve?, tenant_id?, budget?}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GraphBody {
@@ -54,6 +55,7 @@ struct GraphBody {
     input: Option<Value>,
     tenant_id: Option<String>,
     auto_approve: Option<bool>,
+    budget: Option<BudgetBody>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +128,8 @@ pub struct GraphRun {
     pub agents: Vec<&'static str>,
     pub input: Value,
     pub auto_approve: Option<bool>,
+    /// The run's spending limit, if the request gives one (a graph declares none).
+    pub budget: Option<Budget>,
     /// The node ids in the order they were given.
     pub node_ids: Vec<String>,
 }
@@ -188,6 +192,11 @@ pub fn graph_run(
     let input = body
         .input
         .ok_or_else(|| invalid("/input", "required: the run input"))?;
+    let budget = body
+        .budget
+        .map(|budget| budget.check("budget"))
+        .transpose()
+        .map_err(|(field, message)| invalid(pointer_of(&field), message))?;
     let nodes = body
         .graph
         .nodes
@@ -210,7 +219,7 @@ pub fn graph_run(
         depends_on: "depends_on",
         input: "/input",
     };
-    lower(
+    let mut run = lower(
         tenant,
         body.graph.workflow_type,
         body.graph.description,
@@ -220,7 +229,9 @@ pub fn graph_run(
         agents,
         deployed,
         &paths,
-    )
+    )?;
+    run.budget = budget;
+    Ok(run)
 }
 
 /// `POST /run-graph`, the AI Orchestra request.
@@ -564,6 +575,7 @@ fn lower(
         input_type,
         start: StepId(0),
         steps,
+        budget: None,
     };
     workflow.name = content_name(&workflow);
     let (definition, _) = switchyard_back::check(&workflow).map_err(|errors| {
@@ -591,6 +603,7 @@ fn lower(
         agents: used,
         input,
         auto_approve,
+        budget: None,
         node_ids: nodes.into_iter().map(|n| n.id).collect(),
     };
     if run.execution_input(tenant).to_json().len() > MAX_EXECUTION_INPUT {
@@ -822,6 +835,35 @@ mod tests {
             json!({ "graph": { "workflow_type": "parallel", "nodes": [{ "id": "a", "agent": "tech_lead", "depends_on": ["b"] }, { "id": "b", "agent": "tech_lead" }] }, "input": feature() }),
         );
         assert_eq!(pointer, "/graph/nodes/0/depends_on");
+    }
+
+    #[test]
+    fn a_graph_run_may_have_a_budget_which_is_not_part_of_its_graph() {
+        let mut budgeted = dev_team();
+        budgeted["budget"] = json!({ "tokens": 5000, "usd": 0.5 });
+        let run = run(budgeted).expect("valid");
+        assert_eq!(
+            run.budget,
+            Some(Budget {
+                tokens: Some(5000),
+                usd: Some(0.5)
+            })
+        );
+        assert_eq!(run.workflow.budget, None);
+        assert_eq!(
+            super::tests::run(dev_team()).expect("valid").workflow.name,
+            run.workflow.name
+        );
+        for (budget, pointer) in [
+            (json!({ "usd": -1 }), "/budget/usd"),
+            (json!({ "tokens": 0 }), "/budget/tokens"),
+            (json!({ "token": 5 }), "/budget/token"),
+            (json!({}), "/budget"),
+        ] {
+            let mut body = dev_team();
+            body["budget"] = budget.clone();
+            assert_eq!(refusal(body).0, pointer, "{budget}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! rule is unit-tested; each refusal names the field it is about.
 
 mod body;
+mod budget;
 mod credentials;
 mod decision;
 pub mod graph;

@@ -3,9 +3,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use switchyard_sdk::WorkflowRegistration;
-use switchyard_state::ExecutionInput;
+use switchyard_state::{Budget, ExecutionInput};
 
 use super::body::{decode, json_object, required};
+use super::budget::BudgetBody;
 use crate::error::ApiError;
 
 /// Step Functions refuses execution inputs over 256 KiB.
@@ -14,7 +15,7 @@ pub const MAX_EXECUTION_INPUT: usize = 256 * 1024;
 pub const CAMPAIGN_WORKFLOW: &str = "campaign-creation";
 const CAMPAIGN_FIELDS: [&str; 2] = ["brand_id", "selected_month"];
 
-/// `{workflow, input, tenant_id?, auto_approve?}`.
+/// `{workflow, input, tenant_id?, auto_approve?, budget?}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
@@ -22,14 +23,16 @@ struct StartBody {
     input: Option<Value>,
     tenant_id: Option<String>,
     auto_approve: Option<bool>,
+    budget: Option<BudgetBody>,
 }
 
-/// The campaign seed's `{brand_id, selected_month, tenant_id?, auto_approve?}`: every other
-/// field is the input, checked as the workflow's.
+/// The campaign seed's `{brand_id, selected_month, tenant_id?, auto_approve?, budget?}`:
+/// every other field is the input, checked as the workflow's.
 #[derive(Deserialize)]
 struct CampaignSeed {
     tenant_id: Option<String>,
     auto_approve: Option<bool>,
+    budget: Option<BudgetBody>,
     #[serde(flatten)]
     input: Map<String, Value>,
 }
@@ -42,6 +45,8 @@ pub struct StartRun {
     /// Passed into the execution input; `false` makes gates wait even where the deployment
     /// auto-approves in development.
     pub auto_approve: Option<bool>,
+    /// The limits given for this run, over the workflow's declared ones.
+    pub budget: Option<Budget>,
 }
 
 impl StartRun {
@@ -74,8 +79,8 @@ impl InputAt {
     }
 }
 
-/// `{workflow, input, tenant_id?, auto_approve?}`, or the campaign seed's
-/// `{brand_id, selected_month, tenant_id?, auto_approve?}`.
+/// `{workflow, input, tenant_id?, auto_approve?, budget?}`, or the campaign seed's
+/// `{brand_id, selected_month, tenant_id?, auto_approve?, budget?}`.
 pub fn start_run(
     body: &[u8],
     tenant: &str,
@@ -91,6 +96,7 @@ pub fn start_run(
             input: Some(Value::Object(seed.input)),
             tenant_id: seed.tenant_id,
             auto_approve: seed.auto_approve,
+            budget: seed.budget,
         };
         (start, InputAt::Body)
     } else {
@@ -107,6 +113,11 @@ pub fn start_run(
     if start.tenant_id.is_some_and(|claimed| claimed != tenant) {
         return Err(ApiError::TenantMismatch);
     }
+    let budget = start
+        .budget
+        .map(|budget| budget.check("budget"))
+        .transpose()
+        .map_err(|(field, message)| ApiError::bad_field(field, message))?;
     // The runtime's offload marker is its own to write: refused anywhere in a client's input.
     if switchyard_lambda::payload::contains_reference(&input) {
         return Err(ApiError::bad_field(
@@ -133,6 +144,7 @@ pub fn start_run(
         workflow: registration.name,
         input,
         auto_approve: start.auto_approve,
+        budget,
     };
     if start.execution_input(tenant).to_json().len() > MAX_EXECUTION_INPUT {
         return Err(ApiError::TooLarge {
@@ -327,6 +339,55 @@ mod tests {
                 (error.status(), error.code(), error.field()),
                 (status, code, Some(field)),
                 "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_budget_given_at_start_is_checked_limit_by_limit() {
+        let input = json!({ "topic": "t" });
+        let run =
+            start(json!({ "workflow": "gate-test", "input": input, "budget": { "tokens": 10 } }))
+                .expect("valid");
+        assert_eq!(
+            run.budget,
+            Some(Budget {
+                tokens: Some(10),
+                usd: None
+            })
+        );
+        let run = start(json!({ "workflow": "gate-test", "input": input, "budget": null }))
+            .expect("valid");
+        assert_eq!(run.budget, None);
+        let seeded = start(json!({
+            "brand_id": "acme", "selected_month": "2024-11", "budget": { "usd": 0.5 },
+        }))
+        .expect("valid");
+        assert_eq!(
+            (seeded.budget.and_then(|b| b.usd), &seeded.input),
+            (
+                Some(0.5),
+                &json!({ "brand_id": "acme", "selected_month": "2024-11" })
+            )
+        );
+        for (budget, field) in [
+            (json!({ "usd": -1.0 }), "budget.usd"),
+            (json!({ "usd": 0 }), "budget.usd"),
+            (json!({ "usd": "5" }), "budget.usd"),
+            (json!({ "tokens": 0 }), "budget.tokens"),
+            (json!({ "tokens": -5 }), "budget.tokens"),
+            (json!({ "tokens": 1.5 }), "budget.tokens"),
+            (json!({ "tokens": 10, "dollars": 1 }), "budget.dollars"),
+            (json!({}), "budget"),
+            (json!(100), "budget"),
+        ] {
+            let (status, code, refused) = refusal(
+                json!({ "workflow": "gate-test", "input": input, "budget": budget.clone() }),
+            );
+            assert_eq!(
+                (status, code.as_str(), refused.as_deref()),
+                (400, "bad_request", Some(field)),
+                "{budget}"
             );
         }
     }

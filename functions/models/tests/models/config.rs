@@ -115,7 +115,7 @@ fn a_provider_needs_a_model_and_must_be_known() {
     }
     let err = spec(&[("PRIMARY_MODEL", "gemini:pro")]).expect_err("unknown");
     assert!(
-        matches!(&err, ModelConfigError::UnknownProvider { provider } if provider == "gemini"),
+        matches!(&err, ModelConfigError::UnknownProvider { provider, origin: "PRIMARY_MODEL" } if provider == "gemini"),
         "{err:?}"
     );
     let err = spec(&[("PRIMARY_MODEL", "embedded:large")]).expect_err("no variants");
@@ -126,6 +126,114 @@ fn a_provider_needs_a_model_and_must_be_known() {
             ..
         }
     ));
+}
+
+fn agent_spec(
+    declared: Option<&str>,
+    vars: &[(&str, &str)],
+) -> Result<ModelSpec, ModelConfigError> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    ModelSpec::for_agent(declared, |name| vars.get(name).cloned())
+}
+
+fn model_of(spec: &ModelSpec) -> &str {
+    match &spec.provider {
+        ProviderSpec::Embedded => "embedded",
+        ProviderSpec::OpenAi { model, .. }
+        | ProviderSpec::Anthropic { model, .. }
+        | ProviderSpec::Bedrock { model } => model,
+    }
+}
+
+#[test]
+fn an_agents_model_is_its_function_variable_then_its_declaration_then_the_primary_model() {
+    let keys = [("OPENAI_API_KEY", "sk"), ("ANTHROPIC_API_KEY", "sk-ant")];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = keys.to_vec();
+        vars.extend_from_slice(extra);
+        vars
+    };
+    let declared = Some("anthropic:claude-3-5-haiku-latest");
+    // (declared, variables, the model chosen)
+    let cases = [
+        // AGENT_MODEL, set per function at deploy time, wins over everything.
+        (
+            declared,
+            with(&[
+                ("AGENT_MODEL", "openai:gpt-4o-mini"),
+                ("PRIMARY_MODEL", "bedrock:amazon.nova-lite-v1:0"),
+            ]),
+            "gpt-4o-mini",
+        ),
+        // Then the agent's declared model, over PRIMARY_MODEL.
+        (
+            declared,
+            with(&[("PRIMARY_MODEL", "bedrock:amazon.nova-lite-v1:0")]),
+            "claude-3-5-haiku-latest",
+        ),
+        // A blank AGENT_MODEL (an override left empty at deploy) is unset.
+        (
+            declared,
+            with(&[("AGENT_MODEL", "  ")]),
+            "claude-3-5-haiku-latest",
+        ),
+        // Then PRIMARY_MODEL, then the embedded model.
+        (
+            None,
+            with(&[("PRIMARY_MODEL", "bedrock:amazon.nova-lite-v1:0")]),
+            "amazon.nova-lite-v1:0",
+        ),
+        (None, with(&[]), "embedded"),
+        // AGENT_MODEL may choose the embedded model over a declared one.
+        (declared, with(&[("AGENT_MODEL", "embedded")]), "embedded"),
+    ];
+    for (declared, vars, expected) in cases {
+        let spec = agent_spec(declared, &vars).expect("valid");
+        assert_eq!(model_of(&spec), expected, "{declared:?} {vars:?}");
+    }
+    // The companion variables apply whichever model is chosen.
+    let spec = agent_spec(
+        declared,
+        &with(&[("MODEL_MAX_TOKENS", "64"), ("PRIMARY_MODEL", "embedded")]),
+    )
+    .expect("valid");
+    assert_eq!(spec.overrides.max_tokens, Some(64));
+    assert_eq!(spec.price, Price::per_mtok(0.80, 4.00));
+}
+
+#[test]
+fn a_bad_agent_model_names_where_it_came_from() {
+    let err = agent_spec(None, &[("AGENT_MODEL", "gemini:pro")]).expect_err("unknown");
+    assert!(
+        matches!(
+            &err,
+            ModelConfigError::UnknownProvider {
+                origin: "AGENT_MODEL",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("AGENT_MODEL names"), "{err}");
+    let err = agent_spec(Some("openai:gpt-4o-mini"), &[]).expect_err("no key");
+    assert!(err.to_string().contains("OPENAI_API_KEY"), "{err}");
+    let err = agent_spec(None, &[("AGENT_MODEL", "anthropic:")]).expect_err("no model");
+    assert!(
+        matches!(
+            &err,
+            ModelConfigError::MissingModel {
+                origin: "AGENT_MODEL",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // PRIMARY_MODEL is not read when the agent's own model is given.
+    let spec = agent_spec(Some("embedded"), &[("PRIMARY_MODEL", "gemini:pro")]).expect("valid");
+    assert_eq!(spec.provider, ProviderSpec::Embedded);
 }
 
 #[test]

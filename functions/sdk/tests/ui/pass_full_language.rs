@@ -59,7 +59,7 @@ pub struct Notice {
 }
 
 /// Checks the order is well formed.
-#[agent]
+#[agent(model = "bedrock:anthropic.claude-3-haiku-20240307-v1:0")]
 async fn validate_order(order: Order, _ctx: AgentContext) -> Result<Order, AgentError> {
     Ok(order)
 }
@@ -140,10 +140,11 @@ async fn record_decision(order: Approved<Order>) -> Result<Order, AgentError> {
 workflow! {
     /// Every construct of the language in one workflow.
     pub FullLanguage(Order) {
+        budget(tokens = 250_000, usd = 2.5);
         intake = validate_order
-            .retry(on = ["Agent.Retryable"], interval = 2, max_attempts = 3, backoff = 2.0, max_delay = 30, jitter = true)
+            .retry(on = ["Agent.Retryable", "Model.InvalidOutput"], interval = 2, max_attempts = 3, backoff = 2.0, max_delay = 30, jitter = true)
             .timeout(60)
-            .catch(on = ["Agent.Permanent"], then = notify)
+            .catch(on = ["Agent.Permanent", "Budget.Exceeded"], then = notify)
             -> lookup;
         lookup = parallel { credit = credit_check.retry(max_attempts = 2), stock = stock_check } -> join;
         join = merge_checks -> route;
@@ -178,6 +179,17 @@ fn main() {
         Some("Every construct of the language in one workflow.")
     );
     assert_eq!(workflow.steps.len(), 14);
+    assert_eq!(
+        workflow.budget,
+        Some(switchyard_sdk::ir::Budget {
+            tokens: Some(250_000),
+            usd: Some(2.5)
+        })
+    );
+    assert_eq!(
+        <validate_order as switchyard_sdk::Agent>::MODEL,
+        Some("bedrock:anthropic.claude-3-haiku-20240307-v1:0")
+    );
     assert_eq!(workflow.start, StepId(0));
     assert_eq!(workflow.step(workflow.start).name, "intake");
     assert_eq!(workflow.loops().count(), 1);

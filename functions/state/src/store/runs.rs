@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::listing::{newest_first, newest_since, Listing};
 use super::{decode, lost_condition, n, now_ms, s, State, StateError};
-use crate::record::{Page, PageRequest, RunEnd, RunOutcome, RunRecord, RunStatus, RunTotals};
+use crate::record::{
+    Page, PageRequest, RunEnd, RunOutcome, RunRecord, RunSpending, RunStatus, RunTotals,
+};
 use crate::schema::{Table, BY_TENANT, RUNS_BY_STATUS};
 
 const TABLE: Table = Table::Runs;
@@ -56,6 +58,15 @@ impl Runs<'_> {
         if let Some(input) = &run.input_summary {
             expression.push_str(", input_summary = :input");
             request = request.expression_attribute_values(":input", s(input));
+        }
+        if let Some(budget) = &run.budget {
+            let budget =
+                serde_dynamo::to_attribute_value(budget).map_err(|source| StateError::Encode {
+                    table: TABLE.spec().suffix,
+                    source,
+                })?;
+            expression.push_str(", budget = :budget");
+            request = request.expression_attribute_values(":budget", budget);
         }
         match request.update_expression(expression).send().await {
             Ok(_) => Ok(true),
@@ -170,6 +181,58 @@ impl Runs<'_> {
             .and_then(|v| v.as_s().ok())
             .and_then(|text| text.parse().ok());
         Ok(status)
+    }
+
+    /// The run's budget and what it spent so far, read consistently: what an agent reads
+    /// before its first model exchange (`None` for a run with no record yet).
+    pub async fn spending(&self, run_id: &str) -> Result<Option<RunSpending>, StateError> {
+        let output = self
+            .state
+            .client
+            .get_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .projection_expression(RunSpending::ATTRIBUTES.join(", "))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StateError::dynamodb(TABLE, "read a run's budget", e))?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|source| StateError::Corrupt {
+                    table: TABLE.spec().suffix,
+                    key: run_id.to_owned(),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    /// Adds what an attempt spent to its run's totals, atomically (attempts of a parallel
+    /// step or a map add at once): only a run that has a budget and has not ended keeps
+    /// them, so `Ok(false)` otherwise.
+    pub async fn spend(&self, run_id: &str, tokens: u64, usd: f64) -> Result<bool, StateError> {
+        let result = self
+            .state
+            .client
+            .update_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .update_expression("ADD spent_tokens :tokens, spent_usd :usd")
+            .condition_expression("attribute_exists(budget) AND #status IN (:running, :paused)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
+            .expression_attribute_values(":paused", s(RunStatus::Paused.as_str()))
+            .expression_attribute_values(":tokens", n(tokens))
+            .expression_attribute_values(":usd", n(usd))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if lost_condition(&e) => Ok(false),
+            Err(e) => Err(StateError::dynamodb(TABLE, "add to a run's spending", e)),
+        }
     }
 
     /// Moves an active (running or paused) run to cancelled; `Ok(false)` if it had ended.

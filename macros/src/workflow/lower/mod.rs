@@ -79,12 +79,14 @@ pub fn lower(decl: &WorkflowDecl, cx: &mut Ctxt) -> Option<Lowered> {
         .enumerate()
         .map(|(i, step)| lower.step(StepId(i as u32), step))
         .collect();
+    let budget = lower.budget(&decl.budgets);
     let ir = Workflow {
         name: kebab_case(&decl.ident.to_string()),
         comment: doc_comment(&decl.attrs),
         input_type: String::new(),
         start: StepId(0),
         steps,
+        budget,
     };
     if let Err(errors) = switchyard_back::check(&ir) {
         for error in errors {

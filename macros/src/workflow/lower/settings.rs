@@ -1,12 +1,12 @@
 //! `key = value` settings lists, the values in them, and the `.retry(...)` and `.catch(...)`
 //! modifiers built from them.
 
-use switchyard_ir::{Catch, Locus, Retry, Setting, StepId, Target};
+use switchyard_ir::{Budget, BudgetLimit, Catch, Locus, Retry, Setting, StepId, Target};
 use syn::spanned::Spanned;
 use syn::{Expr, Lit};
 
 use super::{Carries, Lowerer};
-use crate::workflow::ast::{Modifiers, SettingDecl};
+use crate::workflow::ast::{BudgetDecl, Modifiers, SettingDecl};
 
 /// Error names retried when `.retry(...)` lists none.
 const DEFAULT_RETRY_ON: &[&str] = &[
@@ -153,6 +153,77 @@ impl Lowerer<'_> {
         };
         s.finish(self, "catch", &["on", "then"]);
         Some(Catch { errors, fallback })
+    }
+
+    /// `budget(tokens = N, usd = X)`: checked by the rule the Run API checks a budget given
+    /// at start by, each problem at the value it is about.
+    pub(super) fn budget(&mut self, clauses: &[BudgetDecl]) -> Option<Budget> {
+        for clause in clauses.iter().skip(1) {
+            self.cx.error_spanned_by(
+                &clause.token,
+                "one `budget(...)` per workflow: set `tokens` and `usd` in the first",
+            );
+        }
+        let clause = clauses.first()?;
+        let before = self.cx.error_count();
+        // Budget errors belong to the whole workflow, not to a step's settings.
+        let mut s = Settings::new(StepId(0), &clause.settings);
+        let tokens = s.take(self, "tokens", None);
+        let usd = s.take(self, "usd", None);
+        let budget = Budget {
+            tokens: tokens.and_then(|v| self.token_limit(v)),
+            usd: usd.and_then(|v| self.number(v)),
+        };
+        s.finish(self, "budget", &["tokens", "usd"]);
+        if self.cx.error_count() > before {
+            return None;
+        }
+        for problem in budget.problems() {
+            match (problem.limit, tokens, usd) {
+                (BudgetLimit::Tokens, Some(value), _) | (BudgetLimit::Usd, _, Some(value)) => {
+                    self.cx.error_spanned_by(value, problem)
+                }
+                _ => self.cx.error_spanned_by(&clause.token, problem),
+            }
+        }
+        (self.cx.error_count() == before).then_some(budget)
+    }
+
+    fn token_limit(&mut self, expr: &Expr) -> Option<u64> {
+        match expr {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Int(i), ..
+            }) => match i.base10_parse::<u64>() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    self.cx
+                        .error_spanned_by(i, "expected a whole number that fits in 64 bits");
+                    None
+                }
+            },
+            other => {
+                self.cx.error_spanned_by(
+                    other,
+                    format!(
+                        "a token budget is a whole number from 1 to {}",
+                        Budget::MAX_TOKENS
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A number literal, negative ones included (the caller's rule says what is allowed).
+    fn number(&mut self, expr: &Expr) -> Option<f64> {
+        match expr {
+            Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Neg(_),
+                expr: inner,
+                ..
+            }) if matches!(**inner, Expr::Lit(_)) => self.f64(inner).map(|v| -v),
+            other => self.f64(other),
+        }
     }
 
     pub(super) fn u32(&mut self, expr: &Expr) -> Option<u32> {
