@@ -41,8 +41,8 @@ fn every_emitted_definition_is_valid_asl() {
         }
     }
     assert_eq!(
-        checked, 11,
-        "one definition per seed workflow, the five self-tests and the benchmark chain"
+        checked, 12,
+        "one definition per seed workflow, the six self-tests and the benchmark chain"
     );
 }
 
