@@ -1,8 +1,8 @@
 //! Run budgets through the Run API on the live local stack (the offline embedded model
 //! answers every model exchange).
 //!
-//! `campaign-creation` starts with `analyst`, which asks the model once: a budget too small
-//! for that exchange fails the step with `Budget.Exceeded` (never retried, never sent) and
+//! `campaign-creation` starts with the code-only `analyst`, then `strategist`, which asks the
+//! model once: a budget too small for that exchange fails the step with `Budget.Exceeded` (never retried, never sent) and
 //! the run with it; a generous one lets the run go on to its first gate, with what the
 //! exchange spent added to the run. `self-test` declares `budget(tokens = 100_000,
 //! usd = 1.0)`, which its runs keep unless their start replaces a limit.
@@ -60,16 +60,21 @@ async fn a_model_exchange_the_budget_cannot_pay_for_fails_the_run_with_budget_ex
     assert_eq!(run["status"], "failed", "{run}");
     assert_eq!(run["failure"]["error"], "Budget.Exceeded", "{run}");
 
-    // `analyze` retries `Agent.Retryable` only: one attempt, failed by its budget.
+    // The code-only analyst spends nothing and is never refused.
     let analyze = attempts(&run, "analyze");
     assert_eq!(analyze.len(), 1, "{run}");
-    assert_eq!(analyze[0]["status"], "failed", "{run}");
-    assert_eq!(analyze[0]["error_name"], "Budget.Exceeded", "{run}");
-    let message = analyze[0]["error_message"].as_str().unwrap_or_default();
-    assert!(message.contains("of 10 tokens"), "{message}");
-    // Refused before it was sent: the exchange spent nothing, and no later step started.
+    assert_eq!(analyze[0]["status"], "succeeded", "{run}");
     assert_eq!(tokens_of(analyze[0]), 0, "{run}");
-    assert!(attempts(&run, "strategize").is_empty(), "{run}");
+    // `strategize` retries `Agent.Retryable` only: one attempt, failed by its budget.
+    let strategize = attempts(&run, "strategize");
+    assert_eq!(strategize.len(), 1, "{run}");
+    assert_eq!(strategize[0]["status"], "failed", "{run}");
+    assert_eq!(strategize[0]["error_name"], "Budget.Exceeded", "{run}");
+    let message = strategize[0]["error_message"].as_str().unwrap_or_default();
+    assert!(message.contains("of 10 tokens"), "{message}");
+    // Refused before it was sent: the exchange spent nothing, and no gate opened.
+    assert_eq!(tokens_of(strategize[0]), 0, "{run}");
+    assert_eq!(run["approvals"], json!([]), "{run}");
     assert_eq!(run["budget"], json!({ "tokens": 10 }), "{run}");
     assert_eq!(run["spent"]["tokens"], 0, "{run}");
 }
@@ -88,7 +93,7 @@ async fn a_run_within_its_budget_goes_on_and_shows_what_it_spent() {
         }),
     )
     .await;
-    // Past `analyze` and the code-only `strategize`, it waits at its first gate.
+    // Past the code-only `analyze` and the model's `strategize`, it waits at its first gate.
     let run = api
         .run_until(&run_id, "at its first gate", LIMIT, |run| {
             ended(run)
@@ -100,11 +105,11 @@ async fn a_run_within_its_budget_goes_on_and_shows_what_it_spent() {
         })
         .await;
     assert_eq!(run["status"], "running", "{run}");
-    let analyze = attempts(&run, "analyze");
-    assert_eq!(analyze.len(), 1, "{run}");
-    assert_eq!(analyze[0]["status"], "succeeded", "{run}");
-    let used = tokens_of(analyze[0]);
-    assert!(used > 0, "the analyst asked the model: {run}");
+    let strategize = attempts(&run, "strategize");
+    assert_eq!(strategize.len(), 1, "{run}");
+    assert_eq!(strategize[0]["status"], "succeeded", "{run}");
+    let used = tokens_of(strategize[0]);
+    assert!(used > 0, "the strategist asked the model: {run}");
 
     // What the exchange spent was added to the run as the attempt ended: the only model
     // exchange so far, within the budget.
