@@ -249,11 +249,7 @@ impl AgentRuntime {
         ));
         // Inside the meter: an exchange the budget refuses was never sent. Outside the
         // cache: a cached reply is checked like any other, and counts as free.
-        let budgeted = Arc::new(BudgetedModel::new(
-            cached,
-            self.ledger.clone(),
-            &run.run_id,
-        ));
+        let budgeted = Arc::new(BudgetedModel::new(cached, self.ledger.clone(), &run.run_id));
         let metered = Arc::new(MeteredModel::new(budgeted.clone()));
         let result = async {
             let input = self
