@@ -74,6 +74,7 @@ async fn a_model_exchange_the_budget_cannot_pay_for_fails_the_run_with_budget_ex
     assert!(message.contains("of 10 tokens"), "{message}");
     // Refused before it was sent: the exchange spent nothing, and no gate opened.
     assert_eq!(tokens_of(strategize[0]), 0, "{run}");
+    assert_eq!(strategize[0]["model_calls"], 0, "{run}");
     assert_eq!(run["approvals"], json!([]), "{run}");
     assert_eq!(run["budget"], json!({ "tokens": 10 }), "{run}");
     assert_eq!(run["spent"]["tokens"], 0, "{run}");

@@ -51,7 +51,10 @@ impl MeteredModel {
             return;
         };
         let usage = &mut meter.usage;
-        usage.model_calls += 1;
+        // An exchange the budget refused was never sent: it is traced, not counted.
+        if !matches!(outcome, Err(ModelError::BudgetExceeded(_))) {
+            usage.model_calls += 1;
+        }
         if let Ok(reply) = outcome {
             let tokens = u64::from(reply.tokens_in) + u64::from(reply.tokens_out);
             if reply.cached {
