@@ -102,6 +102,7 @@ def cold_start(args: argparse.Namespace, deployment: dict[str, Any]) -> dict[str
         "GRAPHS_TABLE": tables["graphs"],
         "PARKED_TABLE": tables["parked"],
         "VIEW_LINKS_TABLE": tables["view_links"],
+        "MODEL_CACHE_TABLE": tables["model_cache"],
         "PAYLOAD_BUCKET": deployment.get("payload_bucket") or "",
         "RUST_LOG": "info",
     }

@@ -257,9 +257,16 @@ impl Backend for MemoryBackend {
                 source: "the test says so".into(),
             });
         }
+        // As the runs table's conditional update: a second record of the same start (a
+        // budgeted run, recorded before and after its execution starts) adds its ARN.
         state
             .runs
             .entry(run.run_id.clone())
+            .and_modify(|known| {
+                if known.execution_arn.is_none() {
+                    known.execution_arn = run.execution_arn.clone();
+                }
+            })
             .or_insert_with(|| run.clone());
         Ok(())
     }

@@ -9,7 +9,6 @@
 //! they may pass the budget by what they were already allowed; a later attempt sees it spent.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use switchyard_sdk::{approx_tokens, BoxFuture, Model, ModelError, ModelRequest, Reply};
 use switchyard_state::{Budget, RunSpending, State, StateError};
@@ -50,16 +49,6 @@ impl RunLedger for State {
         Box::pin(async move { self.runs().spend(run_id, tokens, usd).await })
     }
 }
-
-/// How long an attempt waits for its run's record when there is none yet: the Run API
-/// records a run (with its budget) just after its execution starts, so a first step can
-/// ask its model first. A run started outside the API never has one until it ends, and
-/// waits this long once per attempt that asks a model.
-const RECORD_WAITS: [Duration; 3] = [
-    Duration::from_millis(50),
-    Duration::from_millis(100),
-    Duration::from_millis(200),
-];
 
 /// What the run had spent when the attempt first asked, and its limits.
 #[derive(Clone, Copy, Debug)]
@@ -127,22 +116,16 @@ impl BudgetedModel {
         let limits = self
             .limits
             .get_or_try_init(|| async {
-                let mut waits = RECORD_WAITS.iter();
-                loop {
-                    match self.ledger.spending(&self.run_id).await? {
-                        Some(read) => {
-                            return Ok::<_, StateError>(read.budget.map(|budget| Limits {
-                                budget,
-                                spent_tokens: read.spent_tokens,
-                                spent_usd: read.spent_usd,
-                            }));
-                        }
-                        None => match waits.next() {
-                            Some(wait) => tokio::time::sleep(*wait).await,
-                            None => return Ok(None),
-                        },
-                    }
-                }
+                // The Run API records a run with a budget before its execution starts, so
+                // no record means no budget (a run started outside the API).
+                let read = self.ledger.spending(&self.run_id).await?;
+                Ok::<_, StateError>(read.and_then(|read| {
+                    read.budget.map(|budget| Limits {
+                        budget,
+                        spent_tokens: read.spent_tokens,
+                        spent_usd: read.spent_usd,
+                    })
+                }))
             })
             .await
             .map_err(|e| {
@@ -244,6 +227,7 @@ impl Model for BudgetedModel {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
 
     use switchyard_sdk::{Prompt, Turn};
 
@@ -507,24 +491,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_budget_recorded_just_after_the_first_step_asks_is_still_kept() {
-        let ledger = FakeLedger::answering(vec![
-            Ok(None),
-            Ok(Some(RunSpending {
-                budget: tokens(10),
-                ..RunSpending::default()
-            })),
-        ]);
+    async fn a_run_without_a_record_has_no_budget_and_is_read_once() {
+        // Started outside the Run API: nothing to wait for.
         let inner = FakeModel::new(1, 1, 0.0);
-        let model = budgeted(&inner, &ledger);
-        exceeded(model.respond(&request(512)).await);
-        assert_eq!((ledger.reads(), inner.calls()), (2, 0));
-
-        // A run with no record at all (started outside the API) has no budget.
         let ledger = FakeLedger::answering(vec![Ok(None)]);
         let model = budgeted(&inner, &ledger);
         model.respond(&request(512)).await.expect("no budget");
-        assert_eq!(ledger.reads() as usize, RECORD_WAITS.len() + 1);
+        model.respond(&request(512)).await.expect("no budget");
+        assert_eq!((ledger.reads(), inner.calls()), (1, 2));
     }
 
     #[tokio::test]

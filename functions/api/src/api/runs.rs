@@ -113,10 +113,14 @@ impl<B: Backend> Api<B> {
         }
     }
 
-    /// Starts `workflow`'s execution and records the run (with its `budget`); its id. This write is the run's
-    /// start record (status-change events report only ends). A run the API cannot record is
-    /// not left running unseen: it is stopped, its ABORTED event records it as cancelled, and
-    /// the caller is told nothing runs.
+    /// Starts `workflow`'s execution and records the run (with its `budget`); its id. This
+    /// write is the run's start record (status-change events report only ends). A run the
+    /// API cannot record is not left running unseen: it is stopped, its ABORTED event records
+    /// it as cancelled, and the caller is told nothing runs.
+    ///
+    /// A run with a budget is recorded before its execution starts, so its first model
+    /// exchange finds the budget (an agent reads no record as no budget); if the start then
+    /// fails, the record is cancelled.
     pub(super) async fn launch(
         &self,
         workflow: &str,
@@ -126,14 +130,28 @@ impl<B: Backend> Api<B> {
         budget: Option<Budget>,
     ) -> Result<String, ApiError> {
         let run_id = uuid::Uuid::new_v4().to_string();
-        let arn = self
-            .backend
-            .start_execution(workflow, &run_id, execution_input)
-            .await?;
         let mut record = RunRecord::started(&run_id, tenant, workflow, now_ms());
         record.input_summary = Some(summarize(input, SUMMARY_CHARS));
-        record.execution_arn = Some(arn.clone());
         record.budget = budget;
+        if record.budget.is_some() {
+            self.backend.record_started(&record).await?;
+        }
+        let arn = match self
+            .backend
+            .start_execution(workflow, &run_id, execution_input)
+            .await
+        {
+            Ok(arn) => arn,
+            Err(e) => {
+                if record.budget.is_some() {
+                    if let Err(cancel) = self.backend.cancel_run(&run_id).await {
+                        tracing::error!(run_id = %run_id, error = %cancel, "could not cancel the record of a run that did not start");
+                    }
+                }
+                return Err(e.into());
+            }
+        };
+        record.execution_arn = Some(arn.clone());
         if let Err(e) = self.backend.record_started(&record).await {
             tracing::error!(run_id = %run_id, error = %e, "run started but not recorded: stopping it");
             if let Err(stop) = self.backend.stop_execution(&arn).await {
@@ -435,6 +453,34 @@ mod tests {
             (400, Some("bad_request"), Some("budget.usd")),
             "{body}"
         );
+    }
+
+    #[test]
+    fn a_budgeted_run_is_recorded_before_it_starts_and_cancelled_if_it_cannot() {
+        let api = api();
+        let body = json!({ "workflow": "gate-test", "input": { "topic": "t" }, "budget": { "tokens": 900 } });
+        let run_id = start(&api, body.clone());
+        {
+            let state = api.backend.state();
+            let record = &state.runs[&run_id];
+            // Recorded first, then its execution's ARN added.
+            assert_eq!(
+                record.execution_arn.as_deref(),
+                Some(format!("arn:execution:gate-test:{run_id}").as_str())
+            );
+            assert_eq!(record.status.as_str(), "running");
+        }
+        api.backend.state().deployed.retain(|w| w != "gate-test");
+        let (status, answer) = call(
+            &api,
+            as_a("POST", "/runs/start").with_body(body.to_string()),
+        );
+        assert_eq!(status, 404, "{answer}");
+        let state = api.backend.state();
+        let unstarted: Vec<_> = state.runs.values().filter(|r| r.run_id != run_id).collect();
+        assert_eq!(unstarted.len(), 1, "{unstarted:?}");
+        assert_eq!(unstarted[0].status.as_str(), "cancelled");
+        assert_eq!(unstarted[0].execution_arn, None);
     }
 
     #[test]
