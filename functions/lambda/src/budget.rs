@@ -207,6 +207,10 @@ impl Model for BudgetedModel {
         self.inner.name()
     }
 
+    fn cache_identity(&self) -> String {
+        self.inner.cache_identity()
+    }
+
     fn respond<'a>(
         &'a self,
         request: &'a ModelRequest,

@@ -176,6 +176,10 @@ impl Model for CachedModel {
         self.inner.name()
     }
 
+    fn cache_identity(&self) -> String {
+        self.inner.cache_identity()
+    }
+
     fn respond<'a>(
         &'a self,
         request: &'a ModelRequest,
@@ -184,7 +188,7 @@ impl Model for CachedModel {
             let Some(ttl_s) = request.cache_ttl_s else {
                 return self.inner.respond(request).await;
             };
-            let key = cache_key(&self.tenant, self.inner.name(), request);
+            let key = cache_key(&self.tenant, &self.inner.cache_identity(), request);
             if let Some(reply) = self.lookup(&key).await {
                 return Ok(reply);
             }

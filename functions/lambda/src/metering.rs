@@ -80,6 +80,10 @@ impl Model for MeteredModel {
         self.inner.name()
     }
 
+    fn cache_identity(&self) -> String {
+        self.inner.cache_identity()
+    }
+
     fn respond<'a>(
         &'a self,
         request: &'a ModelRequest,

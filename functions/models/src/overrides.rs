@@ -36,6 +36,17 @@ impl Model for OverriddenModel {
         self.inner.name()
     }
 
+    fn cache_identity(&self) -> String {
+        let mut identity = self.inner.cache_identity();
+        if let Some(temperature) = self.overrides.temperature {
+            identity.push_str(&format!(" temperature={temperature}"));
+        }
+        if let Some(max_tokens) = self.overrides.max_tokens {
+            identity.push_str(&format!(" max_tokens={max_tokens}"));
+        }
+        identity
+    }
+
     fn respond<'a>(
         &'a self,
         request: &'a ModelRequest,
@@ -47,5 +58,35 @@ impl Model for OverriddenModel {
             };
             self.inner.respond(&request).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchyard_sdk::EmbeddedModel;
+
+    use super::*;
+
+    #[test]
+    fn overridden_settings_are_part_of_the_cache_identity() {
+        let model = |overrides| OverriddenModel {
+            inner: Arc::new(EmbeddedModel),
+            overrides,
+        };
+        let plain = model(PromptOverrides::default());
+        assert_eq!(plain.cache_identity(), EmbeddedModel::NAME);
+        let warmer = model(PromptOverrides {
+            temperature: Some(0.9),
+            max_tokens: None,
+        });
+        let longer = model(PromptOverrides {
+            temperature: None,
+            max_tokens: Some(2048),
+        });
+        assert_ne!(warmer.cache_identity(), plain.cache_identity());
+        assert_ne!(longer.cache_identity(), plain.cache_identity());
+        assert_ne!(warmer.cache_identity(), longer.cache_identity());
+        // The name reported with replies is the provider's, whatever the overrides.
+        assert_eq!(warmer.name(), EmbeddedModel::NAME);
     }
 }

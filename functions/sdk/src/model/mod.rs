@@ -261,6 +261,14 @@ pub trait Model: Send + Sync {
     /// `provider:model`, as `PRIMARY_MODEL` names it.
     fn name(&self) -> &str;
 
+    /// What identifies this model's answers in the response cache: its name, plus whatever
+    /// the deployment changes in the requests it sends (a wrapper that overrides the
+    /// temperature says so here), so a reply is never served under settings it was not
+    /// made with.
+    fn cache_identity(&self) -> String {
+        self.name().to_owned()
+    }
+
     /// One exchange.
     fn respond<'a>(&'a self, request: &'a ModelRequest)
         -> BoxFuture<'a, Result<Reply, ModelError>>;
