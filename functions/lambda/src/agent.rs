@@ -19,7 +19,7 @@ use crate::payload::{PayloadError, PayloadStore};
 use crate::trace::Redactor;
 use switchyard_state::schema::PAUSED_ERROR;
 use switchyard_state::trace::{AttemptTrace, StoredTrace, INLINE_TRACE_BYTES};
-use switchyard_state::{now_ms, AttemptKey, RunStatus, State, StepRecord};
+use switchyard_state::{now_ms, AttemptKey, RunSpending, RunStatus, State, StepRecord};
 
 /// What the compiled state machine sends every agent task.
 #[derive(Debug, Deserialize)]
@@ -189,30 +189,36 @@ impl AgentRuntime {
     /// Whether the agent may start: not while its run is paused. Checked at a step's
     /// boundary (its first attempt; a retry goes on within the step), before anything is
     /// recorded, so a parked step leaves no attempt behind and runs once when resumed.
-    async fn may_start(&self, run: &RunContext) -> Result<(), TaskFailure> {
+    ///
+    /// The same read gives the run's budget and spending, for the attempt's model exchanges
+    /// (`Some(None)`: the run has no record); `None` when nothing was read.
+    async fn may_start(
+        &self,
+        run: &RunContext,
+    ) -> Result<Option<Option<RunSpending>>, TaskFailure> {
         if run.attempt > 0 {
-            return Ok(());
+            return Ok(None);
         }
-        match self.state.runs().status(&run.run_id).await {
-            Ok(Some(RunStatus::Paused)) => {
+        match self.state.runs().admission(&run.run_id).await {
+            Ok(Some((Some(RunStatus::Paused), _))) => {
                 tracing::info!("run paused: the step waits at its boundary");
                 Err(TaskFailure {
                     name: PAUSED_ERROR,
                     message: format!("run `{}` is paused", run.run_id),
                 })
             }
-            Ok(_) => Ok(()),
+            Ok(read) => Ok(Some(read.map(|(_, spending)| spending))),
             // A pause is a client's request; an unreadable record does not stop the run.
             Err(e) => {
                 tracing::warn!(error = %e, "could not read whether the run is paused; going on");
-                Ok(())
+                Ok(None)
             }
         }
     }
 
     async fn run(&self, event: TaskEvent) -> Result<Value, TaskFailure> {
         let run = event.context;
-        self.may_start(&run).await?;
+        let known_spending = self.may_start(&run).await?;
         let key = AttemptKey {
             step: &run.step,
             item: run.item,
@@ -249,7 +255,12 @@ impl AgentRuntime {
         ));
         // Inside the meter: an exchange the budget refuses was never sent. Outside the
         // cache: a cached reply is checked like any other, and counts as free.
-        let budgeted = Arc::new(BudgetedModel::new(cached, self.ledger.clone(), &run.run_id));
+        let budgeted = Arc::new(BudgetedModel::new(
+            cached,
+            self.ledger.clone(),
+            &run.run_id,
+            known_spending,
+        ));
         let metered = Arc::new(MeteredModel::new(budgeted.clone()));
         let result = async {
             let input = self

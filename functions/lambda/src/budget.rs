@@ -58,6 +58,19 @@ struct Limits {
     spent_usd: f64,
 }
 
+/// The limits a run's record gives; none without a record or a budget. The Run API records
+/// a run with a budget before its execution starts, so no record means no budget (a run
+/// started outside the API).
+fn limits_of(read: Option<RunSpending>) -> Option<Limits> {
+    read.and_then(|read| {
+        read.budget.map(|budget| Limits {
+            budget,
+            spent_tokens: read.spent_tokens,
+            spent_usd: read.spent_usd,
+        })
+    })
+}
+
 /// This attempt's spending.
 #[derive(Debug, Default)]
 struct AttemptSpending {
@@ -78,12 +91,22 @@ pub struct BudgetedModel {
 }
 
 impl BudgetedModel {
-    pub fn new(inner: Arc<dyn Model>, ledger: Arc<dyn RunLedger>, run_id: &str) -> Self {
+    /// `known` is the run's spending when the attempt already read it (a step's first
+    /// attempt reads it with the run's status; `Some(None)`: the run has no record): the
+    /// exchanges then read nothing. Otherwise the first exchange reads it.
+    pub fn new(
+        inner: Arc<dyn Model>,
+        ledger: Arc<dyn RunLedger>,
+        run_id: &str,
+        known: Option<Option<RunSpending>>,
+    ) -> Self {
         BudgetedModel {
             inner,
             ledger,
             run_id: run_id.to_owned(),
-            limits: OnceCell::new(),
+            limits: known.map_or_else(OnceCell::new, |read| {
+                OnceCell::new_with(Some(limits_of(read)))
+            }),
             spending: Mutex::new(AttemptSpending::default()),
         }
     }
@@ -116,16 +139,8 @@ impl BudgetedModel {
         let limits = self
             .limits
             .get_or_try_init(|| async {
-                // The Run API records a run with a budget before its execution starts, so
-                // no record means no budget (a run started outside the API).
                 let read = self.ledger.spending(&self.run_id).await?;
-                Ok::<_, StateError>(read.and_then(|read| {
-                    read.budget.map(|budget| Limits {
-                        budget,
-                        spent_tokens: read.spent_tokens,
-                        spent_usd: read.spent_usd,
-                    })
-                }))
+                Ok::<_, StateError>(limits_of(read))
             })
             .await
             .map_err(|e| {
@@ -362,7 +377,7 @@ mod tests {
     }
 
     fn budgeted(inner: &Arc<FakeModel>, ledger: &Arc<FakeLedger>) -> BudgetedModel {
-        BudgetedModel::new(inner.clone(), ledger.clone(), "run-1")
+        BudgetedModel::new(inner.clone(), ledger.clone(), "run-1", None)
     }
 
     fn tokens(limit: u64) -> Option<Budget> {
@@ -492,6 +507,23 @@ mod tests {
         }
         model.settle().await;
         assert_eq!(ledger.spends(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn spending_read_with_the_runs_status_is_not_read_again() {
+        let inner = FakeModel::new(1, 1, 0.0);
+        // The step's start read a budget of 10 tokens: the exchange is refused unread.
+        let ledger = FakeLedger::answering(vec![]);
+        let known = RunSpending {
+            budget: tokens(10),
+            ..RunSpending::default()
+        };
+        let model = BudgetedModel::new(inner.clone(), ledger.clone(), "run-1", Some(Some(known)));
+        exceeded(model.respond(&request(512)).await);
+        // It read no record: no budget, nothing read either.
+        let model = BudgetedModel::new(inner.clone(), ledger.clone(), "run-1", Some(None));
+        model.respond(&request(512)).await.expect("no budget");
+        assert_eq!((ledger.reads(), inner.calls()), (0, 1));
     }
 
     #[tokio::test]

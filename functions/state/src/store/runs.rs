@@ -183,8 +183,46 @@ impl Runs<'_> {
         Ok(status)
     }
 
+    /// The run's status with its budget and what it spent so far, in one consistent read:
+    /// what an agent task checks before a step's first attempt starts its agent, so the
+    /// attempt's model exchanges need not read the run item again (`None` for a run with no
+    /// record yet, one started outside the API).
+    pub async fn admission(
+        &self,
+        run_id: &str,
+    ) -> Result<Option<(Option<RunStatus>, RunSpending)>, StateError> {
+        let mut attributes = vec!["#status"];
+        attributes.extend_from_slice(RunSpending::ATTRIBUTES);
+        let output = self
+            .state
+            .client
+            .get_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .projection_expression(attributes.join(", "))
+            .expression_attribute_names("#status", "status")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StateError::dynamodb(TABLE, "read a run's status and budget", e))?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let status = item
+            .get("status")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|text| text.parse().ok());
+        let spending = serde_dynamo::from_item(item).map_err(|source| StateError::Corrupt {
+            table: TABLE.spec().suffix,
+            key: run_id.to_owned(),
+            source,
+        })?;
+        Ok(Some((status, spending)))
+    }
+
     /// The run's budget and what it spent so far, read consistently: what an agent reads
-    /// before its first model exchange (`None` for a run with no record yet).
+    /// before its first model exchange when the step's start did not (`None` for a run with
+    /// no record yet).
     pub async fn spending(&self, run_id: &str) -> Result<Option<RunSpending>, StateError> {
         let output = self
             .state
