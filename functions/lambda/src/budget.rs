@@ -2,9 +2,10 @@
 //! is sent if the run could not pay for it, and what the attempt spent is added to the
 //! run's totals when it ends.
 //!
-//! The run's budget and spending are read once per attempt, at its first exchange (one
-//! consistent read of the run's item): an agent that never asks the model reads nothing,
-//! and an attempt of a run without a budget reads nothing more. Attempts running at once
+//! The run's budget and spending are read once per attempt: by a step's first attempt with
+//! the run's status, before the agent starts (one consistent read of the run's item), and
+//! by a retry at its first exchange; an attempt of a run without a budget reads nothing
+//! more. Attempts running at once
 //! (a parallel step, a map) each count from the totals when they first asked, so together
 //! they may pass the budget by what they were already allowed; a later attempt sees it spent.
 
