@@ -107,7 +107,7 @@ fn approval_gates_wait_for_a_task_token_and_route_rejects_and_timeouts() {
     assert_eq!(decision["Default"], "prepare");
     let rejected = &def["States"]["approve_strategy-rejected"];
     assert_eq!(rejected["Result"]["Error"], "Switchyard.Rejected");
-    assert_eq!(rejected["Next"], "run-failed-route");
+    assert_eq!(rejected["Next"], "run-failed");
 }
 
 #[test]
@@ -193,7 +193,7 @@ fn a_conditional_step_is_skipped_unless_its_condition_holds() {
 }
 
 #[test]
-fn definitions_hold_only_the_workflow_and_every_failure_takes_one_route() {
+fn definitions_hold_only_the_workflow_and_unhandled_errors_fail_the_run_as_they_are() {
     let def = asl("self-test");
     // No bookkeeping states: the run starts at its first step and its last step ends it.
     assert_eq!(def["StartAt"], "flaky_step");
@@ -201,7 +201,7 @@ fn definitions_hold_only_the_workflow_and_every_failure_takes_one_route() {
     for (name, state) in def["States"].as_object().expect("states") {
         if state.to_string().contains("RunTrackerFunctionArn") {
             assert!(
-                name.ends_with("-parked") || state["Type"] == "Map" || state["Type"] == "Parallel",
+                name == "run-parked" || state["Type"] == "Map" || state["Type"] == "Parallel",
                 "{name}"
             );
         }
@@ -209,37 +209,70 @@ fn definitions_hold_only_the_workflow_and_every_failure_takes_one_route() {
     assert_eq!(def["States"]["totals"]["End"], true);
     assert_eq!(def["States"]["totals"]["OutputPath"], "$.data");
     assert!(def["States"].get("run-succeeded").is_none());
-    assert_eq!(
-        def["States"]["run-failed"]["ErrorPath"],
-        "$.meta.error.Error"
-    );
-    // `States.*` errors keep their name and cause in the runtime failure's cause.
-    assert_eq!(
-        def["States"]["run-failed-runtime"]["CausePath"],
-        "States.JsonToString($.meta.error)"
-    );
-    // The declared catcher comes first; whatever it leaves takes the failure route.
+    // Nothing routes an unhandled error: the execution fails with its name and cause, which
+    // the run records. Only a declared failure needs the failure state, so a workflow with
+    // none has none.
     let catchers = def["States"]["risky"]["Catch"]
         .as_array()
         .expect("catchers");
+    assert_eq!(catchers.len(), 2, "{catchers:?}");
     assert_eq!(catchers[0]["ErrorEquals"][0], "Switchyard.Paused");
     assert_eq!(catchers[1]["ErrorEquals"][0], "Agent.Permanent");
-    assert_eq!(catchers[2]["ErrorEquals"][0], "States.ALL");
-    assert_eq!(catchers[2]["Next"], "run-failed-route");
-    for state in ["flaky_step", "squares", "totals"] {
-        let last = def["States"][state]["Catch"]
-            .as_array()
-            .and_then(|c| c.last().cloned());
-        assert_eq!(
-            last.map(|c| c["Next"].clone()),
-            Some(json!("run-failed-route")),
-            "{state}"
+    for state in ["squares", "totals"] {
+        assert!(def["States"][state].get("Catch").is_none(), "{state}");
+    }
+    for (name, state) in def["States"].as_object().expect("states") {
+        assert!(
+            !state.to_string().contains("States.ALL"),
+            "{name} catches everything"
         );
     }
+    assert!(asl("bench-chain")["States"].get("run-failed").is_none());
+    let campaign = asl("campaign-creation");
+    assert_eq!(
+        campaign["States"]["run-failed"]["ErrorPath"],
+        "$.meta.error.Error"
+    );
+    assert_eq!(
+        campaign["States"]["run-failed"]["CausePath"],
+        "$.meta.error.Cause"
+    );
     // A Choice cannot end a run: its route to the end is the one Succeed state.
     let dev = asl("dev-team");
     assert_eq!(dev["States"]["debug-when"]["Default"], "run-succeeded");
     assert_eq!(dev["States"]["run-succeeded"]["Type"], "Succeed");
+}
+
+/// Step Functions on LocalStack parses a definition at every execution start, at a cost that
+/// grows with its size: the per-step benchmark's chain stays within a few states' worth of
+/// its five plain tasks.
+#[test]
+fn definitions_restate_no_defaults_and_share_the_top_level_wait() {
+    let chain = asl("bench-chain");
+    let states = chain["States"].as_object().expect("states");
+    let names: Vec<&str> = states.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "hop1",
+            "hop2",
+            "hop3",
+            "hop4",
+            "hop5",
+            "run-parked",
+            "run-resumed"
+        ]
+    );
+    let wait = &states["run-parked"];
+    assert_eq!(
+        wait["Retry"],
+        json!([{ "ErrorEquals": [
+            "Lambda.ServiceException",
+            "Lambda.TooManyRequestsException",
+            "Lambda.SdkClientException"
+        ] }]),
+        "the defaults (1 s, 3 attempts, backoff 2.0) are not restated"
+    );
 }
 
 #[test]
@@ -268,17 +301,23 @@ fn the_expected_estimate_is_exact_for_a_chain_and_the_worst_case_bounds_it() {
 }
 
 /// Every agent task of every committed definition — top level, parallel branch, map item —
-/// can be paused: it catches `Switchyard.Paused` first, into a `-parked` wait beside it that
-/// hands the run-tracker its token and goes back to it; no retrier retries the pause.
+/// can be paused: it catches `Switchyard.Paused` first into a wait that hands the run-tracker
+/// its token and goes back to it; no retrier retries the pause. A top-level task keeps the
+/// caught pause for the shared `run-parked` wait, whose router goes back to every such task;
+/// a branch's or map item's task has its own `-parked` wait beside it, keeping the data.
 #[test]
 fn every_agent_task_parks_when_its_run_is_paused() {
-    fn visit(states: &serde_json::Map<String, Value>, tasks: &mut usize) {
+    fn visit(states: &serde_json::Map<String, Value>, top: bool, tasks: &mut usize) {
         for (name, state) in states {
             for branch in state["Branches"].as_array().into_iter().flatten() {
-                visit(branch["States"].as_object().expect("branch states"), tasks);
+                visit(
+                    branch["States"].as_object().expect("branch states"),
+                    false,
+                    tasks,
+                );
             }
             if let Some(inner) = state["ItemProcessor"]["States"].as_object() {
-                visit(inner, tasks);
+                visit(inner, false, tasks);
             }
             let is_agent = state["Type"] == "Task"
                 && state["Resource"]
@@ -290,18 +329,39 @@ fn every_agent_task_parks_when_its_run_is_paused() {
             *tasks += 1;
             let first = &state["Catch"][0];
             assert_eq!(first["ErrorEquals"], json!(["Switchyard.Paused"]), "{name}");
-            assert_eq!(first["ResultPath"], Value::Null, "{name}: the data is kept");
-            let parked = format!("{name}-parked");
-            assert_eq!(first["Next"], json!(parked), "{name}");
-            let wait = &states[&parked];
-            assert_eq!(wait["Next"], json!(name), "{name}: back to the step");
+            if top {
+                assert_eq!(first["ResultPath"], "$.meta.parked", "{name}");
+                assert_eq!(first["Next"], "run-parked", "{name}");
+                let wait = &states["run-parked"];
+                assert_eq!(
+                    wait["Parameters"]["Payload"]["cause.$"],
+                    "$.meta.parked.Cause"
+                );
+                assert_eq!(wait["ResultPath"], "$.meta.parked");
+                assert_eq!(wait["Next"], "run-resumed");
+                let routes = states["run-resumed"]["Choices"].as_array().expect("routes");
+                let back: Vec<&Value> = routes
+                    .iter()
+                    .filter(|r| r["StringEquals"] == json!(name))
+                    .collect();
+                assert_eq!(back.len(), 1, "{name}: one route back");
+                assert_eq!(back[0]["Variable"], "$.meta.parked.step");
+                assert_eq!(back[0]["Next"], json!(name), "{name}: back to the step");
+            } else {
+                assert_eq!(first["ResultPath"], Value::Null, "{name}: the data is kept");
+                let parked = format!("{name}-parked");
+                assert_eq!(first["Next"], json!(parked), "{name}");
+                let wait = &states[&parked];
+                assert_eq!(wait["Next"], json!(name), "{name}: back to the step");
+                assert_eq!(wait["Parameters"]["Payload"]["step"], json!(name));
+                assert_eq!(wait["ResultPath"], Value::Null);
+            }
+            let wait = &states[first["Next"].as_str().expect("a wait")];
             assert_eq!(
                 wait["Resource"],
                 "arn:aws:states:::lambda:invoke.waitForTaskToken"
             );
             assert_eq!(wait["Parameters"]["Payload"]["phase"], "parked");
-            assert_eq!(wait["Parameters"]["Payload"]["step"], json!(name));
-            assert_eq!(wait["ResultPath"], Value::Null);
             for (i, retrier) in state["Retry"].as_array().into_iter().flatten().enumerate() {
                 let errors = retrier["ErrorEquals"].to_string();
                 let matches_pause =
@@ -321,7 +381,7 @@ fn every_agent_task_parks_when_its_run_is_paused() {
         if path.to_string_lossy().ends_with(".asl.json") {
             let def: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
-            visit(def["States"].as_object().expect("states"), &mut tasks);
+            visit(def["States"].as_object().expect("states"), true, &mut tasks);
         }
     }
     assert!(tasks > 40, "{tasks} agent tasks");

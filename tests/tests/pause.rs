@@ -1,8 +1,9 @@
 //! Pausing, resuming and cancelling runs through the Run API on the live local stack, and
 //! following a run through its event stream (`GET /runs/{id}/events`).
 //!
-//! The `pause-test` workflow has slow steps (`delay_ms` each): `pace_step`, a map over four
-//! numbers one item at a time (`slow_square_one`), then a parallel pair (`total`, `max`).
+//! The `pause-test` workflow has slow steps (`delay_ms` each): `hold_step`, `pace_step`, a map
+//! over four numbers one item at a time (`slow_square_one`), then a parallel pair (`total`,
+//! `max`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -110,15 +111,27 @@ async fn hold_then_resume(api: &ApiClient, run_id: &str, expected: (&str, Option
 async fn a_paused_run_resumes_where_it_stopped_and_ends_as_an_unpaused_one() {
     let api = ApiClient::fresh_tenant("pause");
     let baseline = api.start("pause-test", input(1_000)).await;
+    let at_top = api.start("pause-test", input(1_000)).await;
     let at_boundary = api.start("pause-test", input(1_000)).await;
     let in_map = api.start("pause-test", input(1_000)).await;
 
-    // Paused while the first step runs: it finishes, and the map's first item parks.
-    api.run_until(&at_boundary, "in its first step", LIMIT, |run| {
-        has_started(run, "pace_step", None)
-    })
-    .await;
-    let pausing_at_boundary = hold_then_resume(&api, &at_boundary, ("slow_square_one", Some(0)));
+    // Paused while the first step runs: it finishes, and the second (a top-level step that
+    // waits in the definition's shared wait) parks; resumed, it goes back to that step.
+    let pausing_at_top = async {
+        api.run_until(&at_top, "in its first step", LIMIT, |run| {
+            has_started(run, "hold_step", None)
+        })
+        .await;
+        hold_then_resume(&api, &at_top, ("pace_step", None)).await;
+    };
+    // Paused while the second step runs: it finishes, and the map's first item parks.
+    let pausing_at_boundary = async {
+        api.run_until(&at_boundary, "in its second step", LIMIT, |run| {
+            has_started(run, "pace_step", None)
+        })
+        .await;
+        hold_then_resume(&api, &at_boundary, ("slow_square_one", Some(0))).await;
+    };
     // Paused inside the map, while item 1 runs: item 2 parks.
     let pausing_in_map = async {
         api.run_until(&in_map, "at the map's item 1", LIMIT, |run| {
@@ -127,10 +140,10 @@ async fn a_paused_run_resumes_where_it_stopped_and_ends_as_an_unpaused_one() {
         .await;
         hold_then_resume(&api, &in_map, ("slow_square_one", Some(2))).await;
     };
-    tokio::join!(pausing_at_boundary, pausing_in_map);
+    tokio::join!(pausing_at_top, pausing_at_boundary, pausing_in_map);
 
     let mut views = Vec::new();
-    for run_id in [&baseline, &at_boundary, &in_map] {
+    for run_id in [&baseline, &at_top, &at_boundary, &in_map] {
         views.push(api.run_until(run_id, "ended", LIMIT, ended).await);
     }
     let expected = &views[0];
@@ -145,7 +158,18 @@ async fn a_paused_run_resumes_where_it_stopped_and_ends_as_an_unpaused_one() {
         assert_eq!(view["resumed_at"].as_array().map(Vec::len), Some(1));
         assert!(view.get("parked").is_none(), "{view}");
     }
-    assert_eq!(attempts(expected).len(), 1 + 4 + 2);
+    assert_eq!(attempts(expected).len(), 2 + 4 + 2);
+    // The shared wait went back to the step it held, and only to it: the first step ran
+    // once, the parked one was entered twice (refused, then run).
+    let stack = Stack::connect().await;
+    let arn = views[1]["execution_arn"].as_str().expect("an arn");
+    let entered = stack.wait_execution(arn, LIMIT).await.entered();
+    let times = |state: &str| entered.iter().filter(|s| *s == state).count();
+    assert_eq!(
+        ["hold_step", "pace_step", "run-parked", "run-resumed"].map(times),
+        [1, 2, 1, 1],
+        "{entered:?}"
+    );
 
     // The event stream tells the same story: the pause before the parked item's start.
     let (status, page) = api.get(&format!("/runs/{in_map}/events")).await;
@@ -294,8 +318,8 @@ async fn the_event_stream_delivers_every_event_once_in_order() {
         .map(key)
         .collect();
     assert_eq!(once, all);
-    // 1 + 2 + 2 steps, each started and succeeded, between the run's start and end.
-    assert_eq!(followed.len(), 2 + 2 * 5, "{followed:?}");
+    // 2 + 2 + 2 steps, each started and succeeded, between the run's start and end.
+    assert_eq!(followed.len(), 2 + 2 * 6, "{followed:?}");
     assert_eq!(followed[0]["kind"], "run_started");
     assert_eq!(
         followed.last().map(|e| e["kind"].clone()),

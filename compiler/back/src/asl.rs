@@ -9,34 +9,46 @@
 //! starts on the envelope (the Run API builds it, see `switchyard_state::ExecutionInput`), the
 //! last step ends the execution itself, and the run is recorded from Step Functions'
 //! execution status-change events (the run-tracker function receives them through an
-//! EventBridge rule). Every way to fail leads to the one failure route: declared `fail`
-//! targets set `$.meta.error` first, and every task, parallel, map and gate state catches
-//! what its declared policies leave. Every agent task can also be paused: it catches
-//! `Switchyard.Paused` (its agent was not started) into a `<step>-parked` wait that goes back
-//! to it once the run is resumed; a run that is never paused never enters one.
+//! EventBridge rule). An error no declared policy handles fails the execution as it is (its
+//! name and cause are what the run records); a declared `fail` target sets `$.meta.error`
+//! and ends in the one failure state. Every agent task can also be paused: it catches
+//! `Switchyard.Paused` (its agent was not started) into a wait that hands the run-tracker its
+//! task token and goes back to the step once the run is resumed. A run that is never paused
+//! never enters one.
+//!
+//! Definitions are kept lean on purpose: Step Functions on LocalStack parses the whole
+//! definition at every execution start, at a cost that grows with its size, so a field
+//! that only restates a default or a state that only repeats another is paid by every
+//! run. The top level shares one wait (`run-parked`) and a router back to the step
+//! (`run-resumed`); a branch or map item, which cannot reach the top level's states, has its
+//! own `<step>-parked` wait.
 
 use serde_json::{json, Map, Value};
 use switchyard_ir::{
-    fail_state_name, parked_state_name, AgentCall, ApprovalGate, CompareOp, Condition, Edge,
-    FieldPath, Literal, Retry, Step, StepKind, Target, Workflow,
+    fail_state_name, parked_state_name, platform_states, AgentCall, ApprovalGate, CompareOp,
+    Condition, Edge, FieldPath, Literal, Retry, Step, StepKind, Target, Workflow,
 };
-use switchyard_state::schema::{TrackerPhase, PAUSED_ERROR, RUNTIME_ERROR};
+use switchyard_state::schema::{TrackerPhase, PAUSED_ERROR};
 
 use super::{agent_substitution, APPROVAL_REQUEST_SUBSTITUTION, RUN_TRACKER_SUBSTITUTION};
 
 /// The first state of a workflow with loops: sets every loop's counter to zero.
-pub const INIT_LOOPS_STATE: &str = "init-loops";
+pub const INIT_LOOPS_STATE: &str = platform_states::INIT_LOOPS;
 /// The success state for routes that end the run from a Choice (a Choice cannot end an
 /// execution itself): the run's output is its data.
-pub const SUCCEED_STATE: &str = "run-succeeded";
-/// The one failure route: chooses between the two failure states.
-pub const FAIL_ROUTE_STATE: &str = "run-failed-route";
-/// The one failure state: error and cause come from `$.meta.error`.
-pub const FAILED_STATE: &str = "run-failed";
-/// The failure state for errors named `States.*`, which a Fail state cannot raise: the run
-/// fails as `Switchyard.Runtime` with the original `{Error, Cause}` as JSON in its cause.
-pub const FAILED_RUNTIME_STATE: &str = "run-failed-runtime";
-/// Errors a tracker call retries on: Lambda's own transient failures.
+pub const SUCCEED_STATE: &str = platform_states::SUCCEEDED;
+/// The one failure state of declared failures: error and cause come from `$.meta.error`.
+pub const FAILED_STATE: &str = platform_states::FAILED;
+/// Where a paused top-level agent task waits: one wait for all of them, which hands the
+/// run-tracker its task token and the caught pause (naming the step) and, once the run is
+/// resumed, is given `{"step": …}` back.
+pub const PARKED_STATE: &str = platform_states::PARKED;
+/// The router from [`PARKED_STATE`] back to the step that was paused.
+pub const RESUMED_STATE: &str = platform_states::RESUMED;
+/// Where a top-level task's caught pause, and then the resume's answer, are kept.
+const PARKED_PATH: &str = "$.meta.parked";
+/// Errors a tracker call retries on: Lambda's own transient failures. The retrier leaves
+/// interval, attempts and backoff at Step Functions' defaults (1 s, 3, 2.0).
 const TRANSIENT_LAMBDA_ERRORS: [&str; 3] = [
     "Lambda.ServiceException",
     "Lambda.TooManyRequestsException",
@@ -78,36 +90,31 @@ pub fn definition(workflow: &Workflow) -> Value {
         );
         INIT_LOOPS_STATE.to_owned()
     };
-    states.insert(
-        FAIL_ROUTE_STATE.into(),
-        json!({
-            "Type": "Choice",
-            "Choices": [{
-                "Variable": "$.meta.error.Error",
-                "StringMatches": "States.*",
-                "Next": FAILED_RUNTIME_STATE,
-            }],
-            "Default": FAILED_STATE,
-        }),
-    );
-    states.insert(
-        FAILED_RUNTIME_STATE.into(),
-        json!({
-            "Type": "Fail",
-            "Error": RUNTIME_ERROR,
-            "CausePath": "States.JsonToString($.meta.error)",
-        }),
-    );
-    states.insert(
-        FAILED_STATE.into(),
-        json!({
-            "Type": "Fail",
-            "ErrorPath": "$.meta.error.Error",
-            "CausePath": "$.meta.error.Cause",
-        }),
-    );
+    let mut parkable = Vec::new();
     for step in &workflow.steps {
-        StepWriter { workflow, step }.write(&mut states);
+        StepWriter { workflow, step }.write(&mut states, &mut parkable);
+    }
+    if !parkable.is_empty() {
+        states.insert(PARKED_STATE.into(), parked_wait(None));
+        let routes: Vec<Value> = parkable
+            .iter()
+            .map(|step| json!({ "Variable": "$.meta.parked.step", "StringEquals": step, "Next": step }))
+            .collect();
+        // No default: a resume always names the step; anything else fails the run loudly.
+        states.insert(
+            RESUMED_STATE.into(),
+            json!({ "Type": "Choice", "Choices": routes }),
+        );
+    }
+    if mentions(&Value::Object(states.clone()), FAILED_STATE) {
+        states.insert(
+            FAILED_STATE.into(),
+            json!({
+                "Type": "Fail",
+                "ErrorPath": "$.meta.error.Error",
+                "CausePath": "$.meta.error.Cause",
+            }),
+        );
     }
     // Only routes that end from a Choice need the success state.
     if mentions(&Value::Object(states.clone()), SUCCEED_STATE) {
@@ -149,12 +156,7 @@ fn tracker_task(workflow: &Workflow, phase: TrackerPhase, next: &str) -> Value {
         },
         "ResultPath": null,
         "TimeoutSeconds": 30,
-        "Retry": [{
-            "ErrorEquals": TRANSIENT_LAMBDA_ERRORS,
-            "IntervalSeconds": 1,
-            "MaxAttempts": 3,
-            "BackoffRate": 2.0,
-        }],
+        "Retry": [{ "ErrorEquals": TRANSIENT_LAMBDA_ERRORS }],
         "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": next }],
         "Next": next,
     })
@@ -170,11 +172,18 @@ enum Place {
 
 /// Makes an agent task pausable at no cost to runs that are not paused: the task catches
 /// [`PAUSED_ERROR`] first (after a retrier that never retries it, if a declared retrier would
-/// match it), into a `<step>-parked` wait beside it in `states` that hands its task token to
-/// the run-tracker and, once the run is resumed, goes back to the step. An unpaused run never
-/// enters it, so it adds no state transition.
-fn make_parkable(states: &mut Map<String, Value>, step: &str, task: &mut Value, place: Place) {
-    let parked = parked_state_name(step);
+/// match it) into a wait that hands the run-tracker its token and, once the run is resumed,
+/// goes back to the step. A top-level task goes to the shared [`PARKED_STATE`] (its name is
+/// pushed to `parkable`, for the router back); a branch or map item has its own
+/// `<step>-parked` wait beside it in `states`. An unpaused run never enters either, so
+/// neither adds a state transition.
+fn make_parkable(
+    states: &mut Map<String, Value>,
+    step: &str,
+    task: &mut Value,
+    place: Place,
+    parkable: &mut Vec<String>,
+) {
     let matches_paused = |retrier: &Value| {
         retrier["ErrorEquals"].as_array().is_some_and(|errors| {
             errors
@@ -190,49 +199,59 @@ fn make_parkable(states: &mut Map<String, Value>, step: &str, task: &mut Value, 
             );
         }
     }
-    let catcher = json!({ "ErrorEquals": [PAUSED_ERROR], "ResultPath": null, "Next": parked });
+    let catcher = if place == Place::TopLevel {
+        parkable.push(step.to_owned());
+        // The caught error's cause names the step (see `PausedAt`); the wait reads it there.
+        json!({ "ErrorEquals": [PAUSED_ERROR], "ResultPath": PARKED_PATH, "Next": PARKED_STATE })
+    } else {
+        let parked = parked_state_name(step);
+        let mut wait = parked_wait(Some(step));
+        if place == Place::MapItem {
+            wait["Parameters"]["Payload"]["item.$"] = json!("$.meta.item");
+        }
+        states.insert(parked.clone(), wait);
+        json!({ "ErrorEquals": [PAUSED_ERROR], "ResultPath": null, "Next": parked })
+    };
     match task.get_mut("Catch").and_then(Value::as_array_mut) {
         Some(catchers) => catchers.insert(0, catcher),
         None => task["Catch"] = json!([catcher]),
     }
+}
+
+/// A paused step's wait: the run-tracker keeps its task token until the run is resumed.
+/// `Some(step)`: a branch's or map item's own wait, which names its step and goes back to
+/// it, keeping the data as it was. `None`: the top level's shared wait, which hands over the
+/// caught pause (its cause names the step) and keeps the resume's `{"step": …}` for the
+/// router. A failed wait (a cancel fails it) fails the run, or the branch (which fails its
+/// Parallel or Map state, and so the run).
+fn parked_wait(step: Option<&str>) -> Value {
     let mut payload = json!({
         "phase": TrackerPhase::Parked.as_str(),
         "task_token.$": "$$.Task.Token",
         "run_id.$": "$$.Execution.Name",
         "tenant_id.$": "$.meta.tenant_id",
-        "step": step,
     });
-    if place == Place::MapItem {
-        payload["item.$"] = json!("$.meta.item");
-    }
-    let mut wait = json!({
+    let (result_path, next) = match step {
+        Some(step) => {
+            payload["step"] = json!(step);
+            (Value::Null, step)
+        }
+        None => {
+            payload["cause.$"] = json!("$.meta.parked.Cause");
+            (json!(PARKED_PATH), RESUMED_STATE)
+        }
+    };
+    json!({
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "Parameters": {
             "FunctionName": format!("${{{RUN_TRACKER_SUBSTITUTION}}}"),
             "Payload": payload,
         },
-        "ResultPath": null,
-        "Retry": [{
-            "ErrorEquals": TRANSIENT_LAMBDA_ERRORS,
-            "IntervalSeconds": 1,
-            "MaxAttempts": 3,
-            "BackoffRate": 2.0,
-        }],
-        "Next": step,
-    });
-    // At the top level a failed wait (a cancel fails it) takes the failure route; inside a
-    // branch or a map item it fails the branch, which its Parallel or Map state catches.
-    if place == Place::TopLevel {
-        wait["Catch"] = json!([catch_all()]);
-    }
-    states.insert(parked, wait);
-}
-
-/// Appended to the catchers of every state that can fail: whatever the declared policies do
-/// not handle is recorded before the run fails.
-fn catch_all() -> Value {
-    json!({ "ErrorEquals": ["States.ALL"], "ResultPath": "$.meta.error", "Next": FAIL_ROUTE_STATE })
+        "ResultPath": result_path,
+        "Retry": [{ "ErrorEquals": TRANSIENT_LAMBDA_ERRORS }],
+        "Next": next,
+    })
 }
 
 /// The state a step is entered through (its guard, if it has one).
@@ -283,7 +302,7 @@ impl StepWriter<'_> {
         }
     }
 
-    fn write(&self, states: &mut Map<String, Value>) {
+    fn write(&self, states: &mut Map<String, Value>, parkable: &mut Vec<String>) {
         let step = self.step;
         let name = &step.name;
         if let Some(condition) = &step.when {
@@ -306,7 +325,7 @@ impl StepWriter<'_> {
                             "Cause": format!("step `{name}`: {}", edge.label()),
                         },
                         "ResultPath": "$.meta.error",
-                        "Next": FAIL_ROUTE_STATE,
+                        "Next": FAILED_STATE,
                     }),
                 );
             }
@@ -314,22 +333,14 @@ impl StepWriter<'_> {
         match &step.kind {
             StepKind::Task { call, catch, next } => {
                 let mut state = self.task(name, call, false);
-                let mut catchers = Vec::new();
                 if let Some(catch) = catch {
-                    catchers.push(json!({
+                    state["Catch"] = json!([{
                         "ErrorEquals": catch_errors(&catch.errors),
                         "ResultPath": "$.meta.error",
                         "Next": self.target(catch.fallback, Edge::Caught),
-                    }));
+                    }]);
                 }
-                let catches_everything = catch
-                    .as_ref()
-                    .is_some_and(|c| catch_errors(&c.errors) == ["States.ALL"]);
-                if !catches_everything {
-                    catchers.push(catch_all());
-                }
-                state["Catch"] = json!(catchers);
-                make_parkable(states, name, &mut state, Place::TopLevel);
+                make_parkable(states, name, &mut state, Place::TopLevel, parkable);
                 self.then(&mut state, *next);
                 states.insert(name.clone(), state);
             }
@@ -341,7 +352,7 @@ impl StepWriter<'_> {
                         task["OutputPath"] = json!("$.data");
                         task["End"] = json!(true);
                         let mut branch = Map::new();
-                        make_parkable(&mut branch, &b.name, &mut task, Place::Branch);
+                        make_parkable(&mut branch, &b.name, &mut task, Place::Branch, parkable);
                         branch.insert(b.name.clone(), task);
                         json!({ "StartAt": b.name, "States": branch })
                     })
@@ -350,7 +361,6 @@ impl StepWriter<'_> {
                     "Type": "Parallel",
                     "Branches": branches,
                     "ResultPath": "$.data",
-                    "Catch": [catch_all()],
                 });
                 self.then(&mut state, *next);
                 states.insert(name.clone(), state);
@@ -395,7 +405,7 @@ impl StepWriter<'_> {
                                 "Cause": format!("step `{name}`: `{items}` has more than the declared max_items = {max}"),
                             },
                             "ResultPath": "$.meta.error",
-                            "Next": FAIL_ROUTE_STATE,
+                            "Next": FAILED_STATE,
                         }),
                     );
                 }
@@ -403,7 +413,13 @@ impl StepWriter<'_> {
                 task["OutputPath"] = json!("$.data");
                 task["End"] = json!(true);
                 let mut processor = Map::new();
-                make_parkable(&mut processor, &item.name, &mut task, Place::MapItem);
+                make_parkable(
+                    &mut processor,
+                    &item.name,
+                    &mut task,
+                    Place::MapItem,
+                    parkable,
+                );
                 processor.insert(item.name.clone(), task);
                 states.insert(
                     name.clone(),
@@ -424,7 +440,6 @@ impl StepWriter<'_> {
                             "States": processor,
                         },
                         "ResultPath": "$.data",
-                        "Catch": [catch_all()],
                     }),
                 );
                 if let Some(state) = states.get_mut(name.as_str()) {
@@ -584,7 +599,6 @@ impl StepWriter<'_> {
                     "ResultPath": "$.meta.error",
                     "Next": format!("{name}-expired"),
                 },
-                catch_all(),
             ],
             "Next": format!("{name}-decision"),
         });

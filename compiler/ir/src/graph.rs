@@ -303,9 +303,9 @@ impl Step {
             ),
             _ => {}
         }
-        // Every agent task's wait while its run is paused (beside it, in its branch or map).
+        // A branch's or map item's wait while its run is paused (beside it, in its branch or
+        // map; top-level tasks share one).
         match &self.kind {
-            StepKind::Task { .. } => names.push(parked_state_name(&self.name)),
             StepKind::Parallel { branches, .. } => {
                 names.extend(branches.iter().map(|b| parked_state_name(&b.name)))
             }
@@ -321,7 +321,28 @@ impl Step {
     }
 }
 
-/// The state an agent task waits in while its run is paused: `<step>-parked`.
+/// The states the back end adds to a definition when it needs them: loop counters' start,
+/// the success and failure ends, and the top level's shared wait of a paused run and its
+/// router back. No step (nor a state derived from one) may take their names.
+pub mod platform_states {
+    pub const INIT_LOOPS: &str = "init-loops";
+    pub const SUCCEEDED: &str = "run-succeeded";
+    pub const FAILED: &str = "run-failed";
+    pub const PARKED: &str = "run-parked";
+    pub const RESUMED: &str = "run-resumed";
+}
+
+/// Every name in [`platform_states`].
+pub const PLATFORM_STATES: [&str; 5] = [
+    platform_states::INIT_LOOPS,
+    platform_states::SUCCEEDED,
+    platform_states::FAILED,
+    platform_states::PARKED,
+    platform_states::RESUMED,
+];
+
+/// The state a branch's or map item's agent task waits in while its run is paused:
+/// `<step>-parked`. (Top-level tasks share [`platform_states::PARKED`].)
 pub fn parked_state_name(step: &str) -> String {
     format!("{step}-parked")
 }

@@ -10,7 +10,9 @@ use crate::graph::{
     AgentCall, Arm, BudgetProblem, CompareOp, Condition, FieldPath, Literal, Retry, StepId,
     StepKind, SummaryField, Target, Workflow,
 };
-use crate::{MAX_DEFINITION_BYTES, MAX_FUNCTION_NAME_LEN, MAX_NAME_LEN, RESOURCE_PREFIX};
+use crate::{
+    MAX_DEFINITION_BYTES, MAX_FUNCTION_NAME_LEN, MAX_NAME_LEN, PLATFORM_STATES, RESOURCE_PREFIX,
+};
 
 /// Lambda's maximum function timeout.
 pub const MAX_AGENT_TIMEOUT_SECONDS: u32 = 900;
@@ -207,6 +209,8 @@ pub enum ErrorKind {
     NameCharacter { name: String, ch: char },
     #[error("duplicate step name `{0}`")]
     DuplicateName(String),
+    #[error("`{0}` is the name of a state Switchyard adds to definitions; pick another name")]
+    ReservedName(String),
     #[error("step `{0}` is unreachable from the start step")]
     Unreachable(String),
     #[error("step `{0}` never terminates: no path from it reaches `end` or `fail`")]
@@ -374,7 +378,9 @@ fn check_names(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {
                 refused = true;
                 report(locus, error);
             };
-            if !seen.insert(name.clone()) {
+            if PLATFORM_STATES.contains(&name.as_str()) {
+                count(locus, ErrorKind::ReservedName(name.clone()));
+            } else if !seen.insert(name.clone()) {
                 count(locus, ErrorKind::DuplicateName(name.clone()));
             }
             check_name(&name, locus, &mut count);
@@ -387,7 +393,9 @@ fn check_names(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {
             for derived in derived {
                 // Nor may they take a declared step's name (a run-time graph's node ids
                 // may contain `-`).
-                if !seen.insert(derived.clone()) {
+                if PLATFORM_STATES.contains(&derived.as_str()) {
+                    report(Locus::Step(id), ErrorKind::ReservedName(derived.clone()));
+                } else if !seen.insert(derived.clone()) {
                     report(Locus::Step(id), ErrorKind::DuplicateName(derived.clone()));
                 }
                 check_name(&derived, Locus::Step(id), report);

@@ -189,6 +189,25 @@ fn derived_state_names_count_towards_the_limit() {
 }
 
 #[test]
+fn the_states_switchyard_adds_are_names_no_step_may_take() {
+    // Run-time graphs may use `-` in node ids: every platform state's name is refused, and
+    // only those names.
+    for reserved in switchyard_ir::PLATFORM_STATES {
+        let mut step = task(reserved, Target::End);
+        step.kind = task("x", Target::End).kind;
+        let errors = kinds(&workflow(vec![task("first", to(1)), step]));
+        assert_eq!(
+            errors,
+            [ErrorKind::ReservedName(reserved.to_owned())],
+            "{reserved}"
+        );
+    }
+    let mut step = task("run-failed-x", Target::End);
+    step.kind = task("x", Target::End).kind;
+    assert_eq!(kinds(&workflow(vec![step])), []);
+}
+
+#[test]
 fn retry_values_are_range_checked_each_with_its_own_locus() {
     let mut wf = workflow(vec![task("a", Target::End)]);
     if let StepKind::Task { call, .. } = &mut wf.steps[0].kind {

@@ -121,6 +121,14 @@ async fn take_time(delay_ms: u64) {
     .await;
 }
 
+/// Takes its time and hands its input on: a top-level step before `pace_step`, so that a
+/// run paused while it works parks a top-level step that is not the first.
+#[agent]
+pub async fn hold(input: PauseTestInput) -> Result<PauseTestInput, AgentError> {
+    take_time(input.delay_ms).await;
+    Ok(input)
+}
+
 /// Takes its time, then pairs each number with the delay its square will take.
 #[agent]
 pub async fn pace(input: PauseTestInput) -> Result<Paced, AgentError> {
@@ -147,10 +155,11 @@ pub async fn slow_square(item: PacedNumber) -> Result<i64, AgentError> {
 }
 
 workflow! {
-    /// Slow steps — one, a map one item at a time, a parallel pair — to pause and resume a
+    /// Slow steps — two, a map one item at a time, a parallel pair — to pause and resume a
     /// run between them. `pace_step` retries on `States.TaskFailed`, which must not retry a
     /// pause.
     pub PauseTest(PauseTestInput) {
+        hold_step = hold -> pace_step;
         pace_step = pace.retry(on = ["States.TaskFailed"], interval = 1, max_attempts = 2, backoff = 1.0) -> squares;
         squares = map(items, max_concurrency = 1, max_items = 20) { slow_square_one = slow_square } -> totals;
         totals = parallel { total = sum, max = largest } -> end;

@@ -202,9 +202,14 @@ impl AgentRuntime {
         match self.state.runs().admission(&run.run_id).await {
             Ok(Some((Some(RunStatus::Paused), _))) => {
                 tracing::info!("run paused: the step waits at its boundary");
+                let at = switchyard_state::PausedAt {
+                    step: run.step.clone(),
+                    item: run.item.map(u64::from),
+                    reason: format!("run `{}` is paused", run.run_id),
+                };
                 Err(TaskFailure {
                     name: PAUSED_ERROR,
-                    message: format!("run `{}` is paused", run.run_id),
+                    message: at.message(),
                 })
             }
             Ok(read) => Ok(Some(read.map(|(_, spending)| spending))),

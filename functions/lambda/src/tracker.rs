@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchyard_state::schema::TrackerPhase;
 use switchyard_state::{
-    now_ms, ExecutionInput, ParkedRecord, RunEnd, RunRecord, RunTotals, State, StateError,
+    now_ms, ExecutionInput, ParkedRecord, PausedAt, RunEnd, RunRecord, RunTotals, State, StateError,
 };
 
 use crate::summarize;
@@ -41,6 +41,26 @@ pub struct TrackerCall {
     pub item: Option<u64>,
     #[serde(default)]
     pub task_token: Option<String>,
+    /// The top level's shared wait names no step: it hands over the caught pause's cause,
+    /// whose message is a [`PausedAt`].
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+impl TrackerCall {
+    /// The parked step and map item: named by a branch's or map item's own wait, or by the
+    /// caught pause's cause that the top level's shared wait hands over.
+    pub fn parked_step(&self) -> Result<(String, Option<u64>), TrackerError> {
+        if !self.step.is_empty() {
+            return Ok((self.step.clone(), self.item));
+        }
+        let at = self
+            .cause
+            .as_deref()
+            .and_then(PausedAt::from_cause)
+            .ok_or(TrackerError::NoStep)?;
+        Ok((at.step, at.item))
+    }
 }
 
 /// `detail` of an EventBridge "Step Functions Execution Status Change" event.
@@ -189,6 +209,8 @@ pub enum TrackerError {
     Approvals(#[from] crate::approval::DecisionError),
     #[error("a parked step's call carries no task token")]
     NoToken,
+    #[error("a parked step's call names no step, and its cause names none either")]
+    NoStep,
     #[error(transparent)]
     Waits(#[from] crate::waits::WaitError),
 }
@@ -196,9 +218,10 @@ pub enum TrackerError {
 impl From<TrackerError> for lambda_runtime::Diagnostic {
     fn from(error: TrackerError) -> Self {
         let error_type = match error {
-            TrackerError::Malformed(_) | TrackerError::UnknownStatus(_) | TrackerError::NoToken => {
-                "Tracker.Malformed"
-            }
+            TrackerError::Malformed(_)
+            | TrackerError::UnknownStatus(_)
+            | TrackerError::NoToken
+            | TrackerError::NoStep => "Tracker.Malformed",
             TrackerError::Store(_) | TrackerError::Approvals(_) | TrackerError::Waits(_) => {
                 "Tracker.Unavailable"
             }
@@ -242,17 +265,18 @@ pub async fn handle(
         }
         TrackerPhase::Parked => {
             let token = call.task_token.as_deref().ok_or(TrackerError::NoToken)?;
+            let (step, item) = call.parked_step()?;
             let parked = ParkedRecord {
-                park_key: ParkedRecord::key_of(&call.step, call.item),
+                park_key: ParkedRecord::key_of(&step, item),
                 run_id: call.run_id.clone(),
-                step: call.step.clone(),
-                item: call.item,
+                step,
+                item,
                 tenant_id: call.tenant_id.clone(),
                 parked_at: now_ms(),
             };
             let waits = approvals.waits();
             let stays = waits.park(&parked, token).await?;
-            tracing::info!(run_id = %call.run_id, step = %call.step, item = ?call.item, stays, "step parked");
+            tracing::info!(run_id = %call.run_id, step = %parked.step, item = ?parked.item, stays, "step parked");
         }
     }
     Ok(Value::Null)
@@ -320,6 +344,38 @@ mod tests {
             detail.extend(extra);
         }
         serde_json::from_value(detail).expect("a status change")
+    }
+
+    #[test]
+    fn a_parked_call_names_its_step_itself_or_through_the_caught_pause() {
+        let call = |payload: Value| -> TrackerCall {
+            serde_json::from_value(payload).expect("a tracker call")
+        };
+        let own = call(json!({
+            "phase": "parked", "run_id": "r", "task_token": "t", "step": "square_one", "item": 2,
+        }));
+        assert_eq!(
+            own.parked_step().ok(),
+            Some(("square_one".to_owned(), Some(2)))
+        );
+        let message = PausedAt {
+            step: "pace_step".into(),
+            item: None,
+            reason: "run `r` is paused".into(),
+        }
+        .message();
+        let cause = json!({ "errorType": "Switchyard.Paused", "errorMessage": message });
+        let shared = call(json!({
+            "phase": "parked", "run_id": "r", "task_token": "t", "cause": cause.to_string(),
+        }));
+        assert_eq!(
+            shared.parked_step().ok(),
+            Some(("pace_step".to_owned(), None))
+        );
+        let nameless = call(json!({
+            "phase": "parked", "run_id": "r", "task_token": "t", "cause": "paused",
+        }));
+        assert!(matches!(nameless.parked_step(), Err(TrackerError::NoStep)));
     }
 
     #[test]

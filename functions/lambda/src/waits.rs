@@ -68,24 +68,24 @@ impl Waits<'_> {
     /// as failed). A gate's wait ends with a rejection, so nothing is ever approved by a
     /// cancel. Returns how many waits were ended.
     pub async fn end_stopped(&self, run_id: &str) -> Result<u32, WaitError> {
-        let mut tokens: Vec<(String, &'static str)> = self
+        let mut tokens: Vec<(String, String)> = self
             .state
             .parked()
             .take_all(run_id)
             .await?
             .into_iter()
-            .map(|(_, token)| (token, "{}"))
+            .map(|(parked, token)| (token, parked.resume_output()))
             .collect();
         for request in self.state.approvals().of_run(run_id).await? {
             if request.status == ApprovalStatus::Pending {
                 if let Some(stored) = self.state.approvals().get(&request.request_id).await? {
-                    tokens.push((stored.task_token, STOPPED_GATE_OUTPUT));
+                    tokens.push((stored.task_token, STOPPED_GATE_OUTPUT.to_owned()));
                 }
             }
         }
         let mut ended = 0;
         for (token, output) in tokens {
-            if self.send(&token, output).await? {
+            if self.send(&token, &output).await? {
                 ended += 1;
             }
         }
@@ -95,7 +95,7 @@ impl Waits<'_> {
     /// Lets a taken step go on; if Step Functions cannot be told, the step is parked again
     /// (a later resume sends it) and the error returned.
     async fn send_or_put_back(&self, parked: &ParkedRecord, token: &str) -> Result<(), WaitError> {
-        match self.send(token, "{}").await {
+        match self.send(token, &parked.resume_output()).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.state.parked().park(parked, token).await?;

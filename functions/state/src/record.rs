@@ -972,6 +972,51 @@ impl ParkedRecord {
             None => step.to_owned(),
         }
     }
+
+    /// What the wait is given when its step may go on: `{"step": …}`, which the top level's
+    /// router (`run-resumed`) reads to go back to the step; a branch's or map item's own
+    /// wait discards it.
+    pub fn resume_output(&self) -> String {
+        serde_json::json!({ "step": self.step }).to_string()
+    }
+}
+
+/// Where a paused run stopped: the step (and map item) whose agent was not started. It is
+/// the message of the task's `Switchyard.Paused` error, as JSON, so that the shared wait of
+/// the top level, which is handed only the caught error's cause, learns which step it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PausedAt {
+    pub step: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u64>,
+    /// For people reading the execution's history.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl PausedAt {
+    /// The error message a paused task reports.
+    pub fn message(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| self.reason.clone())
+    }
+
+    /// Reads it back from a caught error's cause: a Lambda function's error as Step
+    /// Functions reports it (`{"errorType": …, "errorMessage": "<the message>"}`), or the
+    /// message itself.
+    pub fn from_cause(cause: &str) -> Option<PausedAt> {
+        #[derive(Deserialize)]
+        struct LambdaError {
+            #[serde(rename = "errorMessage")]
+            error_message: String,
+        }
+        let message = match serde_json::from_str::<LambdaError>(cause) {
+            Ok(error) => error.error_message,
+            Err(_) => cause.to_owned(),
+        };
+        serde_json::from_str::<PausedAt>(&message)
+            .ok()
+            .filter(|at| !at.step.is_empty())
+    }
 }
 
 /// Where a listing resumes: the last item returned.
@@ -996,6 +1041,46 @@ pub struct Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pause_names_its_step_through_the_caught_cause_and_the_resume_names_it_back() {
+        let at = PausedAt {
+            step: "pace_step".into(),
+            item: None,
+            reason: "run `r-1` is paused".into(),
+        };
+        // As Step Functions reports a Lambda function's error in a caught cause.
+        let cause = serde_json::json!({
+            "errorType": "Switchyard.Paused",
+            "errorMessage": at.message(),
+        })
+        .to_string();
+        assert_eq!(PausedAt::from_cause(&cause), Some(at.clone()));
+        assert_eq!(PausedAt::from_cause(&at.message()), Some(at));
+        let item = PausedAt {
+            step: "square_one".into(),
+            item: Some(3),
+            reason: String::new(),
+        };
+        assert_eq!(
+            PausedAt::from_cause(&item.message()).and_then(|a| a.item),
+            Some(3)
+        );
+        // Anything else names no step.
+        for cause in [
+            "",
+            "run `r-1` is paused",
+            r#"{"errorType":"Switchyard.Paused","errorMessage":"run is paused"}"#,
+            r#"{"step":""}"#,
+        ] {
+            assert_eq!(PausedAt::from_cause(cause), None, "{cause}");
+        }
+        let parked = ParkedRecord {
+            step: "pace_step".into(),
+            ..ParkedRecord::default()
+        };
+        assert_eq!(parked.resume_output(), r#"{"step":"pace_step"}"#);
+    }
 
     #[test]
     fn statuses_round_trip_through_their_names_and_refuse_others() {

@@ -371,13 +371,16 @@ impl TrackerPhase {
 }
 
 /// The error an agent task reports when its run is paused: the task did not start the agent,
-/// and every definition catches it first, into the step's `-parked` wait. Retriers that
+/// and every definition catches it first, into a wait (the top level's `run-parked`, or the
+/// branch's or map item's `<step>-parked`); its message is a [`crate::PausedAt`]. Retriers that
 /// would match it (`States.ALL`, `States.TaskFailed`) are preceded by one that never retries
 /// it.
 pub const PAUSED_ERROR: &str = "Switchyard.Paused";
 
-/// The error a run fails with when its own failure was named `States.*`, which a Fail
-/// state cannot raise; its cause is the original `{"Error", "Cause"}` as JSON.
+/// The error a run failed with when its own failure was named `States.*` and definitions
+/// routed every failure through a Fail state (which cannot raise those); its cause is the
+/// original `{"Error", "Cause"}` as JSON. Definitions no longer do (an unhandled error fails
+/// the execution as it is); the run-tracker still reads such runs' errors back.
 pub const RUNTIME_ERROR: &str = "Switchyard.Runtime";
 
 /// The execution statuses that end a run, as Step Functions names them in its status-change

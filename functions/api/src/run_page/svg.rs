@@ -1183,13 +1183,6 @@ mod tests {
     }
 
     /// States the back end adds to every definition, drawn as the start and the two ends.
-    const PLATFORM_STATES: [&str; 5] = [
-        "init-loops",
-        "run-failed",
-        "run-failed-route",
-        "run-failed-runtime",
-        "run-succeeded",
-    ];
 
     #[test]
     fn every_state_of_every_committed_workflow_is_drawn_once() {
@@ -1219,7 +1212,9 @@ mod tests {
                 .flat_map(Step::derived_state_names)
                 .collect();
             for state in states {
-                if PLATFORM_STATES.contains(&state.as_str()) || derived.contains(&state) {
+                if switchyard_sdk::ir::PLATFORM_STATES.contains(&state.as_str())
+                    || derived.contains(&state)
+                {
                     continue;
                 }
                 assert_eq!(drawn(&svg, &state), 1, "{name}: state `{state}`");
