@@ -439,16 +439,24 @@ async fn revoked_and_expired_keys(stack: &Stack, attacks: &mut Attacks) {
         key: key.api_key.clone(),
         ..Api::demo()
     };
+    // A listing, and a status read (which reads the key together with the run).
+    let one_run = format!("/runs/{}", uuid::Uuid::new_v4());
     let (before, _) = api.call(reqwest::Method::GET, "/runs", None).await;
+    let (before_one, _) = api.call(reqwest::Method::GET, &one_run, None).await;
     keys.revoke(&key_id(&hash_key(&key.api_key)))
         .await
         .expect("revoked");
     let (after, body) = api.call(reqwest::Method::GET, "/runs", None).await;
+    let (after_one, body_one) = api.call(reqwest::Method::GET, &one_run, None).await;
     attacks.record(
         "a revoked API key",
         "401 unauthorized",
-        format!("before {before}, after {}", error_of(after, &body)),
-        before == 200 && after == 401,
+        format!(
+            "before {before} and {before_one}, after {} and {}",
+            error_of(after, &body),
+            error_of(after_one, &body_one)
+        ),
+        before == 200 && before_one == 404 && after == 401 && after_one == 401,
     );
     let expired = keys
         .create_expiring(&tenant, Some(1))
@@ -459,11 +467,16 @@ async fn revoked_and_expired_keys(stack: &Stack, attacks: &mut Attacks) {
         ..Api::demo()
     };
     let (status, body) = api.call(reqwest::Method::GET, "/runs", None).await;
+    let (status_one, body_one) = api.call(reqwest::Method::GET, &one_run, None).await;
     attacks.record(
         "an expired API key",
         "401 unauthorized",
-        error_of(status, &body),
-        status == 401,
+        format!(
+            "{} and {}",
+            error_of(status, &body),
+            error_of(status_one, &body_one)
+        ),
+        status == 401 && status_one == 401,
     );
 }
 

@@ -254,6 +254,19 @@ fn parked_wait(step: Option<&str>) -> Value {
     })
 }
 
+/// A state that ends its execution, branch or map item hands on its result as it is: the
+/// same output as putting it at `$.data` and then keeping only `$.data`, without the two
+/// paths (which Step Functions would evaluate, and LocalStack parse, every time).
+fn end_with_result(state: &mut Value) {
+    if let Some(fields) = state.as_object_mut() {
+        if fields.get("ResultPath") == Some(&json!("$.data")) {
+            fields.remove("ResultPath");
+        } else {
+            fields.insert("OutputPath".into(), json!("$.data"));
+        }
+    }
+}
+
 /// The state a step is entered through (its guard, if it has one).
 fn entry_state(step: &Step) -> String {
     if step.when.is_some() {
@@ -292,11 +305,11 @@ impl StepWriter<'_> {
     }
 
     /// Sets where a Task, Parallel or Map state goes next: the end of the run is the state
-    /// itself ending the execution with its data as the output.
+    /// itself ending the execution with its result as the output.
     fn then(&self, state: &mut Value, target: Target) {
         if target == Target::End {
             state["End"] = json!(true);
-            state["OutputPath"] = json!("$.data");
+            end_with_result(state);
         } else {
             state["Next"] = json!(self.target(target, Edge::Next));
         }
@@ -349,8 +362,8 @@ impl StepWriter<'_> {
                     .iter()
                     .map(|b| {
                         let mut task = self.task(&b.name, &b.call, false);
-                        task["OutputPath"] = json!("$.data");
                         task["End"] = json!(true);
+                        end_with_result(&mut task);
                         let mut branch = Map::new();
                         make_parkable(&mut branch, &b.name, &mut task, Place::Branch, parkable);
                         branch.insert(b.name.clone(), task);
@@ -410,8 +423,8 @@ impl StepWriter<'_> {
                     );
                 }
                 let mut task = self.task(&item.name, &item.call, true);
-                task["OutputPath"] = json!("$.data");
                 task["End"] = json!(true);
+                end_with_result(&mut task);
                 let mut processor = Map::new();
                 make_parkable(
                     &mut processor,

@@ -244,6 +244,18 @@ impl Backend for AwsBackend {
         Ok(self.keys.tenant_of(key_hash).await?)
     }
 
+    async fn run_and_tenant_of_key(
+        &self,
+        run_id: &str,
+        key_hash: &str,
+    ) -> Result<(Option<RunRecord>, Option<String>), BackendError> {
+        let (run, key) = self.state().run_and_key(run_id, key_hash).await?;
+        let tenant = key
+            .filter(|key| key.usable(switchyard_state::now_ms()))
+            .map(|key| key.tenant_id);
+        Ok((run, tenant))
+    }
+
     async fn start_execution(
         &self,
         workflow: &str,

@@ -92,6 +92,20 @@ pub trait Backend: Send + Sync {
         key_hash: &str,
     ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send;
 
+    /// A run and the tenant of an API key (by its SHA-256 hex): what a status read needs
+    /// before it may answer. The deployed backend reads both in one round trip.
+    fn run_and_tenant_of_key(
+        &self,
+        run_id: &str,
+        key_hash: &str,
+    ) -> impl Future<Output = Result<(Option<RunRecord>, Option<String>), BackendError>> + Send
+    {
+        async move {
+            let (run, tenant) = futures::join!(self.run(run_id), self.tenant_of_key(key_hash));
+            Ok((run?, tenant?))
+        }
+    }
+
     /// Starts the workflow's state machine as execution `run_id`; returns its ARN.
     fn start_execution(
         &self,

@@ -162,8 +162,9 @@ impl<B: Backend> Api<B> {
         Ok(run_id)
     }
 
-    /// A run from its records alone: the caller's key, the run's item and its attempts, read
-    /// together in one round trip (and its approvals, for a workflow with gates). Nothing read
+    /// A run from its records alone: the caller's key and the run's item (one `BatchGetItem`)
+    /// beside its attempts (one `Query`), two reads at once (then its approvals, for a
+    /// workflow with gates, and its parked steps, for a paused run). Nothing read
     /// is answered before the key is known and is the run's tenant's: a bad key is a 401
     /// whatever the run. Step Functions is not asked: the run's start is the start call's
     /// write and its end reaches the record from the execution's status-change event.
@@ -173,14 +174,15 @@ impl<B: Backend> Api<B> {
         request: &ApiRequest,
         tenant_slot: &mut Option<String>,
     ) -> Result<ApiResponse, ApiError> {
-        let (tenant, run, steps) = futures::join!(
-            self.authenticate(request),
-            self.backend.run(run_id),
+        let key_hash = crate::keys::hash_key(request::api_key(request)?);
+        let (run_and_tenant, steps) = futures::join!(
+            self.backend.run_and_tenant_of_key(run_id, &key_hash),
             self.backend.steps(run_id)
         );
-        let tenant = tenant?;
+        let (run, tenant) = run_and_tenant?;
+        let tenant = tenant.ok_or(ApiError::Unauthorized("unknown API key"))?;
         *tenant_slot = Some(tenant.clone());
-        let run = match run? {
+        let run = match run {
             Some(run) if run.tenant_id == tenant => run,
             _ => return Err(ApiError::NotFound(format!("no run `{run_id}`"))),
         };

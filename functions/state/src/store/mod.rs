@@ -29,6 +29,7 @@ pub use runs::{RunFilter, Runs};
 pub use steps::Steps;
 pub use view_links::ViewLinks;
 
+use crate::record::{ApiKeyRecord, RunRecord};
 use crate::schema::Table;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -56,6 +57,11 @@ pub enum StateError {
         table: &'static str,
         #[source]
         source: serde_dynamo::Error,
+    },
+    #[error("{table} table: {operation}: DynamoDB left the read unprocessed, again and again")]
+    Unprocessed {
+        table: &'static str,
+        operation: &'static str,
     },
     #[error("environment variable {0} is required: it names a table")]
     MissingVar(&'static str),
@@ -214,6 +220,81 @@ impl State {
 
     fn table(&self, table: Table) -> &str {
         self.names.get(table)
+    }
+
+    /// A run and an API key, read consistently in one round trip (`BatchGetItem`): what a
+    /// status read needs before it knows whose run it is.
+    pub async fn run_and_key(
+        &self,
+        run_id: &str,
+        key_hash: &str,
+    ) -> Result<(Option<RunRecord>, Option<ApiKeyRecord>), StateError> {
+        let [run, key] = self
+            .get_items(
+                [(Table::Runs, run_id), (Table::ApiKeys, key_hash)],
+                "read a run and a key",
+            )
+            .await?;
+        let run = run.map(|item| decode(Table::Runs, &item)).transpose()?;
+        let key = key.map(|item| decode(Table::ApiKeys, &item)).transpose()?;
+        Ok((run, key))
+    }
+
+    /// One item from each of `N` different tables by its (hash-only) key, read consistently in
+    /// one `BatchGetItem`; keys DynamoDB leaves unprocessed (it may, under load) are asked
+    /// again, a few times, before the read fails.
+    async fn get_items<const N: usize>(
+        &self,
+        keys: [(Table, &str); N],
+        operation: &'static str,
+    ) -> Result<[Option<Item>; N], StateError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found: [Option<Item>; N] = std::array::from_fn(|_| None);
+        let mut request: HashMap<String, KeysAndAttributes> = keys
+            .iter()
+            .map(|(table, key)| {
+                let keys = KeysAndAttributes::builder()
+                    .keys([(table.spec().hash.name.to_owned(), s(*key))].into())
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StateError::Dynamodb {
+                        table: table.spec().suffix,
+                        operation,
+                        detail: e.to_string(),
+                        source: Box::new(e),
+                    })?;
+                Ok((self.table(*table).to_owned(), keys))
+            })
+            .collect::<Result<_, StateError>>()?;
+        for round in 0..4u32 {
+            if round > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(10 << round)).await;
+            }
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(|e| StateError::dynamodb(keys[0].0, operation, e))?;
+            for (name, items) in output.responses.unwrap_or_default() {
+                let Some(at) = keys
+                    .iter()
+                    .position(|(table, _)| self.table(*table) == name)
+                else {
+                    continue;
+                };
+                found[at] = items.into_iter().next();
+            }
+            request = output.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(StateError::Unprocessed {
+            table: keys[0].0.spec().suffix,
+            operation,
+        })
     }
 
     /// The item of `table` whose (hash-only) key is `key`, read consistently.
