@@ -209,6 +209,32 @@ fn grants_of(role: &Value) -> Vec<(Vec<String>, String)> {
     grants
 }
 
+/// `GET /runs/{id}` reads the run and the caller's key in one `BatchGetItem`
+/// (`State::run_and_key`): the API's role must allow it on both tables, and only it reads keys.
+#[test]
+fn the_api_may_read_a_run_and_a_key_together_and_nothing_else_reads_keys() {
+    let template = template();
+    let mut checked = 0;
+    for (id, role) in resources_of(&template, "AWS::IAM::Role") {
+        for (actions, resource) in grants_of(&role) {
+            let table = |suffix: &str| resource.contains(&format!("}}{suffix}\""));
+            if table("api-keys") {
+                assert_eq!(id, "RoleApi", "{id} may read API keys");
+                assert_eq!(actions, ["dynamodb:GetItem", "dynamodb:BatchGetItem"]);
+                checked += 1;
+            }
+            if id == "RoleApi" && table("runs") {
+                assert!(
+                    actions.iter().any(|a| a == "dynamodb:BatchGetItem"),
+                    "{actions:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 2, "the API's grants on both tables were found");
+}
+
 #[test]
 fn only_agents_use_the_model_cache_and_only_the_api_reads_their_traces() {
     let template = template();

@@ -303,10 +303,11 @@ pub fn template(manifest: &Manifest<'_>, definitions: &[(String, String)]) -> Va
                 (
                     "The Run API (behind a Function URL): start, inspect, pause, resume, cancel runs, decide approvals, run graphs",
                     vec![
-                        dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+                        // A status read takes the run and the caller's key in one BatchGetItem.
+                        dynamodb_policy(&[Table::Runs], &["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
                         dynamodb_policy(&[Table::Steps], &["dynamodb:Query"]),
                         dynamodb_policy(&[Table::Approvals], &["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
-                        dynamodb_policy(&[Table::ApiKeys], &["dynamodb:GetItem"]),
+                        dynamodb_policy(&[Table::ApiKeys], &["dynamodb:GetItem", "dynamodb:BatchGetItem"]),
                         dynamodb_policy(&[Table::Graphs], &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]),
                         // Resume sends the parked steps' tokens on; cancel fails them.
                         dynamodb_policy(&[Table::Parked], &["dynamodb:Query", "dynamodb:DeleteItem"]),
