@@ -83,8 +83,8 @@ impl Cost {
 const SIMPLE_STATE: Cost = Cost::of(1, 2);
 /// The success state a Choice ends a run through.
 const SUCCEED: Cost = Cost::of(1, 2);
-/// A declared `fail`: the Pass that sets the error, the failure route, the Fail state.
-const FAIL: Cost = Cost::of(3, 6);
+/// A declared `fail`: the Pass that sets the error, then the Fail state.
+const FAIL: Cost = Cost::of(2, 4);
 /// The execution's own start and end events.
 const EXECUTION: Cost = Cost::of(0, 2);
 

@@ -172,8 +172,10 @@ impl StatusChange {
     }
 }
 
-/// A failed execution's error and cause as the run records them: a `States.*` error the
-/// failure route could not raise itself comes back from the JSON in its cause.
+/// A failed execution's error and cause as the run records them. An unhandled error fails
+/// the execution as it is; executions of earlier definitions, which routed every failure
+/// through a Fail state, carry a `States.*` error as `Switchyard.Runtime` with the original
+/// as JSON in its cause, which is read back.
 pub fn failure(error: Option<&str>, cause: Option<&str>, timed_out: bool) -> (String, String) {
     let default_error = if timed_out {
         "States.Timeout"

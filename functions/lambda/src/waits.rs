@@ -64,7 +64,7 @@ impl Waits<'_> {
     /// open gates — so it stops now wherever it waits. Step Functions on AWS ends a stopped
     /// execution's waits itself (the tokens are then unknown, which is fine); LocalStack
     /// applies a stop to a waiting task only when its wait ends, and must see the wait
-    /// succeed (a failed wait would take the failure route and record the stopped execution
+    /// succeed (a failed wait would fail the run and record the stopped execution
     /// as failed). A gate's wait ends with a rejection, so nothing is ever approved by a
     /// cancel. Returns how many waits were ended.
     pub async fn end_stopped(&self, run_id: &str) -> Result<u32, WaitError> {
