@@ -237,6 +237,31 @@ mod tests {
     }
 
     #[test]
+    fn a_node_named_like_a_platform_state_is_400_naming_it() {
+        let api = api();
+        for reserved in switchyard_sdk::ir::PLATFORM_STATES {
+            let mut graph = dev_team();
+            graph["graph"]["nodes"][3]["id"] = json!(reserved);
+            let (status, body) = call(
+                &api,
+                as_a("POST", "/graphs/run").with_body(graph.to_string()),
+            );
+            assert_eq!(
+                (status, body["error"].as_str(), body["field"].as_str()),
+                (400, Some("invalid_graph"), Some("/graph/nodes/3")),
+                "{reserved}: {body}"
+            );
+            assert!(
+                body["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(reserved)),
+                "{body}"
+            );
+        }
+        assert!(api.backend.state().started.is_empty());
+    }
+
+    #[test]
     fn the_orchestra_form_answers_in_its_shape() {
         let api = api();
         let body = json!({
