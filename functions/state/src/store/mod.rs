@@ -249,6 +249,13 @@ impl State {
         operation: &'static str,
     ) -> Result<[Option<Item>; N], StateError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
+        // The request and its answer are keyed by table: one key per table.
+        debug_assert!(
+            keys.iter()
+                .enumerate()
+                .all(|(i, (table, _))| keys[..i].iter().all(|(earlier, _)| earlier != table)),
+            "one key per table"
+        );
         let mut found: [Option<Item>; N] = std::array::from_fn(|_| None);
         let mut request: HashMap<String, KeysAndAttributes> = keys
             .iter()
