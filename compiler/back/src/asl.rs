@@ -106,7 +106,11 @@ pub fn definition(workflow: &Workflow) -> Value {
             json!({ "Type": "Choice", "Choices": routes }),
         );
     }
-    if mentions(&Value::Object(states.clone()), FAILED_STATE) {
+    // The end states, only where something routes to them (a Choice cannot end a run; a
+    // declared failure sets `$.meta.error` first).
+    let routed_to = |end: &str| states.values().any(|state| mentions(state, end));
+    let (fails, succeeds) = (routed_to(FAILED_STATE), routed_to(SUCCEED_STATE));
+    if fails {
         states.insert(
             FAILED_STATE.into(),
             json!({
@@ -116,8 +120,7 @@ pub fn definition(workflow: &Workflow) -> Value {
             }),
         );
     }
-    // Only routes that end from a Choice need the success state.
-    if mentions(&Value::Object(states.clone()), SUCCEED_STATE) {
+    if succeeds {
         states.insert(
             SUCCEED_STATE.into(),
             json!({ "Type": "Succeed", "OutputPath": "$.data" }),
@@ -259,11 +262,12 @@ fn parked_wait(step: Option<&str>) -> Value {
 /// paths (which Step Functions would evaluate, and LocalStack parse, every time).
 fn end_with_result(state: &mut Value) {
     if let Some(fields) = state.as_object_mut() {
-        if fields.get("ResultPath") == Some(&json!("$.data")) {
-            fields.remove("ResultPath");
-        } else {
-            fields.insert("OutputPath".into(), json!("$.data"));
-        }
+        let result_path = fields.remove("ResultPath");
+        debug_assert_eq!(
+            result_path,
+            Some(json!("$.data")),
+            "agent, parallel and map results go to $.data"
+        );
     }
 }
 
