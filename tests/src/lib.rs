@@ -309,6 +309,48 @@ impl Stack {
             .map(|run| record(&run))
     }
 
+    /// Checks the run's step records against its execution history: every agent
+    /// invocation that ended (succeeded, or failed other than by finding its run paused)
+    /// has one finished record of its own, each with a distinct key, and each state's
+    /// count matches. Returns the records.
+    pub async fn assert_attempts_recorded(
+        &self,
+        execution: &str,
+        finished: &Finished,
+    ) -> Vec<Record> {
+        let ended = finished
+            .history
+            .iter()
+            .filter(|e| {
+                e.lambda_function_succeeded_event_details().is_some()
+                    || e.lambda_function_failed_event_details()
+                        .is_some_and(|d| d.error() != Some(switchyard_state::schema::PAUSED_ERROR))
+            })
+            .count();
+        let records = self.step_records(run_id(execution)).await;
+        let finished_records: Vec<&Record> = records
+            .iter()
+            .filter(|r| r.get("finished_at").is_some_and(|v| !v.is_null()))
+            .collect();
+        let keys: std::collections::BTreeSet<String> = records
+            .iter()
+            .filter_map(|r| r.get("step_key"))
+            .map(Value::to_string)
+            .collect();
+        assert_eq!(keys.len(), records.len(), "step keys repeat: {records:#?}");
+        assert_eq!(
+            finished_records.len(),
+            ended,
+            "{ended} agent invocations ended in the history, {} finished step records: {:#?}",
+            finished_records.len(),
+            records
+                .iter()
+                .map(|r| (&r["step_key"], &r["status"]))
+                .collect::<Vec<_>>()
+        );
+        records
+    }
+
     /// Every step attempt recorded for the run, by step key.
     pub async fn step_records(&self, run_id: &str) -> Vec<Record> {
         let mut steps = self

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
-use serde_json::json;
+use serde_json::{json, Value};
 use switchyard_e2e::Stack;
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -78,6 +78,8 @@ async fn retry_then_catch_then_map_then_parallel() {
         .history
         .iter()
         .any(|e| e.r#type() == &HistoryEventType::ParallelStateSucceeded));
+    // Every attempt (retries, the caught failure, each map item) has a record of its own.
+    stack.assert_attempts_recorded(&run, &finished).await;
 }
 
 #[tokio::test]
@@ -138,6 +140,7 @@ async fn dev_team_runs_parallel_builds_and_skips_the_debugger_when_qa_passes() {
         !entered.contains(&"debug".to_owned()),
         "debugger skipped: {entered:?}"
     );
+    stack.assert_attempts_recorded(&run, &finished).await;
 }
 
 #[tokio::test]
@@ -182,6 +185,7 @@ async fn sales_outreach_writes_one_email_per_matching_deal() {
         .filter(|s| *s == "write_email")
         .count();
     assert_eq!(written, expected, "one map iteration per deal");
+    stack.assert_attempts_recorded(&run, &finished).await;
     // Each email went through the sender: the local outbox recorded it.
     let outbox = stack.outbox(switchyard_e2e::run_id(&run)).await;
     assert_eq!(outbox.len(), expected);
@@ -205,7 +209,8 @@ async fn gated_workflows_complete_with_dev_auto_approval() {
             json!({ "brand_id": "acme", "selected_month": "2024-11" }),
         )
         .await;
-    let movie = stack.wait(&movie, LIMIT).await;
+    let movie_run = movie;
+    let movie = stack.wait(&movie_run, LIMIT).await;
     let output = movie.succeeded();
     assert_eq!(output["episodes"], 3);
     let revisions = movie
@@ -217,6 +222,30 @@ async fn gated_workflows_complete_with_dev_auto_approval() {
         (1..=3).contains(&revisions),
         "bounded revise loop ran {revisions} times"
     );
+    // Each round of the loop is recorded: the review before the first revision and after
+    // each one, and every revision, with rounds that go up.
+    let records = stack.assert_attempts_recorded(&movie_run, &movie).await;
+    for (step, entries) in [("review_story", revisions + 1), ("revise_story", revisions)] {
+        let rounds: Vec<u64> = records
+            .iter()
+            .filter(|r| r["step"] == step)
+            .map(|r| {
+                r.get("round")
+                    .and_then(Value::as_u64)
+                    .unwrap_or_else(|| panic!("{step} record without a round: {r:?}"))
+            })
+            .collect();
+        assert_eq!(rounds.len(), entries, "{step}: {records:#?}");
+        assert!(
+            rounds.windows(2).all(|w| w[0] < w[1]),
+            "{step} rounds {rounds:?}"
+        );
+    }
+    // A step the run enters once has no round.
+    assert!(records
+        .iter()
+        .filter(|r| r["step"] != "review_story" && r["step"] != "revise_story")
+        .all(|r| r.get("round").is_none_or(Value::is_null)));
     let campaign = stack.wait(&campaign, LIMIT).await;
     let output = campaign.succeeded();
     assert!(

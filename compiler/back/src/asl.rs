@@ -26,7 +26,7 @@
 use serde_json::{json, Map, Value};
 use switchyard_ir::{
     fail_state_name, parked_state_name, platform_states, AgentCall, ApprovalGate, CompareOp,
-    Condition, Edge, FieldPath, Literal, Retry, Step, StepKind, Target, Workflow,
+    Condition, Edge, FieldPath, Literal, Retry, Step, StepId, StepKind, Target, Workflow,
 };
 use switchyard_state::schema::{TrackerPhase, PAUSED_ERROR};
 
@@ -91,8 +91,9 @@ pub fn definition(workflow: &Workflow) -> Value {
         INIT_LOOPS_STATE.to_owned()
     };
     let mut parkable = Vec::new();
-    for step in &workflow.steps {
-        StepWriter { workflow, step }.write(&mut states, &mut parkable);
+    for id in workflow.step_ids() {
+        let step = workflow.step(id);
+        StepWriter { workflow, id, step }.write(&mut states, &mut parkable);
     }
     if !parkable.is_empty() {
         states.insert(PARKED_STATE.into(), parked_wait(None));
@@ -295,6 +296,7 @@ fn guarded_state(step: &Step) -> String {
 
 struct StepWriter<'a> {
     workflow: &'a Workflow,
+    id: StepId,
     step: &'a Step,
 }
 
@@ -429,6 +431,13 @@ impl StepWriter<'_> {
                 let mut task = self.task(&item.name, &item.call, true);
                 task["End"] = json!(true);
                 end_with_result(&mut task);
+                let mut item_meta = json!({
+                    "tenant_id.$": "$.meta.tenant_id",
+                    "item.$": "$$.Map.Item.Index",
+                });
+                if let Some(round) = self.round() {
+                    item_meta["round.$"] = json!(round);
+                }
                 let mut processor = Map::new();
                 make_parkable(
                     &mut processor,
@@ -443,13 +452,7 @@ impl StepWriter<'_> {
                     json!({
                         "Type": "Map",
                         "ItemsPath": data_path(items),
-                        "ItemSelector": {
-                            "data.$": "$$.Map.Item.Value",
-                            "meta": {
-                                "tenant_id.$": "$.meta.tenant_id",
-                                "item.$": "$$.Map.Item.Index",
-                            },
-                        },
+                        "ItemSelector": { "data.$": "$$.Map.Item.Value", "meta": item_meta },
                         "MaxConcurrency": max_concurrency,
                         "ItemProcessor": {
                             "ProcessorConfig": { "Mode": "INLINE" },
@@ -556,7 +559,25 @@ impl StepWriter<'_> {
         if in_map {
             context["item.$"] = json!("$.meta.item");
         }
+        if let Some(round) = self.round() {
+            // A map item's input holds only what its selector gives it.
+            context["round.$"] = json!(if in_map {
+                "$.meta.round".to_owned()
+            } else {
+                round
+            });
+        }
         context
+    }
+
+    /// The round a run is in when it enters this step again, for a step on a loop's cycle
+    /// (see [`Workflow::loops_around`]): the sum of the counters on its cycles.
+    fn round(&self) -> Option<String> {
+        self.workflow
+            .loops_around(self.id)
+            .into_iter()
+            .map(|counter| format!("$.meta.loops.{}", counter.name))
+            .reduce(|sum, counter| format!("States.MathAdd({sum}, {counter})"))
     }
 
     fn task(&self, step: &str, call: &AgentCall, in_map: bool) -> Value {
@@ -728,5 +749,161 @@ fn compare_rule(field: &FieldPath, op: CompareOp, value: &Literal) -> Value {
         json!({ "Not": rule })
     } else {
         rule
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_ir::{Arm, Branch};
+
+    fn call(agent: &str) -> AgentCall {
+        AgentCall {
+            agent: agent.into(),
+            input_type: "In".into(),
+            output_type: "Out".into(),
+            retry: Vec::new(),
+            timeout_seconds: None,
+        }
+    }
+
+    fn step(name: &str, kind: StepKind) -> Step {
+        Step {
+            name: name.into(),
+            kind,
+            when: None,
+        }
+    }
+
+    fn to(i: u32) -> Target {
+        Target::Step(StepId(i))
+    }
+
+    /// draft → parts (map) → both (parallel) → verdict: ok? publish : (fix_budget → draft,
+    /// past 2: redo_budget → draft, past 2: fail).
+    fn looped() -> Workflow {
+        Workflow {
+            name: "looped".into(),
+            comment: None,
+            input_type: "In".into(),
+            start: StepId(0),
+            budget: None,
+            steps: vec![
+                step(
+                    "draft",
+                    StepKind::Task {
+                        call: call("drafter"),
+                        catch: None,
+                        next: to(1),
+                    },
+                ),
+                step(
+                    "parts",
+                    StepKind::Map {
+                        items: FieldPath(vec!["parts".into()]),
+                        item: Branch {
+                            name: "part".into(),
+                            call: call("parter"),
+                        },
+                        max_concurrency: 2,
+                        max_items: None,
+                        next: to(2),
+                    },
+                ),
+                step(
+                    "both",
+                    StepKind::Parallel {
+                        branches: vec![
+                            Branch {
+                                name: "left".into(),
+                                call: call("lefty"),
+                            },
+                            Branch {
+                                name: "right".into(),
+                                call: call("righty"),
+                            },
+                        ],
+                        next: to(3),
+                    },
+                ),
+                step(
+                    "verdict",
+                    StepKind::Branch {
+                        arms: vec![Arm {
+                            condition: Condition::Compare {
+                                field: FieldPath(vec!["ok".into()]),
+                                op: CompareOp::Eq,
+                                value: Literal::Bool(true),
+                            },
+                            target: to(6),
+                        }],
+                        default: Some(to(4)),
+                        exhaustive_enum: None,
+                    },
+                ),
+                step(
+                    "fix_budget",
+                    StepKind::Loop {
+                        max_iterations: 2,
+                        next: to(0),
+                        exhausted: to(5),
+                    },
+                ),
+                step(
+                    "redo_budget",
+                    StepKind::Loop {
+                        max_iterations: 2,
+                        next: to(0),
+                        exhausted: Target::Fail,
+                    },
+                ),
+                step(
+                    "publish",
+                    StepKind::Task {
+                        call: call("publisher"),
+                        catch: None,
+                        next: Target::End,
+                    },
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn every_agent_a_run_may_enter_again_is_told_its_round() {
+        let wf = looped();
+        assert_eq!(switchyard_ir::validate(&wf), Ok(()));
+        let def = definition(&wf);
+        let states = &def["States"];
+        let round = "States.MathAdd($.meta.loops.fix_budget, $.meta.loops.redo_budget)";
+        assert_eq!(states["draft"]["Parameters"]["context"]["round.$"], round);
+        // A branch has the parallel's input, meta and all.
+        for branch in [0, 1] {
+            let name = ["left", "right"][branch];
+            let branch = &states["both"]["Branches"][branch]["States"][name];
+            assert_eq!(branch["Parameters"]["context"]["round.$"], round);
+        }
+        // A map item has what its selector gives it.
+        let map = &states["parts"];
+        assert_eq!(map["ItemSelector"]["meta"]["round.$"], round);
+        assert_eq!(
+            map["ItemProcessor"]["States"]["part"]["Parameters"]["context"]["round.$"],
+            "$.meta.round"
+        );
+        // Entered once: no round, nor anything to compute it from.
+        assert!(states["publish"]["Parameters"]["context"]
+            .get("round.$")
+            .is_none());
+    }
+
+    #[test]
+    fn a_workflow_without_loops_passes_no_round() {
+        let mut wf = looped();
+        wf.steps.truncate(3);
+        if let StepKind::Parallel { next, .. } = &mut wf.steps[2].kind {
+            *next = Target::End;
+        }
+        let text = serde_json::to_string(&definition(&wf)).expect("serialises");
+        assert!(!text.contains("round"), "{text}");
     }
 }

@@ -239,6 +239,52 @@ impl Workflow {
             .filter(|s| matches!(s.kind, StepKind::Loop { .. }))
     }
 
+    /// The loop counters on some cycle through `id`, in declaration order; empty when a
+    /// run enters `id` at most once.
+    ///
+    /// A step that a run may enter again is told its round, the sum of these counters, so
+    /// that each entry keeps a record of its own. Between two entries the run goes round a
+    /// cycle through `id`; every cycle passes through a counter (validation refuses one that
+    /// does not), and no counter ever goes down, so the sum is higher at each entry. Steps
+    /// inside a parallel or map step are entered with it.
+    pub fn loops_around(&self, id: StepId) -> Vec<&Step> {
+        let reaches = |from: StepId, to: StepId| -> bool {
+            let mut seen = vec![false; self.steps.len()];
+            let mut stack = self.successors(from);
+            while let Some(at) = stack.pop() {
+                if at == to {
+                    return true;
+                }
+                if !std::mem::replace(&mut seen[at.index()], true) {
+                    stack.extend(self.successors(at));
+                }
+            }
+            false
+        };
+        if !reaches(id, id) {
+            return Vec::new();
+        }
+        self.step_ids()
+            .filter(|&counter| {
+                matches!(self.step(counter).kind, StepKind::Loop { .. })
+                    && (counter == id || (reaches(id, counter) && reaches(counter, id)))
+            })
+            .map(|counter| self.step(counter))
+            .collect()
+    }
+
+    /// The steps `id` may go to next (`end` and `fail` are not steps).
+    pub fn successors(&self, id: StepId) -> Vec<StepId> {
+        self.step(id)
+            .edges()
+            .into_iter()
+            .filter_map(|(_, target)| match target {
+                Target::Step(next) => Some(next),
+                Target::End | Target::Fail => None,
+            })
+            .collect()
+    }
+
     /// The approval gates of the workflow, in declaration order.
     pub fn approval_gates(&self) -> impl Iterator<Item = (&Step, &ApprovalGate)> {
         self.steps.iter().filter_map(|s| match &s.kind {

@@ -854,15 +854,7 @@ impl Constraint {
 
 /// Successor steps of `id` (targets `end`/`fail` are not steps).
 fn successors(workflow: &Workflow, id: StepId) -> Vec<StepId> {
-    workflow
-        .step(id)
-        .edges()
-        .into_iter()
-        .filter_map(|(_, target)| match target {
-            Target::Step(next) => Some(next),
-            Target::End | Target::Fail => None,
-        })
-        .collect()
+    workflow.successors(id)
 }
 
 fn check_graph(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {

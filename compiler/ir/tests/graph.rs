@@ -544,3 +544,35 @@ fn suggestions_are_near_names_whatever_their_case() {
     assert_eq!(closest("States.All", known), Some("States.ALL"));
     assert_eq!(closest("Throttled", known), None);
 }
+
+#[test]
+fn a_step_a_run_may_enter_again_knows_the_counters_round_its_cycles() {
+    let names = |wf: &Workflow, id: u32| -> Vec<String> {
+        wf.loops_around(StepId(id))
+            .into_iter()
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    let wf = bounded_revise_loop();
+    for id in 0..4 {
+        assert_eq!(names(&wf, id), ["budget"], "step {id}");
+    }
+    // draft → review → ok? publish : (fix_budget → fix → review, past 2: redo_budget → draft)
+    let wf = workflow(vec![
+        task("draft", to(1)),
+        task("review", to(2)),
+        branch("verdict", to(6), to(3)),
+        counter("fix_budget", 2, to(4), to(5)),
+        task("fix", to(1)),
+        counter("redo_budget", 2, to(0), Target::Fail),
+        task("publish", Target::End),
+    ]);
+    assert_eq!(validate(&wf), Ok(()));
+    assert_eq!(names(&wf, 0), ["fix_budget", "redo_budget"]);
+    assert_eq!(names(&wf, 1), ["fix_budget", "redo_budget"]);
+    assert_eq!(names(&wf, 4), ["fix_budget", "redo_budget"]);
+    // Entered once: before every cycle, or after them.
+    assert!(names(&wf, 6).is_empty());
+    let chain = workflow(vec![task("a", to(1)), task("b", Target::End)]);
+    assert!(names(&chain, 0).is_empty() && names(&chain, 1).is_empty());
+}

@@ -25,6 +25,9 @@ pub struct TimelineEntry {
     pub step: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<u64>,
+    /// The entry of a step on a loop's cycle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,6 +67,7 @@ pub fn merge(history: Vec<HistoryItem>, steps: &[StepRecord]) -> Vec<TimelineEnt
             source: "agent",
             step: Some(step.step.clone()),
             item: step.item,
+            round: step.round,
             attempt: Some(step.attempt),
             agent: step.agent.clone(),
             ..TimelineEntry::default()

@@ -182,6 +182,7 @@ impl AgentRuntime {
             step = %event.context.step,
             tenant_id = %event.context.tenant_id,
             attempt = event.context.attempt,
+            round = event.context.round,
         );
         self.run(event).instrument(span).await
     }
@@ -227,6 +228,7 @@ impl AgentRuntime {
         let key = AttemptKey {
             step: &run.step,
             item: run.item,
+            round: run.round,
             attempt: run.attempt,
         };
         let attempt = StepRecord::started(

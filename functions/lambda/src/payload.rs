@@ -345,9 +345,12 @@ impl PayloadStore {
                 limit: self.threshold,
             });
         };
+        // One object per attempt of each entry of the step: a later round of a loop never
+        // overwrites what an earlier one handed on.
+        let round = run.round.map(|r| format!("-r{r}")).unwrap_or_default();
         let item = run.item.map(|i| format!("-{i}")).unwrap_or_default();
         let key = format!(
-            "{}{}{item}-{}.json",
+            "{}{}{round}{item}-{}.json",
             run_prefix(&run.run_id),
             run.step,
             run.attempt

@@ -43,6 +43,10 @@ pub struct RunContext {
     /// Position in the list when the step runs inside a map.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<u32>,
+    /// For a step a run may enter more than once (on a loop's cycle), which entry this is:
+    /// higher at each entry, so each has records of its own. Absent for other steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
 }
 
 /// What an agent gets besides its input.

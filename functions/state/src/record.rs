@@ -471,16 +471,24 @@ impl RunEnd {
 pub struct AttemptKey<'a> {
     pub step: &'a str,
     pub item: Option<u32>,
+    /// The entry of a step on a loop's cycle (see `RunContext::round`).
+    pub round: Option<u32>,
     pub attempt: u32,
 }
 
 impl AttemptKey<'_> {
-    /// Sorts by step, then item, then attempt.
+    /// Sorts by step, then round, then item, then attempt. A step outside loops has no
+    /// round part, so its keys read as they always have.
     pub fn step_key(&self) -> String {
-        match self.item {
-            Some(item) => format!("{}#{item:05}#{:02}", self.step, self.attempt),
-            None => format!("{}#{:02}", self.step, self.attempt),
+        let mut key = self.step.to_owned();
+        if let Some(round) = self.round {
+            key.push_str(&format!("#r{round:04}"));
         }
+        if let Some(item) = self.item {
+            key.push_str(&format!("#{item:05}"));
+        }
+        key.push_str(&format!("#{:02}", self.attempt));
+        key
     }
 }
 
@@ -492,6 +500,9 @@ pub struct StepRecord {
     pub step: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<u64>,
+    /// The entry of a step on a loop's cycle; absent for steps a run enters once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<u64>,
     pub attempt: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
@@ -545,6 +556,7 @@ impl StepRecord {
         "step_key",
         "step",
         "item",
+        "round",
         "attempt",
         "agent",
         "tenant_id",
@@ -586,6 +598,7 @@ impl StepRecord {
             step_key: key.step_key(),
             step: key.step.to_owned(),
             item: key.item.map(u64::from),
+            round: key.round.map(u64::from),
             attempt: u64::from(key.attempt),
             agent: Some(agent.to_owned()),
             tenant_id: tenant_id.to_owned(),
@@ -1244,17 +1257,25 @@ mod tests {
     }
 
     #[test]
-    fn attempt_keys_sort_by_step_item_attempt() {
-        let key = |item, attempt| {
+    fn attempt_keys_sort_by_step_round_item_attempt() {
+        let key = |round, item, attempt| {
             AttemptKey {
                 step: "write",
                 item,
+                round,
                 attempt,
             }
             .step_key()
         };
-        assert_eq!(key(None, 1), "write#01");
-        assert_eq!(key(Some(7), 2), "write#00007#02");
-        assert!(key(Some(2), 9) < key(Some(10), 1));
+        // Steps outside loops keep the keys they always had.
+        assert_eq!(key(None, None, 1), "write#01");
+        assert_eq!(key(None, Some(7), 2), "write#00007#02");
+        assert!(key(None, Some(2), 9) < key(None, Some(10), 1));
+        // Each entry of a looped step has keys of its own, in the order the run made them.
+        assert_eq!(key(Some(3), None, 0), "write#r0003#00");
+        assert_eq!(key(Some(3), Some(7), 1), "write#r0003#00007#01");
+        assert_ne!(key(Some(1), None, 0), key(Some(2), None, 0));
+        assert!(key(Some(9), None, 2) < key(Some(10), None, 0));
+        assert!(key(Some(1), Some(99), 3) < key(Some(2), Some(0), 0));
     }
 }

@@ -105,6 +105,9 @@ pub fn events_of(
         if let Some(item) = step.item {
             detail["item"] = json!(item);
         }
+        if let Some(round) = step.round {
+            detail["round"] = json!(round);
+        }
         events.push(RunEvent::new(
             step.started_at,
             "step_started",

@@ -181,7 +181,10 @@ impl RunPage<'_> {
                 Row {
                     class: state.class(),
                     cells: vec![
-                        step.step.clone(),
+                        match step.round {
+                            Some(round) => format!("{} · round {round}", step.step),
+                            None => step.step.clone(),
+                        },
                         step.item.map(|i| i.to_string()).unwrap_or_default(),
                         // People count attempts from 1; the records from 0.
                         (step.attempt + 1).to_string(),

@@ -376,8 +376,15 @@ impl<'a> Records<'a> {
 
     /// A task's (or a branch's) status from its attempts.
     fn attempts(&self, step: &str) -> NodeStatus {
-        let attempts: Vec<&StepRecord> = self.steps.iter().filter(|s| s.step == step).collect();
-        self.attempt_status(&attempts)
+        self.attempt_status(&self.latest_round(step))
+    }
+
+    /// A step's records from the run's latest entry into it: a step on a loop's cycle has
+    /// a round of records for each entry, and the latest says what it is doing now.
+    fn latest_round(&self, step: &str) -> Vec<&'a StepRecord> {
+        let records = self.steps.iter().filter(|s| s.step == step);
+        let latest = records.clone().map(|s| s.round).max().flatten();
+        records.filter(|s| s.round == latest).collect()
     }
 
     fn attempt_status(&self, attempts: &[&StepRecord]) -> NodeStatus {
@@ -426,7 +433,7 @@ impl<'a> Records<'a> {
     /// A map's item step: each item's attempts, counted.
     fn items(&self, step: &str) -> NodeStatus {
         let mut by_item: BTreeMap<u64, Vec<&StepRecord>> = BTreeMap::new();
-        for record in self.steps.iter().filter(|s| s.step == step) {
+        for record in self.latest_round(step) {
             by_item
                 .entry(record.item.unwrap_or_default())
                 .or_default()

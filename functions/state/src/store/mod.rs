@@ -369,6 +369,7 @@ mod tests {
             step_key: "a#01".into(),
             step: "a".into(),
             item: Some(3),
+            round: Some(2),
             attempt: 1,
             agent: Some("a".into()),
             tenant_id: "t1".into(),
@@ -511,9 +512,10 @@ mod tests {
         // record is read from are exactly those it writes.
         let step = StepRecord {
             run_id: "r1".into(),
-            step_key: "a#00001#02".into(),
+            step_key: "a#r0004#00001#02".into(),
             step: "a".into(),
             item: Some(1),
+            round: Some(4),
             attempt: 2,
             agent: Some("a".into()),
             tenant_id: "t1".into(),
