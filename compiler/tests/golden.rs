@@ -200,10 +200,7 @@ fn definitions_hold_only_the_workflow_and_unhandled_errors_fail_the_run_as_they_
     // The run-tracker is asked only where a paused step waits.
     for (name, state) in def["States"].as_object().expect("states") {
         if state.to_string().contains("RunTrackerFunctionArn") {
-            assert!(
-                name == "run-parked" || state["Type"] == "Map" || state["Type"] == "Parallel",
-                "{name}"
-            );
+            assert!(name == "run-parked" || state["Type"] == "Map", "{name}");
         }
     }
     // The last step ends the run with its result as the output: no paths to get there.
@@ -221,9 +218,12 @@ fn definitions_hold_only_the_workflow_and_unhandled_errors_fail_the_run_as_they_
     assert_eq!(catchers.len(), 2, "{catchers:?}");
     assert_eq!(catchers[0]["ErrorEquals"][0], "Switchyard.Paused");
     assert_eq!(catchers[1]["ErrorEquals"][0], "Agent.Permanent");
-    for state in ["squares", "totals"] {
-        assert!(def["States"][state].get("Catch").is_none(), "{state}");
-    }
+    // A map's item waits in place; a parallel step is caught paused whole (see below).
+    assert!(def["States"]["squares"].get("Catch").is_none());
+    assert_eq!(
+        def["States"]["totals"]["Catch"],
+        json!([{ "ErrorEquals": ["Switchyard.Paused"], "ResultPath": "$.meta.parked", "Next": "run-parked" }])
+    );
     for (name, state) in def["States"].as_object().expect("states") {
         assert!(
             !state.to_string().contains("States.ALL"),
@@ -304,23 +304,43 @@ fn the_expected_estimate_is_exact_for_a_chain_and_the_worst_case_bounds_it() {
 }
 
 /// Every agent task of every committed definition — top level, parallel branch, map item —
-/// can be paused: it catches `Switchyard.Paused` first into a wait that hands the run-tracker
-/// its token and goes back to it; no retrier retries the pause. A top-level task keeps the
-/// caught pause for the shared `run-parked` wait, whose router goes back to every such task;
-/// a branch's or map item's task has its own `-parked` wait beside it, keeping the data.
+/// can be paused, and no retrier retries the pause:
+/// - a top-level task catches `Switchyard.Paused` first, keeping it for the shared
+///   `run-parked` wait, whose router goes back to the task;
+/// - a parallel branch does not catch it: its Parallel state does, into the same wait, and
+///   the router goes back to the whole Parallel (its branches are admitted as one group);
+/// - a map item's task catches it into its own `-parked` wait beside it, keeping the data.
 #[test]
 fn every_agent_task_parks_when_its_run_is_paused() {
-    fn visit(states: &serde_json::Map<String, Value>, top: bool, tasks: &mut usize) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum At<'a> {
+        Top,
+        Branch(&'a str),
+        MapItem,
+    }
+    fn routes_back(states: &serde_json::Map<String, Value>, step: &str, to: &str) {
+        let routes = states["run-resumed"]["Choices"].as_array().expect("routes");
+        let back: Vec<&Value> = routes
+            .iter()
+            .filter(|r| r["StringEquals"] == json!(step))
+            .collect();
+        assert_eq!(back.len(), 1, "{step}: one route back");
+        assert_eq!(back[0]["Variable"], "$.meta.parked.step");
+        assert_eq!(back[0]["Next"], json!(to), "{step}: back to {to}");
+    }
+    fn visit(
+        states: &serde_json::Map<String, Value>,
+        top: &serde_json::Map<String, Value>,
+        at: At<'_>,
+        tasks: &mut usize,
+    ) {
         for (name, state) in states {
             for branch in state["Branches"].as_array().into_iter().flatten() {
-                visit(
-                    branch["States"].as_object().expect("branch states"),
-                    false,
-                    tasks,
-                );
+                let branch = branch["States"].as_object().expect("branch states");
+                visit(branch, top, At::Branch(name), tasks);
             }
             if let Some(inner) = state["ItemProcessor"]["States"].as_object() {
-                visit(inner, false, tasks);
+                visit(inner, top, At::MapItem, tasks);
             }
             let is_agent = state["Type"] == "Task"
                 && state["Resource"]
@@ -330,9 +350,25 @@ fn every_agent_task_parks_when_its_run_is_paused() {
                 continue;
             }
             *tasks += 1;
+            if let At::Branch(parallel) = at {
+                // Not caught here: the Parallel is caught paused, and goes again whole.
+                let caught = state["Catch"].to_string();
+                assert!(!caught.contains("Switchyard.Paused"), "{name}");
+                let first = &top[parallel]["Catch"][0];
+                assert_eq!(
+                    first["ErrorEquals"],
+                    json!(["Switchyard.Paused"]),
+                    "{parallel}"
+                );
+                assert_eq!(first["ResultPath"], "$.meta.parked", "{parallel}");
+                assert_eq!(first["Next"], "run-parked", "{parallel}");
+                assert_eq!(state["Parameters"]["context"]["group"], json!(parallel));
+                routes_back(top, name, parallel);
+                continue;
+            }
             let first = &state["Catch"][0];
             assert_eq!(first["ErrorEquals"], json!(["Switchyard.Paused"]), "{name}");
-            if top {
+            if at == At::Top {
                 assert_eq!(first["ResultPath"], "$.meta.parked", "{name}");
                 assert_eq!(first["Next"], "run-parked", "{name}");
                 let wait = &states["run-parked"];
@@ -342,14 +378,7 @@ fn every_agent_task_parks_when_its_run_is_paused() {
                 );
                 assert_eq!(wait["ResultPath"], "$.meta.parked");
                 assert_eq!(wait["Next"], "run-resumed");
-                let routes = states["run-resumed"]["Choices"].as_array().expect("routes");
-                let back: Vec<&Value> = routes
-                    .iter()
-                    .filter(|r| r["StringEquals"] == json!(name))
-                    .collect();
-                assert_eq!(back.len(), 1, "{name}: one route back");
-                assert_eq!(back[0]["Variable"], "$.meta.parked.step");
-                assert_eq!(back[0]["Next"], json!(name), "{name}: back to the step");
+                routes_back(states, name, name);
             } else {
                 assert_eq!(first["ResultPath"], Value::Null, "{name}: the data is kept");
                 let parked = format!("{name}-parked");
@@ -384,7 +413,8 @@ fn every_agent_task_parks_when_its_run_is_paused() {
         if path.to_string_lossy().ends_with(".asl.json") {
             let def: Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
-            visit(def["States"].as_object().expect("states"), true, &mut tasks);
+            let states = def["States"].as_object().expect("states");
+            visit(states, states, At::Top, &mut tasks);
         }
     }
     assert!(tasks > 40, "{tasks} agent tasks");

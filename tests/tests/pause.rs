@@ -3,7 +3,7 @@
 //!
 //! The `pause-test` workflow has slow steps (`delay_ms` each): `hold_step`, `pace_step`, a map
 //! over four numbers one item at a time (`slow_square_one`), then a parallel pair (`total`,
-//! `max`).
+//! `max`, in the parallel step `totals`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -69,9 +69,9 @@ fn ended(run: &Value) -> bool {
     !matches!(run["status"].as_str(), Some("running" | "paused"))
 }
 
-/// Pauses `run_id` and checks it waits with `expected` parked and no agent starting for
-/// a while; resumes it and checks its steps were released.
-async fn hold_then_resume(api: &ApiClient, run_id: &str, expected: (&str, Option<u64>)) {
+/// Pauses `run_id` and checks it waits with one of `expected` parked and no agent starting
+/// for a while; resumes it and checks its steps were released.
+async fn hold_then_resume(api: &ApiClient, run_id: &str, expected: &[(&str, Option<u64>)]) {
     let (status, body) = api.post(&format!("/runs/{run_id}/pause"), json!({})).await;
     assert_eq!(
         (status, body["status"].as_str()),
@@ -82,10 +82,13 @@ async fn hold_then_resume(api: &ApiClient, run_id: &str, expected: (&str, Option
         .run_until(run_id, "parked", LIMIT, |run| !parked(run).is_empty())
         .await;
     assert_eq!(waiting["status"], "paused");
-    assert_eq!(
-        parked(&waiting),
-        [(expected.0.to_owned(), expected.1)],
-        "{waiting}"
+    let parked_now = parked(&waiting);
+    assert!(
+        parked_now.len() == 1
+            && expected
+                .iter()
+                .any(|(step, item)| parked_now[0] == ((*step).to_owned(), *item)),
+        "expected one of {expected:?} parked: {waiting}"
     );
     // Nothing starts while it is paused, and the parked step left no attempt behind.
     let before = attempts(&waiting);
@@ -114,6 +117,7 @@ async fn a_paused_run_resumes_where_it_stopped_and_ends_as_an_unpaused_one() {
     let at_top = api.start("pause-test", input(1_000)).await;
     let at_boundary = api.start("pause-test", input(1_000)).await;
     let in_map = api.start("pause-test", input(1_000)).await;
+    let at_parallel = api.start("pause-test", input(1_000)).await;
 
     // Paused while the first step runs: it finishes, and the second (a top-level step that
     // waits in the definition's shared wait) parks; resumed, it goes back to that step.
@@ -122,7 +126,7 @@ async fn a_paused_run_resumes_where_it_stopped_and_ends_as_an_unpaused_one() {
             has_started(run, "hold_step", None)
         })
         .await;
-        hold_then_resume(&api, &at_top, ("pace_step", None)).await;
+        hold_then_resume(&api, &at_top, &[("pace_step", None)]).await;
     };
     // Paused while the second step runs: it finishes, and the map's first item parks.
     let pausing_at_boundary = async {
@@ -130,7 +134,7 @@ async fn a_paused_run_resumes_where_it_stopped_and_ends_as_an_unpaused_one() {
             has_started(run, "pace_step", None)
         })
         .await;
-        hold_then_resume(&api, &at_boundary, ("slow_square_one", Some(0))).await;
+        hold_then_resume(&api, &at_boundary, &[("slow_square_one", Some(0))]).await;
     };
     // Paused inside the map, while item 1 runs: item 2 parks.
     let pausing_in_map = async {
@@ -138,12 +142,27 @@ async fn a_paused_run_resumes_where_it_stopped_and_ends_as_an_unpaused_one() {
             has_started(run, "slow_square_one", Some(1))
         })
         .await;
-        hold_then_resume(&api, &in_map, ("slow_square_one", Some(2))).await;
+        hold_then_resume(&api, &in_map, &[("slow_square_one", Some(2))]).await;
     };
-    tokio::join!(pausing_at_top, pausing_at_boundary, pausing_in_map);
+    // Paused while the map's last item runs: the parallel step's branches are refused as
+    // one (whichever asked first is the one named), and neither starts; resumed, the
+    // parallel step goes again whole, and each branch runs once.
+    let pausing_at_parallel = async {
+        api.run_until(&at_parallel, "at the map's last item", LIMIT, |run| {
+            has_started(run, "slow_square_one", Some(3))
+        })
+        .await;
+        hold_then_resume(&api, &at_parallel, &[("total", None), ("max", None)]).await;
+    };
+    tokio::join!(
+        pausing_at_top,
+        pausing_at_boundary,
+        pausing_in_map,
+        pausing_at_parallel
+    );
 
     let mut views = Vec::new();
-    for run_id in [&baseline, &at_top, &at_boundary, &in_map] {
+    for run_id in [&baseline, &at_top, &at_boundary, &in_map, &at_parallel] {
         views.push(api.run_until(run_id, "ended", LIMIT, ended).await);
     }
     let expected = &views[0];
@@ -170,6 +189,17 @@ async fn a_paused_run_resumes_where_it_stopped_and_ends_as_an_unpaused_one() {
         [1, 2, 1, 1],
         "{entered:?}"
     );
+    // The parallel step went again whole, and its branches ran once each.
+    let arn = views[4]["execution_arn"].as_str().expect("an arn");
+    let finished = stack.wait_execution(arn, LIMIT).await;
+    let entered = finished.entered();
+    let times = |state: &str| entered.iter().filter(|s| *s == state).count();
+    assert_eq!(
+        ["totals", "run-parked", "run-resumed"].map(times),
+        [2, 1, 1],
+        "{entered:?}"
+    );
+    stack.assert_attempts_recorded(arn, &finished).await;
 
     // The event stream tells the same story: the pause before the parked item's start.
     let (status, page) = api.get(&format!("/runs/{in_map}/events")).await;

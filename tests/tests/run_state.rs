@@ -168,3 +168,56 @@ async fn every_seed_workflow_completes_and_records_its_steps() {
         );
     }
 }
+
+/// A parallel step's branches are admitted as one group, on the run item in DynamoDB Local:
+/// a pause holds all of a group's branches or none, however their checks and the pause
+/// interleave, and it never holds a group admitted before it.
+#[tokio::test]
+async fn a_parallel_steps_branches_are_admitted_as_one_group() {
+    use switchyard_state::{Admission, RunRecord, RunStatus};
+    let stack = Stack::connect().await;
+    let runs = stack.state.runs();
+    let run_id = format!("admit-{}", uuid::Uuid::new_v4());
+    let go = |admission: &Admission| matches!(admission, Admission::Go(_));
+    assert!(runs
+        .start(&RunRecord::started(&run_id, "tenant-admit", "dev-team", 1))
+        .await
+        .expect("start"));
+
+    // Running: the first branch admits the group.
+    let first = runs.admit_group(&run_id, "build").await.expect("admit");
+    assert!(go(&first), "{first:?}");
+    // Paused after that: its siblings go on with it, however many ask.
+    assert!(runs.pause(&run_id).await.expect("pause"));
+    for _ in 0..2 {
+        let sibling = runs.admit_group(&run_id, "build").await.expect("admit");
+        assert!(go(&sibling), "admitted before the pause: {sibling:?}");
+    }
+    // A step outside any group is held, and so is every branch of a group that asks first
+    // while paused.
+    assert_eq!(
+        runs.admission(&run_id).await.expect("read"),
+        Admission::Held
+    );
+    for _ in 0..2 {
+        let refused = runs.admit_group(&run_id, "review#r1").await.expect("admit");
+        assert_eq!(refused, Admission::Held);
+    }
+    let record = runs.get(&run_id).await.expect("get").expect("a record");
+    assert_eq!(
+        record.status,
+        RunStatus::Paused,
+        "admitting changes no status"
+    );
+    // Resumed, the held group is admitted when it comes again.
+    assert!(runs.resume(&run_id).await.expect("resume"));
+    let resumed = runs.admit_group(&run_id, "review#r1").await.expect("admit");
+    assert!(go(&resumed), "{resumed:?}");
+    // A run without a record (started outside the API) is not held, and gets no record.
+    let stranger = format!("admit-{}", uuid::Uuid::new_v4());
+    assert_eq!(
+        runs.admit_group(&stranger, "build").await.expect("admit"),
+        Admission::Unrecorded
+    );
+    assert!(runs.get(&stranger).await.expect("get").is_none());
+}

@@ -99,7 +99,7 @@ pub fn definition(workflow: &Workflow) -> Value {
         states.insert(PARKED_STATE.into(), parked_wait(None));
         let routes: Vec<Value> = parkable
             .iter()
-            .map(|step| json!({ "Variable": "$.meta.parked.step", "StringEquals": step, "Next": step }))
+            .map(|(step, back_to)| json!({ "Variable": "$.meta.parked.step", "StringEquals": step, "Next": back_to }))
             .collect();
         // No default: a resume always names the step; anything else fails the run loudly.
         states.insert(
@@ -168,25 +168,33 @@ fn tracker_task(workflow: &Workflow, phase: TrackerPhase, next: &str) -> Value {
 
 /// Where an agent task sits in a definition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Place {
+enum Place<'a> {
     TopLevel,
-    Branch,
+    Branch { parallel: &'a str },
     MapItem,
 }
 
-/// Makes an agent task pausable at no cost to runs that are not paused: the task catches
-/// [`PAUSED_ERROR`] first (after a retrier that never retries it, if a declared retrier would
-/// match it) into a wait that hands the run-tracker its token and, once the run is resumed,
-/// goes back to the step. A top-level task goes to the shared [`PARKED_STATE`] (its name is
-/// pushed to `parkable`, for the router back); a branch or map item has its own
-/// `<step>-parked` wait beside it in `states`. An unpaused run never enters either, so
-/// neither adds a state transition.
+/// Makes an agent task pausable at no cost to runs that are not paused: the task's
+/// [`PAUSED_ERROR`] is never retried (a retrier that never retries it goes first, if a
+/// declared retrier would match it), and a paused step goes to a wait that hands the
+/// run-tracker its token and, once the run is resumed, goes back.
+///
+/// - A top-level task catches it into the shared [`PARKED_STATE`], and goes back to itself.
+/// - A parallel branch does not catch it: its Parallel state does, into the same shared
+///   wait, and the whole Parallel goes again. Its branches are admitted as one (see
+///   `RunContext::group`): either every branch found its run paused, and none started its
+///   agent, or none did.
+/// - A map item has its own `<step>-parked` wait beside it in `states` (its siblings are
+///   admitted one by one, and must not run again), and goes back to itself.
+///
+/// An unpaused run never enters a wait, so none adds a state transition. `parkable` gets
+/// (the step a pause names, the state the router goes back to) for each top-level case.
 fn make_parkable(
     states: &mut Map<String, Value>,
     step: &str,
     task: &mut Value,
-    place: Place,
-    parkable: &mut Vec<String>,
+    place: Place<'_>,
+    parkable: &mut Vec<(String, String)>,
 ) {
     let matches_paused = |retrier: &Value| {
         retrier["ErrorEquals"].as_array().is_some_and(|errors| {
@@ -203,23 +211,33 @@ fn make_parkable(
             );
         }
     }
-    let catcher = if place == Place::TopLevel {
-        parkable.push(step.to_owned());
-        // The caught error's cause names the step (see `PausedAt`); the wait reads it there.
-        json!({ "ErrorEquals": [PAUSED_ERROR], "ResultPath": PARKED_PATH, "Next": PARKED_STATE })
-    } else {
-        let parked = parked_state_name(step);
-        let mut wait = parked_wait(Some(step));
-        if place == Place::MapItem {
-            wait["Parameters"]["Payload"]["item.$"] = json!("$.meta.item");
+    let catcher = match place {
+        Place::TopLevel => {
+            parkable.push((step.to_owned(), step.to_owned()));
+            parked_catcher()
         }
-        states.insert(parked.clone(), wait);
-        json!({ "ErrorEquals": [PAUSED_ERROR], "ResultPath": null, "Next": parked })
+        Place::Branch { parallel } => {
+            parkable.push((step.to_owned(), parallel.to_owned()));
+            return;
+        }
+        Place::MapItem => {
+            let parked = parked_state_name(step);
+            let mut wait = parked_wait(Some(step));
+            wait["Parameters"]["Payload"]["item.$"] = json!("$.meta.item");
+            states.insert(parked.clone(), wait);
+            json!({ "ErrorEquals": [PAUSED_ERROR], "ResultPath": null, "Next": parked })
+        }
     };
     match task.get_mut("Catch").and_then(Value::as_array_mut) {
         Some(catchers) => catchers.insert(0, catcher),
         None => task["Catch"] = json!([catcher]),
     }
+}
+
+/// Catches a pause into the shared wait; the caught error's cause names the step (see
+/// `PausedAt`), and the wait reads it there.
+fn parked_catcher() -> Value {
+    json!({ "ErrorEquals": [PAUSED_ERROR], "ResultPath": PARKED_PATH, "Next": PARKED_STATE })
 }
 
 /// A paused step's wait: the run-tracker keeps its task token until the run is resumed.
@@ -321,7 +339,7 @@ impl StepWriter<'_> {
         }
     }
 
-    fn write(&self, states: &mut Map<String, Value>, parkable: &mut Vec<String>) {
+    fn write(&self, states: &mut Map<String, Value>, parkable: &mut Vec<(String, String)>) {
         let step = self.step;
         let name = &step.name;
         if let Some(condition) = &step.when {
@@ -368,10 +386,13 @@ impl StepWriter<'_> {
                     .iter()
                     .map(|b| {
                         let mut task = self.task(&b.name, &b.call, false);
+                        // Admitted with its siblings: the group is this entry of the Parallel.
+                        task["Parameters"]["context"]["group"] = json!(name);
                         task["End"] = json!(true);
                         end_with_result(&mut task);
                         let mut branch = Map::new();
-                        make_parkable(&mut branch, &b.name, &mut task, Place::Branch, parkable);
+                        let place = Place::Branch { parallel: name };
+                        make_parkable(&mut branch, &b.name, &mut task, place, parkable);
                         branch.insert(b.name.clone(), task);
                         json!({ "StartAt": b.name, "States": branch })
                     })
@@ -380,6 +401,7 @@ impl StepWriter<'_> {
                     "Type": "Parallel",
                     "Branches": branches,
                     "ResultPath": "$.data",
+                    "Catch": [parked_catcher()],
                 });
                 self.then(&mut state, *next);
                 states.insert(name.clone(), state);

@@ -349,14 +349,10 @@ impl Step {
             ),
             _ => {}
         }
-        // A branch's or map item's wait while its run is paused (beside it, in its branch or
-        // map; top-level tasks share one).
-        match &self.kind {
-            StepKind::Parallel { branches, .. } => {
-                names.extend(branches.iter().map(|b| parked_state_name(&b.name)))
-            }
-            StepKind::Map { item, .. } => names.push(parked_state_name(&item.name)),
-            _ => {}
+        // A map item's wait while its run is paused, beside it in its map (top-level tasks
+        // and parallel steps share one).
+        if let StepKind::Map { item, .. } = &self.kind {
+            names.push(parked_state_name(&item.name));
         }
         for (edge, target) in self.edges() {
             if target == Target::Fail {

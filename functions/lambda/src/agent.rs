@@ -19,7 +19,7 @@ use crate::payload::{PayloadError, PayloadStore};
 use crate::trace::Redactor;
 use switchyard_state::schema::PAUSED_ERROR;
 use switchyard_state::trace::{AttemptTrace, StoredTrace, INLINE_TRACE_BYTES};
-use switchyard_state::{now_ms, AttemptKey, RunSpending, RunStatus, State, StepRecord};
+use switchyard_state::{now_ms, Admission, AttemptKey, RunSpending, State, StepRecord};
 
 /// What the compiled state machine sends every agent task.
 #[derive(Debug, Deserialize)]
@@ -189,7 +189,9 @@ impl AgentRuntime {
 
     /// Whether the agent may start: not while its run is paused. Checked at a step's
     /// boundary (its first attempt; a retry goes on within the step), before anything is
-    /// recorded, so a parked step leaves no attempt behind and runs once when resumed.
+    /// recorded, so a parked step leaves no attempt behind and runs once when resumed. A
+    /// parallel branch is admitted with its siblings (`Runs::admit_group` in the state crate):
+    /// its Parallel state, caught paused, runs again whole, so no sibling may have started.
     ///
     /// The same read gives the run's budget and spending, for the attempt's model exchanges
     /// (`Some(None)`: the run has no record); `None` when nothing was read.
@@ -200,8 +202,20 @@ impl AgentRuntime {
         if run.attempt > 0 {
             return Ok(None);
         }
-        match self.state.runs().admission(&run.run_id).await {
-            Ok(Some((Some(RunStatus::Paused), _))) => {
+        let runs = self.state.runs();
+        let admission = match &run.group {
+            // A parallel branch: admitted with its siblings of this entry into the step.
+            Some(group) => {
+                let entry = match run.round {
+                    Some(round) => format!("{group}#r{round}"),
+                    None => group.clone(),
+                };
+                runs.admit_group(&run.run_id, &entry).await
+            }
+            None => runs.admission(&run.run_id).await,
+        };
+        match admission {
+            Ok(Admission::Held) => {
                 tracing::info!("run paused: the step waits at its boundary");
                 let at = switchyard_state::PausedAt {
                     step: run.step.clone(),
@@ -213,7 +227,8 @@ impl AgentRuntime {
                     message: at.message(),
                 })
             }
-            Ok(read) => Ok(Some(read.map(|(_, spending)| spending))),
+            Ok(Admission::Go(spending)) => Ok(Some(Some(spending))),
+            Ok(Admission::Unrecorded) => Ok(Some(None)),
             // A pause is a client's request; an unreadable record does not stop the run.
             Err(e) => {
                 tracing::warn!(error = %e, "could not read whether the run is paused; going on");

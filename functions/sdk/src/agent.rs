@@ -47,6 +47,10 @@ pub struct RunContext {
     /// higher at each entry, so each has records of its own. Absent for other steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub round: Option<u32>,
+    /// For a parallel branch, its parallel step: the branches of one entry into it are
+    /// admitted as one group, so a pause stops all of them or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// What an agent gets besides its input.

@@ -260,6 +260,18 @@ impl Budget {
     }
 }
 
+/// What a step's first attempt finds at its boundary (see `Runs::admission`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admission {
+    /// It may start; with its run's budget and spending, for its model exchanges.
+    Go(RunSpending),
+    /// Its run is paused: it waits, and starts nothing.
+    Held,
+    /// Its run has no record (started outside the API): nothing holds it, and it has no
+    /// budget.
+    Unrecorded,
+}
+
 /// A run's budget and what it spent so far, as an agent reads them before its first model
 /// exchange.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

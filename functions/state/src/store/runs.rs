@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::listing::{newest_first, newest_since, Listing};
 use super::{decode, lost_condition, n, now_ms, s, State, StateError};
 use crate::record::{
-    Page, PageRequest, RunEnd, RunOutcome, RunRecord, RunSpending, RunStatus, RunTotals,
+    Admission, Page, PageRequest, RunEnd, RunOutcome, RunRecord, RunSpending, RunStatus, RunTotals,
 };
 use crate::schema::{Table, BY_TENANT, RUNS_BY_STATUS};
 
@@ -183,14 +183,10 @@ impl Runs<'_> {
         Ok(status)
     }
 
-    /// The run's status with its budget and what it spent so far, in one consistent read:
-    /// what an agent task checks before a step's first attempt starts its agent, so the
-    /// attempt's model exchanges need not read the run item again (`None` for a run with no
-    /// record yet, one started outside the API).
-    pub async fn admission(
-        &self,
-        run_id: &str,
-    ) -> Result<Option<(Option<RunStatus>, RunSpending)>, StateError> {
+    /// Whether a step's first attempt may start: not while its run is paused. One
+    /// consistent read of the run's status, with its budget and what it spent so far, so
+    /// the attempt's model exchanges need not read the run item again.
+    pub async fn admission(&self, run_id: &str) -> Result<Admission, StateError> {
         let mut attributes = vec!["#status"];
         attributes.extend_from_slice(RunSpending::ATTRIBUTES);
         let output = self
@@ -206,18 +202,90 @@ impl Runs<'_> {
             .await
             .map_err(|e| StateError::dynamodb(TABLE, "read a run's status and budget", e))?;
         let Some(item) = output.item else {
-            return Ok(None);
+            return Ok(Admission::Unrecorded);
         };
-        let status = item
+        let paused = item
             .get("status")
             .and_then(|v| v.as_s().ok())
-            .and_then(|text| text.parse().ok());
-        let spending = serde_dynamo::from_item(item).map_err(|source| StateError::Corrupt {
+            .is_some_and(|text| text == RunStatus::Paused.as_str());
+        if paused {
+            return Ok(Admission::Held);
+        }
+        Ok(Admission::Go(self.spending_of(run_id, item)?))
+    }
+
+    fn spending_of(
+        &self,
+        run_id: &str,
+        item: std::collections::HashMap<String, AttributeValue>,
+    ) -> Result<RunSpending, StateError> {
+        serde_dynamo::from_item(item).map_err(|source| StateError::Corrupt {
             table: TABLE.spec().suffix,
             key: run_id.to_owned(),
             source,
-        })?;
-        Ok(Some((status, spending)))
+        })
+    }
+
+    /// [`Runs::admission`] for a parallel branch: its siblings (the entry `group` into the
+    /// parallel step) are admitted as one. The first to ask while the run is not paused
+    /// admits the group; every later one is admitted with it even if the run has been
+    /// paused since. Asked while paused with the group not admitted, the answer is
+    /// [`Admission::Held`] for every one of them. So a pause never holds one branch while a
+    /// sibling runs, and the parallel step, caught paused, can run again whole.
+    ///
+    /// One conditional write (the admitted groups are a string set on the run item),
+    /// serialised with the pause's own write; a read after it only when it is refused.
+    pub async fn admit_group(&self, run_id: &str, group: &str) -> Result<Admission, StateError> {
+        // Refused, then read as not paused: resumed in between; ask again.
+        for _ in 0..3 {
+            if let Some(spending) = self.try_admit_group(run_id, group).await? {
+                return Ok(Admission::Go(spending));
+            }
+            match self.admission(run_id).await? {
+                Admission::Go(_) => continue,
+                refused => return Ok(refused),
+            }
+        }
+        self.admission(run_id).await
+    }
+
+    /// One conditional admission of `group`: `None` when refused.
+    async fn try_admit_group(
+        &self,
+        run_id: &str,
+        group: &str,
+    ) -> Result<Option<RunSpending>, StateError> {
+        let result = self
+            .state
+            .client
+            .update_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .update_expression("ADD admitted_groups :groups")
+            .condition_expression(
+                "attribute_exists(run_id) AND (#status <> :paused OR contains(admitted_groups, :group))",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":paused", s(RunStatus::Paused.as_str()))
+            .expression_attribute_values(":group", s(group))
+            .expression_attribute_values(":groups", AttributeValue::Ss(vec![group.to_owned()]))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                Ok(Some(self.spending_of(run_id, item)?))
+            }
+            // No record (a run started outside the API), or paused before the group was
+            // admitted: a read says which.
+            Err(e) if lost_condition(&e) => Ok(None),
+            Err(e) => Err(StateError::dynamodb(
+                TABLE,
+                "admit a parallel step's branches",
+                e,
+            )),
+        }
     }
 
     /// The run's budget and what it spent so far, read consistently: what an agent reads
