@@ -19,9 +19,10 @@
 //! Definitions are kept lean on purpose: Step Functions on LocalStack parses the whole
 //! definition at every execution start, at a cost that grows with its size, so a field
 //! that only restates a default or a state that only repeats another is paid by every
-//! run. The top level shares one wait (`run-parked`) and a router back to the step
-//! (`run-resumed`); a branch or map item, which cannot reach the top level's states, has its
-//! own `<step>-parked` wait.
+//! run. The top level shares one wait (`run-parked`) and a router back (`run-resumed`) to
+//! the step, or to the whole parallel step a paused branch is in; a map item, which cannot
+//! reach the top level's states and must not make its siblings run again, has its own
+//! `<step>-parked` wait.
 
 use serde_json::{json, Map, Value};
 use switchyard_ir::{
@@ -241,7 +242,7 @@ fn parked_catcher() -> Value {
 }
 
 /// A paused step's wait: the run-tracker keeps its task token until the run is resumed.
-/// `Some(step)`: a branch's or map item's own wait, which names its step and goes back to
+/// `Some(step)`: a map item's own wait, which names its step and goes back to
 /// it, keeping the data as it was. `None`: the top level's shared wait, which hands over the
 /// caught pause (its cause names the step) and keeps the resume's `{"step": …}` for the
 /// router. A failed wait (a cancel fails it) fails the run, or the branch (which fails its

@@ -383,8 +383,8 @@ pub const PLATFORM_STATES: [&str; 5] = [
     platform_states::RESUMED,
 ];
 
-/// The state a branch's or map item's agent task waits in while its run is paused:
-/// `<step>-parked`. (Top-level tasks share [`platform_states::PARKED`].)
+/// The state a map item's agent task waits in while its run is paused: `<step>-parked`.
+/// (Top-level tasks and parallel steps share [`platform_states::PARKED`].)
 pub fn parked_state_name(step: &str) -> String {
     format!("{step}-parked")
 }

@@ -48,7 +48,7 @@ pub struct TrackerCall {
 }
 
 impl TrackerCall {
-    /// The parked step and map item: named by a branch's or map item's own wait, or by the
+    /// The parked step and map item: named by a map item's own wait, or by the
     /// caught pause's cause that the top level's shared wait hands over.
     pub fn parked_step(&self) -> Result<(String, Option<u64>), TrackerError> {
         if !self.step.is_empty() {

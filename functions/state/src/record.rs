@@ -999,8 +999,8 @@ impl ParkedRecord {
     }
 
     /// What the wait is given when its step may go on: `{"step": …}`, which the top level's
-    /// router (`run-resumed`) reads to go back to the step; a branch's or map item's own
-    /// wait discards it.
+    /// router (`run-resumed`) reads to go back to the step (or to a paused branch's parallel
+    /// step); a map item's own wait discards it.
     pub fn resume_output(&self) -> String {
         serde_json::json!({ "step": self.step }).to_string()
     }

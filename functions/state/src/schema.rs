@@ -371,8 +371,9 @@ impl TrackerPhase {
 }
 
 /// The error an agent task reports when its run is paused: the task did not start the agent,
-/// and every definition catches it first, into a wait (the top level's `run-parked`, or the
-/// branch's or map item's `<step>-parked`); its message is a [`crate::PausedAt`]. Retriers that
+/// and every definition catches it first, into a wait (the top level's `run-parked`, which a
+/// parallel step catches for its branches, or a map item's `<step>-parked`); its message is a
+/// [`crate::PausedAt`]. Retriers that
 /// would match it (`States.ALL`, `States.TaskFailed`) are preceded by one that never retries
 /// it.
 pub const PAUSED_ERROR: &str = "Switchyard.Paused";
