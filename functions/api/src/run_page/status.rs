@@ -572,6 +572,32 @@ mod tests {
     }
 
     #[test]
+    fn a_looped_step_shows_its_latest_round() {
+        let flow = workflow("movie-production");
+        let round = |step: &str, round: u64, attempt_no: u64, status, at| StepRecord {
+            round: Some(round),
+            ..attempt(step, attempt_no, status, at)
+        };
+        // Round 0 took a retry; round 1 is on its first attempt.
+        let steps = [
+            round("review_story", 0, 0, StepStatus::Failed, 10),
+            round("review_story", 0, 1, StepStatus::Succeeded, 20),
+            round("revise_story", 1, 0, StepStatus::Succeeded, 30),
+            round("review_story", 1, 0, StepStatus::Running, 40),
+        ];
+        let states = RunStates::derive(&flow, &run(RunStatus::Running), &steps, &[]);
+        assert_eq!(states.get("review_story").state, NodeState::Running);
+        assert_eq!(
+            states.get("review_story").detail,
+            "running",
+            "not attempt 3"
+        );
+        let done = RunStates::derive(&flow, &run(RunStatus::Running), &steps[..3], &[]);
+        assert_eq!(done.get("review_story").state, NodeState::Retried);
+        assert_eq!(done.get("revise_story").state, NodeState::Succeeded);
+    }
+
+    #[test]
     fn maps_count_their_items_and_parallels_their_branches() {
         let flow = workflow("self-test");
         let item = |i: u64, status| StepRecord {
