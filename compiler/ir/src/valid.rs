@@ -852,11 +852,6 @@ impl Constraint {
     }
 }
 
-/// Successor steps of `id` (targets `end`/`fail` are not steps).
-fn successors(workflow: &Workflow, id: StepId) -> Vec<StepId> {
-    workflow.successors(id)
-}
-
 fn check_graph(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {
     let n = workflow.steps.len();
     // Reachability from the start.
@@ -866,7 +861,7 @@ fn check_graph(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {
         if std::mem::replace(&mut reachable[id.index()], true) {
             continue;
         }
-        stack.extend(successors(workflow, id));
+        stack.extend(workflow.successors(id));
     }
     for id in workflow.step_ids().filter(|id| !reachable[id.index()]) {
         report(
@@ -878,7 +873,7 @@ fn check_graph(workflow: &Workflow, report: &mut impl FnMut(Locus, ErrorKind)) {
     // Termination: walk backwards from the steps that have an edge to `end` or `fail`.
     let mut predecessors: HashMap<StepId, Vec<StepId>> = HashMap::new();
     for id in workflow.step_ids() {
-        for next in successors(workflow, id) {
+        for next in workflow.successors(id) {
             predecessors.entry(next).or_default().push(id);
         }
     }
@@ -930,7 +925,7 @@ fn cycles_without_counter(workflow: &Workflow) -> Vec<Vec<StepId>> {
                 Target::Step(next) => vec![*next],
                 Target::End | Target::Fail => Vec::new(),
             },
-            _ => successors(workflow, id),
+            _ => workflow.successors(id),
         }
     };
     #[derive(Clone, Copy, PartialEq)]
