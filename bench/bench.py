@@ -27,7 +27,6 @@ import stack
 ROOT = stack.ROOT
 RESULTS = ROOT / "bench/results"
 DEFINITION_LIMIT_BYTES = 1024 * 1024
-CLOCK_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def median(values: list[float]) -> float | None:
@@ -412,12 +411,12 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     sfn, dynamodb = stack.client("stepfunctions"), stack.client("dynamodb")
     machine = deployment["state_machines"][workflow]
     runs_table, steps_table = deployment["tables"]["runs"], deployment["tables"]["steps"]
-    cpu_before = stack.bootstrap_cpu_ticks()
+    cpu_before = stack.bootstrap_cpu()
     started_ids: list[str] = []
     start_errors: list[str] = []
     lock = threading.Lock()
     done = threading.Event()
-    samples: list[tuple[float, float, float | None]] = []
+    samples: list[tuple[float, float, float | None, float]] = []
 
     def start_one(_: int) -> None:
         try:
@@ -446,6 +445,13 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
                 dynamodb.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
                 return (time.perf_counter() - t) * 1000
 
+            def direct_steps() -> float:
+                # The other read the API makes beside it: the run's step records.
+                t = time.perf_counter()
+                dynamodb.query(TableName=steps_table, KeyConditionExpression="run_id = :r",
+                               ExpressionAttributeValues={":r": {"S": run_id}})
+                return (time.perf_counter() - t) * 1000
+
             def through_api() -> tuple[float, float | None]:
                 status, body, ms = reader.request("GET", f"/runs/{run_id}")
                 if status != 200:
@@ -453,14 +459,14 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
                 return ms, reader.server_ms
 
             if flip:
-                d = direct()
+                d, q = direct(), direct_steps()
                 a, server = through_api()
             else:
                 a, server = through_api()
-                d = direct()
+                d, q = direct(), direct_steps()
             flip = not flip
             with lock:
-                samples.append((a, d, server))
+                samples.append((a, d, server, q))
 
     # A few readers at once, as clients polling their runs would be: one alone, waiting for
     # each request to cross LocalStack, gets about ten samples a rung, too few for a p95.
@@ -476,7 +482,7 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     done.set()
     for sampler in samplers:
         sampler.join()
-    cpu_after = stack.bootstrap_cpu_ticks()
+    cpu_after = stack.bootstrap_cpu()
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         figures = list(pool.map(lambda arn: stack.run_figures(sfn, arn), arns))
 
@@ -498,19 +504,22 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     agent_tasks = sum(f.agent_tasks for f in figures)
 
     cpu_ms: dict[str, float] = {"agents": 0.0, "bookkeeping": 0.0, "api": 0.0}
-    for pid, (function, ticks) in cpu_after.items():
-        before = cpu_before.get(pid, (function, 0))[1]
-        side = ("api" if function == "api" else
-                "bookkeeping" if function in stack.PLATFORM_FUNCTIONS else "agents")
-        cpu_ms[side] += (ticks - before) * CLOCK_TICK_MS
+    by_ticks = 0  # processes whose figure is the kernel's 10 ms ticks, not exact
+    for pid, reading in cpu_after.items():
+        used, exact = stack.cpu_used_ms(cpu_before.get(pid), reading)
+        by_ticks += 0 if exact or used == 0 else 1
+        side = ("api" if reading.function == "api" else
+                "bookkeeping" if reading.function in stack.PLATFORM_FUNCTIONS else "agents")
+        cpu_ms[side] += used
     # The API process serves both the starts and the bench's own status reads, whose number
     # grows with each rung's wall time: the runs are charged the starts' share of it.
     api_requests = len(started_ids) + len(start_errors) + len(samples)
     api_per_request = cpu_ms["api"] / api_requests if api_requests else 0.0
     platform = cpu_ms["bookkeeping"] + api_per_request * (len(started_ids) + len(start_errors))
-    api_ms = [a for a, _, _ in samples]
-    server_ms = [s for _, _, s in samples if s is not None]
-    direct_ms = [d for _, d, _ in samples]
+    api_ms = [a for a, _, _, _ in samples]
+    server_ms = [s for _, _, s, _ in samples if s is not None]
+    direct_ms = [d for _, d, _, _ in samples]
+    query_ms = [q for _, _, _, q in samples]
     result = {
         "concurrency": n,
         "workflow": workflow,
@@ -529,6 +538,8 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         "get_run_p95_ms": percentile(api_ms, 95),
         "get_item_p50_ms": percentile(direct_ms, 50),
         "get_item_p95_ms": percentile(direct_ms, 95),
+        "steps_query_p50_ms": percentile(query_ms, 50),
+        "steps_query_p95_ms": percentile(query_ms, 95),
         "lost_records": lost,
         "bootstrap_processes": len(cpu_after),
         "processes_started": len(set(cpu_after) - set(cpu_before)),
@@ -539,6 +550,7 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         },
         "api_cpu_ms_per_request": api_per_request,
         "cpu_ms_by_side": cpu_ms,
+        "cpu_processes_by_ticks": by_ticks,
         "api_requests": api_requests,
         "get_run_server_p50_ms": percentile(server_ms, 50),
         "get_run_server_p95_ms": percentile(server_ms, 95),
@@ -572,7 +584,8 @@ def print_ladder(r: dict[str, Any]) -> None:
     print("   GET /runs is the whole request through LocalStack's Function URL; \"in the API\" is "
           "the handler's own time (its Server-Timing header): the reads Switchyard makes.")
     rows = [["runs", "agent exec/min", "run p50 / p95", "GET /runs p50 / p95",
-             "in the API p50 / p95", "GetItem p50 / p95", "GET / GetItem p95",
+             "in the API p50 / p95", "GetItem p50 / p95", "steps Query p50 / p95",
+             "GET / GetItem p95",
              "in the API / GetItem p95", "failures", "lost records",
              "CPU ms / agent exec (agents + platform)", "processes started"]]
     for s in r["steps"]:
@@ -583,6 +596,7 @@ def print_ladder(r: dict[str, Any]) -> None:
             f"{fmt(s['get_run_p50_ms'])} / {fmt(s['get_run_p95_ms'], ' ms')}",
             f"{fmt(s.get('get_run_server_p50_ms'))} / {fmt(s.get('get_run_server_p95_ms'), ' ms')}",
             f"{fmt(s['get_item_p50_ms'])} / {fmt(s['get_item_p95_ms'], ' ms')}",
+            f"{fmt(s.get('steps_query_p50_ms'))} / {fmt(s.get('steps_query_p95_ms'), ' ms')}",
             verdict(s["get_run_ratio_p95"], 1.3),
             verdict(s.get("get_run_server_ratio_p95"), 1.3),
             str(s["failures"]), str(s["lost_records"]),

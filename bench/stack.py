@@ -247,11 +247,25 @@ def localstack_session() -> int | None:
         return None
 
 
-def bootstrap_cpu_ticks() -> dict[int, tuple[str, int]]:
+CLOCK_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuReading:
+    """One bootstrap process's CPU time: the kernel's total in clock ticks (every thread it
+    ever had, 10 ms granularity) and each live thread's time on a CPU in nanoseconds
+    (`/proc/<pid>/task/<tid>/schedstat`)."""
+
+    function: str
+    ticks: int
+    threads: dict[int, int]
+
+
+def bootstrap_cpu() -> dict[int, CpuReading]:
     """Every bootstrap the executor runs for this stack (its processes live in LocalStack's
-    session): pid → (function, utime + stime in clock ticks)."""
+    session), by pid."""
     session = localstack_session()
-    found: dict[int, tuple[str, int]] = {}
+    found: dict[int, CpuReading] = {}
     if session is None:
         return found
     for entry in os.listdir("/proc"):
@@ -269,8 +283,29 @@ def bootstrap_cpu_ticks() -> dict[int, tuple[str, int]]:
                 env = dict(
                     item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item
                 )
+            threads: dict[int, int] = {}
+            for tid in os.listdir(f"/proc/{entry}/task"):
+                try:
+                    with open(f"/proc/{entry}/task/{tid}/schedstat") as f:
+                        threads[int(tid)] = int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    continue
             function = env.get(b"SWITCHYARD_FUNCTION", b"?").decode()
-            found[int(entry)] = (function, int(fields[11]) + int(fields[12]))
+            found[int(entry)] = CpuReading(function, int(fields[11]) + int(fields[12]), threads)
         except (OSError, ValueError):
             continue
     return found
+
+
+def cpu_used_ms(before: CpuReading | None, after: CpuReading) -> tuple[float, bool]:
+    """A process's CPU time between two readings (`before` None: since it started), and
+    whether it is exact. Summed over its threads' nanosecond counters when that accounts
+    for everything the kernel's tick total saw; a thread that ran and exited between the
+    readings takes its time with it, so then the tick delta (±10 ms) is the figure."""
+    exact = sum(ns - (before.threads.get(tid, 0) if before else 0)
+                for tid, ns in after.threads.items()) / 1e6
+    ticks = (after.ticks - (before.ticks if before else 0)) * CLOCK_TICK_MS
+    vanished = before is not None and any(tid not in after.threads for tid in before.threads)
+    if vanished or ticks > exact + 2 * CLOCK_TICK_MS:
+        return ticks, False
+    return exact, True
