@@ -45,6 +45,23 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def p95_ratio_interval(pairs: list[tuple[float, float]], rounds: int = 2000,
+                       ) -> tuple[float, float] | None:
+    """A 90% bootstrap interval of p95(first) / p95(second) over paired samples: how far the
+    ratio of two tails moves with the samples a rung happened to get."""
+    if len(pairs) < 20:
+        return None
+    rng = random.Random(95)
+    ratios = []
+    for _ in range(rounds):
+        drawn = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        r = ratio(percentile([a for a, _ in drawn], 95), percentile([b for _, b in drawn], 95))
+        if r is not None:
+            ratios.append(r)
+    ratios.sort()
+    return ratios[int(0.05 * len(ratios))], ratios[int(0.95 * len(ratios)) - 1]
+
+
 def fmt(value: Any, unit: str = "", digits: int = 1) -> str:
     if value is None:
         return "—"
@@ -249,7 +266,7 @@ def ensure_state_machine(sfn: Any, name: str, definition: dict[str, Any], role: 
 
 
 # How many clients read run statuses during each ladder rung.
-STATUS_READERS = 4
+STATUS_READERS = 8
 
 # A pause after every run of either side, so the stack's own work after a run (log delivery,
 # a function process going back to its poll) never lands in the next run's time.
@@ -559,6 +576,8 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     result["get_run_ratio_p95"] = ratio(result["get_run_p95_ms"], result["get_item_p95_ms"])
     result["get_run_server_ratio_p95"] = ratio(result["get_run_server_p95_ms"],
                                                result["get_item_p95_ms"])
+    result["get_run_server_ratio_p95_interval"] = p95_ratio_interval(
+        [(server, d) for _, d, server, _ in samples if server is not None])
     return result
 
 
@@ -575,6 +594,10 @@ def ladder(args: argparse.Namespace, deployment: dict[str, Any], api: stack.RunA
         print(f"   ladder: {n} concurrent {workflow} runs…", flush=True)
         steps.append(ladder_step(n, workflow, input_, deployment, api))
     return {"workflow": workflow, "steps": steps}
+
+
+def interval(bounds: list[float] | tuple[float, float] | None) -> str:
+    return f" [90%: {bounds[0]:.2f}–{bounds[1]:.2f}]" if bounds else ""
 
 
 def print_ladder(r: dict[str, Any]) -> None:
@@ -598,7 +621,8 @@ def print_ladder(r: dict[str, Any]) -> None:
             f"{fmt(s['get_item_p50_ms'])} / {fmt(s['get_item_p95_ms'], ' ms')}",
             f"{fmt(s.get('steps_query_p50_ms'))} / {fmt(s.get('steps_query_p95_ms'), ' ms')}",
             verdict(s["get_run_ratio_p95"], 1.3),
-            verdict(s.get("get_run_server_ratio_p95"), 1.3),
+            verdict(s.get("get_run_server_ratio_p95"), 1.3)
+            + interval(s.get("get_run_server_ratio_p95_interval")),
             str(s["failures"]), str(s["lost_records"]),
             f"{fmt(cpu['all'], '', 2)} ({fmt(cpu['agent_functions'], '', 2)} + "
             f"{fmt(cpu['platform_functions'], '', 2)})",

@@ -7,7 +7,10 @@ use serde_json::Value;
 use switchyard_lambda::payload::PayloadStore;
 use switchyard_lambda::{agent, approval, init_tracing, state_from_env, tracker, Role};
 
-#[tokio::main]
+// One thread: an environment handles one event at a time, and its work is waiting on the
+// network, so worker threads would only add wake-ups (a hop between threads per reply)
+// on a machine where every function shares the cores.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
     switchyard_agents::link();
