@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import bisect
 import concurrent.futures
 import copy
 import json
@@ -267,6 +268,30 @@ def ensure_state_machine(sfn: Any, name: str, definition: dict[str, Any], role: 
 
 # How many clients read run statuses during each ladder rung.
 STATUS_READERS = 8
+# The pause between the anchor's direct reads (each takes a few milliseconds): about a hundred
+# a second, so one is in flight during most handlers.
+ANCHOR_GAP_S = 0.005
+# How far from a handler's time a direct read may begin and still count as made with it.
+ANCHOR_SLACK_MS = 10.0
+
+
+def read_at(reads: list[tuple[float, float]], began: float | None,
+            took: float | None) -> float | None:
+    """The milliseconds of the direct read made while a handler ran from `began` for `took`
+    ms (one in flight then, else the nearest beginning within `ANCHOR_SLACK_MS`), if any.
+    `reads` is in the order they began."""
+    if began is None or took is None or not reads:
+        return None
+    i = bisect.bisect_left(reads, (began - ANCHOR_SLACK_MS - 1000.0,))
+    best: tuple[float, float] | None = None
+    for start, ms in reads[i:]:
+        if start > began + took + ANCHOR_SLACK_MS:
+            break
+        overlap = start < began + took and start + ms > began
+        distance = 0.0 if overlap else min(abs(start - began), abs(start - (began + took)))
+        if distance <= ANCHOR_SLACK_MS and (best is None or distance < best[0]):
+            best = (distance, ms)
+    return None if best is None else best[1]
 
 # A pause after every run of either side, so the stack's own work after a run (log delivery,
 # a function process going back to its poll) never lands in the next run's time.
@@ -433,7 +458,14 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     start_errors: list[str] = []
     lock = threading.Lock()
     done = threading.Event()
-    samples: list[tuple[float, float, float | None, float]] = []
+    # One sample per status read: GET end to end, the handler's own time and when it began
+    # (Unix ms), and the direct reads of the same run made right after it (GetItem, Query).
+    samples: list[tuple[float, float | None, float | None, float, float]] = []
+    sampled_at: list[float] = []  # seconds since the rung began, per sample
+    # The anchor: direct GetItems of the runs' items made all through the rung, each with
+    # when it began (Unix ms) and its milliseconds; a status read is paired with the one
+    # made while its handler ran.
+    anchor_reads: list[tuple[float, float]] = []
 
     def start_one(_: int) -> None:
         try:
@@ -444,50 +476,51 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
             with lock:
                 start_errors.append(str(error)[:200])
 
-    def sample_reads() -> None:
-        # GET /runs/{id} and a direct GetItem of the same item, back to back, alternating
-        # which goes first, while the load runs; a client of its own, so the handler time it
-        # reads back is its own request's.
-        reader = copy.copy(api)
-        flip = False
+    def read_directly() -> None:
+        client = stack.client("dynamodb")
         while not done.is_set():
             with lock:
                 run_id = random.choice(started_ids) if started_ids else None
             if run_id is None:
                 time.sleep(0.05)
                 continue
-
-            def direct() -> float:
-                t = time.perf_counter()
-                dynamodb.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
-                return (time.perf_counter() - t) * 1000
-
-            def direct_steps() -> float:
-                # The other read the API makes beside it: the run's step records.
-                t = time.perf_counter()
-                dynamodb.query(TableName=steps_table, KeyConditionExpression="run_id = :r",
-                               ExpressionAttributeValues={":r": {"S": run_id}})
-                return (time.perf_counter() - t) * 1000
-
-            def through_api() -> tuple[float, float | None]:
-                status, body, ms = reader.request("GET", f"/runs/{run_id}")
-                if status != 200:
-                    raise RuntimeError(f"GET /runs/{run_id}: {status} {body}")
-                return ms, reader.server_ms
-
-            if flip:
-                d, q = direct(), direct_steps()
-                a, server = through_api()
-            else:
-                a, server = through_api()
-                d, q = direct(), direct_steps()
-            flip = not flip
+            began, t = time.time() * 1000, time.perf_counter()
+            client.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
+            took = (time.perf_counter() - t) * 1000
             with lock:
-                samples.append((a, d, server, q))
+                anchor_reads.append((began, took))
+            time.sleep(ANCHOR_GAP_S)
+
+    def sample_reads() -> None:
+        # GET /runs/{id}, then the direct reads of the same run; a client of its own, so
+        # the handler time it reads back is its own request's.
+        reader = copy.copy(api)
+        while not done.is_set():
+            with lock:
+                run_id = random.choice(started_ids) if started_ids else None
+            if run_id is None:
+                time.sleep(0.05)
+                continue
+            status, body, a = reader.request("GET", f"/runs/{run_id}")
+            if status != 200:
+                raise RuntimeError(f"GET /runs/{run_id}: {status} {body}")
+            server, server_start = reader.server_ms, reader.server_start_ms
+            t = time.perf_counter()
+            dynamodb.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
+            d = (time.perf_counter() - t) * 1000
+            # The other read the API makes beside it: the run's step records.
+            t = time.perf_counter()
+            dynamodb.query(TableName=steps_table, KeyConditionExpression="run_id = :r",
+                           ExpressionAttributeValues={":r": {"S": run_id}})
+            q = (time.perf_counter() - t) * 1000
+            with lock:
+                samples.append((a, server, server_start, d, q))
+                sampled_at.append(time.time() - wall_started)
 
     # A few readers at once, as clients polling their runs would be: one alone, waiting for
     # each request to cross LocalStack, gets about ten samples a rung, too few for a p95.
     samplers = [threading.Thread(target=sample_reads, daemon=True) for _ in range(STATUS_READERS)]
+    samplers.append(threading.Thread(target=read_directly, daemon=True))
     wall_started = time.time()
     for sampler in samplers:
         sampler.start()
@@ -533,10 +566,15 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     api_requests = len(started_ids) + len(start_errors) + len(samples)
     api_per_request = cpu_ms["api"] / api_requests if api_requests else 0.0
     platform = cpu_ms["bookkeeping"] + api_per_request * (len(started_ids) + len(start_errors))
-    api_ms = [a for a, _, _, _ in samples]
-    server_ms = [s for _, _, s, _ in samples if s is not None]
-    direct_ms = [d for _, d, _, _ in samples]
-    query_ms = [q for _, _, _, q in samples]
+    api_ms = [a for a, _, _, _, _ in samples]
+    server_ms = [s for _, s, _, _, _ in samples if s is not None]
+    after_ms = [d for _, _, _, d, _ in samples]
+    query_ms = [q for _, _, _, _, q in samples]
+    # Each status read beside the direct read made while its handler ran.
+    paired = [(server, same_time) for _, server, server_start, _, _ in samples
+              if (same_time := read_at(anchor_reads, server_start, server)) is not None
+              and server is not None]
+    direct_ms = [d for _, d in paired]
     result = {
         "concurrency": n,
         "workflow": workflow,
@@ -555,6 +593,10 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         "get_run_p95_ms": percentile(api_ms, 95),
         "get_item_p50_ms": percentile(direct_ms, 50),
         "get_item_p95_ms": percentile(direct_ms, 95),
+        "get_item_paired": len(paired),
+        "get_item_reads": len(anchor_reads),
+        "get_item_after_p50_ms": percentile(after_ms, 50),
+        "get_item_after_p95_ms": percentile(after_ms, 95),
         "steps_query_p50_ms": percentile(query_ms, 50),
         "steps_query_p95_ms": percentile(query_ms, 95),
         "lost_records": lost,
@@ -571,13 +613,21 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         "api_requests": api_requests,
         "get_run_server_p50_ms": percentile(server_ms, 50),
         "get_run_server_p95_ms": percentile(server_ms, 95),
+        # Every status-read sample, for pooling runs or finding when a tail happened:
+        # [seconds into the rung, GET end to end, in the API, GetItem, steps Query] in ms.
+        # [seconds into the rung, GET end to end, in the API, GetItem at the same time,
+        # GetItem after, steps Query after] in ms.
+        "status_samples": [
+            [round(t, 2), round(a, 2), None if server is None else round(server, 2),
+             None if (same := read_at(anchor_reads, server_start, server)) is None
+             else round(same, 2), round(d, 2), round(q, 2)]
+            for t, (a, server, server_start, d, q) in zip(sampled_at, samples)],
     }
     result["get_run_ratio_p50"] = ratio(result["get_run_p50_ms"], result["get_item_p50_ms"])
     result["get_run_ratio_p95"] = ratio(result["get_run_p95_ms"], result["get_item_p95_ms"])
     result["get_run_server_ratio_p95"] = ratio(result["get_run_server_p95_ms"],
                                                result["get_item_p95_ms"])
-    result["get_run_server_ratio_p95_interval"] = p95_ratio_interval(
-        [(server, d) for _, d, server, _ in samples if server is not None])
+    result["get_run_server_ratio_p95_interval"] = p95_ratio_interval(paired)
     return result
 
 
@@ -602,12 +652,14 @@ def interval(bounds: list[float] | tuple[float, float] | None) -> str:
 
 def print_ladder(r: dict[str, Any]) -> None:
     print(f"\n3. Concurrency ladder: {r['workflow']} runs started together through the Run API "
-          f"(GET /runs/{{id}} vs a direct GetItem of the run item, sampled by {STATUS_READERS} "
-          "readers during the load; target ≤ 1.3)")
+          f"(GET /runs/{{id}} sampled by {STATUS_READERS} readers during the load, against a "
+          "direct GetItem of a run's item made while each request's handler ran; target ≤ 1.3)")
     print("   GET /runs is the whole request through LocalStack's Function URL; \"in the API\" is "
-          "the handler's own time (its Server-Timing header): the reads Switchyard makes.")
+          "the handler's own time (its Server-Timing header): the reads Switchyard makes. "
+          "\"after\": the direct reads of the same run made right after each request.")
     rows = [["runs", "agent exec/min", "run p50 / p95", "GET /runs p50 / p95",
-             "in the API p50 / p95", "GetItem p50 / p95", "steps Query p50 / p95",
+             "in the API p50 / p95", "GetItem at the same time p50 / p95 (pairs)",
+             "GetItem / steps Query after, p95",
              "GET / GetItem p95",
              "in the API / GetItem p95", "failures", "lost records",
              "CPU ms / agent exec (agents + platform)", "processes started"]]
@@ -618,8 +670,9 @@ def print_ladder(r: dict[str, Any]) -> None:
             f"{fmt(s['run_p50_ms'], '', 0)} / {fmt(s['run_p95_ms'], ' ms', 0)}",
             f"{fmt(s['get_run_p50_ms'])} / {fmt(s['get_run_p95_ms'], ' ms')}",
             f"{fmt(s.get('get_run_server_p50_ms'))} / {fmt(s.get('get_run_server_p95_ms'), ' ms')}",
-            f"{fmt(s['get_item_p50_ms'])} / {fmt(s['get_item_p95_ms'], ' ms')}",
-            f"{fmt(s.get('steps_query_p50_ms'))} / {fmt(s.get('steps_query_p95_ms'), ' ms')}",
+            f"{fmt(s['get_item_p50_ms'])} / {fmt(s['get_item_p95_ms'], ' ms')} "
+            f"({s.get('get_item_paired', '—')})",
+            f"{fmt(s.get('get_item_after_p95_ms'))} / {fmt(s.get('steps_query_p95_ms'), ' ms')}",
             verdict(s["get_run_ratio_p95"], 1.3),
             verdict(s.get("get_run_server_ratio_p95"), 1.3)
             + interval(s.get("get_run_server_ratio_p95_interval")),

@@ -95,8 +95,10 @@ class RunApi:
         self.host = parsed.netloc
         self.port = parsed.port or 80
         self.key = key
-        # The handler's own milliseconds of the last request (its Server-Timing header).
+        # The handler's own milliseconds of the last request and when it began, in Unix
+        # milliseconds (its Server-Timing header: `app;dur=…, start;desc=…`).
         self.server_ms: float | None = None
+        self.server_start_ms: float | None = None
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
         """Status, JSON body and wall milliseconds."""
@@ -110,7 +112,9 @@ class RunApi:
             connection.request(method, path, body=payload, headers=headers)
             reply = connection.getresponse()
             text = reply.read()
-            self.server_ms = server_timing(reply.getheader("Server-Timing"))
+            timing = reply.getheader("Server-Timing")
+            self.server_ms = server_timing(timing)
+            self.server_start_ms = server_timing(timing, metric="start", param="desc")
         finally:
             connection.close()
         elapsed = (time.perf_counter() - started) * 1000
@@ -127,12 +131,15 @@ class RunApi:
         return body["run_id"]
 
 
-def server_timing(header: str | None) -> float | None:
-    """`app;dur=12.5` → 12.5."""
-    for metric in (header or "").split(","):
-        for param in metric.split(";")[1:]:
-            name, _, value = param.strip().partition("=")
-            if name == "dur":
+def server_timing(header: str | None, metric: str = "app", param: str = "dur") -> float | None:
+    """`app;dur=12.5, start;desc=1796381535123.4` → 12.5 (`start`, `desc`: the second)."""
+    for entry in (header or "").split(","):
+        named, *params = entry.strip().split(";")
+        if named != metric:
+            continue
+        for pair in params:
+            name, _, value = pair.strip().partition("=")
+            if name == param:
                 try:
                     return float(value)
                 except ValueError:
