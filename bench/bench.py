@@ -268,9 +268,10 @@ def ensure_state_machine(sfn: Any, name: str, definition: dict[str, Any], role: 
 
 # How many clients read run statuses during each ladder rung.
 STATUS_READERS = 8
-# The pause between the anchor's direct reads (each takes a few milliseconds): about a hundred
-# a second, so one is in flight during most handlers.
-ANCHOR_GAP_S = 0.005
+# The pause between each anchor reader's direct reads (each takes a few milliseconds): about
+# seventy a second each, so one of each is in flight during, or within the slack of, most
+# handlers.
+ANCHOR_GAP_S = 0.008
 # How far from a handler's time a direct read may begin and still count as made with it.
 ANCHOR_SLACK_MS = 10.0
 
@@ -462,10 +463,12 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     # (Unix ms), and the direct reads of the same run made right after it (GetItem, Query).
     samples: list[tuple[float, float | None, float | None, float, float]] = []
     sampled_at: list[float] = []  # seconds since the rung began, per sample
-    # The anchor: direct GetItems of the runs' items made all through the rung, each with
-    # when it began (Unix ms) and its milliseconds; a status read is paired with the one
-    # made while its handler ran.
+    # The anchors: direct GetItems of the runs' items, and direct Queries of their steps
+    # (the API's other read), made all through the rung by a reader each, each with when it
+    # began (Unix ms) and its milliseconds; a status read is paired with the ones made while
+    # its handler ran.
     anchor_reads: list[tuple[float, float]] = []
+    anchor_queries: list[tuple[float, float]] = []
 
     def start_one(_: int) -> None:
         try:
@@ -476,8 +479,9 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
             with lock:
                 start_errors.append(str(error)[:200])
 
-    def read_directly() -> None:
+    def read_directly(steps: bool) -> None:
         client = stack.client("dynamodb")
+        into = anchor_queries if steps else anchor_reads
         while not done.is_set():
             with lock:
                 run_id = random.choice(started_ids) if started_ids else None
@@ -485,10 +489,14 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
                 time.sleep(0.05)
                 continue
             began, t = time.time() * 1000, time.perf_counter()
-            client.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
+            if steps:
+                client.query(TableName=steps_table, KeyConditionExpression="run_id = :r",
+                             ExpressionAttributeValues={":r": {"S": run_id}})
+            else:
+                client.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
             took = (time.perf_counter() - t) * 1000
             with lock:
-                anchor_reads.append((began, took))
+                into.append((began, took))
             time.sleep(ANCHOR_GAP_S)
 
     def sample_reads() -> None:
@@ -520,7 +528,8 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     # A few readers at once, as clients polling their runs would be: one alone, waiting for
     # each request to cross LocalStack, gets about ten samples a rung, too few for a p95.
     samplers = [threading.Thread(target=sample_reads, daemon=True) for _ in range(STATUS_READERS)]
-    samplers.append(threading.Thread(target=read_directly, daemon=True))
+    samplers += [threading.Thread(target=read_directly, args=(steps,), daemon=True)
+                 for steps in (False, True)]
     wall_started = time.time()
     for sampler in samplers:
         sampler.start()
@@ -566,6 +575,12 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     api_requests = len(started_ids) + len(start_errors) + len(samples)
     api_per_request = cpu_ms["api"] / api_requests if api_requests else 0.0
     platform = cpu_ms["bookkeeping"] + api_per_request * (len(started_ids) + len(start_errors))
+    # The reads made during the load: a handler that began before the last run ended. The
+    # readers' last requests, queued behind the load in LocalStack, reach the API together
+    # once it ends, eight at once on an idle stack: not a read under load.
+    taken = samples
+    samples = [sample for sample in taken if sample[2] is not None
+               and first_start * 1000 <= sample[2] <= last_stop * 1000]
     api_ms = [a for a, _, _, _, _ in samples]
     server_ms = [s for _, s, _, _, _ in samples if s is not None]
     after_ms = [d for _, _, _, d, _ in samples]
@@ -575,6 +590,13 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
               if (same_time := read_at(anchor_reads, server_start, server)) is not None
               and server is not None]
     direct_ms = [d for _, d in paired]
+    # …and beside the same two reads made directly at that moment: the slower of the GetItem
+    # and the steps Query in flight then, what reading the status without the API costs.
+    paired_both = [(server, max(get, query)) for _, server, server_start, _, _ in samples
+                   if server is not None
+                   and (get := read_at(anchor_reads, server_start, server)) is not None
+                   and (query := read_at(anchor_queries, server_start, server)) is not None]
+    both_ms = [b for _, b in paired_both]
     result = {
         "concurrency": n,
         "workflow": workflow,
@@ -589,12 +611,16 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         "run_p95_ms": percentile([f.duration_ms for f in figures], 95),
         "transitions_median": median([f.transitions for f in figures]),
         "get_run_samples": len(samples),
+        "get_run_samples_after_the_load": len(taken) - len(samples),
         "get_run_p50_ms": percentile(api_ms, 50),
         "get_run_p95_ms": percentile(api_ms, 95),
         "get_item_p50_ms": percentile(direct_ms, 50),
         "get_item_p95_ms": percentile(direct_ms, 95),
         "get_item_paired": len(paired),
         "get_item_reads": len(anchor_reads),
+        "same_reads_p50_ms": percentile(both_ms, 50),
+        "same_reads_p95_ms": percentile(both_ms, 95),
+        "same_reads_paired": len(paired_both),
         "get_item_after_p50_ms": percentile(after_ms, 50),
         "get_item_after_p95_ms": percentile(after_ms, 95),
         "steps_query_p50_ms": percentile(query_ms, 50),
@@ -614,20 +640,22 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         "get_run_server_p50_ms": percentile(server_ms, 50),
         "get_run_server_p95_ms": percentile(server_ms, 95),
         # Every status-read sample, for pooling runs or finding when a tail happened:
-        # [seconds into the rung, GET end to end, in the API, GetItem, steps Query] in ms.
         # [seconds into the rung, GET end to end, in the API, GetItem at the same time,
         # GetItem after, steps Query after] in ms.
         "status_samples": [
             [round(t, 2), round(a, 2), None if server is None else round(server, 2),
              None if (same := read_at(anchor_reads, server_start, server)) is None
              else round(same, 2), round(d, 2), round(q, 2)]
-            for t, (a, server, server_start, d, q) in zip(sampled_at, samples)],
+            for t, (a, server, server_start, d, q) in zip(sampled_at, taken)],
     }
     result["get_run_ratio_p50"] = ratio(result["get_run_p50_ms"], result["get_item_p50_ms"])
     result["get_run_ratio_p95"] = ratio(result["get_run_p95_ms"], result["get_item_p95_ms"])
     result["get_run_server_ratio_p95"] = ratio(result["get_run_server_p95_ms"],
                                                result["get_item_p95_ms"])
     result["get_run_server_ratio_p95_interval"] = p95_ratio_interval(paired)
+    result["get_run_server_same_reads_ratio_p95"] = ratio(result["get_run_server_p95_ms"],
+                                                          result["same_reads_p95_ms"])
+    result["get_run_server_same_reads_ratio_p95_interval"] = p95_ratio_interval(paired_both)
     return result
 
 
@@ -661,7 +689,8 @@ def print_ladder(r: dict[str, Any]) -> None:
              "in the API p50 / p95", "GetItem at the same time p50 / p95 (pairs)",
              "GetItem / steps Query after, p95",
              "GET / GetItem p95",
-             "in the API / GetItem p95", "failures", "lost records",
+             "in the API / GetItem p95", "the same two reads direct p50 / p95",
+             "in the API / the same reads p95", "failures", "lost records",
              "CPU ms / agent exec (agents + platform)", "processes started"]]
     for s in r["steps"]:
         cpu = s["cpu_ms_per_agent_execution"]
@@ -676,6 +705,9 @@ def print_ladder(r: dict[str, Any]) -> None:
             verdict(s["get_run_ratio_p95"], 1.3),
             verdict(s.get("get_run_server_ratio_p95"), 1.3)
             + interval(s.get("get_run_server_ratio_p95_interval")),
+            f"{fmt(s.get('same_reads_p50_ms'))} / {fmt(s.get('same_reads_p95_ms'), ' ms')}",
+            fmt(s.get("get_run_server_same_reads_ratio_p95"), "×", 2)
+            + interval(s.get("get_run_server_same_reads_ratio_p95_interval")),
             str(s["failures"]), str(s["lost_records"]),
             f"{fmt(cpu['all'], '', 2)} ({fmt(cpu['agent_functions'], '', 2)} + "
             f"{fmt(cpu['platform_functions'], '', 2)})",
