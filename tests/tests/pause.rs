@@ -85,9 +85,9 @@ fn ended(run: &Value) -> bool {
 /// and no agent starting for a while; resumes it, checks its steps were released and
 /// returns the stage of [`ORDER`] held and the parked step.
 ///
-/// `intended` is the stage of [`ORDER`] the caller paused it to hold. The pause lands a little later than the
-/// caller saw the run; the step held is then still exactly the one after the last one that
-/// had been admitted, which is what this checks. A late pause is reported, not failed.
+/// `intended` is the stage of [`ORDER`] the caller paused it to hold. A pause can land later
+/// than the caller saw the run; the step held is then still exactly the one after the last
+/// one admitted, which is what this checks. A late pause is reported, not failed.
 async fn hold_then_resume(
     api: &ApiClient,
     run_id: &str,
