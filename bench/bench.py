@@ -46,6 +46,10 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def p95_ratio_interval(pairs: list[tuple[float, float]], rounds: int = 2000,
                        ) -> tuple[float, float] | None:
     """A 90% bootstrap interval of p95(first) / p95(second) over paired samples: how far the
@@ -579,8 +583,11 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     # readers' last requests, queued behind the load in LocalStack, reach the API together
     # once it ends, eight at once on an idle stack: not a read under load.
     taken = samples
-    samples = [sample for sample in taken if sample[2] is not None
-               and first_start * 1000 <= sample[2] <= last_stop * 1000]
+
+    def during_load(sample: tuple[float, float | None, float | None, float, float]) -> bool:
+        return sample[2] is not None and first_start * 1000 <= sample[2] <= last_stop * 1000
+
+    samples = [sample for sample in taken if during_load(sample)]
     api_ms = [a for a, _, _, _, _ in samples]
     server_ms = [s for _, s, _, _, _ in samples if s is not None]
     after_ms = [d for _, _, _, d, _ in samples]
@@ -641,12 +648,16 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         "get_run_server_p95_ms": percentile(server_ms, 95),
         # Every status-read sample, for pooling runs or finding when a tail happened:
         # [seconds into the rung, GET end to end, in the API, GetItem at the same time,
-        # GetItem after, steps Query after] in ms.
+        # GetItem after, steps Query after, the same two reads at the same time] in ms, and
+        # whether it was made during the load (what the figures above count).
         "status_samples": [
-            [round(t, 2), round(a, 2), None if server is None else round(server, 2),
-             None if (same := read_at(anchor_reads, server_start, server)) is None
-             else round(same, 2), round(d, 2), round(q, 2)]
-            for t, (a, server, server_start, d, q) in zip(sampled_at, taken)],
+            [round(t, 2), round(a, 2), rounded(server), rounded(get), round(d, 2), round(q, 2),
+             rounded(None if get is None or query is None else max(get, query)),
+             during_load(sample)]
+            for t, sample in zip(sampled_at, taken)
+            for a, server, server_start, d, q in [sample]
+            for get, query in [(read_at(anchor_reads, server_start, server),
+                                read_at(anchor_queries, server_start, server))]],
     }
     result["get_run_ratio_p50"] = ratio(result["get_run_p50_ms"], result["get_item_p50_ms"])
     result["get_run_ratio_p95"] = ratio(result["get_run_p95_ms"], result["get_item_p95_ms"])
@@ -813,6 +824,40 @@ def print_all(result: dict[str, Any]) -> None:
         print_compiler(sections["compiler"])
 
 
+def pool(paths: list[Path]) -> None:
+    """The status reads made during the load in several results, pooled per rung: one p95
+    ratio from all their pairs, where one rung's pairs place it only within about ±0.4."""
+    by_rung: dict[int, list[list[Any]]] = {}
+    for path in paths:
+        ladder_result = json.loads(path.read_text())["sections"].get("ladder")
+        for rung in (ladder_result or {}).get("steps", []):
+            for sample in rung.get("status_samples", []):
+                # Results before the flag: a sample that came back within the rung's wall
+                # time (a little stricter than the handler's start).
+                in_load = sample[7] if len(sample) > 7 else sample[0] <= rung["wall_s"]
+                if in_load:
+                    by_rung.setdefault(rung["concurrency"], []).append(sample)
+    print(f"Status reads during the load, pooled over {len(paths)} results (target ≤ 1.3)")
+    rows = [["runs", "pairs", "in the API p95", "GetItem at the same time p95",
+             "in the API / GetItem p95", "the same two reads p95", "in the API / the same reads"]]
+    for n, samples in sorted(by_rung.items()):
+        pairs = [(x[2], x[3]) for x in samples if x[2] is not None and x[3] is not None]
+        both = [(x[2], x[6]) for x in samples
+                if len(x) > 6 and x[2] is not None and x[6] is not None]
+
+        def p95(values: list[tuple[float, float]], side: int) -> float | None:
+            return percentile([v[side] for v in values], 95)
+
+        rows.append([
+            str(n), str(len(pairs)), fmt(p95(pairs, 0), " ms"), fmt(p95(pairs, 1), " ms"),
+            verdict(ratio(p95(pairs, 0), p95(pairs, 1)), 1.3)
+            + interval(p95_ratio_interval(pairs)),
+            f"{fmt(p95(both, 1), ' ms')} ({len(both)})",
+            fmt(ratio(p95(both, 0), p95(both, 1)), "×", 2) + interval(p95_ratio_interval(both)),
+        ])
+    table(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     parser.add_argument("--quick", action="store_true",
@@ -825,7 +870,12 @@ def main() -> None:
                         help="cold start with the dev build of bootstrap (labelled so)")
     parser.add_argument("--compare", type=Path, help="print deltas against this earlier result")
     parser.add_argument("--out", type=Path, help="also write the result here")
+    parser.add_argument("--pool", type=Path, nargs="+", metavar="RESULT",
+                        help="pool the status reads of these results per rung; runs nothing")
     args = parser.parse_args()
+    if args.pool:
+        pool(args.pool)
+        return
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     if args.compare and args.only == parser.get_default("only") and len(sys.argv) == 3:
         # `bench/run --compare FILE` alone: the latest result against FILE, nothing rerun.
