@@ -483,56 +483,57 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
             with lock:
                 start_errors.append(str(error)[:200])
 
-    def read_directly(steps: bool) -> None:
+    def some_run() -> str | None:
+        """A run of this rung to read, or None (after a short wait) before any started."""
+        with lock:
+            run_id = random.choice(started_ids) if started_ids else None
+        if run_id is None:
+            time.sleep(0.05)
+        return run_id
+
+    def read_directly(client: Any, run_id: str, steps: bool) -> float:
+        """Milliseconds of a direct read of the run's item, or (`steps`) of its steps."""
+        t = time.perf_counter()
+        if steps:
+            client.query(TableName=steps_table, KeyConditionExpression="run_id = :r",
+                         ExpressionAttributeValues={":r": {"S": run_id}})
+        else:
+            client.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
+        return (time.perf_counter() - t) * 1000
+
+    def anchor(steps: bool) -> None:
         client = stack.client("dynamodb")
         into = anchor_queries if steps else anchor_reads
         while not done.is_set():
-            with lock:
-                run_id = random.choice(started_ids) if started_ids else None
-            if run_id is None:
-                time.sleep(0.05)
+            if (run_id := some_run()) is None:
                 continue
-            began, t = time.time() * 1000, time.perf_counter()
-            if steps:
-                client.query(TableName=steps_table, KeyConditionExpression="run_id = :r",
-                             ExpressionAttributeValues={":r": {"S": run_id}})
-            else:
-                client.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
-            took = (time.perf_counter() - t) * 1000
+            began = time.time() * 1000
+            took = read_directly(client, run_id, steps)
             with lock:
                 into.append((began, took))
             time.sleep(ANCHOR_GAP_S)
 
     def sample_reads() -> None:
-        # GET /runs/{id}, then the direct reads of the same run; a client of its own, so
-        # the handler time it reads back is its own request's.
+        # GET /runs/{id}, then the direct reads of the same run (the run's item, and its
+        # step records: the API's other read); a client of its own, so the handler time it
+        # reads back is its own request's.
         reader = copy.copy(api)
         while not done.is_set():
-            with lock:
-                run_id = random.choice(started_ids) if started_ids else None
-            if run_id is None:
-                time.sleep(0.05)
+            if (run_id := some_run()) is None:
                 continue
             status, body, a = reader.request("GET", f"/runs/{run_id}")
             if status != 200:
                 raise RuntimeError(f"GET /runs/{run_id}: {status} {body}")
-            server, server_start = reader.server_ms, reader.server_start_ms
-            t = time.perf_counter()
-            dynamodb.get_item(TableName=runs_table, Key={"run_id": {"S": run_id}})
-            d = (time.perf_counter() - t) * 1000
-            # The other read the API makes beside it: the run's step records.
-            t = time.perf_counter()
-            dynamodb.query(TableName=steps_table, KeyConditionExpression="run_id = :r",
-                           ExpressionAttributeValues={":r": {"S": run_id}})
-            q = (time.perf_counter() - t) * 1000
+            d = read_directly(dynamodb, run_id, steps=False)
+            q = read_directly(dynamodb, run_id, steps=True)
             with lock:
-                samples.append((a, server, server_start, d, q))
+                samples.append((a, reader.server_ms, reader.server_start_ms, d, q))
                 sampled_at.append(time.time() - wall_started)
 
     # A few readers at once, as clients polling their runs would be: one alone, waiting for
     # each request to cross LocalStack, gets about ten samples a rung, too few for a p95.
     samplers = [threading.Thread(target=sample_reads, daemon=True) for _ in range(STATUS_READERS)]
-    samplers += [threading.Thread(target=read_directly, args=(steps,), daemon=True)
+    samplers += [threading.Thread(target=anchor, args=(steps,), daemon=True)
                  for steps in (False, True)]
     wall_started = time.time()
     for sampler in samplers:
@@ -592,17 +593,22 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     server_ms = [s for _, s, _, _, _ in samples if s is not None]
     after_ms = [d for _, _, _, d, _ in samples]
     query_ms = [q for _, _, _, _, q in samples]
-    # Each status read beside the direct read made while its handler ran.
-    paired = [(server, same_time) for _, server, server_start, _, _ in samples
-              if (same_time := read_at(anchor_reads, server_start, server)) is not None
-              and server is not None]
+    # The direct reads made while each handler ran: the GetItem, and the same two reads as
+    # the API's (the slower of the GetItem and the steps Query in flight then: what reading
+    # the status without the API costs).
+    def at_same_time(sample: tuple[float, float | None, float | None, float, float],
+                     ) -> tuple[float | None, float | None]:
+        _, server, server_start, _, _ = sample
+        get = read_at(anchor_reads, server_start, server)
+        query = read_at(anchor_queries, server_start, server)
+        return get, None if get is None or query is None else max(get, query)
+
+    same_time = [at_same_time(sample) for sample in taken]
+    counted = [(sample[1], reads) for sample, reads in zip(taken, same_time)
+               if during_load(sample) and sample[1] is not None]
+    paired = [(server, get) for server, (get, _) in counted if get is not None]
+    paired_both = [(server, both) for server, (_, both) in counted if both is not None]
     direct_ms = [d for _, d in paired]
-    # …and beside the same two reads made directly at that moment: the slower of the GetItem
-    # and the steps Query in flight then, what reading the status without the API costs.
-    paired_both = [(server, max(get, query)) for _, server, server_start, _, _ in samples
-                   if server is not None
-                   and (get := read_at(anchor_reads, server_start, server)) is not None
-                   and (query := read_at(anchor_queries, server_start, server)) is not None]
     both_ms = [b for _, b in paired_both]
     result = {
         "concurrency": n,
@@ -652,12 +658,9 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         # whether it was made during the load (what the figures above count).
         "status_samples": [
             [round(t, 2), round(a, 2), rounded(server), rounded(get), round(d, 2), round(q, 2),
-             rounded(None if get is None or query is None else max(get, query)),
-             during_load(sample)]
-            for t, sample in zip(sampled_at, taken)
-            for a, server, server_start, d, q in [sample]
-            for get, query in [(read_at(anchor_reads, server_start, server),
-                                read_at(anchor_queries, server_start, server))]],
+             rounded(both), during_load((a, server, server_start, d, q))]
+            for t, (a, server, server_start, d, q), (get, both)
+            in zip(sampled_at, taken, same_time)],
     }
     result["get_run_ratio_p50"] = ratio(result["get_run_p50_ms"], result["get_item_p50_ms"])
     result["get_run_ratio_p95"] = ratio(result["get_run_p95_ms"], result["get_item_p95_ms"])
