@@ -207,6 +207,10 @@ class RunFigures:
     agent_tasks: int
     platform_tasks: int
     agent_tasks_succeeded: int
+    # Where the run's time went, from its history: from the execution's start to its first
+    # state (the stack reading the definition), the first agent invocation, and the rest.
+    before_first_state_ms: float = 0.0
+    first_agent_call_ms: float = 0.0
 
 
 def run_figures(sfn: Any, arn: str) -> RunFigures:
@@ -237,13 +241,26 @@ def run_figures(sfn: Any, arn: str) -> RunFigures:
         e for e in events if e["type"] in ("LambdaFunctionSucceeded", "TaskSucceeded")
     ]
     agent_succeeded = sum(1 for e in succeeded if is_agent(function_name(scheduled_resource(e))))
+    started_at = described["startDate"].timestamp() * 1000
+    entered = [e for e in events if e["type"].endswith("StateEntered")]
+    first_call = next((e for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled")
+                       and is_agent(function_name(scheduled_resource(e)))), None)
+    ends = ("LambdaFunctionSucceeded", "LambdaFunctionFailed", "TaskSucceeded", "TaskFailed")
+    first_end = None if first_call is None else next(
+        (e for e in events if e["id"] > first_call["id"] and e["type"] in ends), None)
+
+    def at(event: dict[str, Any]) -> float:
+        return event["timestamp"].timestamp() * 1000
+
     return RunFigures(
         status=described["status"],
         duration_ms=(described["stopDate"] - described["startDate"]).total_seconds() * 1000,
-        transitions=sum(1 for e in events if e["type"].endswith("StateEntered")),
+        transitions=len(entered),
         agent_tasks=len(agent),
         platform_tasks=len(scheduled) - len(agent),
         agent_tasks_succeeded=agent_succeeded,
+        before_first_state_ms=at(entered[0]) - started_at if entered else 0.0,
+        first_agent_call_ms=at(first_end) - at(first_call) if first_call and first_end else 0.0,
     )
 
 

@@ -256,6 +256,13 @@ impl Backend for AwsBackend {
         Ok((run, tenant))
     }
 
+    fn execution_arn(&self, workflow: &str, run_id: &str) -> String {
+        let machines = self
+            .state_machine_prefix
+            .replacen(":stateMachine:", ":execution:", 1);
+        format!("{machines}{workflow}:{run_id}")
+    }
+
     async fn start_execution(
         &self,
         workflow: &str,

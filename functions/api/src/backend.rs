@@ -106,6 +106,10 @@ pub trait Backend: Send + Sync {
         }
     }
 
+    /// The ARN execution `run_id` of the workflow's state machine has (or will have): Step
+    /// Functions names an execution by its state machine and the name it is started with.
+    fn execution_arn(&self, workflow: &str, run_id: &str) -> String;
+
     /// Starts the workflow's state machine as execution `run_id`; returns its ARN.
     fn start_execution(
         &self,

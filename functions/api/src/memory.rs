@@ -222,6 +222,10 @@ impl Backend for MemoryBackend {
         Ok(self.check()?.view_links.get(token_hash).cloned())
     }
 
+    fn execution_arn(&self, workflow: &str, run_id: &str) -> String {
+        format!("arn:execution:{workflow}:{run_id}")
+    }
+
     async fn start_execution(
         &self,
         workflow: &str,
@@ -235,7 +239,7 @@ impl Backend for MemoryBackend {
         state
             .started
             .push((workflow.to_owned(), run_id.to_owned(), input.to_owned()));
-        let arn = format!("arn:execution:{workflow}:{run_id}");
+        let arn = self.execution_arn(workflow, run_id);
         state.executions.insert(
             arn.clone(),
             Execution {

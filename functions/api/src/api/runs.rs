@@ -113,14 +113,12 @@ impl<B: Backend> Api<B> {
         }
     }
 
-    /// Starts `workflow`'s execution and records the run (with its `budget`); its id. This
-    /// write is the run's start record (status-change events report only ends). A run the
-    /// API cannot record is not left running unseen: it is stopped, its ABORTED event records
-    /// it as cancelled, and the caller is told nothing runs.
-    ///
-    /// A run with a budget is recorded before its execution starts, so its first model
-    /// exchange finds the budget (an agent reads no record as no budget); if the start then
-    /// fails, the record is cancelled.
+    /// Records the run (with its `budget`) and starts `workflow`'s execution; its id. The
+    /// record comes first, with the ARN its execution will have: every agent's first read
+    /// finds it (its budget, whether it is paused), the start call's own write is done
+    /// before the execution's first state, and nothing is left to write once it runs. If
+    /// the start then fails, the record is cancelled and the caller is told nothing runs.
+    /// (Status-change events report only ends: this write is the run's start record.)
     pub(super) async fn launch(
         &self,
         workflow: &str,
@@ -133,33 +131,28 @@ impl<B: Backend> Api<B> {
         let mut record = RunRecord::started(&run_id, tenant, workflow, now_ms());
         record.input_summary = Some(summarize(input, SUMMARY_CHARS));
         record.budget = budget;
-        if record.budget.is_some() {
-            self.backend.record_started(&record).await?;
-        }
-        let arn = match self
+        record.execution_arn = Some(self.backend.execution_arn(workflow, &run_id));
+        self.backend.record_started(&record).await?;
+        match self
             .backend
             .start_execution(workflow, &run_id, execution_input)
             .await
         {
-            Ok(arn) => arn,
+            Ok(arn) if record.execution_arn.as_deref() == Some(arn.as_str()) => Ok(run_id),
+            Ok(arn) => {
+                // Not the name Step Functions gives executions: keep the one it gave.
+                tracing::warn!(run_id = %run_id, expected = ?record.execution_arn, execution_arn = %arn, "execution ARN is not the expected one");
+                record.execution_arn = Some(arn);
+                self.backend.record_started(&record).await?;
+                Ok(run_id)
+            }
             Err(e) => {
-                if record.budget.is_some() {
-                    if let Err(cancel) = self.backend.cancel_run(&run_id).await {
-                        tracing::error!(run_id = %run_id, error = %cancel, "could not cancel the record of a run that did not start");
-                    }
+                if let Err(cancel) = self.backend.cancel_run(&run_id).await {
+                    tracing::error!(run_id = %run_id, error = %cancel, "could not cancel the record of a run that did not start");
                 }
-                return Err(e.into());
+                Err(e.into())
             }
-        };
-        record.execution_arn = Some(arn.clone());
-        if let Err(e) = self.backend.record_started(&record).await {
-            tracing::error!(run_id = %run_id, error = %e, "run started but not recorded: stopping it");
-            if let Err(stop) = self.backend.stop_execution(&arn).await {
-                tracing::error!(run_id = %run_id, error = %stop, "could not stop the unrecorded run");
-            }
-            return Err(e.into());
         }
-        Ok(run_id)
     }
 
     /// A run from its records alone: the caller's key and the run's item (one `BatchGetItem`)
@@ -458,14 +451,14 @@ mod tests {
     }
 
     #[test]
-    fn a_budgeted_run_is_recorded_before_it_starts_and_cancelled_if_it_cannot() {
+    fn a_run_is_recorded_before_it_starts_and_cancelled_if_it_cannot() {
         let api = api();
         let body = json!({ "workflow": "gate-test", "input": { "topic": "t" }, "budget": { "tokens": 900 } });
         let run_id = start(&api, body.clone());
         {
             let state = api.backend.state();
             let record = &state.runs[&run_id];
-            // Recorded first, then its execution's ARN added.
+            // Recorded first, with the ARN its execution then got.
             assert_eq!(
                 record.execution_arn.as_deref(),
                 Some(format!("arn:execution:gate-test:{run_id}").as_str())
@@ -482,11 +475,11 @@ mod tests {
         let unstarted: Vec<_> = state.runs.values().filter(|r| r.run_id != run_id).collect();
         assert_eq!(unstarted.len(), 1, "{unstarted:?}");
         assert_eq!(unstarted[0].status.as_str(), "cancelled");
-        assert_eq!(unstarted[0].execution_arn, None);
+        assert_eq!(state.started.len(), 1, "{:?}", state.started);
     }
 
     #[test]
-    fn a_run_that_cannot_be_recorded_is_stopped_and_the_start_refused() {
+    fn a_run_that_cannot_be_recorded_is_not_started() {
         let api = api();
         api.backend.state().records_unavailable = true;
         let (status, body) = call(
@@ -501,15 +494,8 @@ mod tests {
             "{body}"
         );
         let state = api.backend.state();
-        let (_, run_id, _) = &state.started[0];
-        assert!(
-            state
-                .stopped
-                .iter()
-                .any(|arn| arn.ends_with(run_id.as_str())),
-            "{:?}",
-            state.stopped
-        );
+        assert!(state.started.is_empty(), "{:?}", state.started);
+        assert!(state.stopped.is_empty(), "{:?}", state.stopped);
         assert!(state.runs.is_empty());
     }
 
