@@ -221,3 +221,35 @@ async fn a_parallel_steps_branches_are_admitted_as_one_group() {
     );
     assert!(runs.get(&stranger).await.expect("get").is_none());
 }
+
+#[tokio::test]
+async fn only_the_record_of_a_run_that_never_started_is_discarded() {
+    use switchyard_state::{RunRecord, RunStatus};
+    let stack = Stack::connect().await;
+    let runs = stack.state.runs();
+    let started = |id: &str| RunRecord::started(id, "tenant-discard", "dev-team", 1);
+
+    // Recorded, and its execution never started: the record goes.
+    let unstarted = format!("discard-{}", uuid::Uuid::new_v4());
+    assert!(runs.start(&started(&unstarted)).await.expect("start"));
+    assert!(runs.discard(&unstarted).await.expect("discard"));
+    assert!(runs.get(&unstarted).await.expect("get").is_none());
+
+    // A run that has moved on (paused, or ended) keeps its record.
+    let paused = format!("discard-{}", uuid::Uuid::new_v4());
+    assert!(runs.start(&started(&paused)).await.expect("start"));
+    assert!(runs.pause(&paused).await.expect("pause"));
+    assert!(!runs.discard(&paused).await.expect("discard"));
+    let ended = format!("discard-{}", uuid::Uuid::new_v4());
+    assert!(runs.start(&started(&ended)).await.expect("start"));
+    assert!(runs.cancel(&ended).await.expect("cancel"));
+    assert!(!runs.discard(&ended).await.expect("discard"));
+    for (id, status) in [(&paused, RunStatus::Paused), (&ended, RunStatus::Cancelled)] {
+        let record = runs.get(id).await.expect("get").expect("kept");
+        assert_eq!(record.status, status);
+    }
+    // Nothing to discard: no record is made.
+    let absent = format!("discard-{}", uuid::Uuid::new_v4());
+    assert!(!runs.discard(&absent).await.expect("discard"));
+    assert!(runs.get(&absent).await.expect("get").is_none());
+}

@@ -555,6 +555,10 @@ impl Backend for AwsBackend {
         Ok(())
     }
 
+    async fn discard_run(&self, run_id: &str) -> Result<bool, BackendError> {
+        Ok(self.state().runs().discard(run_id).await?)
+    }
+
     async fn cancel_run(&self, run_id: &str) -> Result<bool, BackendError> {
         Ok(self.state().runs().cancel(run_id).await?)
     }

@@ -274,6 +274,10 @@ pub trait Backend: Send + Sync {
         end: &RunEnd,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
+    /// Removes the record of a run whose execution did not start (still `running`); `false`
+    /// if it is not that.
+    fn discard_run(&self, run_id: &str) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
     /// Moves a `running` or `paused` run to `cancelled`; `false` if it had ended.
     fn cancel_run(&self, run_id: &str) -> impl Future<Output = Result<bool, BackendError>> + Send;
 

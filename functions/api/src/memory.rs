@@ -492,6 +492,18 @@ impl Backend for MemoryBackend {
         Ok(())
     }
 
+    async fn discard_run(&self, run_id: &str) -> Result<bool, BackendError> {
+        let mut state = self.check()?;
+        let unstarted = state
+            .runs
+            .get(run_id)
+            .is_some_and(|r| r.status == RunStatus::Running && r.finished_at.is_none());
+        if unstarted {
+            state.runs.remove(run_id);
+        }
+        Ok(unstarted)
+    }
+
     async fn cancel_run(&self, run_id: &str) -> Result<bool, BackendError> {
         let mut state = self.check()?;
         match state.runs.get_mut(run_id).filter(|r| r.status.is_active()) {

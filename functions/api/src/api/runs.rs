@@ -117,7 +117,7 @@ impl<B: Backend> Api<B> {
     /// record comes first, with the ARN its execution will have: every agent's first read
     /// finds it (its budget, whether it is paused), the start call's own write is done
     /// before the execution's first state, and nothing is left to write once it runs. If
-    /// the start then fails, the record is cancelled and the caller is told nothing runs.
+    /// the start then fails, the record is removed and the caller is told nothing runs.
     /// (Status-change events report only ends: this write is the run's start record.)
     pub(super) async fn launch(
         &self,
@@ -147,8 +147,8 @@ impl<B: Backend> Api<B> {
                 Ok(run_id)
             }
             Err(e) => {
-                if let Err(cancel) = self.backend.cancel_run(&run_id).await {
-                    tracing::error!(run_id = %run_id, error = %cancel, "could not cancel the record of a run that did not start");
+                if let Err(discard) = self.backend.discard_run(&run_id).await {
+                    tracing::error!(run_id = %run_id, error = %discard, "could not remove the record of a run that did not start");
                 }
                 Err(e.into())
             }
@@ -451,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    fn a_run_is_recorded_before_it_starts_and_cancelled_if_it_cannot() {
+    fn a_run_is_recorded_before_it_starts_and_leaves_no_record_if_it_cannot() {
         let api = api();
         let body = json!({ "workflow": "gate-test", "input": { "topic": "t" }, "budget": { "tokens": 900 } });
         let run_id = start(&api, body.clone());
@@ -473,8 +473,7 @@ mod tests {
         assert_eq!(status, 404, "{answer}");
         let state = api.backend.state();
         let unstarted: Vec<_> = state.runs.values().filter(|r| r.run_id != run_id).collect();
-        assert_eq!(unstarted.len(), 1, "{unstarted:?}");
-        assert_eq!(unstarted[0].status.as_str(), "cancelled");
+        assert!(unstarted.is_empty(), "{unstarted:?}");
         assert_eq!(state.started.len(), 1, "{:?}", state.started);
     }
 

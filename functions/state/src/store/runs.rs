@@ -341,6 +341,27 @@ impl Runs<'_> {
         }
     }
 
+    /// Removes the record of a run whose execution did not start: still `running`, and so
+    /// untouched by any step or end (`Ok(false)` otherwise, and it stays).
+    pub async fn discard(&self, run_id: &str) -> Result<bool, StateError> {
+        let result = self
+            .state
+            .client
+            .delete_item()
+            .table_name(self.name())
+            .key("run_id", s(run_id))
+            .condition_expression("#status = :running AND attribute_not_exists(finished_at)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if lost_condition(&e) => Ok(false),
+            Err(e) => Err(StateError::dynamodb(TABLE, "discard an unstarted run", e)),
+        }
+    }
+
     /// Moves an active (running or paused) run to cancelled; `Ok(false)` if it had ended.
     pub async fn cancel(&self, run_id: &str) -> Result<bool, StateError> {
         let run = RunRecord {
