@@ -759,7 +759,7 @@ def print_ladder(r: dict[str, Any]) -> None:
         ])
     table(rows)
     top = r.get("status_at_top")
-    if top:
+    if top and top["bursts"] > 1:
         print(f"\n   Status reads during {top['concurrency']} concurrent runs, pooled over "
               f"{top['bursts']} bursts (the rung above and {top['bursts'] - 1} more; "
               f"failures / lost records in the extra bursts: {top['failures']} / "
