@@ -140,10 +140,13 @@ impl<B: Backend> Api<B> {
         {
             Ok(arn) if record.execution_arn.as_deref() == Some(arn.as_str()) => Ok(run_id),
             Ok(arn) => {
-                // Not the name Step Functions gives executions: keep the one it gave.
+                // Not the name Step Functions gives executions: keep the one it gave. The run
+                // runs and is recorded either way, so the caller gets its id.
                 tracing::warn!(run_id = %run_id, expected = ?record.execution_arn, execution_arn = %arn, "execution ARN is not the expected one");
                 record.execution_arn = Some(arn);
-                self.backend.record_started(&record).await?;
+                if let Err(e) = self.backend.record_started(&record).await {
+                    tracing::error!(run_id = %run_id, error = %e, "could not record the execution's ARN");
+                }
                 Ok(run_id)
             }
             Err(e) => {
