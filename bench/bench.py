@@ -605,7 +605,8 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
     def during_load(sample: tuple[float, float | None, float | None, float, float]) -> bool:
         return sample[2] is not None and first_start * 1000 <= sample[2] <= last_stop * 1000
 
-    samples = [sample for sample in taken if during_load(sample)]
+    in_load = [during_load(sample) for sample in taken]
+    samples = [sample for sample, loaded in zip(taken, in_load) if loaded]
     api_ms = [a for a, _, _, _, _ in samples]
     server_ms = [s for _, s, _, _, _ in samples if s is not None]
     after_ms = [d for _, _, _, d, _ in samples]
@@ -621,8 +622,8 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         return get, None if get is None or query is None else max(get, query)
 
     same_time = [at_same_time(sample) for sample in taken]
-    counted = [(sample[1], reads) for sample, reads in zip(taken, same_time)
-               if during_load(sample) and sample[1] is not None]
+    counted = [(sample[1], reads) for sample, reads, loaded in zip(taken, same_time, in_load)
+               if loaded and sample[1] is not None]
     paired = [(server, get) for server, (get, _) in counted if get is not None]
     paired_both = [(server, both) for server, (_, both) in counted if both is not None]
     direct_ms = [d for _, d in paired]
@@ -675,9 +676,9 @@ def ladder_step(n: int, workflow: str, input_: dict[str, Any], deployment: dict[
         # whether it was made during the load (what the figures above count).
         "status_samples": [
             [round(t, 2), round(a, 2), rounded(server), rounded(get), round(d, 2), round(q, 2),
-             rounded(both), during_load((a, server, server_start, d, q))]
-            for t, (a, server, server_start, d, q), (get, both)
-            in zip(sampled_at, taken, same_time)],
+             rounded(both), loaded]
+            for t, (a, server, _, d, q), (get, both), loaded
+            in zip(sampled_at, taken, same_time, in_load)],
     }
     result["get_run_ratio_p50"] = ratio(result["get_run_p50_ms"], result["get_item_p50_ms"])
     result["get_run_ratio_p95"] = ratio(result["get_run_p95_ms"], result["get_item_p95_ms"])

@@ -497,7 +497,7 @@ impl Backend for MemoryBackend {
         let unstarted = state
             .runs
             .get(run_id)
-            .is_some_and(|r| r.status == RunStatus::Running && r.finished_at.is_none());
+            .is_some_and(|r| r.status == RunStatus::Running);
         if unstarted {
             state.runs.remove(run_id);
         }

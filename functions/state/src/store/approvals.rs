@@ -4,7 +4,7 @@
 //! `deciding`. The task token is read only through [`Approvals::get`], never listed.
 
 use super::listing::{all_of, newest_first, newest_since, Listing};
-use super::{decode, encode, lost_condition, n, s, State, StateError};
+use super::{applied, decode, encode, lost_condition, n, s, State, StateError};
 use crate::record::{ApprovalOutcome, ApprovalRecord, ApprovalStatus, Decided, Page, PageRequest};
 use crate::schema::{Table, APPROVALS_BY_RUN, BY_TENANT};
 
@@ -169,11 +169,7 @@ impl Approvals<'_> {
             .expression_attribute_values(":from", s(from.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, operation, e)),
-        }
+        applied(result, TABLE, operation)
     }
 
     /// A run's requests, oldest first.

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::Select;
 
-use super::{decode, encode, lost_condition, s, State, StateError};
+use super::{applied, decode, encode, s, State, StateError};
 use crate::record::GraphRecord;
 use crate::schema::Table;
 
@@ -74,10 +74,6 @@ impl Graphs<'_> {
             .condition_expression("attribute_not_exists(workflow)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "record a graph", e)),
-        }
+        applied(result, TABLE, "record a graph")
     }
 }

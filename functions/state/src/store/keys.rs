@@ -1,6 +1,6 @@
 //! The API keys table: created once, read by hash, listed and revoked by operators.
 
-use super::{decode, encode, lost_condition, n, now_ms, s, Item, State, StateError};
+use super::{applied, decode, encode, lost_condition, n, now_ms, s, Item, State, StateError};
 use crate::record::ApiKeyRecord;
 use crate::schema::Table;
 
@@ -26,11 +26,7 @@ impl ApiKeys<'_> {
             .condition_expression("attribute_not_exists(key_hash)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "create a key", e)),
-        }
+        applied(result, TABLE, "create a key")
     }
 
     pub async fn get(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StateError> {

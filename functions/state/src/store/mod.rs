@@ -84,6 +84,24 @@ impl StateError {
     }
 }
 
+/// A conditional write's outcome: `Ok(true)` if it was applied, `Ok(false)` if its condition
+/// did not hold, the error otherwise.
+fn applied<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    table: Table,
+    operation: &'static str,
+) -> Result<bool, StateError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if lost_condition(&e) => Ok(false),
+        Err(e) => Err(StateError::dynamodb(table, operation, e)),
+    }
+}
+
 /// Whether a conditional write lost its condition.
 fn lost_condition<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     error

@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::listing::{newest_first, newest_since, Listing};
-use super::{decode, lost_condition, n, now_ms, s, State, StateError};
+use super::{applied, decode, lost_condition, n, now_ms, s, State, StateError};
 use crate::record::{
     Admission, Page, PageRequest, RunEnd, RunOutcome, RunRecord, RunSpending, RunStatus, RunTotals,
 };
@@ -153,11 +153,7 @@ impl Runs<'_> {
             .expression_attribute_values(":at", AttributeValue::L(vec![n(now)]))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "pause or resume a run", e)),
-        }
+        applied(result, TABLE, "pause or resume a run")
     }
 
     /// The run's status alone, read consistently: what an agent task checks before it starts
@@ -334,15 +330,11 @@ impl Runs<'_> {
             .expression_attribute_values(":usd", n(usd))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "add to a run's spending", e)),
-        }
+        applied(result, TABLE, "add to a run's spending")
     }
 
-    /// Removes the record of a run whose execution did not start: still `running`, and so
-    /// untouched by any step or end (`Ok(false)` otherwise, and it stays).
+    /// Removes the record of a run whose execution did not start: still `running`, so neither
+    /// paused nor ended (`Ok(false)` otherwise, and it stays).
     pub async fn discard(&self, run_id: &str) -> Result<bool, StateError> {
         let result = self
             .state
@@ -350,16 +342,12 @@ impl Runs<'_> {
             .delete_item()
             .table_name(self.name())
             .key("run_id", s(run_id))
-            .condition_expression("#status = :running AND attribute_not_exists(finished_at)")
+            .condition_expression("#status = :running")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":running", s(RunStatus::Running.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "discard an unstarted run", e)),
-        }
+        applied(result, TABLE, "discard an unstarted run")
     }
 
     /// Moves an active (running or paused) run to cancelled; `Ok(false)` if it had ended.
@@ -436,11 +424,11 @@ impl Runs<'_> {
                 .expression_attribute_values(":cost", n(totals.cost_usd))
                 .expression_attribute_values(":attempts", n(totals.step_attempts));
         }
-        match request.update_expression(expression).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "end a run", e)),
-        }
+        applied(
+            request.update_expression(expression).send().await,
+            TABLE,
+            "end a run",
+        )
     }
 
     pub async fn get(&self, run_id: &str) -> Result<Option<RunRecord>, StateError> {

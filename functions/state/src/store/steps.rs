@@ -4,7 +4,7 @@
 //! reads it ([`Steps::traces_of`]).
 
 use super::listing::{all_of, projection};
-use super::{decode, encode, lost_condition, s, State, StateError};
+use super::{applied, decode, encode, lost_condition, s, State, StateError};
 use crate::record::{StepRecord, StepStatus};
 use crate::schema::{Table, STEPS_BY_AGENT};
 use crate::trace::{StepTraceRecord, StoredTrace};
@@ -32,11 +32,7 @@ impl Steps<'_> {
             .condition_expression("attribute_not_exists(step_key)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "record an attempt", e)),
-        }
+        applied(result, TABLE, "record an attempt")
     }
 
     /// Records a finished attempt (`step` with its end, usage and error, and its

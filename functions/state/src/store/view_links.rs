@@ -1,6 +1,6 @@
 //! The view links table: created once by the API, read by the hash of a token.
 
-use super::{decode, encode, lost_condition, State, StateError};
+use super::{applied, decode, encode, State, StateError};
 use crate::record::ViewLinkRecord;
 use crate::schema::Table;
 
@@ -22,11 +22,7 @@ impl ViewLinks<'_> {
             .condition_expression("attribute_not_exists(token_hash)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if lost_condition(&e) => Ok(false),
-            Err(e) => Err(StateError::dynamodb(TABLE, "create a view link", e)),
-        }
+        applied(result, TABLE, "create a view link")
     }
 
     pub async fn get(&self, token_hash: &str) -> Result<Option<ViewLinkRecord>, StateError> {
