@@ -37,7 +37,7 @@ def main() -> None:
             request_id = reply.headers["Lambda-Runtime-Aws-Request-Id"]
             event = json.load(reply)
         config = {"configurable": {"thread_id": event["context"]["run_id"]}}
-        output = graph.invoke(event["input"], config)
+        output = graph.invoke(event["envelope"]["data"], config)
         body = json.dumps(output).encode()
         urllib.request.urlopen(urllib.request.Request(f"{api}/{request_id}/response", body)).read()
 

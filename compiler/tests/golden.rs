@@ -69,10 +69,9 @@ fn agent_tasks_use_substituted_arns_and_pass_the_run_context() {
     let def = asl("campaign-creation");
     let analyze = &def["States"]["analyze"];
     assert_eq!(analyze["Resource"], "${AgentAnalystArn}");
-    assert_eq!(analyze["Parameters"]["input.$"], "$.data");
+    assert_eq!(analyze["Parameters"]["envelope.$"], "$");
     let context = &analyze["Parameters"]["context"];
     assert_eq!(context["run_id.$"], "$$.Execution.Name");
-    assert_eq!(context["tenant_id.$"], "$.meta.tenant_id");
     assert_eq!(context["step"], "analyze");
     assert_eq!(context["attempt.$"], "$$.State.RetryCount");
     assert_eq!(analyze["Retry"][0]["MaxAttempts"], 2);
@@ -167,9 +166,13 @@ fn maps_iterate_a_field_with_bounded_concurrency_and_enforce_max_items() {
     let map = &def["States"]["emails"];
     assert_eq!(map["ItemsPath"], "$.data.deals");
     assert_eq!(map["MaxConcurrency"], 4);
+    // Each item's envelope says where it is; its agent reads that there.
     assert_eq!(
-        map["ItemProcessor"]["States"]["write_email"]["Parameters"]["context"]["item.$"],
-        "$.meta.item"
+        map["ItemSelector"],
+        json!({
+            "data.$": "$$.Map.Item.Value",
+            "meta": { "item.$": "$$.Map.Item.Index", "tenant_id.$": "$.meta.tenant_id" }
+        })
     );
     assert_eq!(def["States"]["intelligence"]["Next"], "emails-count");
     assert_eq!(
@@ -301,6 +304,109 @@ fn the_expected_estimate_is_exact_for_a_chain_and_the_worst_case_bounds_it() {
             "{machine}"
         );
     }
+}
+
+/// Every agent task of every committed definition — top level, parallel branch, map item, on
+/// a loop's cycle or not — binds nothing but what Step Functions alone knows, and hands its
+/// function an event the agent runtime reads as the run it is: the definition and the
+/// function agree on the task's protocol by construction, not by a case each.
+#[test]
+fn every_agent_task_hands_its_function_an_event_the_runtime_reads() {
+    /// What a task's bindings give on a sample run: the envelope whole, or a context field.
+    fn bind(value: &Value, envelope: &Value) -> Value {
+        match value {
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(key, v)| match key.strip_suffix(".$") {
+                        Some(key) => {
+                            let bound = match v.as_str() {
+                                Some("$") => envelope.clone(),
+                                Some("$$.Execution.Name") => json!("run-1"),
+                                Some("$$.State.RetryCount") => json!(1),
+                                other => panic!("`{key}.$` binds {other:?}: a path per task"),
+                            };
+                            (key.to_owned(), bound)
+                        }
+                        None => (key.clone(), bind(v, envelope)),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    fn visit(states: &serde_json::Map<String, Value>, meta: &Value, tasks: &mut usize) {
+        for (name, state) in states {
+            for branch in state["Branches"].as_array().into_iter().flatten() {
+                visit(branch["States"].as_object().expect("branch"), meta, tasks);
+            }
+            if let Some(inner) = state["ItemProcessor"]["States"].as_object() {
+                // An item's envelope is what its selector makes of it.
+                let selector = &state["ItemSelector"]["meta"];
+                assert_eq!(selector["tenant_id.$"], "$.meta.tenant_id", "{name}");
+                assert_eq!(selector["item.$"], "$$.Map.Item.Index", "{name}");
+                let mut item_meta = json!({ "tenant_id": meta["tenant_id"], "item": 4 });
+                if selector.get("round.$").is_some() {
+                    item_meta["round"] = json!(6);
+                }
+                visit(inner, &item_meta, tasks);
+            }
+            let is_agent = state["Type"] == "Task"
+                && state["Resource"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("${Agent"));
+            if !is_agent {
+                continue;
+            }
+            *tasks += 1;
+            let parameters = &state["Parameters"];
+            assert_eq!(parameters["envelope.$"], "$", "{name}: handed the envelope");
+            let envelope = json!({ "data": { "from": name }, "meta": meta });
+            let event =
+                switchyard_lambda::task_event::TaskEvent::from_payload(bind(parameters, &envelope))
+                    .unwrap_or_else(|e| panic!("{name}: the runtime refuses its event: {e}"));
+            let context = &parameters["context"];
+            let run = &event.context;
+            assert_eq!(event.input, json!({ "from": name }), "{name}");
+            assert_eq!(
+                (run.run_id.as_str(), run.tenant_id.as_str(), run.attempt),
+                ("run-1", "acme", 1),
+                "{name}"
+            );
+            assert_eq!(json!(run.step), context["step"], "{name}");
+            assert_eq!(json!(run.workflow), context["workflow"], "{name}");
+            let in_map = meta.get("item").is_some();
+            assert_eq!(run.item, in_map.then_some(4), "{name}");
+            // Each counter is at 1 in the sample: a step on cycles is in the round of their number.
+            let round = match context["round_of"].as_array() {
+                Some(counters) => Some(counters.len() as u32),
+                None => meta["round"].as_u64().map(|r| r as u32),
+            };
+            assert_eq!(run.round, round, "{name}");
+        }
+    }
+    let mut tasks = 0;
+    for entry in
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../build")).expect("build/")
+    {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with(".asl.json") {
+            let def: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            let states = def["States"].as_object().expect("states");
+            // Every counter at 1 (a definition with loops sets them all at its start).
+            let loops = states
+                .get(switchyard_ir::platform_states::INIT_LOOPS)
+                .map(|init| {
+                    let counters = init["Result"].as_object().expect("counters");
+                    counters.keys().map(|c| (c.clone(), json!(1))).collect()
+                })
+                .unwrap_or_default();
+            let meta = json!({ "tenant_id": "acme", "loops": Value::Object(loops) });
+            visit(states, &meta, &mut tasks);
+        }
+    }
+    assert!(tasks > 40, "{tasks} agent tasks");
 }
 
 /// Every agent task of every committed definition — top level, parallel branch, map item —

@@ -325,3 +325,112 @@ async fn runs_route_on_the_json_serde_writes() {
         );
     }
 }
+
+/// An execution keeps the definition it started with, so one started before a deploy that
+/// changed the agent task's event (parked, or at a gate for days) calls the current functions
+/// with the earlier `{input, context}` shape: it runs on, its steps recorded under its tenant
+/// and round as before.
+#[tokio::test]
+async fn an_execution_of_the_earlier_task_shape_runs_on_the_current_functions() {
+    let stack = Stack::connect().await;
+    let role = stack
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(stack.state_machine("bench-chain"))
+        .send()
+        .await
+        .expect("describe bench-chain")
+        .role_arn()
+        .to_owned();
+    let relay = stack
+        .lambda
+        .get_function()
+        .function_name("switchyard-relay")
+        .send()
+        .await
+        .expect("the relay agent is deployed");
+    let relay = relay
+        .configuration()
+        .and_then(|c| c.function_arn())
+        .expect("its ARN")
+        .to_owned();
+    let earlier_task = |step: &str, round: Option<u32>| {
+        let mut context = json!({
+            "run_id.$": "$$.Execution.Name",
+            "tenant_id.$": "$.meta.tenant_id",
+            "workflow": "bench-chain",
+            "step": step,
+            "attempt.$": "$$.State.RetryCount",
+        });
+        if let Some(round) = round {
+            context["round"] = json!(round);
+        }
+        json!({
+            "Type": "Task",
+            "Resource": relay,
+            "Parameters": { "input.$": "$.data", "context": context },
+            "ResultPath": "$.data",
+        })
+    };
+    let mut last = earlier_task("hop2", Some(2));
+    last["End"] = json!(true);
+    let mut first = earlier_task("hop1", None);
+    first["Next"] = json!("hop2");
+    let definition = json!({ "StartAt": "hop1", "States": { "hop1": first, "hop2": last } });
+    let name = format!("e2e-earlier-shape-{}", uuid::Uuid::new_v4());
+    let machine = stack
+        .sfn
+        .create_state_machine()
+        .name(&name)
+        .definition(definition.to_string())
+        .role_arn(role)
+        .send()
+        .await
+        .expect("create the earlier-shape machine")
+        .state_machine_arn()
+        .to_owned();
+    let tenant = format!("earlier-{}", uuid::Uuid::new_v4().simple());
+    let envelope =
+        switchyard_state::ExecutionInput::new(&tenant, json!({ "hops": 0, "note": "x" }));
+    let execution = stack
+        .sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(json!(envelope).to_string())
+        .send()
+        .await
+        .expect("start")
+        .execution_arn()
+        .to_owned();
+    let finished = stack.wait_execution(&execution, LIMIT).await;
+    let _ = stack
+        .sfn
+        .delete_state_machine()
+        .state_machine_arn(&machine)
+        .send()
+        .await;
+    assert_eq!(
+        finished.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        finished.error
+    );
+    let records = stack.assert_attempts_recorded(&execution, &finished).await;
+    let seen: Vec<(Value, Value, Value)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["step_key"].clone(),
+                r["tenant_id"].clone(),
+                r["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (json!("hop1#00"), json!(tenant), json!("succeeded")),
+            (json!("hop2#r0002#00"), json!(tenant), json!("succeeded")),
+        ]
+    );
+}

@@ -1,8 +1,9 @@
 //! Amazon States Language.
 //!
 //! Every state works on an envelope `{"data": <the typed payload>, "meta": {...}}`: agents
-//! read `$.data` and write their output back to `$.data`, while `meta` carries what the
-//! workflow itself needs across steps (tenant, loop counters, caught errors, map position).
+//! are handed the envelope, run on its data and write their output back to `$.data`, while
+//! `meta` carries what the workflow itself needs across steps (tenant, loop counters, caught
+//! errors, map position).
 //! Keys are emitted sorted (serde_json's map), so output is byte-for-byte deterministic.
 //!
 //! A definition holds the workflow's own states and nothing for bookkeeping: an execution
@@ -19,9 +20,14 @@
 //! Definitions are kept lean on purpose: Step Functions on LocalStack parses the whole
 //! definition at every execution start, at a cost that grows with its size, so a field
 //! that only restates a default or a state that only repeats another is paid by every
-//! run. The top level shares one wait (`run-parked`) and a router back (`run-resumed`) to
-//! the step, or to the whole parallel step a paused branch is in; a map item, which cannot
-//! reach the top level's states and must not make its siblings run again, has its own
+//! run. So is a path: Step Functions evaluates every `.$` binding at every task, and
+//! LocalStack parses each again, at the definition's start and at every evaluation. An agent
+//! task binds only what Step Functions alone knows (execution name, retry count) and is
+//! given the envelope whole (the root path is not evaluated) to read the rest from.
+//!
+//! The top level shares one wait (`run-parked`) and a router back (`run-resumed`) to the
+//! step, or to the whole parallel step a paused branch is in; a map item, which cannot reach
+//! the top level's states and must not make its siblings run again, has its own
 //! `<step>-parked` wait.
 
 use serde_json::{json, Map, Value};
@@ -570,44 +576,57 @@ impl StepWriter<'_> {
         }
     }
 
-    /// The run context every agent receives next to its input.
-    fn context(&self, step: &str, in_map: bool) -> Value {
-        let mut context = json!({
+    /// The step's name and what only Step Functions knows about its run: the execution's
+    /// name (the run id) and the retry count.
+    fn step_context(&self, step: &str) -> Value {
+        json!({
             "run_id.$": "$$.Execution.Name",
-            "tenant_id.$": "$.meta.tenant_id",
             "workflow": self.workflow.name,
             "step": step,
             "attempt.$": "$$.State.RetryCount",
-        });
-        if in_map {
-            context["item.$"] = json!("$.meta.item");
-        }
-        if let Some(round) = self.round() {
-            // A map item's input holds only what its selector gives it.
-            context["round.$"] = json!(if in_map {
-                "$.meta.round".to_owned()
-            } else {
-                round
-            });
+        })
+    }
+
+    /// What an agent task passes besides its envelope: [`Self::step_context`], and for a
+    /// step on a loop's cycle the counters whose sum is the round it is entered in. The
+    /// agent reads the rest from the envelope (its tenant; a map item's position and round,
+    /// which its item selector sets), so no path picks them out at every task.
+    fn task_context(&self, step: &str, in_map: bool) -> Value {
+        let mut context = self.step_context(step);
+        let counters = self.loop_counters();
+        if !in_map && !counters.is_empty() {
+            context["round_of"] = json!(counters);
         }
         context
     }
 
-    /// The round a run is in when it enters this step again, for a step on a loop's cycle
-    /// (see [`Workflow::loops_around`]): the sum of the counters on its cycles.
-    fn round(&self) -> Option<String> {
+    /// The counters of the loops whose cycles this step is on (see
+    /// [`Workflow::loops_around`]).
+    fn loop_counters(&self) -> Vec<&str> {
         self.workflow
             .loops_around(self.id)
             .into_iter()
-            .map(|counter| format!("$.meta.loops.{}", counter.name))
+            .map(|counter| counter.name.as_str())
+            .collect()
+    }
+
+    /// The round a run is in when it enters this step again, for a step on a loop's cycle:
+    /// the sum of its counters, as an intrinsic (for a map's item selector and an approval
+    /// request, which get it computed).
+    fn round(&self) -> Option<String> {
+        self.loop_counters()
+            .into_iter()
+            .map(|counter| format!("$.meta.loops.{counter}"))
             .reduce(|sum, counter| format!("States.MathAdd({sum}, {counter})"))
     }
 
+    /// An agent task: its function gets the state's whole envelope (`{"data", "meta"}`, the
+    /// root path, which needs no path evaluated) and [`Self::task_context`].
     fn task(&self, step: &str, call: &AgentCall, in_map: bool) -> Value {
         let mut state = json!({
             "Type": "Task",
             "Resource": format!("${{{}}}", agent_substitution(&call.agent)),
-            "Parameters": { "input.$": "$.data", "context": self.context(step, in_map) },
+            "Parameters": { "envelope.$": "$", "context": self.task_context(step, in_map) },
             "ResultPath": "$.data",
             "TimeoutSeconds": call.timeout_seconds.unwrap_or(DEFAULT_AGENT_TIMEOUT_SECONDS),
         });
@@ -617,6 +636,17 @@ impl StepWriter<'_> {
         state
     }
 
+    /// An approval request's context: [`Self::step_context`] with its tenant and round
+    /// bound (the request is given the data, not the envelope).
+    fn approval_context(&self, step: &str) -> Value {
+        let mut context = self.step_context(step);
+        context["tenant_id.$"] = json!("$.meta.tenant_id");
+        if let Some(round) = self.round() {
+            context["round.$"] = json!(round);
+        }
+        context
+    }
+
     fn approval(&self, gate: &ApprovalGate) -> Value {
         let name = &self.step.name;
         let mut payload = json!({
@@ -624,7 +654,7 @@ impl StepWriter<'_> {
             "input.$": "$.data",
             // Where a run may opt out of dev auto-approval (`"auto_approve": false`).
             "execution_input.$": "$$.Execution.Input",
-            "context": self.context(name, false),
+            "context": self.approval_context(name),
             "gate": {
                 "subject": gate.subject,
                 "choices": gate.choices,
@@ -898,24 +928,27 @@ mod tests {
         assert_eq!(switchyard_ir::validate(&wf), Ok(()));
         let def = definition(&wf);
         let states = &def["States"];
-        let round = "States.MathAdd($.meta.loops.fix_budget, $.meta.loops.redo_budget)";
-        assert_eq!(states["draft"]["Parameters"]["context"]["round.$"], round);
+        // A task names the counters it sums from its envelope's `meta.loops`.
+        let counters = json!(["fix_budget", "redo_budget"]);
+        assert_eq!(
+            states["draft"]["Parameters"]["context"]["round_of"],
+            counters
+        );
         // A branch has the parallel's input, meta and all.
         for branch in [0, 1] {
             let name = ["left", "right"][branch];
             let branch = &states["both"]["Branches"][branch]["States"][name];
-            assert_eq!(branch["Parameters"]["context"]["round.$"], round);
+            assert_eq!(branch["Parameters"]["context"]["round_of"], counters);
         }
-        // A map item has what its selector gives it.
+        // A map item's envelope has what its selector gives it: the round, computed.
         let map = &states["parts"];
+        let round = "States.MathAdd($.meta.loops.fix_budget, $.meta.loops.redo_budget)";
         assert_eq!(map["ItemSelector"]["meta"]["round.$"], round);
-        assert_eq!(
-            map["ItemProcessor"]["States"]["part"]["Parameters"]["context"]["round.$"],
-            "$.meta.round"
-        );
+        let item_context = &map["ItemProcessor"]["States"]["part"]["Parameters"]["context"];
+        assert!(item_context.get("round_of").is_none());
         // Entered once: no round, nor anything to compute it from.
         assert!(states["publish"]["Parameters"]["context"]
-            .get("round.$")
+            .get("round_of")
             .is_none());
     }
 

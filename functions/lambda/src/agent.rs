@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
-use serde::Deserialize;
 use serde_json::Value;
 use switchyard_sdk::{AgentContext, AgentError, AgentRegistration, Model, RunContext};
 use tracing::Instrument;
@@ -16,17 +15,11 @@ use crate::budget::{BudgetedModel, RunLedger};
 use crate::cache::{CachedModel, ReplyCache};
 use crate::metering::MeteredModel;
 use crate::payload::{PayloadError, PayloadStore};
+pub use crate::task_event::TaskEvent;
 use crate::trace::Redactor;
 use switchyard_state::schema::PAUSED_ERROR;
 use switchyard_state::trace::{AttemptTrace, StoredTrace, INLINE_TRACE_BYTES};
 use switchyard_state::{now_ms, Admission, AttemptKey, RunSpending, State, StepRecord};
-
-/// What the compiled state machine sends every agent task.
-#[derive(Debug, Deserialize)]
-pub struct TaskEvent {
-    pub input: Value,
-    pub context: RunContext,
-}
 
 /// An agent failure as Step Functions sees it: the error name is what `Retry` and `Catch`
 /// match.
@@ -171,9 +164,9 @@ impl AgentRuntime {
     }
 
     pub async fn handle(&self, payload: Value) -> Result<Value, TaskFailure> {
-        let event: TaskEvent = serde_json::from_value(payload).map_err(|e| TaskFailure {
+        let event = TaskEvent::from_payload(payload).map_err(|e| TaskFailure {
             name: AgentError::INVALID_INPUT,
-            message: format!("task event is not {{input, context}}: {e}"),
+            message: format!("task event is not {{envelope, context}}: {e}"),
         })?;
         let span = tracing::info_span!(
             "agent",

@@ -9,6 +9,7 @@ pub mod emf;
 pub mod function_url;
 pub mod metering;
 pub mod payload;
+pub mod task_event;
 pub mod trace;
 pub mod tracker;
 pub mod waits;
