@@ -23,7 +23,8 @@
 //! run. So is a path: Step Functions evaluates every `.$` binding at every task, and
 //! LocalStack parses each again, at the definition's start and at every evaluation. An agent
 //! task binds only what Step Functions alone knows (execution name, retry count) and is
-//! given the envelope whole (the root path is not evaluated) to read the rest from.
+//! given the envelope whole (the root path, which LocalStack does not parse) to read the
+//! rest from.
 //!
 //! The top level shares one wait (`run-parked`) and a router back (`run-resumed`) to the
 //! step, or to the whole parallel step a paused branch is in; a map item, which cannot reach
@@ -620,8 +621,8 @@ impl StepWriter<'_> {
             .reduce(|sum, counter| format!("States.MathAdd({sum}, {counter})"))
     }
 
-    /// An agent task: its function gets the state's whole envelope (`{"data", "meta"}`, the
-    /// root path, which needs no path evaluated) and [`Self::task_context`].
+    /// An agent task: its function gets the state's whole envelope (`{"data", "meta"}`, by
+    /// the root path, which LocalStack does not parse) and [`Self::task_context`].
     fn task(&self, step: &str, call: &AgentCall, in_map: bool) -> Value {
         let mut state = json!({
             "Type": "Task",
