@@ -72,6 +72,21 @@ struct WireContext {
     round: Option<u32>,
 }
 
+/// Why a task event cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskEventError {
+    #[error("{0}")]
+    Shape(#[from] serde_json::Error),
+    #[error("missing `envelope`")]
+    NoEnvelope,
+    #[error("both `envelope` and `input`: send one")]
+    BothShapes,
+    #[error("`context.tenant_id` is missing (and there is no `envelope`)")]
+    NoTenant,
+    #[error("`meta.loops.{0}` is missing from the envelope")]
+    NoCounter(String),
+}
+
 /// A task event: the agent's input (the run's data) and who is running.
 #[derive(Debug, PartialEq)]
 pub struct TaskEvent {
@@ -81,8 +96,8 @@ pub struct TaskEvent {
 
 impl TaskEvent {
     /// Reads either shape; the error says what is missing.
-    pub fn from_payload(payload: Value) -> Result<TaskEvent, String> {
-        let wire: Wire = serde_json::from_value(payload).map_err(|e| e.to_string())?;
+    pub fn from_payload(payload: Value) -> Result<TaskEvent, TaskEventError> {
+        let wire: Wire = serde_json::from_value(payload)?;
         let c = wire.context;
         let (input, tenant_id, item, round) = match (wire.envelope, wire.input) {
             (Some(envelope), None) => {
@@ -92,9 +107,10 @@ impl TaskEvent {
                 } else {
                     let mut sum = 0u32;
                     for counter in &c.round_of {
-                        let count = meta.loops.get(counter).ok_or_else(|| {
-                            format!("`meta.loops.{counter}` is missing from the envelope")
-                        })?;
+                        let count = meta
+                            .loops
+                            .get(counter)
+                            .ok_or_else(|| TaskEventError::NoCounter(counter.clone()))?;
                         sum = sum.saturating_add(*count);
                     }
                     Some(sum)
@@ -102,13 +118,11 @@ impl TaskEvent {
                 (envelope.data, meta.tenant_id, meta.item, round)
             }
             (None, Some(input)) => {
-                let tenant_id = c
-                    .tenant_id
-                    .ok_or("`context.tenant_id` is missing (and there is no `envelope`)")?;
+                let tenant_id = c.tenant_id.ok_or(TaskEventError::NoTenant)?;
                 (input, tenant_id, c.item, c.round)
             }
-            (Some(_), Some(_)) => return Err("both `envelope` and `input`: send one".to_owned()),
-            (None, None) => return Err("missing `envelope`".to_owned()),
+            (Some(_), Some(_)) => return Err(TaskEventError::BothShapes),
+            (None, None) => return Err(TaskEventError::NoEnvelope),
         };
         Ok(TaskEvent {
             input,
@@ -190,7 +204,11 @@ mod tests {
                 "context": { "run_id": "r1", "workflow": "wf", "step": "draft", "round_of": round_of }
             })
         };
-        let round = |round_of| TaskEvent::from_payload(payload(round_of)).map(|e| e.context.round);
+        let round = |round_of| {
+            TaskEvent::from_payload(payload(round_of))
+                .map(|e| e.context.round)
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(round(json!(["fix", "redo"])), Ok(Some(3)));
         assert_eq!(round(json!(["fix"])), Ok(Some(2)));
         // Not on a cycle: no round, whatever the counters are.
@@ -222,7 +240,11 @@ mod tests {
 
     #[test]
     fn an_event_missing_what_names_its_run_is_refused_with_the_reason() {
-        let refused = |payload: Value| TaskEvent::from_payload(payload).expect_err("refused");
+        let refused = |payload: Value| {
+            TaskEvent::from_payload(payload)
+                .expect_err("refused")
+                .to_string()
+        };
         let ctx = json!({ "run_id": "r1", "workflow": "wf", "step": "s" });
         assert!(refused(json!({ "input": {}, "context": ctx })).contains("context.tenant_id"));
         assert!(refused(json!({ "context": ctx })).contains("envelope"));
