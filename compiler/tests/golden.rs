@@ -60,6 +60,21 @@ fn compiling_twice_gives_identical_bytes() {
     assert_eq!(seed_artefacts(), seed_artefacts());
 }
 
+/// Every committed definition in `build/` (what deploys; kept equal to the compiler's output
+/// by `build_directory_matches_the_compiler_output`).
+fn committed_definitions() -> Vec<Value> {
+    let mut definitions = Vec::new();
+    for entry in std::fs::read_dir(build_dir()).expect("build/") {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with(".asl.json") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            definitions.push(serde_json::from_str(&text).expect("ASL is JSON"));
+        }
+    }
+    assert!(!definitions.is_empty(), "no definitions in build/");
+    definitions
+}
+
 fn asl(name: &str) -> Value {
     serde_json::from_str(&seed_artefacts()[&format!("{name}.asl.json")]).expect("ASL is JSON")
 }
@@ -386,25 +401,18 @@ fn every_agent_task_hands_its_function_an_event_the_runtime_reads() {
         }
     }
     let mut tasks = 0;
-    for entry in
-        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../build")).expect("build/")
-    {
-        let path = entry.expect("entry").path();
-        if path.to_string_lossy().ends_with(".asl.json") {
-            let def: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
-            let states = def["States"].as_object().expect("states");
-            // Every counter at 1 (a definition with loops sets them all at its start).
-            let loops = states
-                .get(switchyard_ir::platform_states::INIT_LOOPS)
-                .map(|init| {
-                    let counters = init["Result"].as_object().expect("counters");
-                    counters.keys().map(|c| (c.clone(), json!(1))).collect()
-                })
-                .unwrap_or_default();
-            let meta = json!({ "tenant_id": "acme", "loops": Value::Object(loops) });
-            visit(states, &meta, &mut tasks);
-        }
+    for def in committed_definitions() {
+        let states = def["States"].as_object().expect("states");
+        // Every counter at 1 (a definition with loops sets them all at its start).
+        let loops = states
+            .get(switchyard_ir::platform_states::INIT_LOOPS)
+            .map(|init| {
+                let counters = init["Result"].as_object().expect("counters");
+                counters.keys().map(|c| (c.clone(), json!(1))).collect()
+            })
+            .unwrap_or_default();
+        let meta = json!({ "tenant_id": "acme", "loops": Value::Object(loops) });
+        visit(states, &meta, &mut tasks);
     }
     assert!(tasks > 40, "{tasks} agent tasks");
 }
@@ -512,16 +520,9 @@ fn every_agent_task_parks_when_its_run_is_paused() {
         }
     }
     let mut tasks = 0;
-    for entry in
-        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../build")).expect("build/")
-    {
-        let path = entry.expect("entry").path();
-        if path.to_string_lossy().ends_with(".asl.json") {
-            let def: Value =
-                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
-            let states = def["States"].as_object().expect("states");
-            visit(states, states, At::Top, &mut tasks);
-        }
+    for def in committed_definitions() {
+        let states = def["States"].as_object().expect("states");
+        visit(states, states, At::Top, &mut tasks);
     }
     assert!(tasks > 40, "{tasks} agent tasks");
 }
